@@ -1,0 +1,191 @@
+//! Routes: which path answers which methods, and the handlers. Handlers only read the latest
+//! published snapshot; nothing here collects.
+
+use crate::assets;
+use crate::config::Config;
+use crate::fanout::Hub;
+use crate::http::{self, Body, Reply};
+use crate::model::{ApiError, Health, WorkerCreated};
+use crate::sampler::Latest;
+use crate::session;
+use crate::workers::{RegisterError, Workers};
+use crossbeam_channel::Receiver;
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Instant;
+use tiny_http::{Method, Request};
+
+/// Largest request body accepted (`POST /` needs none; clients send a few bytes).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// What every handler can reach.
+pub struct Ctx {
+    pub config: Config,
+    pub latest: Arc<Latest>,
+    pub hub: Arc<Hub>,
+    pub workers: Workers,
+    /// Disconnects (all receivers wake) when the server stops.
+    pub shutdown: Receiver<()>,
+    pub started: Instant,
+}
+
+#[derive(Clone, Copy)]
+enum Route {
+    Root,
+    System,
+    Network,
+    Connect,
+    Health,
+    Asset(&'static assets::Asset),
+}
+
+impl Route {
+    fn of(path: &str) -> Option<Route> {
+        Some(match path {
+            "/" | "/index.html" => Route::Root,
+            "/system" => Route::System,
+            "/network" => Route::Network,
+            "/connect" | "/ws" => Route::Connect,
+            "/health" => Route::Health,
+            _ => Route::Asset(assets::find(path)?),
+        })
+    }
+
+    fn allow(self) -> &'static str {
+        match self {
+            Route::Root => "GET, HEAD, POST, OPTIONS",
+            Route::Connect => "GET, OPTIONS",
+            _ => "GET, HEAD, OPTIONS",
+        }
+    }
+}
+
+/// Answers one request. Runs on a pool thread.
+pub fn handle(mut req: Request, ctx: &Ctx) {
+    let url = req.url().to_owned();
+    let (path, query) = http::split_target(&url);
+    log::debug!("{} {}", req.method(), url);
+    let Some(route) = Route::of(path) else {
+        let body = ApiError {
+            path: Some(path.to_owned()),
+            ..http::api_error("not found")
+        };
+        let _ = req.respond(http::json(404, &body));
+        return;
+    };
+    let method = req.method().clone();
+    let allowed = route.allow();
+    let reply = match (route, &method) {
+        (_, Method::Options) => http::reply(204, "text/plain", Body::Static(b"")),
+        (Route::Connect, Method::Get) => return session::upgrade(req, query, ctx),
+        (Route::Root, Method::Post) => match drain_body(&mut req) {
+            Ok(()) => new_worker(&req, ctx),
+            Err(reply) => reply,
+        },
+        (_, Method::Get | Method::Head) => match route {
+            Route::Root => asset(&req, assets::find("/").expect("index.html is embedded")),
+            Route::Asset(a) => asset(&req, a),
+            Route::System => system(ctx),
+            Route::Network => published(ctx, |p| &p.network_json),
+            Route::Health => health(ctx),
+            Route::Connect => unreachable!("handled above"),
+        },
+        _ => {
+            let body = ApiError {
+                allow: Some(allowed.to_owned()),
+                ..http::api_error(&format!("method {method} not allowed"))
+            };
+            http::with(http::json(405, &body), "Allow", allowed)
+        }
+    };
+    let _ = req.respond(reply);
+}
+
+/// Reads and discards the body, refusing more than [`MAX_BODY`] bytes with 413.
+fn drain_body(req: &mut Request) -> Result<(), Reply> {
+    let too_large = || {
+        let r = http::error(413, "request body larger than 64 KiB");
+        http::with(r, "Connection", "close")
+    };
+    if req.body_length().is_some_and(|n| n > MAX_BODY) {
+        return Err(too_large());
+    }
+    let mut sink = Vec::new();
+    match req
+        .as_reader()
+        .take(MAX_BODY as u64 + 1)
+        .read_to_end(&mut sink)
+    {
+        Ok(n) if n > MAX_BODY => Err(too_large()),
+        Ok(_) => Ok(()),
+        Err(_) => Err(http::error(400, "could not read the request body")),
+    }
+}
+
+fn new_worker(req: &Request, ctx: &Ctx) -> Reply {
+    match ctx.workers.register() {
+        Ok(id) => {
+            let host = req
+                .headers()
+                .iter()
+                .find(|h| h.field.equiv("Host"))
+                .map(|h| h.value.as_str().to_owned())
+                .filter(|h| !h.is_empty() && h.bytes().all(|c| c.is_ascii_graphic()))
+                .unwrap_or_else(|| ctx.config.display_addr());
+            http::json(
+                200,
+                &WorkerCreated {
+                    id: id.to_string(),
+                    status: None,
+                    url: format!("ws://{host}/connect?id={id}"),
+                    message: "worker created: open the websocket within 3 seconds".into(),
+                },
+            )
+        }
+        Err(RegisterError::Full) => {
+            log::warn!("worker rejected: too many unclaimed workers");
+            http::error(503, "too many pending workers, try again later")
+        }
+        Err(RegisterError::Gone) => http::error(503, "server is shutting down"),
+    }
+}
+
+fn asset(req: &Request, a: &assets::Asset) -> Reply {
+    let etag = a.etag();
+    let matches = req
+        .headers()
+        .iter()
+        .filter(|h| h.field.equiv("If-None-Match"))
+        .any(|h| h.value.as_str().split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let r = if matches {
+        http::reply(304, a.content_type, Body::Static(b""))
+    } else {
+        http::reply(200, a.content_type, Body::Static(a.body))
+    };
+    let r = http::with(r, "ETag", &etag);
+    http::with(r, "Cache-Control", "no-cache")
+}
+
+fn published(ctx: &Ctx, pick: impl Fn(&crate::sampler::Published) -> &tungstenite::Utf8Bytes) -> Reply {
+    match ctx.latest.get() {
+        Some(p) => http::json_shared(pick(&p)),
+        None => http::error(503, "no snapshot yet"),
+    }
+}
+
+fn system(ctx: &Ctx) -> Reply {
+    published(ctx, |p| &p.system_json)
+}
+
+fn health(ctx: &Ctx) -> Reply {
+    let age = ctx.latest.get().map(|p| p.at.elapsed());
+    let stalled = age.is_none_or(|a| a > ctx.config.interval * 3);
+    let body = Health {
+        status: if stalled { "stalled" } else { "ok" },
+        version: env!("CARGO_PKG_VERSION"),
+        uptime_s: ctx.started.elapsed().as_secs(),
+        clients: ctx.hub.len(),
+        last_sample_age_ms: age.map(|a| a.as_millis() as u64),
+    };
+    http::json(if stalled { 503 } else { 200 }, &body)
+}

@@ -1,0 +1,173 @@
+//! Filesystem usage with `statvfs(3)`, and the list of real mounts from `/proc/self/mounts`.
+//!
+//! `used` is `blocks - bfree` and `free` is `bavail`, as psutil and `df` compute them: the
+//! blocks reserved for root are neither used nor free, so `percent` is `used / (used + free)`.
+
+use super::procfs::read_into;
+use crate::model::{gib, percent, DiskUsage, MountedDisk};
+use std::ffi::CString;
+
+/// Raw byte counts for one filesystem.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FsBytes {
+    pub size: u64,
+    pub free: u64,
+    pub avail: u64,
+}
+
+impl FsBytes {
+    pub fn usage(&self) -> DiskUsage {
+        let used = self.size.saturating_sub(self.free);
+        DiskUsage {
+            total: gib(self.size),
+            used: gib(used),
+            free: gib(self.avail),
+            percent: percent(used as f64, (used + self.avail) as f64),
+        }
+    }
+}
+
+/// `statvfs` on `path`; `None` if the call fails (unmounted, permission, stale NFS).
+pub fn statvfs(path: &str) -> Option<FsBytes> {
+    let c = CString::new(path).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+    // SAFETY: `c` is a valid NUL-terminated path and `st` points to writable memory of the
+    // right type; statvfs fills it on success and we read it only then.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: rc == 0, so the kernel initialised the struct.
+    let st = unsafe { st.assume_init() };
+    let frsize = st.f_frsize as u64;
+    Some(FsBytes {
+        size: st.f_blocks as u64 * frsize,
+        free: st.f_bfree as u64 * frsize,
+        avail: st.f_bavail as u64 * frsize,
+    })
+}
+
+/// Filesystem types that are not disks: memory, kernel interfaces and container layers.
+const PSEUDO: &[&str] = &[
+    "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devpts",
+    "devtmpfs", "efivarfs", "fusectl", "hugetlbfs", "mqueue", "nsfs", "overlay", "proc",
+    "pstore", "ramfs", "rpc_pipefs", "securityfs", "squashfs", "sysfs", "tmpfs", "tracefs",
+    "fuse.lxcfs", "fuse.portal", "fuse.gvfsd-fuse", "nfsd", "aufs",
+];
+
+/// One line of `/proc/self/mounts`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mount {
+    pub device: String,
+    pub mountpoint: String,
+    pub fstype: String,
+}
+
+/// Undoes the octal escapes (`\040` for space) the kernel writes in mount paths.
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b.get(i + 1..i + 4).filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        if let (b'\\', Some(d)) = (b[i], octal) {
+            let v = d.iter().fold(0u32, |acc, c| acc * 8 + u32::from(c - b'0'));
+            out.push(v as u8);
+            i += 4;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Real filesystems from `/proc/self/mounts`: pseudo types dropped, one entry per device
+/// (bind mounts and btrfs subvolumes repeat a device; the first mount wins).
+pub fn parse_mounts(text: &str) -> Vec<Mount> {
+    let mut out: Vec<Mount> = Vec::new();
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        let (Some(dev), Some(mp), Some(fs)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        if PSEUDO.contains(&fs) || !(dev.starts_with('/') || fs == "zfs" || fs.starts_with("nfs"))
+        {
+            continue;
+        }
+        if out.iter().any(|m| m.device == dev) {
+            continue;
+        }
+        out.push(Mount {
+            device: unescape(dev),
+            mountpoint: unescape(mp),
+            fstype: fs.to_owned(),
+        });
+    }
+    out
+}
+
+/// Every real mounted filesystem with its usage.
+pub fn mounted(buf: &mut Vec<u8>) -> Vec<(Mount, FsBytes)> {
+    let Ok(text) = read_into("/proc/self/mounts", buf) else {
+        return Vec::new();
+    };
+    parse_mounts(text)
+        .into_iter()
+        .filter_map(|m| statvfs(&m.mountpoint).map(|b| (m, b)))
+        .collect()
+}
+
+/// The wire form of [`mounted`].
+pub fn to_wire(disks: &[(Mount, FsBytes)]) -> Vec<MountedDisk> {
+    disks
+        .iter()
+        .map(|(m, b)| MountedDisk {
+            device: m.device.clone(),
+            mountpoint: m.mountpoint.clone(),
+            fstype: m.fstype.clone(),
+            usage: b.usage(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_real_filesystems_once() {
+        let text = "/dev/vda1 / ext4 rw 0 0\nproc /proc proc rw 0 0\ntmpfs /run tmpfs rw 0 0\n\
+overlay /var/lib/docker/x overlay rw 0 0\n/dev/vda1 /srv/bind ext4 rw 0 0\n\
+/dev/sdb1 /mnt/my\\040disk vfat rw 0 0\nserver:/x /nfs nfs4 rw 0 0\n";
+        let m = parse_mounts(text);
+        let points: Vec<_> = m.iter().map(|m| m.mountpoint.as_str()).collect();
+        assert_eq!(points, ["/", "/mnt/my disk", "/nfs"]);
+    }
+
+    #[test]
+    fn root_usage_is_sane() {
+        let b = statvfs("/").expect("statvfs /");
+        let u = b.usage();
+        assert!(u.total > 0.0 && u.used <= u.total && (0.0..=100.0).contains(&u.percent));
+    }
+
+    #[test]
+    fn percent_excludes_reserved_blocks() {
+        let b = FsBytes {
+            size: 100 << 30,
+            free: 60 << 30,
+            avail: 55 << 30,
+        };
+        let u = b.usage();
+        assert_eq!((u.total, u.used, u.free), (100.0, 40.0, 55.0));
+        assert_eq!(u.percent, 42.1);
+    }
+
+    #[test]
+    fn unescape_handles_truncated_escapes() {
+        assert_eq!(unescape("a\\040b"), "a b");
+        assert_eq!(unescape("a\\04"), "a\\04");
+        assert_eq!(unescape("\\"), "\\");
+    }
+}

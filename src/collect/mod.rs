@@ -1,0 +1,172 @@
+//! Collection: one module per metric family, each a small reader of `/proc` or `/sys`.
+//!
+//! Only the sampler thread owns a [`Collector`]; nothing here runs on a request path.
+
+pub mod cpu;
+pub mod disk;
+pub mod memory;
+pub mod network;
+pub mod platform;
+pub mod processes;
+pub mod procfs;
+pub mod sensors;
+pub mod users;
+pub mod wireless;
+
+use crate::model::{self, Network, System};
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Everything one tick collected: the wire objects plus the raw counters behind them.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub system: System,
+    pub network: Network,
+    /// Process groups sorted by memory, for `?processes=N&sort=`.
+    pub processes: processes::ProcessSample,
+    pub cpu_times: Vec<cpu::Times>,
+    pub mem: memory::MemInfo,
+    pub disks: Vec<(disk::Mount, disk::FsBytes)>,
+    pub net: network::NetworkSample,
+    /// Wall-clock time of the sample.
+    pub taken: SystemTime,
+    /// How long the collection took.
+    pub cost: Duration,
+}
+
+/// Owns all collection state (previous counters, discovered sensors, the user table).
+pub struct Collector {
+    cpu: cpu::CpuCollector,
+    procs: processes::ProcessCollector,
+    net: network::NetworkCollector,
+    users: users::Users,
+    iw: wireless::IwCache,
+    sensors: Vec<sensors::Source>,
+    sensors_found: Option<Instant>,
+    distro: String,
+    kernel: String,
+    user: String,
+    last: Option<Instant>,
+    buf: Vec<u8>,
+}
+
+impl Default for Collector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Collector {
+    pub fn new() -> Collector {
+        let mut users = users::Users::load();
+        let user = platform::current_user(&mut users);
+        Collector {
+            cpu: cpu::CpuCollector::default(),
+            procs: processes::ProcessCollector::default(),
+            net: network::NetworkCollector::default(),
+            users,
+            iw: wireless::IwCache::default(),
+            sensors: Vec::new(),
+            sensors_found: None,
+            distro: platform::distro(),
+            kernel: platform::kernel(),
+            user,
+            last: None,
+            buf: Vec::with_capacity(8192),
+        }
+    }
+
+    /// Collects one snapshot. Rates and usages are relative to the previous call; the very
+    /// first call reports them as 0.
+    pub fn sample(&mut self) -> Snapshot {
+        let start = Instant::now();
+        let elapsed = self.last.map_or(0.0, |t| start.duration_since(t).as_secs_f64());
+        self.last = Some(start);
+        if self
+            .sensors_found
+            .is_none_or(|t| t.elapsed() > Duration::from_secs(60))
+        {
+            self.sensors = sensors::discover(Path::new("/sys/class"));
+            self.sensors_found = Some(Instant::now());
+            self.users.refresh();
+        }
+
+        let cpu = self.cpu.sample();
+        let count = cpu.cores.len().max(1);
+        let freq = cpu::frequency_mhz(&mut self.buf, count).map(|f| model::round(f, 2));
+        let sensors = sensors::read_all(&self.sensors, &mut self.buf);
+        let cpu_temp = sensors::pick_cpu(&sensors);
+        let mem = memory::read(&mut self.buf);
+        let root = disk::statvfs("/").unwrap_or_default();
+        let disks = disk::mounted(&mut self.buf);
+        let procs = self.procs.sample(&mut self.users, elapsed);
+        let uptime = platform::uptime_secs(&mut self.buf) as u64;
+        let net = self.net.sample(elapsed);
+
+        let mut processes = procs.top(10, false);
+        if processes.is_empty() {
+            // Clients' tables break on an empty list; a host always has at least us.
+            processes.push(model::Process {
+                pid: std::process::id(),
+                name: "psmonitor".into(),
+                username: self.user.clone(),
+                mem: 0.0,
+                cpu: 0.0,
+            });
+        }
+        let system = System {
+            cpu: model::Cpu {
+                usage: model::round(cpu.usage, 1),
+                temp: cpu_temp.map(|s| s.temp),
+                temp_sensor: cpu_temp.map(|s| format!("{}/{}", s.name, s.label)),
+                freq,
+                cores: cpu.cores.iter().map(|c| model::round(*c, 1)).collect(),
+                count,
+            },
+            mem: mem.memory(),
+            disk: root.usage(),
+            user: self.user.clone(),
+            platform: model::Platform {
+                distro: self.distro.clone(),
+                kernel: self.kernel.clone(),
+                uptime: platform::format_uptime(uptime),
+            },
+            processes,
+            hostname: platform::hostname(&mut self.buf),
+            uptime_seconds: uptime,
+            process_count: procs.count,
+            load: platform::load(&mut self.buf),
+            swap: mem.swap(),
+            disks: disk::to_wire(&disks),
+            sensors: sensors.clone(),
+        };
+        let network = Network {
+            interfaces: net.interfaces.iter().map(|(n, _)| n.clone()).collect(),
+            wireless: self.wireless(),
+            statistics: net
+                .interfaces
+                .iter()
+                .map(|(n, c)| (n.clone(), c.to_wire()))
+                .collect(),
+            averages: net.rates.clone(),
+        };
+        Snapshot {
+            system,
+            network,
+            processes: procs,
+            cpu_times: cpu.times,
+            mem,
+            disks,
+            net,
+            taken: SystemTime::now(),
+            cost: start.elapsed(),
+        }
+    }
+
+    fn wireless(&mut self) -> Option<model::Wireless> {
+        let text = procfs::read_into("/proc/net/wireless", &mut self.buf).ok()?;
+        let mut w = wireless::parse_proc(text)?;
+        self.iw.enrich(&mut w);
+        Some(w)
+    }
+}

@@ -1,0 +1,149 @@
+//! Interface counters from `/proc/net/dev`, and rates from the deltas between two ticks.
+//!
+//! The original slept 5 seconds on the request path to compute rates; the sampler already has
+//! the previous reading, so a rate costs nothing extra.
+
+use super::procfs::read_into;
+use crate::model::{mib, round, InterfaceStats, Rates};
+use std::collections::BTreeMap;
+
+/// Counters for one interface, in `/proc/net/dev` order.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Counters {
+    pub rx_bytes: u64,
+    pub rx_packets: u64,
+    pub rx_errs: u64,
+    pub rx_drop: u64,
+    pub tx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_errs: u64,
+    pub tx_drop: u64,
+}
+
+impl Counters {
+    pub fn to_wire(&self) -> InterfaceStats {
+        InterfaceStats {
+            mb_sent: mib(self.tx_bytes),
+            mb_received: mib(self.rx_bytes),
+            pk_sent: self.tx_packets,
+            pk_received: self.rx_packets,
+            error_in: self.rx_errs,
+            error_out: self.tx_errs,
+            dropout: self.tx_drop,
+            dropin: self.rx_drop,
+            bytes_sent: self.tx_bytes,
+            bytes_received: self.rx_bytes,
+        }
+    }
+}
+
+/// Parses `/proc/net/dev`: two header lines, then `name: rx(8 columns) tx(8 columns)`.
+pub fn parse(text: &str) -> Vec<(String, Counters)> {
+    text.lines()
+        .filter_map(|line| {
+            let (name, rest) = line.split_once(':')?;
+            let v: Vec<u64> = rest
+                .split_whitespace()
+                .map(|x| x.parse().unwrap_or(0))
+                .collect();
+            if v.len() < 16 {
+                return None;
+            }
+            Some((
+                name.trim().to_owned(),
+                Counters {
+                    rx_bytes: v[0],
+                    rx_packets: v[1],
+                    rx_errs: v[2],
+                    rx_drop: v[3],
+                    tx_bytes: v[8],
+                    tx_packets: v[9],
+                    tx_errs: v[10],
+                    tx_drop: v[11],
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Keeps the previous counters to compute rates.
+#[derive(Default)]
+pub struct NetworkCollector {
+    prev: BTreeMap<String, Counters>,
+    buf: Vec<u8>,
+}
+
+/// One reading: counters in file order plus MB/s per interface.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkSample {
+    pub interfaces: Vec<(String, Counters)>,
+    pub rates: BTreeMap<String, Rates>,
+}
+
+impl NetworkSample {
+    /// Total MB/s over all interfaces but loopback, for the dashboard and history.
+    pub fn total_rate(&self) -> Rates {
+        self.rates
+            .iter()
+            .filter(|(name, _)| name.as_str() != "lo")
+            .fold(Rates::default(), |acc, (_, r)| Rates {
+                rx: acc.rx + r.rx,
+                tx: acc.tx + r.tx,
+            })
+    }
+}
+
+impl NetworkCollector {
+    /// Reads `/proc/net/dev`; `elapsed_secs` is the time since the previous reading.
+    /// A counter that went backwards (interface re-created) gives rate 0, not a huge number.
+    pub fn sample(&mut self, elapsed_secs: f64) -> NetworkSample {
+        let interfaces = read_into("/proc/net/dev", &mut self.buf)
+            .map(parse)
+            .unwrap_or_default();
+        let mut rates = BTreeMap::new();
+        for (name, now) in &interfaces {
+            let rate = match self.prev.get(name) {
+                Some(before) if elapsed_secs > 0.0 => {
+                    let per_sec = |a: u64, b: u64| {
+                        round(a.saturating_sub(b) as f64 / elapsed_secs / (1 << 20) as f64, 3)
+                    };
+                    Rates {
+                        rx: per_sec(now.rx_bytes, before.rx_bytes),
+                        tx: per_sec(now.tx_bytes, before.tx_bytes),
+                    }
+                }
+                _ => Rates::default(),
+            };
+            rates.insert(name.clone(), rate);
+        }
+        self.prev = interfaces.iter().cloned().collect();
+        NetworkSample { interfaces, rates }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEV: &str = "Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo: 1048576     100    0    0    0     0          0         0  1048576     100    0    0    0     0       0          0
+  eth0: 83886080   2000    1    2    0     0          0         0 12582912    1000    3    4    0     0       0          0
+";
+
+    #[test]
+    fn parses_counters() {
+        let v = parse(DEV);
+        assert_eq!(v.len(), 2);
+        let (name, c) = &v[1];
+        assert_eq!(name, "eth0");
+        assert_eq!((c.rx_packets, c.tx_packets, c.rx_errs, c.tx_drop), (2000, 1000, 1, 4));
+        let w = c.to_wire();
+        assert_eq!((w.mb_received, w.mb_sent), (80.0, 12.0));
+    }
+
+    #[test]
+    fn short_or_garbage_lines_are_skipped() {
+        assert!(parse("eth0: 1 2 3\nfoo\n:\n").is_empty());
+    }
+}

@@ -1,0 +1,100 @@
+//! Host identity: distro, kernel, hostname, uptime, load, and the user the server runs as.
+
+use super::procfs::{read_into, read_trimmed};
+
+/// `PRETTY_NAME` from os-release (`/etc/os-release`, else `/usr/lib/os-release`).
+pub fn distro() -> String {
+    ["/etc/os-release", "/usr/lib/os-release"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .find_map(|text| {
+            text.lines().find_map(|l| {
+                let v = l.strip_prefix("PRETTY_NAME=")?;
+                Some(v.trim().trim_matches(|c| c == '"' || c == '\'').to_owned())
+            })
+        })
+        .unwrap_or_else(|| "Linux".to_owned())
+}
+
+/// The kernel release, as `uname -r` prints it.
+pub fn kernel() -> String {
+    read_trimmed("/proc/sys/kernel/osrelease").unwrap_or_default()
+}
+
+/// The host name (it can change at run time, so it is read each tick: one tiny read).
+pub fn hostname(buf: &mut Vec<u8>) -> String {
+    read_into("/proc/sys/kernel/hostname", buf)
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Seconds since boot from `/proc/uptime`.
+pub fn uptime_secs(buf: &mut Vec<u8>) -> f64 {
+    read_into("/proc/uptime", buf)
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Load averages from `/proc/loadavg`.
+pub fn load(buf: &mut Vec<u8>) -> [f64; 3] {
+    let mut out = [0.0; 3];
+    if let Ok(s) = read_into("/proc/loadavg", buf) {
+        for (slot, v) in out.iter_mut().zip(s.split_whitespace()) {
+            *slot = v.parse().unwrap_or(0.0);
+        }
+    }
+    out
+}
+
+/// Formats seconds like the original: `2 days, 16 hrs, 27 mins, 30 secs`, zero parts left out.
+pub fn format_uptime(total: u64) -> String {
+    let parts = [
+        (total / 86_400, "day", "days"),
+        (total % 86_400 / 3_600, "hr", "hrs"),
+        (total % 3_600 / 60, "min", "mins"),
+        (total % 60, "sec", "secs"),
+    ];
+    let out: Vec<String> = parts
+        .iter()
+        .filter(|(n, ..)| *n > 0)
+        .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
+        .collect();
+    if out.is_empty() {
+        "0 secs".to_owned()
+    } else {
+        out.join(", ")
+    }
+}
+
+/// The name of the user the server runs as (real uid), or the uid if it has no name.
+pub fn current_user(users: &mut super::users::Users) -> String {
+    // SAFETY: getuid cannot fail and has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    users.name(uid).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uptime_reads_like_the_original() {
+        assert_eq!(
+            format_uptime(2 * 86_400 + 16 * 3_600 + 27 * 60 + 30),
+            "2 days, 16 hrs, 27 mins, 30 secs"
+        );
+        assert_eq!(format_uptime(86_400 + 3_600 + 60 + 1), "1 day, 1 hr, 1 min, 1 sec");
+        assert_eq!(format_uptime(3_600 + 5), "1 hr, 5 secs");
+        assert_eq!(format_uptime(0), "0 secs");
+    }
+
+    #[test]
+    fn reads_this_host() {
+        let mut buf = Vec::new();
+        assert!(uptime_secs(&mut buf) > 0.0);
+        assert!(!kernel().is_empty());
+        assert!(!distro().is_empty());
+        assert!(load(&mut buf).iter().all(|l| *l >= 0.0));
+    }
+}

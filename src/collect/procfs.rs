@@ -1,0 +1,38 @@
+//! Small helpers for reading `/proc` and `/sys` files cheaply.
+//!
+//! `std::fs::read` calls `statx` and `lseek` to size its buffer; procfs files report size 0,
+//! so that work is wasted. Reading into a reused buffer keeps it to open/read/close.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+/// Reads the whole file at `path` into `buf` (cleared first) and returns it as text.
+pub fn read_into<'a>(path: impl AsRef<Path>, buf: &'a mut Vec<u8>) -> io::Result<&'a str> {
+    buf.clear();
+    let mut file = File::open(path)?;
+    let mut chunk = [0u8; 4096];
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    std::str::from_utf8(buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Reads a small file and returns it trimmed, or `None` if it is missing or unreadable.
+pub fn read_trimmed(path: impl AsRef<Path>) -> Option<String> {
+    let mut buf = Vec::with_capacity(256);
+    read_into(path, &mut buf).ok().map(|s| s.trim().to_owned())
+}
+
+/// Parses the value after `key:` in a `Key:   value unit` style file such as `/proc/meminfo`.
+pub fn field_u64(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(key)?.strip_prefix(':')?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}

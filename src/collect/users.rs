@@ -1,0 +1,83 @@
+//! uid → user name, from `/etc/passwd`.
+//!
+//! Parsed by hand and reloaded when the file changes: `getpwuid` is not thread-safe, and
+//! sysinfo's parser skips users whose shell is `/bin/false`, which is exactly the daemon
+//! accounts a process table shows. Unknown uids are shown as the number, as `ps` does.
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+const PASSWD: &str = "/etc/passwd";
+
+/// A cached uid → name table.
+pub struct Users {
+    names: HashMap<u32, String>,
+    unknown: HashMap<u32, String>,
+    mtime: Option<SystemTime>,
+}
+
+/// Parses passwd lines (`name:x:uid:...`).
+pub fn parse_passwd(text: &str) -> HashMap<u32, String> {
+    text.lines()
+        .filter_map(|line| {
+            let mut f = line.split(':');
+            let name = f.next()?;
+            let uid = f.nth(1)?.parse().ok()?;
+            (!name.is_empty() && !name.starts_with('#')).then(|| (uid, name.to_owned()))
+        })
+        .collect()
+}
+
+impl Users {
+    /// Loads `/etc/passwd`; an unreadable file leaves every uid numeric.
+    pub fn load() -> Users {
+        let mut u = Users {
+            names: HashMap::new(),
+            unknown: HashMap::new(),
+            mtime: None,
+        };
+        u.refresh();
+        u
+    }
+
+    /// Re-reads `/etc/passwd` if its modification time changed.
+    pub fn refresh(&mut self) {
+        let mtime = std::fs::metadata(PASSWD).and_then(|m| m.modified()).ok();
+        if mtime.is_some() && mtime == self.mtime {
+            return;
+        }
+        self.mtime = mtime;
+        self.names = std::fs::read_to_string(PASSWD)
+            .map(|t| parse_passwd(&t))
+            .unwrap_or_default();
+        self.unknown.clear();
+    }
+
+    /// The name for `uid`, or the uid as text.
+    pub fn name(&mut self, uid: u32) -> &str {
+        if let Some(n) = self.names.get(&uid) {
+            return n;
+        }
+        self.unknown.entry(uid).or_insert_with(|| uid.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_passwd() {
+        let m = parse_passwd("root:x:0:0:root:/root:/bin/bash\nmessagebus:x:100:101::/x:/bin/false\nbad\n:x:5\n");
+        assert_eq!(m.get(&0).map(String::as_str), Some("root"));
+        assert_eq!(m.get(&100).map(String::as_str), Some("messagebus"));
+        assert_eq!(m.len(), 2);
+    }
+
+    #[test]
+    fn unknown_uid_is_numeric() {
+        let mut u = Users::load();
+        assert_eq!(u.name(0), "root");
+        assert_eq!(u.name(4_000_000_000), "4000000000");
+    }
+}

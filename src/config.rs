@@ -1,0 +1,150 @@
+//! Settings from the command line, with an environment variable behind every flag
+//! (`--max-clients` ↔ `PSMONITOR_MAX_CLIENTS`) for service managers. The flag wins.
+
+use std::ffi::OsString;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub const HELP: &str = "\
+psmonitor: system and network monitoring server (JSON, websocket, dashboard)
+
+USAGE:
+    psmonitor [OPTIONS]
+
+OPTIONS:
+    --address IP        address to listen on            [env PSMONITOR_ADDRESS, default 127.0.0.1]
+    --port N            port, 0 picks a free one        [env PSMONITOR_PORT, default 4500]
+    --interval MS       sampling interval, >= 100 ms    [env PSMONITOR_INTERVAL, default 1000]
+    --max-clients N     websocket sessions at once      [env PSMONITOR_MAX_CLIENTS, default 20]
+    --threads N         HTTP handler threads            [env PSMONITOR_THREADS, default 4]
+    --log-level LEVEL   off|error|warn|info|debug|trace [env PSMONITOR_LOG_LEVEL or RUST_LOG, default info]
+    -h, --help          print this help
+    -V, --version       print the version
+
+ENDPOINTS:
+    GET /system, GET /network, GET /health, POST / (worker id),
+    websocket /connect?id=ID (alias /ws; add &stream=network for network frames), GET / (dashboard)
+";
+
+/// The server's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub address: IpAddr,
+    pub port: u16,
+    pub interval: Duration,
+    pub max_clients: usize,
+    pub threads: usize,
+    pub log_level: log::LevelFilter,
+    /// Unclaimed workers held at most (flood protection for `POST /`).
+    pub max_pending: usize,
+}
+
+/// What `main` should do.
+pub enum Command {
+    Serve(Config),
+    Help,
+    Version,
+}
+
+impl Config {
+    pub fn socket_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.address, self.port)
+    }
+
+    /// `host:port` for URLs when the client sent no `Host` header.
+    pub fn display_addr(&self) -> String {
+        self.socket_addr().to_string()
+    }
+}
+
+/// Parses a flag value, or the environment variable behind it, within `range`.
+fn value<T>(
+    args: &mut pico_args::Arguments,
+    flag: &'static str,
+    env: &str,
+    default: T,
+    check: impl Fn(&T) -> Result<(), String>,
+) -> Result<T, String>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    let raw = match args.opt_value_from_str::<_, String>(flag) {
+        Ok(Some(v)) => Some((v, flag.to_owned())),
+        Ok(None) => std::env::var(env).ok().map(|v| (v, env.to_owned())),
+        Err(pico_args::Error::OptionWithoutAValue(_)) => {
+            return Err(format!("{flag} needs a value (see --help)"))
+        }
+        Err(e) => return Err(format!("{flag}: {e}")),
+    };
+    let Some((text, source)) = raw else {
+        return Ok(default);
+    };
+    let v: T = text
+        .trim()
+        .parse()
+        .map_err(|e| format!("invalid value '{text}' for {source}: {e}"))?;
+    check(&v).map_err(|why| format!("invalid value '{text}' for {source}: {why}"))?;
+    Ok(v)
+}
+
+fn between<T: PartialOrd + std::fmt::Display>(lo: T, hi: T) -> impl Fn(&T) -> Result<(), String> {
+    move |v| {
+        if *v < lo || *v > hi {
+            Err(format!("must be between {lo} and {hi}"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Reads the command line (without the program name). Errors are one line for the user.
+pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
+    let mut args = pico_args::Arguments::from_vec(args);
+    if args.contains(["-h", "--help"]) {
+        return Ok(Command::Help);
+    }
+    if args.contains(["-V", "--version"]) {
+        return Ok(Command::Version);
+    }
+    let address: String = value(&mut args, "--address", "PSMONITOR_ADDRESS", "127.0.0.1".into(), |_| Ok(()))?;
+    let address = match address.trim() {
+        "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        a => a.trim_matches(|c| c == '[' || c == ']').parse().map_err(|_| {
+            format!("invalid value '{address}' for --address: expected an IP address such as 127.0.0.1, 0.0.0.0 or ::")
+        })?,
+    };
+    let port = value(&mut args, "--port", "PSMONITOR_PORT", 4500u16, |_| Ok(()))?;
+    let interval = value(&mut args, "--interval", "PSMONITOR_INTERVAL", 1000u64, between(100, 3_600_000))?;
+    let max_clients = value(&mut args, "--max-clients", "PSMONITOR_MAX_CLIENTS", 20usize, between(1, 100_000))?;
+    let threads = value(&mut args, "--threads", "PSMONITOR_THREADS", 4usize, between(1, 256))?;
+    let env_level = std::env::var("PSMONITOR_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok();
+    let level_text: Option<String> = args
+        .opt_value_from_str("--log-level")
+        .map_err(|e| format!("--log-level: {e}"))?;
+    let log_level = match level_text.or(env_level) {
+        None => log::LevelFilter::Info,
+        Some(t) => t.trim().parse().map_err(|_| {
+            format!("invalid value '{t}' for --log-level: expected off, error, warn, info, debug or trace")
+        })?,
+    };
+    let rest = args.finish();
+    if let Some(extra) = rest.first() {
+        return Err(format!(
+            "unexpected argument '{}' (see --help)",
+            extra.to_string_lossy()
+        ));
+    }
+    Ok(Command::Serve(Config {
+        address,
+        port,
+        interval: Duration::from_millis(interval),
+        max_clients,
+        threads,
+        log_level,
+        max_pending: 1024,
+    }))
+}

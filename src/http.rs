@@ -1,0 +1,188 @@
+//! Response building shared by every route: bodies, JSON, errors, CORS, and query strings.
+
+use crate::model::ApiError;
+use serde::Serialize;
+use std::io::Cursor;
+use tiny_http::{Header, Response, StatusCode};
+use tungstenite::Utf8Bytes;
+
+/// A response body: a shared snapshot (no copy), an owned buffer, or an embedded asset.
+pub enum Body {
+    Shared(Utf8Bytes),
+    Owned(Vec<u8>),
+    Static(&'static [u8]),
+}
+
+impl AsRef<[u8]> for Body {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Body::Shared(b) => b.as_bytes(),
+            Body::Owned(v) => v,
+            Body::Static(s) => s,
+        }
+    }
+}
+
+/// Every response the API sends.
+pub type Reply = Response<Cursor<Body>>;
+
+/// Builds a header from known-good parts. Names and values here are ASCII constants or
+/// values we produced, so the parse cannot fail; if it ever did, the header is dropped.
+pub fn header(name: &str, value: &str) -> Option<Header> {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
+}
+
+/// A response with the CORS headers every answer carries.
+pub fn reply(status: u16, content_type: &str, body: Body) -> Reply {
+    let len = body.as_ref().len();
+    let mut r = Response::new(
+        StatusCode(status),
+        Vec::new(),
+        Cursor::new(body),
+        Some(len),
+        None,
+    );
+    for (k, v) in [
+        ("Content-Type", content_type),
+        ("Access-Control-Allow-Origin", "*"),
+        ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
+        (
+            "Access-Control-Allow-Headers",
+            "x-requested-with, content-type, authorization",
+        ),
+    ] {
+        if let Some(h) = header(k, v) {
+            r.add_header(h);
+        }
+    }
+    r
+}
+
+/// Adds a header to a reply (builder style).
+pub fn with(mut r: Reply, name: &str, value: &str) -> Reply {
+    if let Some(h) = header(name, value) {
+        r.add_header(h);
+    }
+    r
+}
+
+pub const JSON: &str = "application/json";
+
+/// A JSON body.
+pub fn json<T: Serialize>(status: u16, value: &T) -> Reply {
+    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    reply(status, JSON, Body::Owned(body))
+}
+
+/// A pre-serialised JSON body shared with the sampler (no copy).
+pub fn json_shared(bytes: &Utf8Bytes) -> Reply {
+    reply(200, JSON, Body::Shared(bytes.clone()))
+}
+
+/// An error body `{"error": message}`.
+pub fn error(status: u16, message: &str) -> Reply {
+    json(status, &api_error(message))
+}
+
+/// An [`ApiError`] with only the message set, for callers to add details to.
+pub fn api_error(message: &str) -> ApiError {
+    ApiError {
+        error: message.to_owned(),
+        path: None,
+        parameter: None,
+        reason: None,
+        allow: None,
+    }
+}
+
+/// 400 naming the query parameter and why its value was refused.
+pub fn bad_parameter(parameter: &str, reason: &str) -> Reply {
+    json(
+        400,
+        &ApiError {
+            parameter: Some(parameter.to_owned()),
+            reason: Some(reason.to_owned()),
+            ..api_error("bad request")
+        },
+    )
+}
+
+/// Splits a request target into its path and query string.
+pub fn split_target(url: &str) -> (&str, &str) {
+    match url.split_once('?') {
+        Some((p, q)) => (p, q),
+        None => (url, ""),
+    }
+}
+
+/// Parses `a=1&b=two%20words` into decoded pairs. Invalid escapes are kept as written and
+/// invalid UTF-8 becomes U+FFFD, so any input parses.
+pub fn parse_query(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// The value of the last `name=` in the query, if any.
+pub fn query_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Percent-decoding with `+` as space (form encoding).
+pub fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = b.get(i + 1..i + 3).and_then(|h| {
+                    u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
+                });
+                if let Some(v) = hex {
+                    out.push(v);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parsing() {
+        let q = parse_query("id=abc&stream=net%77ork&x&y=a+b&bad=%zz%4&id=last");
+        assert_eq!(query_value(&q, "stream"), Some("network"));
+        assert_eq!(query_value(&q, "id"), Some("last"));
+        assert_eq!(query_value(&q, "x"), Some(""));
+        assert_eq!(query_value(&q, "y"), Some("a b"));
+        assert_eq!(query_value(&q, "bad"), Some("%zz%4"));
+        assert_eq!(query_value(&q, "nope"), None);
+        assert_eq!(decode("%ff%fe"), "\u{fffd}\u{fffd}");
+        assert_eq!(decode("%"), "%");
+        assert_eq!(decode("%e2%82"), "\u{fffd}");
+    }
+
+    #[test]
+    fn target_split() {
+        assert_eq!(split_target("/system?a=1"), ("/system", "a=1"));
+        assert_eq!(split_target("/"), ("/", ""));
+    }
+}

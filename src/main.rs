@@ -1,0 +1,51 @@
+//! psmonitor: a small synchronous system and network monitoring server.
+//!
+//! Threads: the accept loop (main), a fixed handler [`pool`], one [`sampler`] that collects and
+//! serialises each snapshot once, the worker [`workers`] registry, and one thread per websocket
+//! [`session`].
+
+mod api;
+mod assets;
+mod collect;
+mod config;
+mod fanout;
+mod http;
+mod model;
+mod pool;
+mod sampler;
+mod server;
+mod session;
+mod workers;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<_> = std::env::args_os().skip(1).collect();
+    let config = match config::parse(args) {
+        Ok(config::Command::Serve(c)) => c,
+        Ok(config::Command::Help) => {
+            print!("{}", config::HELP);
+            return ExitCode::SUCCESS;
+        }
+        Ok(config::Command::Version) => {
+            println!("psmonitor {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Err(msg) => {
+            eprintln!("psmonitor: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let _ = simple_logger::SimpleLogger::new()
+        .with_level(config.log_level)
+        .with_utc_timestamps()
+        .init();
+    match server::run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            // One line, even with logging off: service managers show it to the operator.
+            eprintln!("psmonitor: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The wire types: every JSON object the server sends lives here, so the API's shape can be read
+//! in one place. Field names, units and rounding follow the original psmonitor (psutil-based);
+//! fields it did not have are additions, never renames.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// `GET /system`, and the body of every websocket system frame.
+#[derive(Debug, Clone, Serialize)]
+pub struct System {
+    pub cpu: Cpu,
+    pub mem: Memory,
+    pub disk: DiskUsage,
+    /// The user the server runs as.
+    pub user: String,
+    pub platform: Platform,
+    /// Top processes by resident memory, aggregated by name. Never empty.
+    pub processes: Vec<Process>,
+    pub hostname: String,
+    pub uptime_seconds: u64,
+    /// Processes (not threads) on the host.
+    pub process_count: usize,
+    /// Load average over 1, 5 and 15 minutes.
+    pub load: [f64; 3],
+    pub swap: Memory,
+    /// Every real mounted filesystem (no tmpfs, proc, overlay, ...).
+    pub disks: Vec<MountedDisk>,
+    /// Every temperature sensor the kernel exposes; empty on hosts without any.
+    pub sensors: Vec<Sensor>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cpu {
+    /// Percent of all CPUs busy over the last sampler interval, one decimal.
+    pub usage: f64,
+    /// CPU package temperature in °C, `null` where the host has no sensor.
+    pub temp: Option<f64>,
+    /// Which sensor `temp` was read from, e.g. `coretemp/Package id 0`.
+    pub temp_sensor: Option<String>,
+    /// Current frequency in MHz (mean over CPUs, two decimals), `null` where unknown.
+    pub freq: Option<f64>,
+    /// Per-CPU usage over the last interval, in percent.
+    pub cores: Vec<f64>,
+    /// Number of logical CPUs.
+    pub count: usize,
+}
+
+/// Memory or swap, in GiB with two decimals; `percent` with one.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Memory {
+    pub total: f64,
+    pub used: f64,
+    pub free: f64,
+    pub percent: f64,
+}
+
+/// Usage of the filesystem of `/`, in GiB; `percent` is `used / (used + free)` like `df`.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct DiskUsage {
+    pub total: f64,
+    pub used: f64,
+    pub free: f64,
+    pub percent: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MountedDisk {
+    pub device: String,
+    pub mountpoint: String,
+    pub fstype: String,
+    #[serde(flatten)]
+    pub usage: DiskUsage,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Sensor {
+    /// hwmon chip name (`coretemp`, `k10temp`, ...) or thermal zone type.
+    pub name: String,
+    /// Sensor label (`Package id 0`, `Tctl`, ...) or the thermal zone (`thermal_zone0`).
+    pub label: String,
+    pub temp: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Platform {
+    pub distro: String,
+    pub kernel: String,
+    /// Written like the original: `1 day, 2 hrs, 3 mins, 4 secs`.
+    pub uptime: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Process {
+    /// The lowest pid of the processes sharing this name.
+    pub pid: u32,
+    pub name: String,
+    /// The distinct owners, joined by `, `.
+    pub username: String,
+    /// Resident memory in MiB, two decimals.
+    pub mem: f64,
+    /// Percent of one core over the last interval, one decimal.
+    pub cpu: f64,
+}
+
+/// `GET /network`, and the body of `?stream=network` websocket frames.
+#[derive(Debug, Clone, Serialize)]
+pub struct Network {
+    pub interfaces: Vec<String>,
+    pub wireless: Option<Wireless>,
+    pub statistics: BTreeMap<String, InterfaceStats>,
+    /// MB/s over the last sampler interval.
+    pub averages: BTreeMap<String, Rates>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InterfaceStats {
+    pub mb_sent: f64,
+    pub mb_received: f64,
+    pub pk_sent: u64,
+    pub pk_received: u64,
+    pub error_in: u64,
+    pub error_out: u64,
+    /// Outgoing packets dropped (psutil's `dropout`).
+    pub dropout: u64,
+    pub dropin: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Default)]
+pub struct Rates {
+    #[serde(rename = "in")]
+    pub rx: f64,
+    #[serde(rename = "out")]
+    pub tx: f64,
+}
+
+/// What `iw`/`/proc/net/wireless` tell about the connected Wi-Fi; unknown parts are `null`.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Wireless {
+    pub interface: String,
+    pub name: Option<String>,
+    /// Link quality in percent.
+    pub quality: Option<f64>,
+    pub channel: Option<u32>,
+    pub encryption: Option<String>,
+    /// The access point's BSSID.
+    pub address: Option<String>,
+    /// Signal level in dBm.
+    pub signal: Option<f64>,
+}
+
+/// `POST /` answer: a worker id to claim on the websocket within 3 seconds.
+#[derive(Debug, Serialize)]
+pub struct WorkerCreated {
+    pub id: String,
+    pub status: Option<String>,
+    pub url: String,
+    pub message: String,
+}
+
+/// `GET /health`.
+#[derive(Debug, Serialize)]
+pub struct Health {
+    pub status: &'static str,
+    pub version: &'static str,
+    pub uptime_s: u64,
+    pub clients: usize,
+    pub last_sample_age_ms: Option<u64>,
+}
+
+/// Every error body: `{"error": "...", ...}` with optional detail fields.
+#[derive(Debug, Serialize)]
+pub struct ApiError {
+    pub error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow: Option<String>,
+}
+
+/// Rounds to `places` decimals the way Python's `round` reads in JSON.
+pub fn round(x: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (x * f).round() / f
+}
+
+/// Bytes to GiB, two decimals (the original's `/ 1024.0 ** 3`).
+pub fn gib(bytes: u64) -> f64 {
+    round(bytes as f64 / (1u64 << 30) as f64, 2)
+}
+
+/// Bytes to MiB, two decimals (the original's `/ (1024 * 1024)`).
+pub fn mib(bytes: u64) -> f64 {
+    round(bytes as f64 / (1u64 << 20) as f64, 2)
+}
+
+/// `part / whole` in percent, one decimal, 0 when `whole` is 0 (psutil's `usage_percent`).
+pub fn percent(part: f64, whole: f64) -> f64 {
+    if whole <= 0.0 {
+        0.0
+    } else {
+        round(part / whole * 100.0, 1)
+    }
+}

@@ -1,0 +1,100 @@
+//! The sampler thread: the only place that collects.
+//!
+//! Every interval it takes one [`Snapshot`], serialises it to JSON once, stores the result as
+//! the "latest" that HTTP handlers copy from, and hands the websocket frames to the [`Hub`].
+
+use crate::collect::{Collector, Snapshot};
+use crate::fanout::{Frames, Hub};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tungstenite::Utf8Bytes;
+
+/// One published tick: the snapshot and its serialised forms.
+pub struct Published {
+    pub snapshot: Snapshot,
+    /// `GET /system` body.
+    pub system_json: Utf8Bytes,
+    /// `GET /network` body.
+    pub network_json: Utf8Bytes,
+    /// The websocket frames (system with a top-level `uptime`, and network).
+    pub frames: Frames,
+    /// When it was published (monotonic), for `/health`.
+    pub at: Instant,
+}
+
+/// The latest published tick, shared with every handler.
+#[derive(Default)]
+pub struct Latest {
+    slot: RwLock<Option<Arc<Published>>>,
+    ticks: AtomicU64,
+}
+
+impl Latest {
+    /// The newest tick, or `None` before the first one.
+    pub fn get(&self) -> Option<Arc<Published>> {
+        self.slot.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Snapshots taken since start.
+    pub fn ticks(&self) -> u64 {
+        self.ticks.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, p: Published) {
+        *self.slot.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(p));
+        self.ticks.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Serialises a snapshot once: the system frame is the system JSON with `"uptime"` spliced in
+/// before the closing brace, so the object is not serialised twice.
+pub fn publish(snapshot: Snapshot) -> Published {
+    let system = serde_json::to_string(&snapshot.system).unwrap_or_else(|_| "{}".into());
+    let network = serde_json::to_string(&snapshot.network).unwrap_or_else(|_| "{}".into());
+    let uptime = serde_json::to_string(&snapshot.system.platform.uptime).unwrap_or_default();
+    let mut frame = String::with_capacity(system.len() + uptime.len() + 12);
+    frame.push_str(&system[..system.len() - 1]);
+    frame.push_str(",\"uptime\":");
+    frame.push_str(&uptime);
+    frame.push('}');
+    let network: Utf8Bytes = network.into();
+    Published {
+        snapshot,
+        system_json: system.into(),
+        network_json: network.clone(),
+        frames: Frames {
+            system: frame.into(),
+            network,
+        },
+        at: Instant::now(),
+    }
+}
+
+/// Starts the sampler thread. The first snapshot is published before this returns, so the
+/// server never answers "no data yet".
+pub fn spawn(interval: Duration, latest: Arc<Latest>, hub: Arc<Hub>) -> std::io::Result<()> {
+    let mut collector = Collector::new();
+    latest.set(publish(collector.sample()));
+    std::thread::Builder::new()
+        .name("sampler".into())
+        .spawn(move || {
+            let mut next = Instant::now() + interval;
+            loop {
+                let now = Instant::now();
+                if next > now {
+                    std::thread::sleep(next - now);
+                }
+                // Keep a steady cadence; after a stall (suspend, overload) skip missed ticks.
+                next += interval;
+                if next < Instant::now() {
+                    next = Instant::now() + interval;
+                }
+                let published = publish(collector.sample());
+                hub.publish(&published.frames);
+                log::trace!("sampled in {:?}", published.snapshot.cost);
+                latest.set(published);
+            }
+        })?;
+    Ok(())
+}
