@@ -65,6 +65,11 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
     let url = req.url().to_owned();
     let (path, query) = http::split_target(&url);
     log::debug!("{} {}", req.method(), url);
+    // CORS preflight is answered on any path, known or not.
+    if *req.method() == Method::Options {
+        let _ = req.respond(http::reply(204, "text/plain", Body::Static(b"")));
+        return;
+    }
     let Some(route) = Route::of(path) else {
         let body = ApiError {
             path: Some(path.to_owned()),
@@ -76,7 +81,6 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
     let method = req.method().clone();
     let allowed = route.allow();
     let reply = match (route, &method) {
-        (_, Method::Options) => http::reply(204, "text/plain", Body::Static(b"")),
         (Route::Connect, Method::Get) => return session::upgrade(req, query, ctx),
         (Route::Root, Method::Post) => match drain_body(&mut req) {
             Ok(()) => new_worker(&req, ctx),
@@ -85,7 +89,7 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
         (_, Method::Get | Method::Head) => match route {
             Route::Root => asset(&req, assets::find("/").expect("index.html is embedded")),
             Route::Asset(a) => asset(&req, a),
-            Route::System => system(ctx),
+            Route::System => system(ctx, query),
             Route::Network => published(ctx, |p| &p.network_json),
             Route::Health => health(ctx),
             Route::Connect => unreachable!("handled above"),
@@ -156,7 +160,12 @@ fn asset(req: &Request, a: &assets::Asset) -> Reply {
         .headers()
         .iter()
         .filter(|h| h.field.equiv("If-None-Match"))
-        .any(|h| h.value.as_str().split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        .any(|h| {
+            h.value
+                .as_str()
+                .split(',')
+                .any(|t| t.trim() == etag || t.trim() == "*")
+        });
     let r = if matches {
         http::reply(304, a.content_type, Body::Static(b""))
     } else {
@@ -166,15 +175,46 @@ fn asset(req: &Request, a: &assets::Asset) -> Reply {
     http::with(r, "Cache-Control", "no-cache")
 }
 
-fn published(ctx: &Ctx, pick: impl Fn(&crate::sampler::Published) -> &tungstenite::Utf8Bytes) -> Reply {
+fn published(
+    ctx: &Ctx,
+    pick: impl Fn(&crate::sampler::Published) -> &tungstenite::Utf8Bytes,
+) -> Reply {
     match ctx.latest.get() {
         Some(p) => http::json_shared(pick(&p)),
         None => http::error(503, "no snapshot yet"),
     }
 }
 
-fn system(ctx: &Ctx) -> Reply {
-    published(ctx, |p| &p.system_json)
+/// `GET /system[?processes=N&sort=mem|cpu]`: the shared JSON as is, or, with a query, the
+/// snapshot re-serialised with another process list (still nothing collected).
+fn system(ctx: &Ctx, query: &str) -> Reply {
+    let pairs = http::parse_query(query);
+    let count = match http::query_value(&pairs, "processes") {
+        None => None,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=100).contains(&n) => Some(n),
+            _ => {
+                return http::bad_parameter(
+                    "processes",
+                    &format!("'{v}' is not a whole number from 1 to 100"),
+                )
+            }
+        },
+    };
+    let by_cpu = match http::query_value(&pairs, "sort") {
+        None | Some("mem") => false,
+        Some("cpu") => true,
+        Some(v) => return http::bad_parameter("sort", &format!("'{v}' is not one of: mem, cpu")),
+    };
+    if count.is_none() && !by_cpu {
+        return published(ctx, |p| &p.system_json);
+    }
+    let Some(p) = ctx.latest.get() else {
+        return http::error(503, "no snapshot yet");
+    };
+    let mut system = p.snapshot.system.clone();
+    system.processes = p.snapshot.processes.top(count.unwrap_or(10), by_cpu);
+    http::json(200, &system)
 }
 
 fn health(ctx: &Ctx) -> Reply {

@@ -108,7 +108,13 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
     if args.contains(["-V", "--version"]) {
         return Ok(Command::Version);
     }
-    let address: String = value(&mut args, "--address", "PSMONITOR_ADDRESS", "127.0.0.1".into(), |_| Ok(()))?;
+    let address: String = value(
+        &mut args,
+        "--address",
+        "PSMONITOR_ADDRESS",
+        "127.0.0.1".into(),
+        |_| Ok(()),
+    )?;
     let address = match address.trim() {
         "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
         a => a.trim_matches(|c| c == '[' || c == ']').parse().map_err(|_| {
@@ -116,9 +122,27 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         })?,
     };
     let port = value(&mut args, "--port", "PSMONITOR_PORT", 4500u16, |_| Ok(()))?;
-    let interval = value(&mut args, "--interval", "PSMONITOR_INTERVAL", 1000u64, between(100, 3_600_000))?;
-    let max_clients = value(&mut args, "--max-clients", "PSMONITOR_MAX_CLIENTS", 20usize, between(1, 100_000))?;
-    let threads = value(&mut args, "--threads", "PSMONITOR_THREADS", 4usize, between(1, 256))?;
+    let interval = value(
+        &mut args,
+        "--interval",
+        "PSMONITOR_INTERVAL",
+        1000u64,
+        between(100, 3_600_000),
+    )?;
+    let max_clients = value(
+        &mut args,
+        "--max-clients",
+        "PSMONITOR_MAX_CLIENTS",
+        20usize,
+        between(1, 100_000),
+    )?;
+    let threads = value(
+        &mut args,
+        "--threads",
+        "PSMONITOR_THREADS",
+        4usize,
+        between(1, 256),
+    )?;
     let env_level = std::env::var("PSMONITOR_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .ok();

@@ -6,15 +6,19 @@
 
 mod api;
 mod assets;
+#[allow(dead_code)] // raw counters kept for /metrics
 mod collect;
 mod config;
+#[allow(dead_code)]
 mod fanout;
 mod http;
 mod model;
 mod pool;
+#[allow(dead_code)]
 mod sampler;
 mod server;
 mod session;
+#[allow(dead_code)]
 mod workers;
 
 use std::process::ExitCode;

@@ -17,7 +17,8 @@ const QUEUE: usize = 256;
 pub fn run(config: Config) -> Result<(), String> {
     let started = Instant::now();
     let addr = config.socket_addr();
-    let server = tiny_http::Server::http(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let server =
+        tiny_http::Server::http(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = server
         .server_addr()
         .to_ip()
@@ -27,8 +28,8 @@ pub fn run(config: Config) -> Result<(), String> {
     let hub = Arc::new(Hub::default());
     sampler::spawn(config.interval, Arc::clone(&latest), Arc::clone(&hub))
         .map_err(|e| format!("cannot start the sampler: {e}"))?;
-    let workers =
-        Workers::spawn(config.max_pending).map_err(|e| format!("cannot start the registry: {e}"))?;
+    let workers = Workers::spawn(config.max_pending)
+        .map_err(|e| format!("cannot start the registry: {e}"))?;
     // Held for the life of the process; dropping it tells every session to close.
     let (_stop, shutdown) = crossbeam_channel::bounded::<()>(0);
     let ctx = Arc::new(Ctx {
@@ -40,8 +41,10 @@ pub fn run(config: Config) -> Result<(), String> {
         started,
     });
     let handler_ctx = Arc::clone(&ctx);
-    let pool = Pool::new(config.threads, QUEUE, move |req| api::handle(req, &handler_ctx))
-        .map_err(|e| format!("cannot start the handler threads: {e}"))?;
+    let pool = Pool::new(config.threads, QUEUE, move |req| {
+        api::handle(req, &handler_ctx)
+    })
+    .map_err(|e| format!("cannot start the handler threads: {e}"))?;
 
     log::info!(
         "listening on http://{local} (interval {} ms, max clients {}, threads {}, started in {} ms)",

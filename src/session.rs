@@ -244,7 +244,11 @@ fn drain(ws: &mut Ws) -> Option<String> {
 /// in case the descriptor was closed and reused between the check and the `dup`.
 pub fn find_socket(peer: SocketAddr) -> Option<TcpStream> {
     for entry in std::fs::read_dir("/proc/self/fd").ok()?.flatten() {
-        let Some(fd) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
             continue;
         };
         // SAFETY: ManuallyDrop never closes `fd`; on a descriptor that is not a socket (or was

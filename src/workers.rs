@@ -83,11 +83,13 @@ fn run(rx: Receiver<Cmd>, max_pending: usize, ttl: Duration) {
             }
         }
         let cmd = match order.front() {
-            Some(&(deadline, _)) => match rx.recv_timeout(deadline.saturating_duration_since(now)) {
-                Ok(cmd) => cmd,
-                Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => return,
-            },
+            Some(&(deadline, _)) => {
+                match rx.recv_timeout(deadline.saturating_duration_since(now)) {
+                    Ok(cmd) => cmd,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
             None => match rx.recv() {
                 Ok(cmd) => cmd,
                 Err(_) => return,

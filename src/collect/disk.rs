@@ -28,6 +28,8 @@ impl FsBytes {
 }
 
 /// `statvfs` on `path`; `None` if the call fails (unmounted, permission, stale NFS).
+// The field types differ between 32- and 64-bit targets (u32 on armv7), hence the conversions.
+#[allow(clippy::useless_conversion)]
 pub fn statvfs(path: &str) -> Option<FsBytes> {
     let c = CString::new(path).ok()?;
     let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
@@ -39,20 +41,45 @@ pub fn statvfs(path: &str) -> Option<FsBytes> {
     }
     // SAFETY: rc == 0, so the kernel initialised the struct.
     let st = unsafe { st.assume_init() };
-    let frsize = st.f_frsize as u64;
+    let frsize = u64::from(st.f_frsize);
     Some(FsBytes {
-        size: st.f_blocks as u64 * frsize,
-        free: st.f_bfree as u64 * frsize,
-        avail: st.f_bavail as u64 * frsize,
+        size: u64::from(st.f_blocks) * frsize,
+        free: u64::from(st.f_bfree) * frsize,
+        avail: u64::from(st.f_bavail) * frsize,
     })
 }
 
 /// Filesystem types that are not disks: memory, kernel interfaces and container layers.
 const PSEUDO: &[&str] = &[
-    "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devpts",
-    "devtmpfs", "efivarfs", "fusectl", "hugetlbfs", "mqueue", "nsfs", "overlay", "proc",
-    "pstore", "ramfs", "rpc_pipefs", "securityfs", "squashfs", "sysfs", "tmpfs", "tracefs",
-    "fuse.lxcfs", "fuse.portal", "fuse.gvfsd-fuse", "nfsd", "aufs",
+    "autofs",
+    "binfmt_misc",
+    "bpf",
+    "cgroup",
+    "cgroup2",
+    "configfs",
+    "debugfs",
+    "devpts",
+    "devtmpfs",
+    "efivarfs",
+    "fusectl",
+    "hugetlbfs",
+    "mqueue",
+    "nsfs",
+    "overlay",
+    "proc",
+    "pstore",
+    "ramfs",
+    "rpc_pipefs",
+    "securityfs",
+    "squashfs",
+    "sysfs",
+    "tmpfs",
+    "tracefs",
+    "fuse.lxcfs",
+    "fuse.portal",
+    "fuse.gvfsd-fuse",
+    "nfsd",
+    "aufs",
 ];
 
 /// One line of `/proc/self/mounts`.
@@ -69,7 +96,9 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let octal = b.get(i + 1..i + 4).filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
         if let (b'\\', Some(d)) = (b[i], octal) {
             let v = d.iter().fold(0u32, |acc, c| acc * 8 + u32::from(c - b'0'));
             out.push(v as u8);
@@ -91,8 +120,7 @@ pub fn parse_mounts(text: &str) -> Vec<Mount> {
         let (Some(dev), Some(mp), Some(fs)) = (f.next(), f.next(), f.next()) else {
             continue;
         };
-        if PSEUDO.contains(&fs) || !(dev.starts_with('/') || fs == "zfs" || fs.starts_with("nfs"))
-        {
+        if PSEUDO.contains(&fs) || !(dev.starts_with('/') || fs == "zfs" || fs.starts_with("nfs")) {
             continue;
         }
         if out.iter().any(|m| m.device == dev) {

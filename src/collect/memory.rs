@@ -35,7 +35,9 @@ pub fn parse(text: &str) -> MemInfo {
 
 /// Reads `/proc/meminfo`; zeros if it cannot be read.
 pub fn read(buf: &mut Vec<u8>) -> MemInfo {
-    read_into("/proc/meminfo", buf).map(parse).unwrap_or_default()
+    read_into("/proc/meminfo", buf)
+        .map(parse)
+        .unwrap_or_default()
 }
 
 impl MemInfo {

@@ -80,7 +80,9 @@ impl Collector {
     /// first call reports them as 0.
     pub fn sample(&mut self) -> Snapshot {
         let start = Instant::now();
-        let elapsed = self.last.map_or(0.0, |t| start.duration_since(t).as_secs_f64());
+        let elapsed = self
+            .last
+            .map_or(0.0, |t| start.duration_since(t).as_secs_f64());
         self.last = Some(start);
         if self
             .sensors_found

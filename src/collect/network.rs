@@ -21,7 +21,7 @@ pub struct Counters {
 }
 
 impl Counters {
-    pub fn to_wire(&self) -> InterfaceStats {
+    pub fn to_wire(self) -> InterfaceStats {
         InterfaceStats {
             mb_sent: mib(self.tx_bytes),
             mb_received: mib(self.rx_bytes),
@@ -105,7 +105,10 @@ impl NetworkCollector {
             let rate = match self.prev.get(name) {
                 Some(before) if elapsed_secs > 0.0 => {
                     let per_sec = |a: u64, b: u64| {
-                        round(a.saturating_sub(b) as f64 / elapsed_secs / (1 << 20) as f64, 3)
+                        round(
+                            a.saturating_sub(b) as f64 / elapsed_secs / (1 << 20) as f64,
+                            3,
+                        )
                     };
                     Rates {
                         rx: per_sec(now.rx_bytes, before.rx_bytes),
@@ -137,7 +140,10 @@ mod tests {
         assert_eq!(v.len(), 2);
         let (name, c) = &v[1];
         assert_eq!(name, "eth0");
-        assert_eq!((c.rx_packets, c.tx_packets, c.rx_errs, c.tx_drop), (2000, 1000, 1, 4));
+        assert_eq!(
+            (c.rx_packets, c.tx_packets, c.rx_errs, c.tx_drop),
+            (2000, 1000, 1, 4)
+        );
         let w = c.to_wire();
         assert_eq!((w.mb_received, w.mb_sent), (80.0, 12.0));
     }

@@ -84,7 +84,10 @@ mod tests {
             format_uptime(2 * 86_400 + 16 * 3_600 + 27 * 60 + 30),
             "2 days, 16 hrs, 27 mins, 30 secs"
         );
-        assert_eq!(format_uptime(86_400 + 3_600 + 60 + 1), "1 day, 1 hr, 1 min, 1 sec");
+        assert_eq!(
+            format_uptime(86_400 + 3_600 + 60 + 1),
+            "1 day, 1 hr, 1 min, 1 sec"
+        );
         assert_eq!(format_uptime(3_600 + 5), "1 hr, 5 secs");
         assert_eq!(format_uptime(0), "0 secs");
     }

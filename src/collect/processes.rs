@@ -97,7 +97,12 @@ impl ProcessSample {
 impl Default for ProcessCollector {
     fn default() -> Self {
         // SAFETY: sysconf has no preconditions; it only reads configuration values.
-        let (page, hz) = unsafe { (libc::sysconf(libc::_SC_PAGESIZE), libc::sysconf(libc::_SC_CLK_TCK)) };
+        let (page, hz) = unsafe {
+            (
+                libc::sysconf(libc::_SC_PAGESIZE),
+                libc::sysconf(libc::_SC_CLK_TCK),
+            )
+        };
         ProcessCollector {
             prev: HashMap::new(),
             page_size: if page > 0 { page as u64 } else { 4096 },
@@ -125,7 +130,10 @@ impl ProcessCollector {
             self.path.clear();
             use std::fmt::Write;
             let _ = write!(self.path, "/proc/{pid}/stat");
-            let Some(stat) = read_into(&self.path, &mut self.buf).ok().and_then(parse_stat) else {
+            let Some(stat) = read_into(&self.path, &mut self.buf)
+                .ok()
+                .and_then(parse_stat)
+            else {
                 continue;
             };
             let uid = match std::fs::metadata(&self.path[..self.path.len() - 5]) {

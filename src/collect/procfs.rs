@@ -8,7 +8,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 /// Reads the whole file at `path` into `buf` (cleared first) and returns it as text.
-pub fn read_into<'a>(path: impl AsRef<Path>, buf: &'a mut Vec<u8>) -> io::Result<&'a str> {
+pub fn read_into(path: impl AsRef<Path>, buf: &mut Vec<u8>) -> io::Result<&str> {
     buf.clear();
     let mut file = File::open(path)?;
     let mut chunk = [0u8; 4096];

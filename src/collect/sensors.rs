@@ -40,7 +40,11 @@ pub fn discover(root: &Path) -> Vec<Source> {
             .flatten()
             .filter_map(|e| {
                 let f = e.file_name().into_string().ok()?;
-                let n = f.strip_prefix("temp")?.strip_suffix("_input")?.parse().ok()?;
+                let n = f
+                    .strip_prefix("temp")?
+                    .strip_suffix("_input")?
+                    .parse()
+                    .ok()?;
                 Some((n, e.path()))
             })
             .collect();
@@ -85,10 +89,27 @@ fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
         .collect();
     // hwmon10 after hwmon9: sort by the trailing number, then by name.
     v.sort_by_key(|p| {
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_owned();
-        let digits: String = name.chars().rev().take_while(char::is_ascii_digit).collect();
-        let n: u64 = digits.chars().rev().collect::<String>().parse().unwrap_or(0);
-        (name.trim_end_matches(|c: char| c.is_ascii_digit()).to_owned(), n)
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_owned();
+        let digits: String = name
+            .chars()
+            .rev()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let n: u64 = digits
+            .chars()
+            .rev()
+            .collect::<String>()
+            .parse()
+            .unwrap_or(0);
+        (
+            name.trim_end_matches(|c: char| c.is_ascii_digit())
+                .to_owned(),
+            n,
+        )
     });
     v
 }
@@ -120,9 +141,9 @@ pub fn read_all(sources: &[Source], buf: &mut Vec<u8>) -> Vec<Sensor> {
 /// ARM `cpu_thermal`/`soc_thermal`, `x86_pkg_temp`, else the first thermal zone.
 pub fn pick_cpu(sensors: &[Sensor]) -> Option<&Sensor> {
     let find = |name: &str, label: Option<&str>| {
-        sensors.iter().find(|s| {
-            s.name == name && label.is_none_or(|l| s.label.starts_with(l))
-        })
+        sensors
+            .iter()
+            .find(|s| s.name == name && label.is_none_or(|l| s.label.starts_with(l)))
     };
     find("coretemp", Some("Package id"))
         .or_else(|| find("coretemp", None))
@@ -161,7 +182,10 @@ mod tests {
         assert_eq!(pick_cpu(&amd).unwrap().label, "Tctl");
         let pi = vec![s("rp1_adc", "temp1", 40.0), s("cpu_thermal", "temp1", 47.2)];
         assert_eq!(pick_cpu(&pi).unwrap().name, "cpu_thermal");
-        let zone = vec![s("nvme", "Composite", 40.0), s("acpitz", "thermal_zone3", 27.0)];
+        let zone = vec![
+            s("nvme", "Composite", 40.0),
+            s("acpitz", "thermal_zone3", 27.0),
+        ];
         assert_eq!(pick_cpu(&zone).unwrap().label, "thermal_zone3");
         assert!(pick_cpu(&[s("nvme", "Composite", 40.0)]).is_none());
         assert!(pick_cpu(&[]).is_none());

@@ -68,7 +68,9 @@ mod tests {
 
     #[test]
     fn parses_passwd() {
-        let m = parse_passwd("root:x:0:0:root:/root:/bin/bash\nmessagebus:x:100:101::/x:/bin/false\nbad\n:x:5\n");
+        let m = parse_passwd(
+            "root:x:0:0:root:/root:/bin/bash\nmessagebus:x:100:101::/x:/bin/false\nbad\n:x:5\n",
+        );
         assert_eq!(m.get(&0).map(String::as_str), Some("root"));
         assert_eq!(m.get(&100).map(String::as_str), Some("messagebus"));
         assert_eq!(m.len(), 2);

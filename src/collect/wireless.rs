@@ -130,7 +130,8 @@ mod tests {
 
     #[test]
     fn parses_proc_net_wireless() {
-        let text = "Inter-| sta-|   Quality        |   Discarded packets               | Missed | WE\n \
+        let text =
+            "Inter-| sta-|   Quality        |   Discarded packets               | Missed | WE\n \
 face | tus | link level noise |  nwid  crypt   frag  retry   misc | beacon | 22\n \
 wlan0: 0000   56.  -54.  -256        0      0      0      0     12        0\n";
         let w = parse_proc(text).unwrap();

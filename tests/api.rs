@@ -1,0 +1,363 @@
+//! HTTP API against the real binary: fields, units, errors, CORS, CLI.
+
+mod common;
+use common::{request, Server};
+use serde_json::Value;
+use std::process::Command;
+
+type Headers<'a> = &'a [(&'a str, &'a str)];
+
+fn num(v: &Value, path: &str) -> f64 {
+    let mut cur = v;
+    for k in path.split('.') {
+        cur = &cur[k];
+    }
+    cur.as_f64()
+        .unwrap_or_else(|| panic!("{path} is a number, got {cur}"))
+}
+
+fn assert_usage(v: &Value, key: &str) {
+    let (total, used, free, pct) = (
+        num(v, &format!("{key}.total")),
+        num(v, &format!("{key}.used")),
+        num(v, &format!("{key}.free")),
+        num(v, &format!("{key}.percent")),
+    );
+    assert!(total > 0.0, "{key}.total > 0");
+    assert!(
+        used >= 0.0 && used <= total,
+        "{key}: used {used} <= total {total}"
+    );
+    assert!(
+        free >= 0.0 && free <= total,
+        "{key}: free {free} <= total {total}"
+    );
+    assert!((0.0..=100.0).contains(&pct), "{key}.percent in 0..100");
+    for x in [total, used, free] {
+        assert_eq!((x * 100.0).round() / 100.0, x, "{key}: two decimals");
+    }
+}
+
+#[test]
+fn system_has_every_field_with_sane_values() {
+    let s = Server::start(&["--interval", "200"]);
+    let v = s.get_json("/system");
+    let usage = num(&v, "cpu.usage");
+    assert!((0.0..=100.0).contains(&usage));
+    // No sensor on a VM: null, never a crash or a made-up value.
+    assert!(v["cpu"]["temp"].is_null() || v["cpu"]["temp"].is_f64());
+    assert_eq!(
+        v["cpu"]["temp"].is_null(),
+        v["cpu"]["temp_sensor"].is_null()
+    );
+    assert!(v["cpu"]["freq"].is_null() || num(&v, "cpu.freq") > 0.0);
+    let count = v["cpu"]["count"].as_u64().unwrap();
+    assert!(count >= 1);
+    assert_eq!(v["cpu"]["cores"].as_array().unwrap().len() as u64, count);
+    assert_usage(&v, "mem");
+    assert_usage(&v, "disk");
+    assert!(!v["user"].as_str().unwrap().is_empty());
+    assert!(!v["platform"]["distro"].as_str().unwrap().is_empty());
+    assert!(!v["platform"]["kernel"].as_str().unwrap().is_empty());
+    let uptime = v["platform"]["uptime"].as_str().unwrap();
+    assert!(uptime.contains("sec") || uptime.contains("min"), "{uptime}");
+    assert!(v["uptime_seconds"].as_u64().unwrap() > 0);
+    assert!(v["process_count"].as_u64().unwrap() > 1);
+    assert_eq!(v["load"].as_array().unwrap().len(), 3);
+    assert!(v["swap"]["percent"].is_f64());
+    assert!(v["sensors"].is_array());
+    assert!(v["disks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["mountpoint"] == "/"));
+    assert!(!v["hostname"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn processes_are_top_ten_sorted_and_aggregated() {
+    let s = Server::start(&["--interval", "200"]);
+    let v = s.get_json("/system");
+    let procs = v["processes"].as_array().unwrap();
+    assert!(!procs.is_empty() && procs.len() <= 10);
+    let mems: Vec<f64> = procs.iter().map(|p| p["mem"].as_f64().unwrap()).collect();
+    assert!(
+        mems.windows(2).all(|w| w[0] >= w[1]),
+        "sorted by memory: {mems:?}"
+    );
+    let mut names: Vec<&str> = procs.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let n = names.len();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), n, "one row per name");
+    for p in procs {
+        assert!(p["pid"].as_u64().unwrap() > 0);
+        assert!(!p["username"].as_str().unwrap().is_empty());
+        assert!((0.0..=100.0 * 64.0).contains(&p["cpu"].as_f64().unwrap()));
+    }
+    // Aggregation: start three `sleep`s; their group's pid is the lowest of them and the
+    // group's memory is the sum (at least 3x one process's share would be flaky; check >=).
+    let kids: Vec<_> = (0..3)
+        .map(|_| Command::new("sleep").arg("30").spawn().unwrap())
+        .collect();
+    let lowest = kids.iter().map(|k| k.id()).min().unwrap();
+    let found = common::wait_until(10, || {
+        let v = s.get_json("/system?processes=100");
+        v["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "sleep" && p["pid"].as_u64().unwrap() <= lowest as u64)
+    });
+    for mut k in kids {
+        let _ = k.kill();
+        let _ = k.wait();
+    }
+    assert!(found, "sleep processes are grouped under their lowest pid");
+}
+
+#[test]
+fn system_query_chooses_count_and_order() {
+    let s = Server::start(&["--interval", "200"]);
+    let v = s.get_json("/system?processes=3&sort=cpu");
+    let procs = v["processes"].as_array().unwrap();
+    assert_eq!(procs.len(), 3);
+    let cpus: Vec<f64> = procs.iter().map(|p| p["cpu"].as_f64().unwrap()).collect();
+    assert!(cpus.windows(2).all(|w| w[0] >= w[1]), "{cpus:?}");
+    for (q, param) in [
+        ("processes=0", "processes"),
+        ("processes=101", "processes"),
+        ("processes=ten", "processes"),
+        ("sort=name", "sort"),
+    ] {
+        let r = request(s.addr, "GET", &format!("/system?{q}"), &[], b"");
+        assert_eq!(r.status, 400, "{q}");
+        assert_eq!(r.json()["parameter"], param, "{q}");
+        assert!(r.json()["reason"].as_str().unwrap().len() > 5);
+    }
+}
+
+#[test]
+fn network_has_statistics_and_rates() {
+    let s = Server::start(&["--interval", "200"]);
+    let v = s.get_json("/network");
+    let ifaces: Vec<&str> = v["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap())
+        .collect();
+    assert!(ifaces.contains(&"lo"));
+    assert!(v["wireless"].is_null() || v["wireless"].is_object());
+    for name in &ifaces {
+        let st = &v["statistics"][name];
+        for k in ["mb_sent", "mb_received"] {
+            assert!(st[k].as_f64().unwrap() >= 0.0);
+        }
+        for k in ["pk_sent", "pk_received", "error_in", "error_out", "dropout"] {
+            assert!(st[k].is_u64(), "{name}.{k}");
+        }
+        let avg = &v["averages"][name];
+        assert!(avg["in"].as_f64().unwrap() >= 0.0 && avg["out"].as_f64().unwrap() >= 0.0);
+    }
+    // Traffic on loopback shows up as a rate within a few ticks.
+    let moved = common::wait_until(10, || {
+        for _ in 0..20 {
+            let _ = request(s.addr, "GET", "/system", &[], b"");
+        }
+        s.get_json("/network")["averages"]["lo"]["in"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    });
+    assert!(moved, "loopback rate rises under traffic");
+}
+
+#[test]
+fn post_root_accepts_any_body() {
+    let s = Server::start(&[]);
+    let bodies: [(Headers, &[u8]); 5] = [
+        (
+            &[("Content-Type", "application/json")],
+            br#"{"connection":"monitor"}"#,
+        ),
+        (
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            b"connection=monitor",
+        ),
+        (&[("Content-Type", "text/plain")], b"[object Object]"),
+        (&[], b""),
+        (
+            &[("Content-Type", "application/octet-stream")],
+            &[0xff, 0x00, 0xfe],
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (headers, body) in bodies {
+        let r = request(s.addr, "POST", "/", headers, body);
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.header("Content-Type"), Some("application/json"));
+        let v = r.json();
+        let id = v["id"].as_str().unwrap().to_owned();
+        let parsed = uuid_v4(&id);
+        assert!(parsed, "{id} is a UUID v4");
+        assert!(v["status"].is_null());
+        assert_eq!(v["url"], format!("ws://{}/connect?id={id}", s.addr));
+        assert!(!v["message"].as_str().unwrap().is_empty());
+        ids.push(id);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "ids are unique");
+}
+
+fn uuid_v4(s: &str) -> bool {
+    let b = s.as_bytes();
+    s.len() == 36
+        && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
+        && b[14] == b'4'
+        && matches!(b[19], b'8' | b'9' | b'a' | b'b')
+        && s.chars()
+            .filter(|c| *c != '-')
+            .all(|c| c.is_ascii_hexdigit())
+}
+
+#[test]
+fn errors_are_json_with_the_right_status() {
+    let s = Server::start(&[]);
+    let r = request(s.addr, "GET", "/nope?x=1", &[], b"");
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"], "not found");
+    assert_eq!(r.json()["path"], "/nope");
+
+    for (m, p) in [
+        ("DELETE", "/system"),
+        ("PUT", "/"),
+        ("POST", "/network"),
+        ("POST", "/connect"),
+    ] {
+        let r = request(s.addr, m, p, &[], b"");
+        assert_eq!(r.status, 405, "{m} {p}");
+        let allow = r.header("Allow").expect("Allow header");
+        assert!(allow.contains("GET"), "{allow}");
+        assert!(r.json()["error"].as_str().unwrap().contains(m));
+    }
+
+    let big = vec![b'x'; 64 * 1024 + 1];
+    let r = request(s.addr, "POST", "/", &[], &big);
+    assert_eq!(r.status, 413);
+    let ok = vec![b'x'; 64 * 1024];
+    assert_eq!(request(s.addr, "POST", "/", &[], &ok).status, 200);
+
+    let r = request(s.addr, "OPTIONS", "/system", &[("Origin", "http://x")], b"");
+    assert_eq!(r.status, 204);
+    let r2 = request(s.addr, "OPTIONS", "/anything/at/all", &[], b"");
+    assert_eq!(r2.status, 204);
+
+    let r = request(s.addr, "GET", "/connect?id=x", &[], b"");
+    assert_eq!(
+        r.status, 426,
+        "plain GET on the websocket path asks for an upgrade"
+    );
+
+    // Every answer carries CORS and JSON types.
+    for r in [r, request(s.addr, "GET", "/system", &[], b"")] {
+        assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));
+        assert_eq!(
+            r.header("Access-Control-Allow-Methods"),
+            Some("GET, POST, OPTIONS")
+        );
+        assert_eq!(
+            r.header("Access-Control-Allow-Headers"),
+            Some("x-requested-with, content-type, authorization")
+        );
+        assert_eq!(r.header("Content-Type"), Some("application/json"));
+    }
+    // The server is still healthy after all of the above, and logged no panic.
+    assert_eq!(request(s.addr, "GET", "/system", &[], b"").status, 200);
+    assert!(!s.log().contains("panicked"));
+}
+
+#[test]
+fn root_serves_the_embedded_page_with_etag() {
+    let s = Server::start(&[]);
+    let r = request(s.addr, "GET", "/", &[], b"");
+    assert_eq!(r.status, 200);
+    assert!(r.header("Content-Type").unwrap().starts_with("text/html"));
+    assert!(r.text().contains("<html"));
+    let etag = r.header("ETag").expect("ETag").to_owned();
+    let r2 = request(s.addr, "GET", "/", &[("If-None-Match", &etag)], b"");
+    assert_eq!(r2.status, 304);
+    assert!(r2.body.is_empty());
+}
+
+#[test]
+fn health_reports_ok() {
+    let s = Server::start(&["--interval", "200"]);
+    let v = s.get_json("/health");
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["clients"], 0);
+    assert!(v["last_sample_age_ms"].as_u64().unwrap() < 60_000);
+}
+
+fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_psmonitor"));
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_mistakes_exit_2_with_one_line() {
+    let cases: &[(&[&str], Headers, &str)] = &[
+        (&["--port", "abc"], &[], "--port"),
+        (&["--port", "70000"], &[], "--port"),
+        (&["--interval", "50"], &[], "--interval"),
+        (&["--max-clients", "0"], &[], "--max-clients"),
+        (&["--threads", "x"], &[], "--threads"),
+        (&["--address", "not-an-ip"], &[], "--address"),
+        (&["--log-level", "loud"], &[], "--log-level"),
+        (&["--port"], &[], "--port"),
+        (&["--frobnicate"], &[], "--frobnicate"),
+        (&[], &[("PSMONITOR_PORT", "x")], "PSMONITOR_PORT"),
+        (&[], &[("PSMONITOR_INTERVAL", "10")], "PSMONITOR_INTERVAL"),
+    ];
+    for (args, env, needle) in cases {
+        let (code, err) = run_cli(args, env);
+        assert_eq!(code, 2, "{args:?} {env:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(err.contains(needle), "{err} names {needle}");
+    }
+    let (code, _) = run_cli(&["--version"], &[]);
+    assert_eq!(code, 0);
+    let (code, _) = run_cli(&["--help"], &[]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn port_in_use_exits_1_and_env_settings_apply() {
+    let s = Server::start_env(
+        &[],
+        &[
+            ("PSMONITOR_INTERVAL", "250"),
+            ("PSMONITOR_MAX_CLIENTS", "7"),
+        ],
+    );
+    assert!(
+        s.log().contains("interval 250 ms") && s.log().contains("max clients 7"),
+        "{}",
+        s.log()
+    );
+    let port = s.addr.port().to_string();
+    let (code, err) = run_cli(&["--port", &port], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("cannot listen"), "{err}");
+}

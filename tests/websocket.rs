@@ -1,0 +1,273 @@
+//! Websocket sessions against the real binary, with a real websocket client (tungstenite).
+
+mod common;
+use common::{request, wait_until, Server};
+use serde_json::Value;
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::{Message, WebSocket};
+
+type Ws = WebSocket<TcpStream>;
+
+fn connect(addr: SocketAddr, path: &str) -> Ws {
+    let tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let (ws, resp) = tungstenite::client(format!("ws://{addr}{path}"), tcp).expect("handshake");
+    assert_eq!(resp.status(), 101);
+    ws
+}
+
+/// Reads the next data or close message, skipping pongs.
+fn next(ws: &mut Ws) -> Message {
+    loop {
+        match ws.read().expect("read") {
+            Message::Pong(_) | Message::Ping(_) => continue,
+            m => return m,
+        }
+    }
+}
+
+fn text(ws: &mut Ws) -> String {
+    match next(ws) {
+        Message::Text(t) => t.as_str().to_owned(),
+        other => panic!("expected text, got {other:?}"),
+    }
+}
+
+/// Reads until the server's close frame and returns its code and reason.
+fn close_of(ws: &mut Ws) -> (CloseCode, String) {
+    loop {
+        match ws.read() {
+            Ok(Message::Close(Some(f))) => return (f.code, f.reason.as_str().to_owned()),
+            Ok(Message::Close(None)) => panic!("close without a code"),
+            Ok(_) => continue,
+            Err(e) => panic!("connection ended without a close frame: {e}"),
+        }
+    }
+}
+
+#[test]
+fn streams_paced_system_frames_on_both_paths() {
+    let s = Server::start(&["--interval", "200"]);
+    for path in ["/connect", "/ws"] {
+        let id = s.worker();
+        let mut ws = connect(s.addr, &format!("{path}?id={id}"));
+        assert_eq!(text(&mut ws), "connected to monitor, transmitting data...");
+        let mut stamps = Vec::new();
+        for _ in 0..5 {
+            let frame: Value = serde_json::from_str(&text(&mut ws)).expect("JSON frame");
+            stamps.push(Instant::now());
+            assert!(frame["processes"].as_array().is_some_and(|p| !p.is_empty()));
+            assert!(frame["uptime"].is_string());
+            assert!(frame["cpu"]["usage"].is_f64());
+            assert!(frame["mem"]["percent"].is_f64());
+            assert!(frame["platform"]["uptime"].is_string());
+        }
+        // Paced by the sampler, not spinning: at least half an interval apart.
+        for w in stamps.windows(2) {
+            let gap = w[1] - w[0];
+            assert!(gap >= Duration::from_millis(100), "frames {gap:?} apart");
+        }
+        assert_eq!(s.clients(), 1);
+        ws.close(None).unwrap();
+        let _ = ws.flush();
+        assert!(wait_until(10, || s.clients() == 0));
+    }
+}
+
+#[test]
+fn network_stream_sends_network_objects() {
+    let s = Server::start(&["--interval", "200"]);
+    let id = s.worker();
+    let mut ws = connect(s.addr, &format!("/connect?id={id}&stream=network"));
+    assert_eq!(text(&mut ws), "connected to monitor, transmitting data...");
+    for _ in 0..2 {
+        let f: Value = serde_json::from_str(&text(&mut ws)).unwrap();
+        assert!(
+            f["interfaces"].is_array() && f["statistics"].is_object() && f["averages"].is_object()
+        );
+        assert!(f.get("processes").is_none());
+    }
+}
+
+#[test]
+fn answers_ping_text_and_close() {
+    let s = Server::start(&["--interval", "200"]);
+    let id = s.worker();
+    let mut ws = connect(s.addr, &format!("/connect?id={id}"));
+    text(&mut ws);
+    ws.send(Message::Ping(b"are you there".to_vec().into()))
+        .unwrap();
+    let mut got_pong = false;
+    for _ in 0..10 {
+        if let Message::Pong(p) = ws.read().unwrap() {
+            assert_eq!(&p[..], b"are you there");
+            got_pong = true;
+            break;
+        }
+    }
+    assert!(got_pong, "ping answered within a few frames");
+
+    ws.send(Message::text("hello")).unwrap();
+    let mut echoed = false;
+    for _ in 0..10 {
+        if let Message::Text(t) = next(&mut ws) {
+            if t.as_str() == "message received hello" {
+                echoed = true;
+                break;
+            }
+            assert!(t.starts_with('{'), "only JSON frames besides the echo: {t}");
+        }
+    }
+    assert!(echoed);
+
+    // The client's close is honoured: the server replies with a close frame.
+    ws.close(None).unwrap();
+    let mut replied = false;
+    for _ in 0..20 {
+        match ws.read() {
+            Ok(Message::Close(_)) => {
+                replied = true;
+                break;
+            }
+            Ok(_) => continue,
+            Err(tungstenite::Error::ConnectionClosed) => {
+                replied = true;
+                break;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(replied, "server answered the close");
+    assert!(wait_until(10, || s.clients() == 0));
+}
+
+#[test]
+fn invalid_expired_and_reused_ids_get_1008() {
+    let s = Server::start(&[]);
+    let check = |path: String| {
+        let mut ws = connect(s.addr, &path);
+        let (code, reason) = close_of(&mut ws);
+        assert_eq!(code, CloseCode::Policy, "{path}");
+        assert_eq!(reason, "Invalid worker id");
+    };
+    check("/connect?id=not-a-uuid".into());
+    check("/connect".into());
+    check("/ws?id=6f1c0b5e-4d7a-4c1e-9f1a-2b3c4d5e6f70".into());
+
+    let id = s.worker();
+    let _first = connect(s.addr, &format!("/connect?id={id}"));
+    check(format!("/connect?id={id}"));
+
+    let stale = s.worker();
+    std::thread::sleep(Duration::from_millis(3300));
+    check(format!("/connect?id={stale}"));
+    assert!(
+        s.log().contains("invalid worker id"),
+        "rejections are logged"
+    );
+}
+
+#[test]
+fn client_over_capacity_gets_message_and_1013() {
+    let s = Server::start(&[]);
+    let mut open = Vec::new();
+    for _ in 0..20 {
+        let id = s.worker();
+        let mut ws = connect(s.addr, &format!("/connect?id={id}"));
+        text(&mut ws);
+        open.push(ws);
+    }
+    assert_eq!(s.clients(), 20);
+    let id = s.worker();
+    let mut ws = connect(s.addr, &format!("/connect?id={id}"));
+    assert_eq!(
+        text(&mut ws),
+        "Server is at full capacity. Please try again later."
+    );
+    let (code, _) = close_of(&mut ws);
+    assert_eq!(code, CloseCode::Again);
+    drop(open);
+    assert!(wait_until(10, || s.clients() == 0));
+}
+
+#[test]
+fn session_ends_when_client_vanishes() {
+    let s = Server::start(&["--interval", "200"]);
+    for _ in 0..3 {
+        let id = s.worker();
+        let mut ws = connect(s.addr, &format!("/connect?id={id}"));
+        text(&mut ws);
+        // Drop the TCP connection without a close frame.
+        ws.get_mut().shutdown(std::net::Shutdown::Both).unwrap();
+        drop(ws);
+    }
+    assert!(
+        wait_until(10, || s.clients() == 0),
+        "sessions noticed the vanished peers"
+    );
+    assert!(s.log().contains("websocket session closed"));
+}
+
+#[test]
+fn bad_handshakes_are_refused_before_upgrading() {
+    let s = Server::start(&[]);
+    let base = [("Upgrade", "websocket"), ("Connection", "Upgrade")];
+    let key = ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+    let v13 = ("Sec-WebSocket-Version", "13");
+    let r = request(
+        s.addr,
+        "GET",
+        "/connect?id=x",
+        &[base[0], base[1], key, ("Sec-WebSocket-Version", "8")],
+        b"",
+    );
+    assert_eq!(r.status, 426);
+    assert_eq!(r.header("Sec-WebSocket-Version"), Some("13"));
+    let r = request(
+        s.addr,
+        "GET",
+        "/connect?id=x",
+        &[base[0], base[1], v13],
+        b"",
+    );
+    assert_eq!(r.status, 400);
+    let r = request(
+        s.addr,
+        "GET",
+        "/connect?id=x",
+        &[base[0], base[1], v13, ("Sec-WebSocket-Key", "short")],
+        b"",
+    );
+    assert_eq!(r.status, 400);
+    let r = request(
+        s.addr,
+        "GET",
+        "/connect?id=x&stream=disk",
+        &[base[0], base[1], key, v13],
+        b"",
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["parameter"], "stream");
+    assert_eq!(request(s.addr, "GET", "/system", &[], b"").status, 200);
+}
+
+#[test]
+fn oversized_client_frame_closes_the_session_only() {
+    let s = Server::start(&["--interval", "200"]);
+    let id = s.worker();
+    let mut big = connect(s.addr, &format!("/connect?id={id}"));
+    text(&mut big);
+    let id2 = s.worker();
+    let mut other = connect(s.addr, &format!("/connect?id={id2}"));
+    text(&mut other);
+    let _ = big.send(Message::text("x".repeat(200 * 1024)));
+    assert!(
+        wait_until(10, || s.clients() == 1),
+        "the oversized sender is dropped"
+    );
+    // The other session keeps streaming.
+    let f: Value = serde_json::from_str(&text(&mut other)).unwrap();
+    assert!(f["cpu"].is_object());
+}
