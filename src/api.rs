@@ -51,6 +51,16 @@ impl Route {
         })
     }
 
+    /// Data endpoints need the token when one is set; the dashboard's files, `/health` and the
+    /// websocket (authorised by its single-use worker id) stay open.
+    fn needs_token(self, method: &Method) -> bool {
+        match self {
+            Route::System | Route::Network => true,
+            Route::Root => *method == Method::Post,
+            Route::Connect | Route::Health | Route::Asset(_) => false,
+        }
+    }
+
     fn allow(self) -> &'static str {
         match self {
             Route::Root => "GET, HEAD, POST, OPTIONS",
@@ -80,6 +90,17 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
     };
     let method = req.method().clone();
     let allowed = route.allow();
+    if let Some(token) = &ctx.config.token {
+        if route.needs_token(&method) && !token.admits(&req) {
+            let r = http::error(401, "missing or wrong bearer token");
+            let _ = req.respond(http::with(
+                r,
+                "WWW-Authenticate",
+                "Bearer realm=\"psmonitor\"",
+            ));
+            return;
+        }
+    }
     let reply = match (route, &method) {
         (Route::Connect, Method::Get) => return session::upgrade(req, query, ctx),
         (Route::Root, Method::Post) => match drain_body(&mut req) {

@@ -1,6 +1,7 @@
 //! Settings from the command line, with an environment variable behind every flag
 //! (`--max-clients` ↔ `PSMONITOR_MAX_CLIENTS`) for service managers. The flag wins.
 
+use crate::auth::Token;
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::str::FromStr;
@@ -11,6 +12,7 @@ psmonitor: system and network monitoring server (JSON, websocket, dashboard)
 
 USAGE:
     psmonitor [OPTIONS]
+    psmonitor snapshot [system|network] [--pretty]   print one JSON snapshot and exit
 
 OPTIONS:
     --address IP        address to listen on            [env PSMONITOR_ADDRESS, default 127.0.0.1]
@@ -19,6 +21,9 @@ OPTIONS:
     --max-clients N     websocket sessions at once      [env PSMONITOR_MAX_CLIENTS, default 20]
     --threads N         HTTP handler threads            [env PSMONITOR_THREADS, default 4]
     --log-level LEVEL   off|error|warn|info|debug|trace [env PSMONITOR_LOG_LEVEL or RUST_LOG, default info]
+    --token-file PATH   require `Authorization: Bearer <token>` on data endpoints
+                        [env PSMONITOR_TOKEN_FILE, or the token itself in PSMONITOR_TOKEN]
+    --open              open the dashboard in the default browser once listening
     -h, --help          print this help
     -V, --version       print the version
 
@@ -38,11 +43,23 @@ pub struct Config {
     pub log_level: log::LevelFilter,
     /// Unclaimed workers held at most (flood protection for `POST /`).
     pub max_pending: usize,
+    /// When set, data endpoints require this bearer token.
+    pub token: Option<Token>,
+    /// Open the dashboard in a browser after start-up.
+    pub open: bool,
+    /// Testing hook (hidden flag `--test-stall-sampler-after MS`): the sampler stops
+    /// publishing after this long, so `/health` can be seen reporting a stall.
+    pub stall_after: Option<Duration>,
 }
 
 /// What `main` should do.
 pub enum Command {
     Serve(Config),
+    /// `psmonitor snapshot [system|network] [--pretty]`.
+    Snapshot {
+        network: bool,
+        pretty: bool,
+    },
     Help,
     Version,
 }
@@ -108,6 +125,9 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
     if args.contains(["-V", "--version"]) {
         return Ok(Command::Version);
     }
+    if let Ok(Some(sub)) = args.subcommand() {
+        return snapshot(sub, args);
+    }
     let address: String = value(
         &mut args,
         "--address",
@@ -155,6 +175,11 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
             format!("invalid value '{t}' for --log-level: expected off, error, warn, info, debug or trace")
         })?,
     };
+    let open = args.contains("--open");
+    let stall_after: Option<u64> = args
+        .opt_value_from_str("--test-stall-sampler-after")
+        .map_err(|e| format!("--test-stall-sampler-after: {e}"))?;
+    let token = token(&mut args)?;
     let rest = args.finish();
     if let Some(extra) = rest.first() {
         return Err(format!(
@@ -170,5 +195,60 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         threads,
         log_level,
         max_pending: 1024,
+        token,
+        open,
+        stall_after: stall_after.map(Duration::from_millis),
     }))
+}
+
+/// The token from `--token-file`, `PSMONITOR_TOKEN_FILE` or `PSMONITOR_TOKEN`, in that order.
+fn token(args: &mut pico_args::Arguments) -> Result<Option<Token>, String> {
+    let file: Option<String> = args
+        .opt_value_from_str("--token-file")
+        .map_err(|e| format!("--token-file: {e}"))?;
+    let (file, source) = match file {
+        Some(f) => (Some(f), "--token-file"),
+        None => (
+            std::env::var("PSMONITOR_TOKEN_FILE").ok(),
+            "PSMONITOR_TOKEN_FILE",
+        ),
+    };
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {source} '{path}': {e}"))?;
+        return Token::new(&text)
+            .map(Some)
+            .ok_or_else(|| format!("{source} '{path}' is empty"));
+    }
+    match std::env::var("PSMONITOR_TOKEN") {
+        Ok(t) => Token::new(&t)
+            .map(Some)
+            .ok_or_else(|| "PSMONITOR_TOKEN is set but empty".to_owned()),
+        Err(_) => Ok(None),
+    }
+}
+
+fn snapshot(sub: String, mut args: pico_args::Arguments) -> Result<Command, String> {
+    if sub != "snapshot" {
+        return Err(format!("unexpected argument '{sub}' (see --help)"));
+    }
+    let pretty = args.contains("--pretty");
+    let network = match args.opt_free_from_str::<String>() {
+        Ok(None) => false,
+        Ok(Some(w)) if w == "system" => false,
+        Ok(Some(w)) if w == "network" => true,
+        Ok(Some(w)) => {
+            return Err(format!(
+                "snapshot: unknown object '{w}': expected system or network"
+            ))
+        }
+        Err(e) => return Err(format!("snapshot: {e}")),
+    };
+    if let Some(extra) = args.finish().first() {
+        return Err(format!(
+            "snapshot: unexpected argument '{}'",
+            extra.to_string_lossy()
+        ));
+    }
+    Ok(Command::Snapshot { network, pretty })
 }

@@ -6,6 +6,7 @@
 
 mod api;
 mod assets;
+mod auth;
 #[allow(dead_code)] // raw counters kept for /metrics
 mod collect;
 mod config;
@@ -13,20 +14,26 @@ mod config;
 mod fanout;
 mod http;
 mod model;
+mod notify;
+mod oneshot;
 mod pool;
 #[allow(dead_code)]
 mod sampler;
 mod server;
 mod session;
+mod signals;
 #[allow(dead_code)]
 mod workers;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before any thread starts, so that every thread inherits the mask.
+    signals::block();
     let args: Vec<_> = std::env::args_os().skip(1).collect();
     let config = match config::parse(args) {
         Ok(config::Command::Serve(c)) => c,
+        Ok(config::Command::Snapshot { network, pretty }) => return oneshot::run(network, pretty),
         Ok(config::Command::Help) => {
             print!("{}", config::HELP);
             return ExitCode::SUCCESS;

@@ -73,7 +73,14 @@ pub fn publish(snapshot: Snapshot) -> Published {
 
 /// Starts the sampler thread. The first snapshot is published before this returns, so the
 /// server never answers "no data yet".
-pub fn spawn(interval: Duration, latest: Arc<Latest>, hub: Arc<Hub>) -> std::io::Result<()> {
+/// `stall_after` is a testing hook: after that long the sampler stops publishing.
+pub fn spawn(
+    interval: Duration,
+    stall_after: Option<Duration>,
+    latest: Arc<Latest>,
+    hub: Arc<Hub>,
+) -> std::io::Result<()> {
+    let started = Instant::now();
     let mut collector = Collector::new();
     latest.set(publish(collector.sample()));
     std::thread::Builder::new()
@@ -89,6 +96,9 @@ pub fn spawn(interval: Duration, latest: Arc<Latest>, hub: Arc<Hub>) -> std::io:
                 next += interval;
                 if next < Instant::now() {
                     next = Instant::now() + interval;
+                }
+                if stall_after.is_some_and(|d| started.elapsed() >= d) {
+                    continue;
                 }
                 let published = publish(collector.sample());
                 hub.publish(&published.frames);

@@ -7,8 +7,9 @@ use crate::http;
 use crate::pool::Pool;
 use crate::sampler::{self, Latest};
 use crate::workers::Workers;
+use crate::{notify, signals};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Requests that may wait for a pool thread before new ones get 503.
 const QUEUE: usize = 256;
@@ -17,8 +18,9 @@ const QUEUE: usize = 256;
 pub fn run(config: Config) -> Result<(), String> {
     let started = Instant::now();
     let addr = config.socket_addr();
-    let server =
-        tiny_http::Server::http(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let server = Arc::new(
+        tiny_http::Server::http(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?,
+    );
     let local = server
         .server_addr()
         .to_ip()
@@ -26,12 +28,17 @@ pub fn run(config: Config) -> Result<(), String> {
 
     let latest = Arc::new(Latest::default());
     let hub = Arc::new(Hub::default());
-    sampler::spawn(config.interval, Arc::clone(&latest), Arc::clone(&hub))
-        .map_err(|e| format!("cannot start the sampler: {e}"))?;
+    sampler::spawn(
+        config.interval,
+        config.stall_after,
+        Arc::clone(&latest),
+        Arc::clone(&hub),
+    )
+    .map_err(|e| format!("cannot start the sampler: {e}"))?;
     let workers = Workers::spawn(config.max_pending)
         .map_err(|e| format!("cannot start the registry: {e}"))?;
-    // Held for the life of the process; dropping it tells every session to close.
-    let (_stop, shutdown) = crossbeam_channel::bounded::<()>(0);
+    // Dropping `stop` wakes every session to send 1001 and end.
+    let (stop, shutdown) = crossbeam_channel::bounded::<()>(0);
     let ctx = Arc::new(Ctx {
         config: config.clone(),
         latest,
@@ -53,11 +60,62 @@ pub fn run(config: Config) -> Result<(), String> {
         config.threads,
         started.elapsed().as_millis()
     );
+    if config.token.is_none() && !config.address.is_loopback() {
+        log::warn!(
+            "listening on {} without a token: anyone who can reach this port can read this host's data (set PSMONITOR_TOKEN or --token-file)",
+            config.address
+        );
+    }
+    let listener = Arc::clone(&server);
+    signals::on_shutdown(move |signal| {
+        log::info!("{signal} received: closing websocket sessions and stopping");
+        notify::notify("STOPPING=1");
+        drop(stop);
+        listener.unblock();
+    })
+    .map_err(|e| format!("cannot start the signal thread: {e}"))?;
+    notify::notify("READY=1");
+    if config.open {
+        open_browser(&format!("http://{local}/"));
+    }
+
     for req in server.incoming_requests() {
         if let Err(req) = pool.submit(req) {
             log::warn!("request queue full; answering 503");
             let _ = req.respond(http::error(503, "server busy, try again"));
         }
     }
+    // Give sessions a moment to get their close frames out; never longer than the
+    // one second a service manager is promised.
+    let deadline = Instant::now() + Duration::from_millis(800);
+    while ctx.hub.len() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    log::info!("stopped after {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Opens `url` in the desktop's browser; a host without one only gets a log line.
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    match std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(mut child) => {
+            // Reap it in the background so it does not linger as a zombie.
+            let _ = std::thread::Builder::new()
+                .stack_size(64 * 1024)
+                .spawn(move || child.wait());
+            log::info!("opened {url} in the browser");
+        }
+        Err(e) => log::info!("could not open a browser ({opener}: {e}); visit {url}"),
+    }
 }
