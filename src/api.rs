@@ -36,6 +36,8 @@ enum Route {
     Network,
     Connect,
     Health,
+    Metrics,
+    History,
     Asset(&'static assets::Asset),
 }
 
@@ -47,6 +49,8 @@ impl Route {
             "/network" => Route::Network,
             "/connect" | "/ws" => Route::Connect,
             "/health" => Route::Health,
+            "/metrics" => Route::Metrics,
+            "/history" => Route::History,
             _ => Route::Asset(assets::find(path)?),
         })
     }
@@ -55,7 +59,7 @@ impl Route {
     /// websocket (authorised by its single-use worker id) stay open.
     fn needs_token(self, method: &Method) -> bool {
         match self {
-            Route::System | Route::Network => true,
+            Route::System | Route::Network | Route::Metrics | Route::History => true,
             Route::Root => *method == Method::Post,
             Route::Connect | Route::Health | Route::Asset(_) => false,
         }
@@ -113,6 +117,8 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
             Route::System => system(ctx, query),
             Route::Network => published(ctx, |p| &p.network_json),
             Route::Health => health(ctx),
+            Route::Metrics => metrics(ctx),
+            Route::History => history(ctx, query),
             Route::Connect => unreachable!("handled above"),
         },
         _ => {
@@ -249,4 +255,49 @@ fn health(ctx: &Ctx) -> Reply {
         last_sample_age_ms: age.map(|a| a.as_millis() as u64),
     };
     http::json(if stalled { 503 } else { 200 }, &body)
+}
+
+fn metrics(ctx: &Ctx) -> Reply {
+    let Some(p) = ctx.latest.get() else {
+        return http::error(503, "no snapshot yet");
+    };
+    let (history_points, history_capacity) = {
+        let h = ctx.latest.history();
+        (h.len(), h.capacity())
+    };
+    let live = crate::metrics::Live {
+        pending_workers: ctx.workers.pending(),
+        history_points,
+        history_capacity,
+        clients: ctx.hub.len(),
+        snapshots: ctx.latest.ticks(),
+        frames: ctx.hub.delivered(),
+    };
+    let text = crate::metrics::render(&p.snapshot, &live);
+    http::reply(
+        200,
+        "text/plain; version=0.0.4; charset=utf-8",
+        Body::Owned(text.into_bytes()),
+    )
+}
+
+/// `GET /history?seconds=N` (default 300): the points of the last N seconds, oldest first.
+fn history(ctx: &Ctx, query: &str) -> Reply {
+    let pairs = http::parse_query(query);
+    let max = ctx.config.history.as_secs().max(1);
+    let seconds = match http::query_value(&pairs, "seconds") {
+        None => 300.min(max),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if (1..=max).contains(&n) => n,
+            _ => {
+                let why = format!("'{v}' is not a whole number from 1 to {max} (--history)");
+                return http::bad_parameter("seconds", &why);
+            }
+        },
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let h = ctx.latest.history();
+    http::json(200, &h.since(now, seconds as f64))
 }

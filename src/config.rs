@@ -20,6 +20,7 @@ OPTIONS:
     --interval MS       sampling interval, >= 100 ms    [env PSMONITOR_INTERVAL, default 1000]
     --max-clients N     websocket sessions at once      [env PSMONITOR_MAX_CLIENTS, default 20]
     --threads N         HTTP handler threads            [env PSMONITOR_THREADS, default 4]
+    --history SECONDS   how much history /history keeps, 0 = none [env PSMONITOR_HISTORY, default 3600]
     --log-level LEVEL   off|error|warn|info|debug|trace [env PSMONITOR_LOG_LEVEL or RUST_LOG, default info]
     --token-file PATH   require `Authorization: Bearer <token>` on data endpoints
                         [env PSMONITOR_TOKEN_FILE, or the token itself in PSMONITOR_TOKEN]
@@ -40,6 +41,8 @@ pub struct Config {
     pub interval: Duration,
     pub max_clients: usize,
     pub threads: usize,
+    /// How far back `/history` reaches.
+    pub history: Duration,
     pub log_level: log::LevelFilter,
     /// Unclaimed workers held at most (flood protection for `POST /`).
     pub max_pending: usize,
@@ -163,6 +166,13 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         4usize,
         between(1, 256),
     )?;
+    let history = value(
+        &mut args,
+        "--history",
+        "PSMONITOR_HISTORY",
+        3600u64,
+        between(0, 7 * 86_400),
+    )?;
     let env_level = std::env::var("PSMONITOR_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .ok();
@@ -193,6 +203,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         interval: Duration::from_millis(interval),
         max_clients,
         threads,
+        history: Duration::from_secs(history),
         log_level,
         max_pending: 1024,
         token,

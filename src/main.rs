@@ -7,22 +7,20 @@
 mod api;
 mod assets;
 mod auth;
-#[allow(dead_code)] // raw counters kept for /metrics
 mod collect;
 mod config;
-#[allow(dead_code)]
 mod fanout;
+mod history;
 mod http;
+mod metrics;
 mod model;
 mod notify;
 mod oneshot;
 mod pool;
-#[allow(dead_code)]
 mod sampler;
 mod server;
 mod session;
 mod signals;
-#[allow(dead_code)]
 mod workers;
 
 use std::process::ExitCode;

@@ -5,8 +5,9 @@
 
 use crate::collect::{Collector, Snapshot};
 use crate::fanout::{Frames, Hub};
+use crate::history::History;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 use tungstenite::Utf8Bytes;
 
@@ -23,14 +24,28 @@ pub struct Published {
     pub at: Instant,
 }
 
-/// The latest published tick, shared with every handler.
-#[derive(Default)]
+/// The latest published tick and the history, shared with every handler.
 pub struct Latest {
     slot: RwLock<Option<Arc<Published>>>,
     ticks: AtomicU64,
+    history: Mutex<History>,
 }
 
 impl Latest {
+    /// Keeps `history_points` points of history.
+    pub fn new(history_points: usize) -> Latest {
+        Latest {
+            slot: RwLock::new(None),
+            ticks: AtomicU64::new(0),
+            history: Mutex::new(History::new(history_points)),
+        }
+    }
+
+    /// The history, locked (briefly: the sampler pushes one point per tick).
+    pub fn history(&self) -> MutexGuard<'_, History> {
+        self.history.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The newest tick, or `None` before the first one.
     pub fn get(&self) -> Option<Arc<Published>> {
         self.slot.read().unwrap_or_else(|e| e.into_inner()).clone()
@@ -42,6 +57,7 @@ impl Latest {
     }
 
     fn set(&self, p: Published) {
+        self.history().push(&p.snapshot);
         *self.slot.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(p));
         self.ticks.fetch_add(1, Ordering::Relaxed);
     }

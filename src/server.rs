@@ -26,7 +26,8 @@ pub fn run(config: Config) -> Result<(), String> {
         .to_ip()
         .ok_or_else(|| "listener has no IP address".to_owned())?;
 
-    let latest = Arc::new(Latest::default());
+    let points = (config.history.as_millis() / config.interval.as_millis().max(1)) as usize;
+    let latest = Arc::new(Latest::new(points));
     let hub = Arc::new(Hub::default());
     sampler::spawn(
         config.interval,

@@ -15,6 +15,7 @@ pub mod wireless;
 
 use crate::model::{self, Network, System};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Everything one tick collected: the wire objects plus the raw counters behind them.
@@ -32,6 +33,9 @@ pub struct Snapshot {
     pub taken: SystemTime,
     /// How long the collection took.
     pub cost: Duration,
+    /// Kernel clock ticks per second, to turn jiffies into seconds.
+    pub clock_ticks: f64,
+    pub uname: Arc<platform::Uname>,
 }
 
 /// Owns all collection state (previous counters, discovered sensors, the user table).
@@ -46,6 +50,8 @@ pub struct Collector {
     distro: String,
     kernel: String,
     user: String,
+    uname: Arc<platform::Uname>,
+    clock_ticks: f64,
     last: Option<Instant>,
     buf: Vec<u8>,
 }
@@ -71,6 +77,12 @@ impl Collector {
             distro: platform::distro(),
             kernel: platform::kernel(),
             user,
+            uname: Arc::new(platform::uname()),
+            // SAFETY: sysconf has no preconditions.
+            clock_ticks: match unsafe { libc::sysconf(libc::_SC_CLK_TCK) } {
+                n if n > 0 => n as f64,
+                _ => 100.0,
+            },
             last: None,
             buf: Vec::with_capacity(8192),
         }
@@ -162,6 +174,8 @@ impl Collector {
             net,
             taken: SystemTime::now(),
             cost: start.elapsed(),
+            clock_ticks: self.clock_ticks,
+            uname: Arc::clone(&self.uname),
         }
     }
 

@@ -125,6 +125,20 @@ impl Resp {
     }
 }
 
+/// Like [`request`], but `None` when the peer is not (yet) answering HTTP.
+pub fn try_request(addr: SocketAddr, method: &str, path: &str) -> Option<Resp> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    // HTTP/1.0: no chunked encoding to undo.
+    let head = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    s.write_all(head.as_bytes()).ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    raw.windows(4)
+        .any(|w| w == b"\r\n\r\n")
+        .then(|| parse_response(&raw))
+}
+
 /// Sends one request with `Connection: close` and reads the whole response.
 pub fn request(
     addr: SocketAddr,

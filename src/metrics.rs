@@ -1,0 +1,427 @@
+//! `GET /metrics`: the Prometheus text exposition format (0.0.4), rendered from the latest
+//! snapshot. Nothing is collected per scrape, so a scrape costs formatting only.
+//!
+//! Names and labels follow node_exporter wherever it has a counterpart, so existing Grafana
+//! dashboards ("Node Exporter Full" and friends) work; the rest is under `psmonitor_`.
+
+use crate::collect::cpu::MODES;
+use crate::collect::Snapshot;
+use std::fmt::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Live figures that are not part of a snapshot.
+pub struct Live {
+    pub clients: usize,
+    pub snapshots: u64,
+    pub frames: u64,
+    pub pending_workers: usize,
+    pub history_points: usize,
+    pub history_capacity: usize,
+}
+
+/// Escapes a label value: backslash, double quote and newline.
+pub fn escape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One metric family: HELP and TYPE once, then its samples.
+struct Family<'a> {
+    out: &'a mut String,
+}
+
+impl Family<'_> {
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.out.push_str(name);
+        if !labels.is_empty() {
+            self.out.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                let _ = write!(self.out, "{k}=\"{}\"", escape(v));
+            }
+            self.out.push('}');
+        }
+        let _ = writeln!(self.out, " {}", fmt(value));
+    }
+}
+
+fn fmt(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        format!("{v}")
+    }
+}
+
+fn family<'a>(out: &'a mut String, name: &str, kind: &str, help: &str) -> Family<'a> {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    Family { out }
+}
+
+/// Renders every family for `s`.
+pub fn render(s: &Snapshot, live: &Live) -> String {
+    let mut out = String::with_capacity(16 * 1024);
+    let o = &mut out;
+    let hz = s.clock_ticks;
+
+    let mut f = family(
+        o,
+        "node_cpu_seconds_total",
+        "counter",
+        "Seconds the CPUs spent in each mode.",
+    );
+    for (i, t) in s.cpu_times.iter().enumerate() {
+        let cpu = i.to_string();
+        for (m, mode) in MODES.iter().enumerate() {
+            f.sample(
+                "node_cpu_seconds_total",
+                &[("cpu", &cpu), ("mode", mode)],
+                t.0[m] as f64 / hz,
+            );
+        }
+    }
+    let load = s.system.load;
+    for (name, v) in [
+        ("node_load1", load[0]),
+        ("node_load5", load[1]),
+        ("node_load15", load[2]),
+    ] {
+        family(o, name, "gauge", "Load average.").sample(name, &[], v);
+    }
+    let m = &s.mem;
+    for (name, v, help) in [
+        (
+            "node_memory_MemTotal_bytes",
+            m.total,
+            "Memory information field MemTotal_bytes.",
+        ),
+        (
+            "node_memory_MemFree_bytes",
+            m.free,
+            "Memory information field MemFree_bytes.",
+        ),
+        (
+            "node_memory_MemAvailable_bytes",
+            m.available,
+            "Memory information field MemAvailable_bytes.",
+        ),
+        (
+            "node_memory_Buffers_bytes",
+            m.buffers,
+            "Memory information field Buffers_bytes.",
+        ),
+        (
+            "node_memory_Cached_bytes",
+            m.cached,
+            "Memory information field Cached_bytes (with SReclaimable).",
+        ),
+        (
+            "node_memory_SwapTotal_bytes",
+            m.swap_total,
+            "Memory information field SwapTotal_bytes.",
+        ),
+        (
+            "node_memory_SwapFree_bytes",
+            m.swap_free,
+            "Memory information field SwapFree_bytes.",
+        ),
+    ] {
+        family(o, name, "gauge", help).sample(name, &[], v as f64);
+    }
+    for (name, help, pick) in [
+        ("node_filesystem_size_bytes", "Filesystem size in bytes.", 0),
+        (
+            "node_filesystem_free_bytes",
+            "Filesystem free space in bytes.",
+            1,
+        ),
+        (
+            "node_filesystem_avail_bytes",
+            "Filesystem space available to non-root users in bytes.",
+            2,
+        ),
+    ] {
+        let mut f = family(o, name, "gauge", help);
+        for (mount, b) in &s.disks {
+            let v = [b.size, b.free, b.avail][pick];
+            let labels = [
+                ("device", mount.device.as_str()),
+                ("fstype", &mount.fstype),
+                ("mountpoint", &mount.mountpoint),
+            ];
+            f.sample(name, &labels, v as f64);
+        }
+    }
+    type Pick = fn(&crate::collect::network::Counters) -> u64;
+    let net: [(&str, &str, Pick); 8] = [
+        (
+            "node_network_receive_bytes_total",
+            "Network device statistic receive_bytes.",
+            |c| c.rx_bytes,
+        ),
+        (
+            "node_network_transmit_bytes_total",
+            "Network device statistic transmit_bytes.",
+            |c| c.tx_bytes,
+        ),
+        (
+            "node_network_receive_packets_total",
+            "Network device statistic receive_packets.",
+            |c| c.rx_packets,
+        ),
+        (
+            "node_network_transmit_packets_total",
+            "Network device statistic transmit_packets.",
+            |c| c.tx_packets,
+        ),
+        (
+            "node_network_receive_errs_total",
+            "Network device statistic receive_errs.",
+            |c| c.rx_errs,
+        ),
+        (
+            "node_network_transmit_errs_total",
+            "Network device statistic transmit_errs.",
+            |c| c.tx_errs,
+        ),
+        (
+            "node_network_receive_drop_total",
+            "Network device statistic receive_drop.",
+            |c| c.rx_drop,
+        ),
+        (
+            "node_network_transmit_drop_total",
+            "Network device statistic transmit_drop.",
+            |c| c.tx_drop,
+        ),
+    ];
+    for (name, help, pick) in net {
+        let mut f = family(o, name, "counter", help);
+        for (dev, c) in &s.net.interfaces {
+            f.sample(name, &[("device", dev)], pick(c) as f64);
+        }
+    }
+    let (zones, chips): (Vec<_>, Vec<_>) = s
+        .system
+        .sensors
+        .iter()
+        .partition(|x| x.label.starts_with("thermal_zone"));
+    let mut f = family(
+        o,
+        "node_hwmon_temp_celsius",
+        "gauge",
+        "Hardware monitor for temperature (input).",
+    );
+    for x in chips {
+        f.sample(
+            "node_hwmon_temp_celsius",
+            &[("chip", &x.name), ("sensor", &x.label)],
+            x.temp,
+        );
+    }
+    let mut f = family(
+        o,
+        "node_thermal_zone_temp",
+        "gauge",
+        "Zone temperature in Celsius.",
+    );
+    for x in zones {
+        let zone = x.label.trim_start_matches("thermal_zone");
+        f.sample(
+            "node_thermal_zone_temp",
+            &[("type", &x.name), ("zone", zone)],
+            x.temp,
+        );
+    }
+    let taken = s
+        .taken
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    family(
+        o,
+        "node_boot_time_seconds",
+        "gauge",
+        "Node boot time, in unixtime.",
+    )
+    .sample(
+        "node_boot_time_seconds",
+        &[],
+        (taken - s.system.uptime_seconds as f64).round(),
+    );
+    let u = &s.uname;
+    family(
+        o,
+        "node_uname_info",
+        "gauge",
+        "Labeled system information as provided by the uname system call.",
+    )
+    .sample(
+        "node_uname_info",
+        &[
+            ("domainname", &u.domainname),
+            ("machine", &u.machine),
+            ("nodename", &s.system.hostname),
+            ("release", &s.system.platform.kernel),
+            ("sysname", &u.sysname),
+            ("version", &u.version),
+        ],
+        1.0,
+    );
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    family(
+        o,
+        "node_time_seconds",
+        "gauge",
+        "System time in seconds since epoch (1970).",
+    )
+    .sample("node_time_seconds", &[], now);
+
+    family(
+        o,
+        "psmonitor_cpu_usage_percent",
+        "gauge",
+        "CPU busy over the last sampler interval, percent of all CPUs.",
+    )
+    .sample("psmonitor_cpu_usage_percent", &[], s.system.cpu.usage);
+    let mut f = family(
+        o,
+        "psmonitor_cpu_core_usage_percent",
+        "gauge",
+        "Per-CPU busy over the last sampler interval, percent.",
+    );
+    for (i, c) in s.system.cpu.cores.iter().enumerate() {
+        f.sample(
+            "psmonitor_cpu_core_usage_percent",
+            &[("cpu", &i.to_string())],
+            *c,
+        );
+    }
+    if let Some(t) = s.system.cpu.temp {
+        family(
+            o,
+            "psmonitor_cpu_temp_celsius",
+            "gauge",
+            "CPU package temperature from the best sensor.",
+        )
+        .sample(
+            "psmonitor_cpu_temp_celsius",
+            &[("sensor", s.system.cpu.temp_sensor.as_deref().unwrap_or(""))],
+            t,
+        );
+    }
+    let mut f = family(
+        o,
+        "psmonitor_process_resident_memory_bytes",
+        "gauge",
+        "Resident memory of the top 10 process groups (by name).",
+    );
+    for g in s.processes.groups.iter().take(10) {
+        f.sample(
+            "psmonitor_process_resident_memory_bytes",
+            &[("name", &g.name)],
+            g.rss as f64,
+        );
+    }
+    family(
+        o,
+        "psmonitor_processes",
+        "gauge",
+        "Processes on the host (threads not counted).",
+    )
+    .sample("psmonitor_processes", &[], s.system.process_count as f64);
+    family(
+        o,
+        "psmonitor_websocket_clients",
+        "gauge",
+        "Open websocket sessions.",
+    )
+    .sample("psmonitor_websocket_clients", &[], live.clients as f64);
+    family(
+        o,
+        "psmonitor_snapshots_total",
+        "counter",
+        "Snapshots the sampler has taken.",
+    )
+    .sample("psmonitor_snapshots_total", &[], live.snapshots as f64);
+    family(
+        o,
+        "psmonitor_websocket_frames_total",
+        "counter",
+        "Frames handed to websocket sessions.",
+    )
+    .sample("psmonitor_websocket_frames_total", &[], live.frames as f64);
+    family(
+        o,
+        "psmonitor_workers_pending",
+        "gauge",
+        "Workers registered by POST / and not yet claimed.",
+    )
+    .sample(
+        "psmonitor_workers_pending",
+        &[],
+        live.pending_workers as f64,
+    );
+    family(
+        o,
+        "psmonitor_history_points",
+        "gauge",
+        "Points held in the /history ring buffer.",
+    )
+    .sample("psmonitor_history_points", &[], live.history_points as f64);
+    family(
+        o,
+        "psmonitor_history_capacity_points",
+        "gauge",
+        "Points the /history ring buffer holds at most.",
+    )
+    .sample(
+        "psmonitor_history_capacity_points",
+        &[],
+        live.history_capacity as f64,
+    );
+    family(
+        o,
+        "psmonitor_sampler_duration_seconds",
+        "gauge",
+        "How long the last snapshot took to collect.",
+    )
+    .sample(
+        "psmonitor_sampler_duration_seconds",
+        &[],
+        s.cost.as_secs_f64(),
+    );
+    family(o, "psmonitor_build_info", "gauge", "psmonitor version.").sample(
+        "psmonitor_build_info",
+        &[("version", env!("CARGO_PKG_VERSION"))],
+        1.0,
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_label_values() {
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(fmt(f64::NAN), "NaN");
+        assert_eq!(fmt(1.5), "1.5");
+        assert_eq!(fmt(3.0), "3");
+    }
+}

@@ -1,0 +1,285 @@
+//! `/metrics` checked by real promtool and scraped by a real Prometheus server; `/history`.
+//! Needs Debian's `prometheus` package (promtool and prometheus); `.ci/run` installs it.
+
+mod common;
+use common::{request, try_request, wait_until, Server};
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn need(tool: &str) {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "this test needs `{tool}`: apt-get install -y prometheus"
+    );
+}
+
+fn scrape(s: &Server) -> String {
+    let r = request(s.addr, "GET", "/metrics", &[], b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("Content-Type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    r.text()
+}
+
+/// `name{labels}` → value for every sample line.
+fn samples(text: &str) -> HashMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            Some((k.to_owned(), v.parse().ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn promtool_accepts_the_exposition() {
+    need("promtool");
+    let s = Server::start(&["--interval", "200"]);
+    let text = scrape(&s);
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Exit 3 means lint warnings only. The one lint allowed is camelCase on node_exporter's
+    // own `node_memory_*` names, which Grafana dashboards query by exactly those names
+    // (node_exporter's output gets the same warnings).
+    assert!(
+        matches!(out.status.code(), Some(0 | 3)),
+        "promtool failed: {report}"
+    );
+    for line in report.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(
+            line.starts_with("node_memory_") && line.contains("camelCase"),
+            "unexpected promtool finding: {line}"
+        );
+    }
+    // Every family has HELP and TYPE.
+    let families: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .collect();
+    assert!(families.len() > 30);
+    for f in families {
+        let name = f.split_whitespace().next().unwrap();
+        assert!(text.contains(&format!("# HELP {name} ")), "{name} has HELP");
+    }
+}
+
+#[test]
+fn series_are_complete_and_counters_monotonic() {
+    let s = Server::start(&["--interval", "200"]);
+    let first = samples(&scrape(&s));
+    for key in [
+        "node_load1",
+        "node_memory_MemTotal_bytes",
+        "node_memory_MemAvailable_bytes",
+        "node_memory_SwapTotal_bytes",
+        "node_memory_SwapFree_bytes",
+        "node_boot_time_seconds",
+        "node_time_seconds",
+        "psmonitor_cpu_usage_percent",
+        "psmonitor_websocket_clients",
+        "psmonitor_snapshots_total",
+        "psmonitor_sampler_duration_seconds",
+    ] {
+        assert!(first.contains_key(key), "{key} present");
+    }
+    let has = |prefix: &str| first.keys().any(|k| k.starts_with(prefix));
+    assert!(has("node_cpu_seconds_total{cpu=\"0\",mode=\"idle\"}"));
+    assert!(has("node_filesystem_avail_bytes{device="));
+    assert!(first
+        .keys()
+        .any(|k| k.starts_with("node_filesystem_size_bytes{") && k.contains("mountpoint=\"/\"")));
+    assert!(has("node_network_receive_bytes_total{device=\"lo\"}"));
+    assert!(has("node_uname_info{"));
+    assert!(has("psmonitor_process_resident_memory_bytes{name="));
+    assert!(has("psmonitor_build_info{version="));
+    // Wait for a few more ticks, then every counter is >= its earlier value.
+    let ticks = first["psmonitor_snapshots_total"];
+    assert!(wait_until(10, || samples(&scrape(&s))
+        ["psmonitor_snapshots_total"]
+        >= ticks + 3.0));
+    let second = samples(&scrape(&s));
+    let text = scrape(&s);
+    let counters: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter(|l| l.ends_with(" counter"))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert!(counters.len() >= 9);
+    for (k, v) in &first {
+        let family = k.split('{').next().unwrap();
+        if counters.contains(&family) {
+            if let Some(after) = second.get(k) {
+                assert!(after >= v, "{k} went from {v} to {after}");
+            }
+        }
+    }
+}
+
+#[test]
+fn prometheus_scrapes_it() {
+    need("prometheus");
+    let s = Server::start(&["--interval", "200"]);
+    let dir = std::env::temp_dir().join(format!("psm-prom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: psmonitor\n    static_configs:\n      - targets: ['{}']\n",
+            s.addr
+        ),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut prom = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start prometheus");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let query = |q: &str| -> Vec<serde_json::Value> {
+        let path = format!("/api/v1/query?query={}", percent(q));
+        let Some(r) = try_request(addr, "GET", &path).filter(|r| r.status == 200) else {
+            return Vec::new();
+        };
+        r.json()["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let up = wait_until(40, || {
+        query("up").first().is_some_and(|r| r["value"][1] == "1")
+    });
+    let cpu = up && wait_until(20, || !query("node_cpu_seconds_total").is_empty());
+    let rate = cpu
+        && wait_until(20, || {
+            !query("rate(node_cpu_seconds_total{mode!=\"idle\"}[1m])").is_empty()
+        });
+    let _ = prom.kill();
+    let _ = prom.wait();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(up, "Prometheus sees the target up");
+    assert!(cpu, "node_cpu_seconds_total arrived");
+    assert!(rate, "a Grafana-style rate() query works on the series");
+}
+
+fn percent(q: &str) -> String {
+    q.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn history_grows_in_order_and_stays_bounded() {
+    // 1 s of history at 100 ms keeps 10 points.
+    let s = Server::start(&["--interval", "100", "--history", "1"]);
+    let points = |q: &str| -> Vec<serde_json::Value> {
+        s.get_json(&format!("/history{q}"))
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let first = points("").len();
+    assert!(wait_until(10, || points("").len() > first), "history grows");
+    let mut metrics = HashMap::new();
+    assert!(wait_until(10, || {
+        metrics = samples(&scrape(&s));
+        metrics["psmonitor_snapshots_total"] > 15.0
+    }));
+    assert_eq!(metrics["psmonitor_history_capacity_points"], 10.0);
+    assert!(
+        metrics["psmonitor_history_points"] <= 10.0,
+        "bounded at its limit"
+    );
+    let all = points("?seconds=1");
+    assert!(!all.is_empty() && all.len() <= 10);
+    let ts: Vec<f64> = all.iter().map(|p| p["t"].as_f64().unwrap()).collect();
+    assert!(ts.windows(2).all(|w| w[0] < w[1]), "oldest first: {ts:?}");
+    let p = &all[0];
+    for k in ["cpu", "mem", "swap", "disk", "net_in", "net_out", "load1"] {
+        assert!(p[k].is_number(), "{k}");
+    }
+    assert!(p["temp"].is_null() || p["temp"].is_number());
+    assert!(p["top_mem"].as_array().unwrap()[0]["name"].is_string());
+    assert!(p["top_cpu"].as_array().unwrap().len() == 3);
+    for bad in ["?seconds=0", "?seconds=2", "?seconds=abc"] {
+        let r = request(s.addr, "GET", &format!("/history{bad}"), &[], b"");
+        assert_eq!(r.status, 400, "{bad}");
+        assert_eq!(r.json()["parameter"], "seconds");
+    }
+}
+
+#[test]
+fn sensors_match_what_the_host_exposes() {
+    let s = Server::start(&[]);
+    let v = s.get_json("/system");
+    let hwmon = std::fs::read_dir("/sys/class/hwmon")
+        .map(|d| d.count())
+        .unwrap_or(0);
+    let zones = std::fs::read_dir("/sys/class/thermal")
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("thermal_zone"))
+                .count()
+        })
+        .unwrap_or(0);
+    let sensors = v["sensors"].as_array().unwrap();
+    if hwmon + zones == 0 {
+        assert!(sensors.is_empty());
+        assert!(v["cpu"]["temp"].is_null());
+    }
+    for x in sensors {
+        assert!(x["name"].is_string() && x["label"].is_string());
+        assert!((-60.0..=200.0).contains(&x["temp"].as_f64().unwrap()));
+    }
+    let load = v["load"].as_array().unwrap();
+    assert!(load.iter().all(|l| l.as_f64().unwrap() >= 0.0));
+    let swap = &v["swap"];
+    assert!(swap["used"].as_f64().unwrap() <= swap["total"].as_f64().unwrap());
+    for d in v["disks"].as_array().unwrap() {
+        let fs = d["fstype"].as_str().unwrap();
+        assert!(
+            !["tmpfs", "proc", "overlay", "sysfs", "devtmpfs"].contains(&fs),
+            "{fs} is noise"
+        );
+    }
+}
