@@ -122,3 +122,15 @@ impl History {
         self.points.range(start..).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_point_stays_small() {
+        // README states ~190-200 bytes per point (0.7 MB for the default hour): keep it true.
+        let size = std::mem::size_of::<Point>();
+        assert!(size <= 200, "Point is {size} bytes");
+    }
+}
