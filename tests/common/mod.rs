@@ -201,3 +201,67 @@ pub fn wait_until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     }
     f()
 }
+
+/// Makes sure `tool` is on PATH, installing Debian package `package` if it is missing and we
+/// are root with apt (as on CI and the dev machines), so `cargo test` alone sets everything up.
+/// Panics with the install command otherwise: a missing tool fails a test, never skips it.
+pub fn ensure_tool(tool: &str, package: &str) {
+    let present = || {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if present() {
+        return;
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if root {
+        // Several test binaries may get here at once: wait for dpkg's lock instead of failing.
+        let script = format!(
+            "export DEBIAN_FRONTEND=noninteractive; apt-get -o DPkg::Lock::Timeout=300 update -qq && \
+             apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends {package}"
+        );
+        let _ = Command::new("sh")
+            .args(["-c", &script])
+            .stdout(Stdio::null())
+            .status();
+    }
+    assert!(
+        present(),
+        "this test needs `{tool}`: apt-get install -y {package}"
+    );
+}
+
+/// Makes sure python3 can import `modules`, installing `packages` with pip if not.
+pub fn ensure_python(modules: &str, packages: &[&str]) {
+    let check = || {
+        Command::new("python3")
+            .args(["-c", &format!("import {modules}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if check() {
+        return;
+    }
+    let _ = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(packages)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    assert!(
+        check(),
+        "this test needs python3 with {packages:?}: python3 -m pip install {}",
+        packages.join(" ")
+    );
+}
