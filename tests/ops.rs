@@ -40,12 +40,7 @@ fn sigterm_closes_sessions_with_1001_and_exits_0() {
         };
         assert_eq!(code, Some(CloseCode::Away));
     }
-    let mut status = None;
-    assert!(wait_until(5, || {
-        status = s.child.try_wait().unwrap();
-        status.is_some()
-    }));
-    assert_eq!(status.unwrap().code(), Some(0));
+    assert_eq!(exit_code(&mut s), Some(0));
     assert!(s.log().contains("SIGTERM received"), "{}", s.log());
 }
 
@@ -58,12 +53,20 @@ fn sigint_also_stops_cleanly() {
         .status()
         .unwrap()
         .success());
+    assert_eq!(exit_code(&mut s), Some(0));
+}
+
+/// Waits up to 5 s for the server to exit and returns its exit code.
+fn exit_code(s: &mut Server) -> Option<i32> {
     let mut status = None;
-    assert!(wait_until(5, || {
-        status = s.child.try_wait().unwrap();
-        status.is_some()
-    }));
-    assert_eq!(status.unwrap().code(), Some(0));
+    assert!(
+        wait_until(5, || {
+            status = s.child.try_wait().unwrap();
+            status.is_some()
+        }),
+        "server exited"
+    );
+    status.and_then(|st| st.code())
 }
 
 #[test]

@@ -213,41 +213,24 @@ fn session_ends_when_client_vanishes() {
 #[test]
 fn bad_handshakes_are_refused_before_upgrading() {
     let s = Server::start(&[]);
-    let base = [("Upgrade", "websocket"), ("Connection", "Upgrade")];
     let key = ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
     let v13 = ("Sec-WebSocket-Version", "13");
-    let r = request(
-        s.addr,
-        "GET",
-        "/connect?id=x",
-        &[base[0], base[1], key, ("Sec-WebSocket-Version", "8")],
-        b"",
-    );
+    let handshake = |path: &str, extra: &[(&str, &str)]| {
+        let mut headers = vec![("Upgrade", "websocket"), ("Connection", "Upgrade")];
+        headers.extend_from_slice(extra);
+        request(s.addr, "GET", path, &headers, b"")
+    };
+    let r = handshake("/connect?id=x", &[key, ("Sec-WebSocket-Version", "8")]);
     assert_eq!(r.status, 426);
     assert_eq!(r.header("Sec-WebSocket-Version"), Some("13"));
-    let r = request(
-        s.addr,
-        "GET",
-        "/connect?id=x",
-        &[base[0], base[1], v13],
-        b"",
+    assert_eq!(handshake("/connect?id=x", &[v13]).status, 400, "no key");
+    let short = ("Sec-WebSocket-Key", "short");
+    assert_eq!(
+        handshake("/connect?id=x", &[v13, short]).status,
+        400,
+        "bad key"
     );
-    assert_eq!(r.status, 400);
-    let r = request(
-        s.addr,
-        "GET",
-        "/connect?id=x",
-        &[base[0], base[1], v13, ("Sec-WebSocket-Key", "short")],
-        b"",
-    );
-    assert_eq!(r.status, 400);
-    let r = request(
-        s.addr,
-        "GET",
-        "/connect?id=x&stream=disk",
-        &[base[0], base[1], key, v13],
-        b"",
-    );
+    let r = handshake("/connect?id=x&stream=disk", &[key, v13]);
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["parameter"], "stream");
     assert_eq!(request(s.addr, "GET", "/system", &[], b"").status, 200);
