@@ -118,7 +118,10 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> 
         )
     };
     if rc != 0 {
-        log::debug!("TCP_NODELAY on the listener: {}", std::io::Error::last_os_error());
+        log::debug!(
+            "TCP_NODELAY on the listener: {}",
+            std::io::Error::last_os_error()
+        );
     }
     Ok(listener)
 }
