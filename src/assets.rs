@@ -7,12 +7,30 @@ pub struct Asset {
     pub body: &'static [u8],
 }
 
-/// Every file the dashboard needs; `/` serves `index.html`.
-pub const ASSETS: &[Asset] = &[Asset {
-    path: "/index.html",
-    content_type: "text/html; charset=utf-8",
-    body: include_bytes!("../assets/index.html"),
-}];
+/// Every file the dashboard needs; `/` serves `index.html`. The page loads the others with
+/// relative URLs, so it also works behind a reverse proxy under a sub-path.
+pub const ASSETS: &[Asset] = &[
+    Asset {
+        path: "/index.html",
+        content_type: "text/html; charset=utf-8",
+        body: include_bytes!("../assets/index.html"),
+    },
+    Asset {
+        path: "/app.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/app.js"),
+    },
+    Asset {
+        path: "/style.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../assets/style.css"),
+    },
+    Asset {
+        path: "/favicon.svg",
+        content_type: "image/svg+xml",
+        body: include_bytes!("../assets/favicon.svg"),
+    },
+];
 
 /// The asset for a request path (`/` means `/index.html`).
 pub fn find(path: &str) -> Option<&'static Asset> {

@@ -27,6 +27,8 @@ pub struct System {
     pub disks: Vec<MountedDisk>,
     /// Every temperature sensor the kernel exposes; empty on hosts without any.
     pub sensors: Vec<Sensor>,
+    /// When the sample was taken, Unix seconds (three decimals).
+    pub timestamp: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -110,6 +112,8 @@ pub struct Network {
     pub statistics: BTreeMap<String, InterfaceStats>,
     /// MB/s over the last sampler interval.
     pub averages: BTreeMap<String, Rates>,
+    /// When the sample was taken, Unix seconds (three decimals).
+    pub timestamp: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -105,6 +105,11 @@ impl Collector {
             self.users.refresh();
         }
 
+        let taken = SystemTime::now();
+        let timestamp = model::round(
+            taken.duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
+            3,
+        );
         let cpu = self.cpu.sample();
         let count = cpu.cores.len().max(1);
         let freq = cpu::frequency_mhz(&mut self.buf, count).map(|f| model::round(f, 2));
@@ -153,6 +158,7 @@ impl Collector {
             swap: mem.swap(),
             disks: disk::to_wire(&disks),
             sensors: sensors.clone(),
+            timestamp,
         };
         let network = Network {
             interfaces: net.interfaces.iter().map(|(n, _)| n.clone()).collect(),
@@ -163,6 +169,7 @@ impl Collector {
                 .map(|(n, c)| (n.clone(), c.to_wire()))
                 .collect(),
             averages: net.rates.clone(),
+            timestamp,
         };
         Snapshot {
             system,
@@ -172,7 +179,7 @@ impl Collector {
             mem,
             disks,
             net,
-            taken: SystemTime::now(),
+            taken,
             cost: start.elapsed(),
             clock_ticks: self.clock_ticks,
             uname: Arc::clone(&self.uname),
