@@ -107,7 +107,9 @@ impl Collector {
 
         let taken = SystemTime::now();
         let timestamp = model::round(
-            taken.duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
+            taken
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
             3,
         );
         let cpu = self.cpu.sample();
