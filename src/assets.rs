@@ -7,29 +7,24 @@ pub struct Asset {
     pub body: &'static [u8],
 }
 
+/// An [`Asset`] for `assets/NAME`, served at `/NAME`.
+macro_rules! asset {
+    ($name:literal, $content_type:literal) => {
+        Asset {
+            path: concat!("/", $name),
+            content_type: $content_type,
+            body: include_bytes!(concat!("../assets/", $name)),
+        }
+    };
+}
+
 /// Every file the dashboard needs; `/` serves `index.html`. The page loads the others with
 /// relative URLs, so it also works behind a reverse proxy under a sub-path.
 pub const ASSETS: &[Asset] = &[
-    Asset {
-        path: "/index.html",
-        content_type: "text/html; charset=utf-8",
-        body: include_bytes!("../assets/index.html"),
-    },
-    Asset {
-        path: "/app.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../assets/app.js"),
-    },
-    Asset {
-        path: "/style.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../assets/style.css"),
-    },
-    Asset {
-        path: "/favicon.svg",
-        content_type: "image/svg+xml",
-        body: include_bytes!("../assets/favicon.svg"),
-    },
+    asset!("index.html", "text/html; charset=utf-8"),
+    asset!("app.js", "text/javascript; charset=utf-8"),
+    asset!("style.css", "text/css; charset=utf-8"),
+    asset!("favicon.svg", "image/svg+xml"),
 ];
 
 /// The asset for a request path (`/` means `/index.html`).

@@ -628,13 +628,7 @@ fn dashboard_shows_live_figures_and_survives_a_restart() {
 
     // Every request the page made went to 127.0.0.1, and it used the documented API.
     let requests = chrome.requests.clone();
-    for url in &requests {
-        assert_eq!(
-            url_host(url),
-            Some("127.0.0.1"),
-            "request left 127.0.0.1: {url}"
-        );
-    }
+    assert_all_local(&requests);
     let made = |needle: &str| requests.iter().any(|u| u.contains(needle));
     for needle in [
         "/system",
@@ -668,12 +662,8 @@ fn dashboard_watches_the_server_named_in_its_url() {
     chrome.wait(10, "frames from the other server", |c| c.frames() >= f0 + 3);
     assert!(percent(&chrome.text("cpu-usage")).is_some());
     let requests = chrome.requests.clone();
+    assert_all_local(&requests);
     for url in &requests {
-        assert_eq!(
-            url_host(url),
-            Some("127.0.0.1"),
-            "request left 127.0.0.1: {url}"
-        );
         let api = ["/system", "/network", "/connect?", "/history"]
             .iter()
             .any(|p| url.contains(p));
@@ -726,4 +716,15 @@ fn dashboard_asks_for_the_token_once() {
     let kept = chrome.eval("Object.values(sessionStorage).includes('s3cret-token')");
     assert_eq!(kept, json!(true), "the token is kept in sessionStorage");
     assert!(chrome.exceptions.is_empty(), "{:#?}", chrome.exceptions);
+}
+
+/// Every request the page made stayed on 127.0.0.1.
+fn assert_all_local(requests: &[String]) {
+    for url in requests {
+        assert_eq!(
+            url_host(url),
+            Some("127.0.0.1"),
+            "request left 127.0.0.1: {url}"
+        );
+    }
 }
