@@ -29,8 +29,9 @@ OPTIONS:
     -V, --version       print the version
 
 ENDPOINTS:
-    GET /system, GET /network, GET /health, POST / (worker id),
-    websocket /connect?id=ID (alias /ws; add &stream=network for network frames), GET / (dashboard)
+    GET /system[?processes=N&sort=mem|cpu], GET /network, GET /health, GET /metrics (Prometheus),
+    GET /history[?seconds=N], POST / (worker id), websocket /connect?id=ID (alias /ws; add
+    &stream=network for network frames), GET / (dashboard)
 ";
 
 /// The server's settings.
