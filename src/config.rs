@@ -44,7 +44,7 @@ pub struct Config {
     pub threads: usize,
     /// How far back `/history` reaches.
     pub history: Duration,
-    pub log_level: log::LevelFilter,
+    pub log: LogFilter,
     /// Unclaimed workers held at most (flood protection for `POST /`).
     pub max_pending: usize,
     /// When set, data endpoints require this bearer token.
@@ -54,6 +54,45 @@ pub struct Config {
     /// Testing hook (hidden flag `--test-stall-sampler-after MS`): the sampler stops
     /// publishing after this long, so `/health` can be seen reporting a stall.
     pub stall_after: Option<Duration>,
+}
+
+/// A log filter in `RUST_LOG` style: `info`, or `warn,psmonitor=debug,tiny_http=error`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogFilter {
+    pub level: log::LevelFilter,
+    /// Per-module levels (a module path prefix, e.g. `psmonitor::session`).
+    pub modules: Vec<(String, log::LevelFilter)>,
+}
+
+impl Default for LogFilter {
+    fn default() -> Self {
+        LogFilter {
+            level: log::LevelFilter::Info,
+            modules: Vec::new(),
+        }
+    }
+}
+
+impl LogFilter {
+    /// Parses comma-separated directives: a bare level sets the default, `module=level` one module.
+    pub fn parse(text: &str) -> Result<LogFilter, String> {
+        let level = |t: &str| {
+            t.trim()
+                .parse::<log::LevelFilter>()
+                .map_err(|_| format!("'{t}' is not a level (off, error, warn, info, debug, trace)"))
+        };
+        let mut f = LogFilter::default();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.split_once('=') {
+                Some((module, l)) if !module.trim().is_empty() => {
+                    f.modules.push((module.trim().to_owned(), level(l)?))
+                }
+                Some(_) => return Err(format!("'{part}' names no module")),
+                None => f.level = level(part)?,
+            }
+        }
+        Ok(f)
+    }
 }
 
 /// What `main` should do.
@@ -174,17 +213,16 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         3600u64,
         between(0, 7 * 86_400),
     )?;
-    let env_level = std::env::var("PSMONITOR_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok();
+    let env_level = ["PSMONITOR_LOG_LEVEL", "RUST_LOG"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().map(|v| (v, *k)));
     let level_text: Option<String> = args
         .opt_value_from_str("--log-level")
         .map_err(|e| format!("--log-level: {e}"))?;
-    let log_level = match level_text.or(env_level) {
-        None => log::LevelFilter::Info,
-        Some(t) => t.trim().parse().map_err(|_| {
-            format!("invalid value '{t}' for --log-level: expected off, error, warn, info, debug or trace")
-        })?,
+    let log = match level_text.map(|t| (t, "--log-level")).or(env_level) {
+        None => LogFilter::default(),
+        Some((t, source)) => LogFilter::parse(&t)
+            .map_err(|why| format!("invalid value '{t}' for {source}: {why}"))?,
     };
     let open = args.contains("--open");
     let stall_after: Option<u64> = args
@@ -205,7 +243,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         max_clients,
         threads,
         history: Duration::from_secs(history),
-        log_level,
+        log,
         max_pending: 1024,
         token,
         open,
@@ -263,4 +301,27 @@ fn snapshot(sub: String, mut args: pico_args::Arguments) -> Result<Command, Stri
         ));
     }
     Ok(Command::Snapshot { network, pretty })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use log::LevelFilter::*;
+
+    #[test]
+    fn rust_log_style_filters() {
+        assert_eq!(LogFilter::parse("debug").unwrap().level, Debug);
+        let f = LogFilter::parse("warn, psmonitor=debug,tiny_http=error").unwrap();
+        assert_eq!(f.level, Warn);
+        assert_eq!(
+            f.modules,
+            vec![
+                ("psmonitor".to_owned(), Debug),
+                ("tiny_http".to_owned(), Error)
+            ]
+        );
+        assert!(LogFilter::parse("loud").is_err());
+        assert!(LogFilter::parse("psmonitor=loud").is_err());
+        assert!(LogFilter::parse("=debug").is_err());
+    }
 }

@@ -45,10 +45,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _ = simple_logger::SimpleLogger::new()
-        .with_level(config.log_level)
-        .with_utc_timestamps()
-        .init();
+    let mut logger = simple_logger::SimpleLogger::new()
+        .with_level(config.log.level)
+        .with_utc_timestamps();
+    for (module, level) in &config.log.modules {
+        logger = logger.with_module_level(module, *level);
+    }
+    let _ = logger.init();
     match server::run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {

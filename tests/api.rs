@@ -328,6 +328,7 @@ fn cli_mistakes_exit_2_with_one_line() {
         (&["--frobnicate"], &[], "--frobnicate"),
         (&[], &[("PSMONITOR_PORT", "x")], "PSMONITOR_PORT"),
         (&[], &[("PSMONITOR_INTERVAL", "10")], "PSMONITOR_INTERVAL"),
+        (&[], &[("RUST_LOG", "psmonitor=loud")], "RUST_LOG"),
     ];
     for (args, env, needle) in cases {
         let (code, err) = run_cli(args, env);
@@ -360,4 +361,15 @@ fn port_in_use_exits_1_and_env_settings_apply() {
     assert_eq!(code, 1, "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("cannot listen"), "{err}");
+}
+
+#[test]
+fn rust_log_directives_filter_by_module() {
+    // Default warn, but the server module at info: the listening line shows, session lines don't.
+    let s = Server::start_env(&[], &[("RUST_LOG", "warn,psmonitor::server=info")]);
+    let id = s.worker();
+    let r = request(s.addr, "GET", &format!("/connect?id={id}"), &[], b"");
+    assert_eq!(r.status, 426);
+    assert!(s.log().contains("listening on"));
+    assert!(!s.log().contains(" INFO  [psmonitor::session]"));
 }

@@ -40,6 +40,12 @@ impl Server {
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                // Log first, so a test that reads the log after start-up sees this line.
+                {
+                    let mut l = sink.lock().unwrap();
+                    l.push_str(&line);
+                    l.push('\n');
+                }
                 if let Some(i) = line.find("listening on http://") {
                     let rest = &line[i + "listening on http://".len()..];
                     let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
@@ -47,9 +53,6 @@ impl Server {
                         let _ = tx.send(addr);
                     }
                 }
-                let mut l = sink.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
             }
         });
         let addr = rx
