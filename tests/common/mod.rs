@@ -250,18 +250,25 @@ pub fn ensure_python(modules: &str, packages: &[&str]) {
     if check() {
         return;
     }
-    let _ = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
-        .args(packages)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    // Debian's own python3 refuses plain pip installs (PEP 668); retry as it suggests.
+    for extra in [&[][..], &["--break-system-packages"][..]] {
+        let _ = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(extra)
+            .args(packages)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if check() {
+            return;
+        }
+    }
     assert!(
         check(),
         "this test needs python3 with {packages:?}: python3 -m pip install {}",
