@@ -151,11 +151,12 @@ fn close(ws: &mut Ws, code: CloseCode, reason: &str) {
 
 /// A `Sec-WebSocket-Key` is 16 random bytes in base64: 24 characters ending in `==`.
 fn valid_key(k: &str) -> bool {
-    k.len() == 24
-        && k.ends_with("==")
-        && k[..22]
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
+    let b = k.as_bytes();
+    b.len() == 24
+        && b.ends_with(b"==")
+        && b[..22]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
 }
 
 /// Streams frames until the client leaves, stalls, or the server stops. Returns why it ended.
@@ -262,4 +263,18 @@ pub fn find_socket(peer: SocketAddr) -> Option<TcpStream> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_key;
+
+    #[test]
+    fn websocket_keys() {
+        assert!(valid_key("dGhlIHNhbXBsZSBub25jZQ=="));
+        assert!(!valid_key("dGhlIHNhbXBsZSBub25jZQ="));
+        assert!(!valid_key("dGhlIHNhbXBsZSBub25jZ!=="));
+        // 24 bytes with a two-byte character across byte 22: invalid, and no panic.
+        assert!(!valid_key("aaaaaaaaaaaaaaaaaaaaa\u{e9}="));
+    }
 }
