@@ -20,6 +20,10 @@ OPTIONS:
     --interval MS       sampling interval, >= 100 ms    [env PSMONITOR_INTERVAL, default 1000]
     --max-clients N     websocket sessions at once      [env PSMONITOR_MAX_CLIENTS, default 20]
     --threads N         HTTP handler threads            [env PSMONITOR_THREADS, default 4]
+    --max-connections N open HTTP connections at once, websockets not counted; past it: 503
+                        [env PSMONITOR_MAX_CONNECTIONS, default 64]
+    --request-timeout MS a request's head and body must arrive within this, and an idle
+                        keep-alive connection is closed after it [env PSMONITOR_REQUEST_TIMEOUT, default 10000]
     --history SECONDS   how much history /history keeps, 0 = none [env PSMONITOR_HISTORY, default 3600]
     --log-level LEVEL   off|error|warn|info|debug|trace [env PSMONITOR_LOG_LEVEL or RUST_LOG, default info]
     --token-file PATH   require `Authorization: Bearer <token>` on data endpoints
@@ -42,6 +46,10 @@ pub struct Config {
     pub interval: Duration,
     pub max_clients: usize,
     pub threads: usize,
+    /// Open HTTP connections (each holds one tiny_http thread); websocket sessions not counted.
+    pub max_connections: usize,
+    /// Deadline for a request's head and body, and the idle limit of a keep-alive connection.
+    pub request_timeout: Duration,
     /// How far back `/history` reaches.
     pub history: Duration,
     pub log: LogFilter,
@@ -206,6 +214,20 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         4usize,
         between(1, 256),
     )?;
+    let max_connections = value(
+        &mut args,
+        "--max-connections",
+        "PSMONITOR_MAX_CONNECTIONS",
+        64usize,
+        between(1, 100_000),
+    )?;
+    let request_timeout = value(
+        &mut args,
+        "--request-timeout",
+        "PSMONITOR_REQUEST_TIMEOUT",
+        10_000u64,
+        between(100, 3_600_000),
+    )?;
     let history = value(
         &mut args,
         "--history",
@@ -242,6 +264,8 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         interval: Duration::from_millis(interval),
         max_clients,
         threads,
+        max_connections,
+        request_timeout: Duration::from_millis(request_timeout),
         history: Duration::from_secs(history),
         log,
         max_pending: 1024,
