@@ -18,9 +18,15 @@ const QUEUE: usize = 256;
 pub fn run(config: Config) -> Result<(), String> {
     let started = Instant::now();
     let addr = config.socket_addr();
+    raise_fd_limit();
     let listener = listen(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let limits = tiny_http::Limits {
+        max_connections: config.max_connections,
+        request_timeout: config.request_timeout,
+        ..tiny_http::Limits::default()
+    };
     let server = Arc::new(
-        tiny_http::Server::from_listener(listener, None)
+        tiny_http::Server::from_listener_with_limits(listener, None, limits)
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?,
     );
     let local = server
@@ -57,10 +63,12 @@ pub fn run(config: Config) -> Result<(), String> {
     .map_err(|e| format!("cannot start the handler threads: {e}"))?;
 
     log::info!(
-        "listening on http://{local} (interval {} ms, max clients {}, threads {}, started in {} ms)",
+        "listening on http://{local} (interval {} ms, max clients {}, threads {}, max connections {}, request timeout {} ms, started in {} ms)",
         config.interval.as_millis(),
         config.max_clients,
         config.threads,
+        config.max_connections,
+        config.request_timeout.as_millis(),
         started.elapsed().as_millis()
     );
     if config.token.is_none() && !config.address.is_loopback() {
@@ -96,6 +104,26 @@ pub fn run(config: Config) -> Result<(), String> {
     }
     log::info!("stopped after {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Raises the soft limit on open files to the hard one. Each websocket session and HTTP
+/// connection is a socket, and the usual soft limit of 1024 would refuse sessions long before
+/// `--max-clients` allows thousands; the hard limit is the operator's (systemd's
+/// `LimitNOFILE=`).
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                log::debug!("cannot raise the open-file limit: {}", std::io::Error::last_os_error());
+            }
+        }
+    }
 }
 
 /// Binds the listener with `TCP_NODELAY` set. tiny_http writes a response's head and body in

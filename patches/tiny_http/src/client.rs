@@ -6,9 +6,12 @@ use std::io::{BufReader, BufWriter, ErrorKind, Read};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use crate::common::{HTTPVersion, Method};
-use crate::util::RefinedTcpStream;
+use crate::util::{ReadDeadline, RefinedTcpStream};
+use crate::Limits;
 use crate::util::{SequentialReader, SequentialReaderBuilder, SequentialWriterBuilder};
 use crate::Request;
 
@@ -34,6 +37,12 @@ pub struct ClientConnection {
 
     // true if the connection goes through SSL
     secure: bool,
+
+    // PATCH: the read deadline shared with the socket's read half, the bounds on a request
+    // head, and the flag a request body sets when it is abandoned before its end.
+    deadline: Arc<ReadDeadline>,
+    limits: Limits,
+    poisoned: Arc<AtomicBool>,
 }
 
 /// Error that can happen when reading a request.
@@ -43,6 +52,10 @@ enum ReadError {
     WrongHeader(HTTPVersion),
     /// the client sent an unrecognized `Expect` header
     ExpectationFailed(HTTPVersion),
+    /// PATCH: the head passed `Limits::max_head_bytes` or `max_headers` (431).
+    HeadTooLarge,
+    /// PATCH: the head started but did not finish before the deadline (408).
+    TimedOut,
     ReadIoError(IoError),
 }
 
@@ -50,12 +63,16 @@ impl ClientConnection {
     /// Creates a new `ClientConnection` that takes ownership of the `TcpStream`.
     pub fn new(
         write_socket: RefinedTcpStream,
-        mut read_socket: RefinedTcpStream,
+        read_socket: RefinedTcpStream,
+        limits: Limits,
     ) -> ClientConnection {
+        let deadline = Arc::new(ReadDeadline::new(limits.request_timeout));
+        let mut read_socket = read_socket.with_deadline(deadline.clone());
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
 
         let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
+        let poisoned = source.poison_flag();
         let first_header = source.next().unwrap();
 
         ClientConnection {
@@ -65,6 +82,9 @@ impl ClientConnection {
             next_header_source: first_header,
             no_more_requests: false,
             secure,
+            deadline,
+            limits,
+            poisoned,
         }
     }
 
@@ -77,7 +97,12 @@ impl ClientConnection {
     ///
     /// Reads until `CRLF` is reached. The next read will start
     ///  at the first byte of the new line.
-    fn read_next_line(&mut self) -> IoResult<AsciiString> {
+    ///
+    /// PATCH: at most `budget` bytes (what is left of `Limits::max_head_bytes`); the first
+    /// byte of a request line starts the head's deadline. A deadline that passes before that
+    /// byte is an idle keep-alive connection ending (a plain I/O error, closed silently);
+    /// after it, a 408.
+    fn read_next_line(&mut self, budget: &mut usize, first: bool) -> Result<Vec<u8>, ReadError> {
         let mut buf = Vec::new();
         let mut prev_byte_was_cr = false;
 
@@ -85,16 +110,31 @@ impl ClientConnection {
             let byte = self.next_header_source.by_ref().bytes().next();
 
             let byte = match byte {
-                Some(b) => b?,
-                None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
+                Some(Ok(b)) => b,
+                Some(Err(e)) if e.kind() == ErrorKind::TimedOut && !(first && buf.is_empty()) => {
+                    return Err(ReadError::TimedOut)
+                }
+                Some(Err(e)) => return Err(ReadError::ReadIoError(e)),
+                None => {
+                    return Err(ReadError::ReadIoError(IoError::new(
+                        ErrorKind::ConnectionAborted,
+                        "Unexpected EOF",
+                    )))
+                }
             };
+            if first && buf.is_empty() {
+                self.deadline.rearm();
+            }
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
-                return AsciiString::from_ascii(buf)
-                    .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"));
+                return Ok(buf);
             }
 
+            if *budget == 0 {
+                return Err(ReadError::HeadTooLarge);
+            }
+            *budget -= 1;
             prev_byte_was_cr = byte == b'\r';
 
             buf.push(byte);
@@ -106,8 +146,11 @@ impl ClientConnection {
     fn read(&mut self) -> Result<Request, ReadError> {
         let (method, path, version, headers) = {
             // reading the request line
+            let mut budget = self.limits.max_head_bytes;
             let (method, path, version) = {
-                let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                let line = self.read_next_line(&mut budget, true)?;
+                let line =
+                    AsciiString::from_ascii(line).map_err(|_| ReadError::WrongRequestLine)?;
 
                 parse_request_line(
                     line.as_str().trim(), // TODO: remove this conversion
@@ -118,10 +161,17 @@ impl ClientConnection {
             let headers = {
                 let mut headers = Vec::new();
                 loop {
-                    let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                    let line = self.read_next_line(&mut budget, false)?;
 
                     if line.is_empty() {
                         break;
+                    };
+                    if headers.len() == self.limits.max_headers {
+                        return Err(ReadError::HeadTooLarge);
+                    }
+                    let line = match AsciiString::from_ascii(line) {
+                        Ok(l) => l,
+                        Err(_) => return Err(ReadError::WrongHeader(version)),
                     };
                     headers.push(match FromStr::from_str(line.as_str().trim()) {
                         // TODO: remove this conversion
@@ -132,6 +182,17 @@ impl ClientConnection {
 
                 headers
             };
+
+            // PATCH: the body gets a fresh deadline; an upgraded socket gets none (its new
+            // owner sets its own timeouts).
+            let upgrade = headers.iter().any(|h: &crate::Header| {
+                h.field.equiv("Connection") && h.value.as_str().to_ascii_lowercase().contains("upgrade")
+            });
+            if upgrade {
+                self.deadline.disarm();
+            } else {
+                self.deadline.rearm();
+            }
 
             (method, path, version, headers)
         };
@@ -153,6 +214,7 @@ impl ClientConnection {
             *self.remote_addr.as_ref().unwrap(),
             data_source,
             writer,
+            self.poisoned.clone(),
         )
         .map_err(|e| {
             use crate::request;
@@ -185,42 +247,39 @@ impl Iterator for ClientConnection {
 
         loop {
             let rq = match self.read() {
+                // PATCH: every refusal gets a JSON body and `Connection: close`, and bad bytes,
+                // oversized heads and deadlines get answers instead of a silent close.
                 Err(ReadError::WrongRequestLine) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
+                    self.refuse(400, HTTPVersion(1, 1), "malformed request line");
                     return None; // we don't know where the next request would start,
                                  // se we have to close
                 }
 
                 Err(ReadError::WrongHeader(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response.raw_print(writer, ver, &[], false, None).ok();
+                    self.refuse(400, ver, "malformed header");
                     return None; // we don't know where the next request would start,
                                  // se we have to close
                 }
 
-                Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
-                    // request timeout
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(408));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
+                Err(ReadError::TimedOut) => {
+                    self.refuse(408, HTTPVersion(1, 1), "request not received in time");
                     return None; // closing the connection
                 }
 
+                Err(ReadError::HeadTooLarge) => {
+                    self.refuse(431, HTTPVersion(1, 1), "request head too large");
+                    return None;
+                }
+
                 Err(ReadError::ExpectationFailed(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(417));
-                    response.raw_print(writer, ver, &[], true, None).ok();
+                    self.refuse(417, ver, "unsupported Expect header");
                     return None; // TODO: should be recoverable, but needs handling in case of body
                 }
 
-                Err(ReadError::ReadIoError(_)) => return None,
+                Err(ReadError::ReadIoError(e)) => {
+                    log::trace!("connection ended: {}", e);
+                    return None;
+                }
 
                 Ok(rq) => rq,
             };
@@ -262,6 +321,29 @@ impl Iterator for ClientConnection {
             // returning the request
             return Some(rq);
         }
+    }
+}
+
+impl ClientConnection {
+    /// PATCH: answers a request that cannot be served and will be the connection's last.
+    fn refuse(&mut self, status: u16, version: HTTPVersion, why: &str) {
+        use crate::{Header, Response, StatusCode};
+        let writer = match self.sink.next() {
+            Some(w) => w,
+            None => return,
+        };
+        let mut response = Response::from_string(format!("{{\"error\": \"{}\"}}", why))
+            .with_status_code(StatusCode(status));
+        for (field, value) in [
+            ("Content-Type", "application/json"),
+            ("Connection", "close"),
+            ("Access-Control-Allow-Origin", "*"),
+        ] {
+            if let Ok(h) = Header::from_bytes(field.as_bytes(), value.as_bytes()) {
+                response.add_header(h);
+            }
+        }
+        response.raw_print(writer, version, &[], false, None).ok();
     }
 }
 

@@ -99,12 +99,14 @@ use std::io::Error as IoError;
 use std::io::ErrorKind as IoErrorKind;
 use std::io::Result as IoResult;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::sync::atomic::AtomicBool;
+use std::collections::VecDeque;
+use std::io::{Read, Write};
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use client::ClientConnection;
 use connection::Connection;
@@ -161,6 +163,7 @@ impl From<Request> for Message {
 
 // this trait is to make sure that Server implements Share and Send
 #[doc(hidden)]
+#[allow(dead_code)]
 trait MustBeShareDummy: Sync + Send {}
 #[doc(hidden)]
 impl MustBeShareDummy for Server {}
@@ -243,6 +246,16 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Server::from_listener_with_limits(listener, ssl_config, Limits::default())
+    }
+
+    /// PATCH: `from_listener` with bounds on connections and on the time and size of
+    /// requests; see [`Limits`].
+    pub fn from_listener_with_limits<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        limits: Limits,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
@@ -288,11 +301,27 @@ impl Server {
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
+            // PATCH: connections being served, refused ones waiting to be closed, and when
+            // an accept error was last logged.
+            let live = Arc::new(AtomicUsize::new(0));
+            let mut refused: VecDeque<(Instant, Connection)> = VecDeque::new();
+            let mut last_error_log: Option<Instant> = None;
 
             log::debug!("Running accept thread");
             while !inside_close_trigger.load(Relaxed) {
-                let new_client = match server.accept() {
+                let accepted = server.accept();
+                close_refused(&mut refused, false);
+                let new_client = match accepted {
+                    Ok((sock, _)) if live.load(Relaxed) >= limits.max_connections => {
+                        refuse_busy(sock, &mut refused);
+                        continue;
+                    }
                     Ok((sock, _)) => {
+                        if let Connection::Tcp(ref s) = sock {
+                            // A client that does not read its responses cannot hold a
+                            // handler thread in a write for longer than this.
+                            let _ = s.set_write_timeout(Some(limits.request_timeout));
+                        }
                         use util::RefinedTcpStream;
                         let (read_closable, write_closable) = match ssl {
                             None => RefinedTcpStream::new(sock),
@@ -311,7 +340,7 @@ impl Server {
                             Some(ref _ssl) => unreachable!(),
                         };
 
-                        Ok(ClientConnection::new(write_closable, read_closable))
+                        Ok(ClientConnection::new(write_closable, read_closable, limits))
                     }
                     Err(e) => Err(e),
                 };
@@ -320,14 +349,19 @@ impl Server {
                     Ok(client) => {
                         let messages = inside_messages.clone();
                         let mut client = Some(client);
+                        live.fetch_add(1, Relaxed);
+                        let slot = LiveSlot(live.clone());
                         tasks_pool.spawn(Box::new(move || {
+                            let _slot = &slot;
                             if let Some(client) = client.take() {
                                 // Synchronization is needed for HTTPS requests to avoid a deadlock
                                 if client.secure() {
                                     let (sender, receiver) = mpsc::channel();
                                     for rq in client {
                                         messages.push(rq.with_notify_sender(sender.clone()).into());
-                                        receiver.recv().unwrap();
+                                        if receiver.recv().is_err() {
+                                            break;
+                                        }
                                     }
                                 } else {
                                     for rq in client {
@@ -338,10 +372,20 @@ impl Server {
                         }));
                     }
 
+                    // PATCH: the original ended the accept thread on the first error, so one
+                    // EMFILE during a connection flood stopped the server for good. Errors
+                    // from accept() are about one connection or a passing shortage: log, pause
+                    // briefly so a shortage cannot spin, and go on.
                     Err(e) => {
-                        log::error!("Error accepting new client: {}", e);
-                        inside_messages.push(e.into());
-                        break;
+                        if inside_close_trigger.load(Relaxed) {
+                            break;
+                        }
+                        if last_error_log.map_or(true, |t| t.elapsed() >= Duration::from_secs(10)) {
+                            log::warn!("cannot accept a connection: {}", e);
+                            last_error_log = Some(Instant::now());
+                        }
+                        close_refused(&mut refused, true);
+                        thread::sleep(Duration::from_millis(50));
                     }
                 }
             }
@@ -440,6 +484,83 @@ impl Drop for Server {
             if let Some(path) = addr.as_pathname() {
                 let _ = std::fs::remove_file(path);
             }
+        }
+    }
+}
+
+/// PATCH: what one connection may cost. The original had no bound on any of these: one thread
+/// per open connection, no timeouts, unlimited head lines.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections served at once (each holds one thread until it closes; an upgraded
+    /// connection stops counting once upgraded). Past it a connection gets a 503 and is closed.
+    pub max_connections: usize,
+    /// A request's head must arrive within this from its first byte, its body within this
+    /// from the end of the head, and a kept-alive connection must start its next request
+    /// within this. Also the write timeout of responses.
+    pub request_timeout: Duration,
+    /// Bytes in a request line and its headers together; past it, 431.
+    pub max_head_bytes: usize,
+    /// Header fields in a request; past it, 431.
+    pub max_headers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 1024,
+            request_timeout: Duration::from_secs(30),
+            max_head_bytes: 16 * 1024,
+            max_headers: 100,
+        }
+    }
+}
+
+/// PATCH: one connection counted in the accept thread's `live` total until dropped.
+struct LiveSlot(Arc<AtomicUsize>);
+
+impl Drop for LiveSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
+}
+
+/// PATCH: refused connections are kept a moment before closing: closing a socket with the
+/// client's request still unread sends a reset, which can destroy the 503 before the client
+/// reads it.
+const REFUSED_LINGER: Duration = Duration::from_millis(500);
+const REFUSED_HELD: usize = 64;
+
+/// PATCH: answers a connection past `Limits::max_connections` without giving it a thread.
+fn refuse_busy(sock: Connection, refused: &mut VecDeque<(Instant, Connection)>) {
+    const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
+Access-Control-Allow-Origin: *\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 56\r\n\r\n\
+{\"error\": \"too many connections, try again in a moment\"}";
+    log::debug!("connection refused: at the connection limit");
+    let mut sock = sock;
+    if let Connection::Tcp(ref s) = sock {
+        let _ = s.set_nonblocking(true);
+    }
+    let _ = sock.write(BUSY);
+    let _ = sock.shutdown(Shutdown::Write);
+    if refused.len() == REFUSED_HELD {
+        if let Some((_, old)) = refused.pop_front() {
+            drop(old);
+        }
+    }
+    refused.push_back((Instant::now(), sock));
+}
+
+/// PATCH: closes refused connections that have lingered long enough (all of them if `all`),
+/// reading what they sent so the close is a clean FIN.
+fn close_refused(refused: &mut VecDeque<(Instant, Connection)>, all: bool) {
+    let mut scratch = [0u8; 1024];
+    while let Some((at, _)) = refused.front() {
+        if !all && at.elapsed() < REFUSED_LINGER {
+            break;
+        }
+        if let Some((_, mut sock)) = refused.pop_front() {
+            while matches!(sock.read(&mut scratch), Ok(n) if n > 0) {}
         }
     }
 }

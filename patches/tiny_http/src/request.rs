@@ -5,7 +5,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
+use std::sync::Arc;
 
 use crate::util::{EqualReader, FusedReader};
 use crate::{HTTPVersion, Header, Method, Response, StatusCode};
@@ -135,6 +137,7 @@ pub fn new_request<R, W>(
     remote_addr: Option<SocketAddr>,
     mut source_data: R,
     writer: W,
+    poisoned: Arc<AtomicBool>,
 ) -> Result<Request, RequestCreationError>
 where
     R: Read + Send + 'static,
@@ -213,12 +216,18 @@ where
             Box::new(Cursor::new(buffer)) as Box<dyn Read + Send + 'static>
         } else {
             let (data_reader, _) = EqualReader::new(source_data, content_length); // TODO:
-            Box::new(FusedReader::new(data_reader)) as Box<dyn Read + Send + 'static>
+            let declared = Some(content_length as u64);
+            Box::new(BodyGuard::new(FusedReader::new(data_reader), declared, poisoned))
+                as Box<dyn Read + Send + 'static>
         }
     } else if transfer_encoding.is_some() {
         // if a transfer-encoding was specified, then "chunked" is ALWAYS applied
         // over the message (RFC2616 #3.6)
-        Box::new(FusedReader::new(Decoder::new(source_data))) as Box<dyn Read + Send + 'static>
+        Box::new(BodyGuard::new(
+            FusedReader::new(Decoder::new(source_data)),
+            None,
+            poisoned,
+        )) as Box<dyn Read + Send + 'static>
     } else {
         // if we have neither a Content-Length nor a Transfer-Encoding,
         // assuming that we have no data
@@ -239,6 +248,71 @@ where
         must_send_continue: expects_continue,
         notify_when_responded: None,
     })
+}
+
+/// PATCH: how much of an unread request body is read and thrown away so the connection can
+/// carry on. Past it the connection is closed instead: the original drained any remainder,
+/// allocating a buffer of the size the client claimed (`Content-Length: 60000000000` aborted
+/// the process), and did not drain chunked bodies at all, so their rest was parsed as the next
+/// request.
+const DRAIN_LIMIT: u64 = 64 * 1024;
+
+/// PATCH: a request body that, when dropped unfinished, drains up to `DRAIN_LIMIT` bytes with
+/// a fixed buffer, or else poisons the connection so it closes.
+struct BodyGuard<R: Read> {
+    inner: R,
+    done: bool,
+    /// Bytes still to come, when the length was declared.
+    left: Option<u64>,
+    poisoned: Arc<AtomicBool>,
+}
+
+impl<R: Read> BodyGuard<R> {
+    fn new(inner: R, left: Option<u64>, poisoned: Arc<AtomicBool>) -> Self {
+        BodyGuard {
+            inner,
+            done: false,
+            left,
+            poisoned,
+        }
+    }
+}
+
+impl<R: Read> Read for BodyGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.done = true;
+        }
+        if let Some(left) = self.left.as_mut() {
+            *left = left.saturating_sub(n as u64);
+        }
+        Ok(n)
+    }
+}
+
+impl<R: Read> Drop for BodyGuard<R> {
+    fn drop(&mut self) {
+        if self.done || self.left == Some(0) {
+            return;
+        }
+        if self.left.map_or(false, |left| left > DRAIN_LIMIT) {
+            // Not worth waiting for: close instead.
+            self.poisoned.store(true, Ordering::Relaxed);
+            return;
+        }
+        let mut buf = [0u8; 4096];
+        let mut left = DRAIN_LIMIT;
+        while left > 0 {
+            match self.inner.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => left = left.saturating_sub(n as u64),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        self.poisoned.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Request {

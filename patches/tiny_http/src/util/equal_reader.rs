@@ -5,15 +5,17 @@ use std::sync::mpsc::{Receiver, Sender};
 
 /// A `Reader` that reads exactly the number of bytes from a sub-reader.
 ///
-/// If the limit is reached, it returns EOF. If the limit is not reached
-/// when the destructor is called, the remaining bytes will be read and
-/// thrown away.
+/// If the limit is reached, it returns EOF.
+///
+/// PATCH: it no longer drains the rest when dropped (the original allocated a buffer of the
+/// whole remaining size to do so); `request::BodyGuard` does that, bounded.
 pub struct EqualReader<R>
 where
     R: Read,
 {
     reader: R,
     size: usize,
+    #[allow(dead_code)]
     last_read_signal: Sender<IoResult<()>>,
 }
 
@@ -55,33 +57,6 @@ where
                 Ok(len)
             }
             err @ Err(_) => err,
-        }
-    }
-}
-
-impl<R> Drop for EqualReader<R>
-where
-    R: Read,
-{
-    fn drop(&mut self) {
-        let mut remaining_to_read = self.size;
-
-        while remaining_to_read > 0 {
-            let mut buf = vec![0; remaining_to_read];
-
-            match self.reader.read(&mut buf) {
-                Err(e) => {
-                    self.last_read_signal.send(Err(e)).ok();
-                    break;
-                }
-                Ok(0) => {
-                    self.last_read_signal.send(Ok(())).ok();
-                    break;
-                }
-                Ok(other) => {
-                    remaining_to_read -= other;
-                }
-            }
         }
     }
 }

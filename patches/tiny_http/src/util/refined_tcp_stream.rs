@@ -1,6 +1,8 @@
 use std::io::Result as IoResult;
-use std::io::{Read, Write};
+use std::io::{Error as IoError, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::connection::Connection;
 #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
@@ -86,6 +88,46 @@ pub struct RefinedTcpStream {
     stream: Stream,
     close_read: bool,
     close_write: bool,
+    // PATCH: the connection's read deadline, applied to every socket read (head and body).
+    deadline: Option<Arc<ReadDeadline>>,
+}
+
+/// PATCH: when the current read phase of a connection (waiting for a request, reading its
+/// head, reading its body) must be over. Every socket read sets `SO_RCVTIMEO` to the time
+/// left, so a client that trickles bytes cannot stretch a phase by sending just before each
+/// read times out.
+#[derive(Debug)]
+pub struct ReadDeadline {
+    timeout: Duration,
+    at: Mutex<Option<Instant>>,
+}
+
+impl ReadDeadline {
+    /// A deadline `timeout` from now.
+    pub fn new(timeout: Duration) -> ReadDeadline {
+        ReadDeadline {
+            timeout,
+            at: Mutex::new(Some(Instant::now() + timeout)),
+        }
+    }
+
+    /// Starts a new phase: the deadline moves to `timeout` from now.
+    pub fn rearm(&self) {
+        if let Ok(mut at) = self.at.lock() {
+            *at = Some(Instant::now() + self.timeout);
+        }
+    }
+
+    /// No deadline any more (the connection was upgraded; its new owner sets timeouts).
+    pub fn disarm(&self) {
+        if let Ok(mut at) = self.at.lock() {
+            *at = None;
+        }
+    }
+
+    fn left(&self) -> Option<Instant> {
+        self.at.lock().ok().and_then(|at| *at)
+    }
 }
 
 impl RefinedTcpStream {
@@ -101,12 +143,14 @@ impl RefinedTcpStream {
             stream: read,
             close_read: true,
             close_write: false,
+            deadline: None,
         };
 
         let write = RefinedTcpStream {
             stream: write,
             close_read: false,
             close_write: true,
+            deadline: None,
         };
 
         (read, write)
@@ -120,6 +164,12 @@ impl RefinedTcpStream {
 
     pub(crate) fn peer_addr(&mut self) -> IoResult<Option<SocketAddr>> {
         self.stream.peer_addr()
+    }
+
+    /// PATCH: reads through this half obey `deadline`.
+    pub(crate) fn with_deadline(mut self, deadline: Arc<ReadDeadline>) -> Self {
+        self.deadline = Some(deadline);
+        self
     }
 }
 
@@ -137,7 +187,22 @@ impl Drop for RefinedTcpStream {
 
 impl Read for RefinedTcpStream {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
-        self.stream.read(buf)
+        let armed = self.deadline.as_ref().and_then(|d| d.left());
+        if let (Some(at), Stream::Http(conn)) = (armed, &self.stream) {
+            let left = at.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(IoError::new(ErrorKind::TimedOut, "request deadline passed"));
+            }
+            conn.set_read_timeout(Some(left))?;
+        }
+        match self.stream.read(buf) {
+            // SO_RCVTIMEO expiring reads as EAGAIN on Linux; say what it means. Once disarmed
+            // (an upgraded socket), WouldBlock belongs to the new owner's own timeout.
+            Err(e) if e.kind() == ErrorKind::WouldBlock && armed.is_some() => {
+                Err(IoError::new(ErrorKind::TimedOut, "request deadline passed"))
+            }
+            other => other,
+        }
     }
 }
 

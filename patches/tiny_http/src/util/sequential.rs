@@ -1,5 +1,6 @@
 use std::io::Result as IoResult;
-use std::io::{Read, Write};
+use std::io::{Error as IoError, ErrorKind, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use std::sync::mpsc::channel;
 use std::sync::mpsc::{Receiver, Sender};
@@ -12,6 +13,9 @@ where
     R: Read + Send,
 {
     inner: SequentialReaderBuilderInner<R>,
+    // PATCH: set when a request body was abandoned part-way; every later reader of the
+    // connection then fails instead of parsing the rest of that body as a request.
+    poisoned: Arc<AtomicBool>,
 }
 
 enum SequentialReaderBuilderInner<R>
@@ -28,6 +32,7 @@ where
 {
     inner: SequentialReaderInner<R>,
     next: Sender<R>,
+    poisoned: Arc<AtomicBool>,
 }
 
 enum SequentialReaderInner<R>
@@ -60,7 +65,13 @@ impl<R: Read + Send> SequentialReaderBuilder<R> {
     pub fn new(reader: R) -> SequentialReaderBuilder<R> {
         SequentialReaderBuilder {
             inner: SequentialReaderBuilderInner::First(reader),
+            poisoned: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// PATCH: the flag that poisons this connection's readers (see `poisoned`).
+    pub fn poison_flag(&self) -> Arc<AtomicBool> {
+        self.poisoned.clone()
     }
 }
 
@@ -85,11 +96,13 @@ impl<R: Read + Send> Iterator for SequentialReaderBuilder<R> {
             SequentialReaderBuilderInner::First(reader) => Some(SequentialReader {
                 inner: SequentialReaderInner::MyTurn(reader),
                 next: tx,
+                poisoned: self.poisoned.clone(),
             }),
 
             SequentialReaderBuilderInner::NotFirst(previous) => Some(SequentialReader {
                 inner: SequentialReaderInner::Waiting(previous),
                 next: tx,
+                poisoned: self.poisoned.clone(),
             }),
         }
     }
@@ -112,11 +125,28 @@ impl<W: Write + Send> Iterator for SequentialWriterBuilder<W> {
 
 impl<R: Read + Send> Read for SequentialReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
+        if self.poisoned.load(Ordering::Relaxed) {
+            return Err(IoError::new(
+                ErrorKind::ConnectionAborted,
+                "a previous request body was abandoned",
+            ));
+        }
         let mut reader = match self.inner {
             SequentialReaderInner::MyTurn(ref mut reader) => return reader.read(buf),
-            SequentialReaderInner::Waiting(ref mut recv) => recv.recv().unwrap(),
+            // PATCH: the previous reader can be gone without handing over (its connection
+            // ended); that is an I/O error, not a panic.
+            SequentialReaderInner::Waiting(ref mut recv) => recv.recv().map_err(|_| {
+                IoError::new(ErrorKind::ConnectionAborted, "connection closed")
+            })?,
             SequentialReaderInner::Empty => unreachable!(),
         };
+        if self.poisoned.load(Ordering::Relaxed) {
+            self.inner = SequentialReaderInner::MyTurn(reader);
+            return Err(IoError::new(
+                ErrorKind::ConnectionAborted,
+                "a previous request body was abandoned",
+            ));
+        }
 
         let result = reader.read(buf);
         self.inner = SequentialReaderInner::MyTurn(reader);
@@ -127,20 +157,27 @@ impl<R: Read + Send> Read for SequentialReader<R> {
 impl<W: Write + Send> Write for SequentialWriter<W> {
     fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
         if let Some(v) = self.trigger.as_mut() {
-            v.recv().unwrap()
+            // PATCH: a previous writer that vanished only means there is nothing to wait for.
+            let _ = v.recv();
         }
         self.trigger = None;
 
-        self.writer.lock().unwrap().write(buf)
+        self.writer
+            .lock()
+            .map_err(|_| IoError::new(ErrorKind::Other, "writer poisoned"))?
+            .write(buf)
     }
 
     fn flush(&mut self) -> IoResult<()> {
         if let Some(v) = self.trigger.as_mut() {
-            v.recv().unwrap()
+            let _ = v.recv();
         }
         self.trigger = None;
 
-        self.writer.lock().unwrap().flush()
+        self.writer
+            .lock()
+            .map_err(|_| IoError::new(ErrorKind::Other, "writer poisoned"))?
+            .flush()
     }
 }
 
@@ -155,10 +192,12 @@ where
             SequentialReaderInner::MyTurn(reader) => {
                 self.next.send(reader).ok();
             }
-            SequentialReaderInner::Waiting(recv) => {
-                let reader = recv.recv().unwrap();
-                self.next.send(reader).ok();
-            }
+            // PATCH: never block here. The original waited for the previous reader so it could
+            // pass the stream on; after a websocket upgrade that reader lives as long as the
+            // session, so every session kept one tiny_http thread blocked in this drop. If a
+            // later reader exists it waits on a channel whose sender is dropped with us, and
+            // the stream closes when its current holder drops it.
+            SequentialReaderInner::Waiting(_) => (),
             SequentialReaderInner::Empty => (),
         }
     }

@@ -80,7 +80,13 @@ impl TaskPool {
     fn add_thread(&self, initial_fn: Option<Box<dyn FnMut() + Send>>) {
         let sharing = self.sharing.clone();
 
-        thread::spawn(move || {
+        // PATCH: a thread that cannot be created (a task limit, no memory) drops the task,
+        // which closes its connection, instead of panicking the accept thread and so ending
+        // the server. Connection threads only parse request heads: a small stack will do.
+        let spawned = thread::Builder::new()
+            .name("http-conn".into())
+            .stack_size(256 * 1024)
+            .spawn(move || {
             let sharing = sharing;
             let _active_guard = Registration::new(&sharing.active_tasks);
 
@@ -124,6 +130,9 @@ impl TaskPool {
                 task();
             }
         });
+        if let Err(e) = spawned {
+            log::warn!("cannot start a connection thread ({}); closing the connection", e);
+        }
     }
 }
 
