@@ -273,7 +273,12 @@ fn metrics(ctx: &Ctx) -> Reply {
         snapshots: ctx.latest.ticks(),
         frames: ctx.hub.delivered(),
     };
-    let text = crate::metrics::render(&p.snapshot, &live);
+    let cached = p
+        .metrics
+        .get_or_init(|| crate::metrics::render_snapshot(&p.snapshot));
+    let mut text = String::with_capacity(cached.len() + 2048);
+    text.push_str(cached);
+    crate::metrics::render_live(&mut text, &live);
     http::reply(
         200,
         "text/plain; version=0.0.4; charset=utf-8",

@@ -71,8 +71,10 @@ fn family<'a>(out: &'a mut String, name: &str, kind: &str, help: &str) -> Family
     Family { out }
 }
 
-/// Renders every family for `s`.
-pub fn render(s: &Snapshot, live: &Live) -> String {
+/// Renders the families that depend only on the snapshot. The sampler's snapshot changes once
+/// per interval, so the caller renders this once per snapshot and keeps it
+/// (`Published::metrics`); [`render_live`] adds the rest per scrape.
+pub fn render_snapshot(s: &Snapshot) -> String {
     let mut out = String::with_capacity(16 * 1024);
     let o = &mut out;
     let hz = s.clock_ticks;
@@ -346,6 +348,27 @@ pub fn render(s: &Snapshot, live: &Live) -> String {
     .sample("psmonitor_processes", &[], s.system.process_count as f64);
     family(
         o,
+        "psmonitor_sampler_duration_seconds",
+        "gauge",
+        "How long the last snapshot took to collect.",
+    )
+    .sample(
+        "psmonitor_sampler_duration_seconds",
+        &[],
+        s.cost.as_secs_f64(),
+    );
+    family(o, "psmonitor_build_info", "gauge", "psmonitor version.").sample(
+        "psmonitor_build_info",
+        &[("version", env!("CARGO_PKG_VERSION"))],
+        1.0,
+    );
+    out
+}
+
+/// Appends the families that change between snapshots (sessions, workers, counters).
+pub fn render_live(o: &mut String, live: &Live) {
+    family(
+        o,
         "psmonitor_websocket_clients",
         "gauge",
         "Open websocket sessions.",
@@ -394,23 +417,6 @@ pub fn render(s: &Snapshot, live: &Live) -> String {
         &[],
         live.history_capacity as f64,
     );
-    family(
-        o,
-        "psmonitor_sampler_duration_seconds",
-        "gauge",
-        "How long the last snapshot took to collect.",
-    )
-    .sample(
-        "psmonitor_sampler_duration_seconds",
-        &[],
-        s.cost.as_secs_f64(),
-    );
-    family(o, "psmonitor_build_info", "gauge", "psmonitor version.").sample(
-        "psmonitor_build_info",
-        &[("version", env!("CARGO_PKG_VERSION"))],
-        1.0,
-    );
-    out
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::collect::{Collector, Snapshot};
 use crate::fanout::{Frames, Hub};
 use crate::history::History;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 use tungstenite::Utf8Bytes;
 
@@ -22,6 +22,8 @@ pub struct Published {
     pub frames: Frames,
     /// When it was published (monotonic), for `/health`.
     pub at: Instant,
+    /// The snapshot's part of `/metrics`, rendered by the first scrape that needs it.
+    pub metrics: OnceLock<String>,
 }
 
 /// The latest published tick and the history, shared with every handler.
@@ -84,6 +86,7 @@ pub fn publish(snapshot: Snapshot) -> Published {
             network,
         },
         at: Instant::now(),
+        metrics: OnceLock::new(),
     }
 }
 
