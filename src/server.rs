@@ -120,7 +120,10 @@ fn raise_fd_limit() {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
             lim.rlim_cur = lim.rlim_max;
             if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                log::debug!("cannot raise the open-file limit: {}", std::io::Error::last_os_error());
+                log::debug!(
+                    "cannot raise the open-file limit: {}",
+                    std::io::Error::last_os_error()
+                );
             }
         }
     }
