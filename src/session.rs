@@ -228,6 +228,17 @@ fn drain(ws: &mut Ws) -> Option<String> {
                 break;
             }
             Err(tungstenite::Error::ConnectionClosed) => return Some("closed by client".into()),
+            // Say why before hanging up: unmasked or malformed frames (1002), a frame or
+            // message over the 64 KiB cap, refused from its header before its payload is
+            // read (1009).
+            Err(e @ tungstenite::Error::Protocol(_)) => {
+                close(ws, CloseCode::Protocol, "protocol error");
+                return Some(format!("protocol error: {e}"));
+            }
+            Err(e @ tungstenite::Error::Capacity(_)) => {
+                close(ws, CloseCode::Size, "frame too large");
+                return Some(format!("too large: {e}"));
+            }
             Err(e) => return Some(format!("read failed: {e}")),
         }
     }
