@@ -177,4 +177,85 @@ intr 12345\nctxt 99\n";
         assert_eq!(all, Times::default());
         assert_eq!(cores.len(), 1);
     }
+
+    mod props {
+        //! Properties of the `/proc/stat` parser and the usage arithmetic.
+        use super::super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        fn config() -> ProptestConfig {
+            ProptestConfig {
+                cases: 128,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        }
+
+        /// Jiffy counters as a kernel could report them: up to 2^56 each, centuries of
+        /// ticks at any clock rate, and far from overflowing when eight are summed.
+        fn times() -> impl Strategy<Value = Times> {
+            proptest::array::uniform10(0u64..1 << 56).prop_map(Times)
+        }
+
+        fn line(name: &str, t: &Times) -> String {
+            let v: Vec<String> = t.0.iter().map(u64::to_string).collect();
+            format!("{name} {}", v.join(" "))
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            /// Any text, even from arbitrary bytes, parses without panicking.
+            #[test]
+            fn any_text_parses(bytes in vec(any::<u8>(), 0..400)) {
+                let text = String::from_utf8_lossy(&bytes);
+                let _ = parse_stat(&text);
+                let _ = parse_stat(&format!("cpu {text}\ncpu0 {text}"));
+            }
+
+            /// A generated `/proc/stat` parses back into the same counters, the other lines
+            /// (`intr`, `ctxt`, `cpufreq`-like names) ignored.
+            #[test]
+            fn generated_stat_round_trips(all in times(), cores in vec(times(), 0..16)) {
+                let mut text = format!("{}\n", line("cpu ", &all));
+                for (i, c) in cores.iter().enumerate() {
+                    text.push_str(&line(&format!("cpu{i}"), c));
+                    text.push('\n');
+                }
+                text.push_str("cpufreq 1 2 3\ncpuX 4 5\nintr 12345 0 0\nctxt 99\nbtime 1700000000\n");
+                let (a, c) = parse_stat(&text);
+                prop_assert_eq!(a, all);
+                prop_assert_eq!(c, cores);
+            }
+
+            /// Usage between any two readings is a percentage, 0 when nothing moved, and
+            /// never NaN, even when counters go backwards (CPU hotplug, a reset).
+            #[test]
+            fn usage_is_a_percentage(a in times(), b in times()) {
+                let u = b.usage_since(&a);
+                prop_assert!((0.0..=100.0).contains(&u), "{}", u);
+                prop_assert_eq!(a.usage_since(&a), 0.0);
+            }
+
+            /// Usage is the busy share of the jiffies that passed.
+            #[test]
+            fn usage_is_the_busy_share(
+                a in times(),
+                busy in 0u64..1_000_000,
+                idle in 0u64..1_000_000,
+            ) {
+                let mut b = a;
+                b.0[0] += busy;
+                b.0[3] += idle;
+                let u = b.usage_since(&a);
+                if busy + idle == 0 {
+                    prop_assert_eq!(u, 0.0);
+                } else {
+                    let want = busy as f64 / (busy + idle) as f64 * 100.0;
+                    prop_assert!((u - want).abs() < 1e-9, "{} vs {}", u, want);
+                }
+            }
+        }
+    }
 }

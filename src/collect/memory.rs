@@ -99,4 +99,91 @@ SReclaimable:      50000 kB\nSwapTotal:       1048576 kB\nSwapFree:         5242
         assert_eq!(m.memory().percent, 0.0);
         assert_eq!(m.swap().total, 0.0);
     }
+
+    mod props {
+        //! Properties of the `/proc/meminfo` parser and psutil's definitions.
+        use super::super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        fn config() -> ProptestConfig {
+            ProptestConfig {
+                cases: 128,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        }
+
+        /// kB values up to 2^40 (1 PiB): beyond any host, far from overflowing in bytes.
+        fn kb() -> impl Strategy<Value = u64> {
+            0u64..1 << 40
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            /// Any text parses without panicking.
+            #[test]
+            fn any_text_parses(bytes in vec(any::<u8>(), 0..400)) {
+                let m = parse(&String::from_utf8_lossy(&bytes));
+                let _ = (m.memory(), m.swap());
+            }
+
+            /// Generated meminfo parses back into bytes, whatever the order of the lines and
+            /// with look-alike keys (`SwapCached`, `MemTotalX`) around.
+            #[test]
+            fn generated_meminfo_round_trips(
+                v in proptest::array::uniform8(kb()),
+                reversed in any::<bool>(),
+            ) {
+                let keys = ["MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached",
+                            "SReclaimable", "SwapTotal", "SwapFree"];
+                let mut lines: Vec<String> = keys
+                    .iter()
+                    .zip(v)
+                    .map(|(k, n)| format!("{k}:{:>16} kB", n))
+                    .collect();
+                lines.push("SwapCached:        999 kB".into());
+                lines.push("MemTotalX:         777 kB".into());
+                lines.push("HugePages_Total:       0".into());
+                if reversed {
+                    lines.reverse();
+                }
+                let m = parse(&lines.join("\n"));
+                prop_assert_eq!(m.total, v[0] * 1024);
+                prop_assert_eq!(m.free, v[1] * 1024);
+                prop_assert_eq!(m.available, v[2] * 1024);
+                prop_assert_eq!(m.buffers, v[3] * 1024);
+                prop_assert_eq!(m.cached, (v[4] + v[5]) * 1024);
+                prop_assert_eq!(m.swap_total, v[6] * 1024);
+                prop_assert_eq!(m.swap_free, v[7] * 1024);
+            }
+
+            /// Without MemAvailable (kernels before 3.14), free stands in for it.
+            #[test]
+            fn available_falls_back_to_free(total in kb(), free in kb()) {
+                let m = parse(&format!("MemTotal: {total} kB\nMemFree: {free} kB\n"));
+                prop_assert_eq!(m.available, free * 1024);
+            }
+
+            /// Whatever the counters say, even inconsistent ones, the figures are sane:
+            /// percentages in 0..=100 and never NaN, used no more than total.
+            #[test]
+            fn figures_are_sane(v in proptest::array::uniform7(0u64..1 << 50)) {
+                let m = MemInfo {
+                    total: v[0],
+                    free: v[1],
+                    available: v[2],
+                    buffers: v[3],
+                    cached: v[4],
+                    swap_total: v[5],
+                    swap_free: v[6],
+                };
+                for (what, u) in [("mem", m.memory()), ("swap", m.swap())] {
+                    prop_assert!((0.0..=100.0).contains(&u.percent), "{} {}", what, u.percent);
+                    prop_assert!(u.used <= u.total, "{} used {} > total {}", what, u.used, u.total);
+                }
+            }
+        }
+    }
 }

@@ -152,4 +152,65 @@ mod tests {
     fn short_or_garbage_lines_are_skipped() {
         assert!(parse("eth0: 1 2 3\nfoo\n:\n").is_empty());
     }
+
+    mod props {
+        //! Properties of the `/proc/net/dev` parser.
+        use super::super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        fn config() -> ProptestConfig {
+            ProptestConfig {
+                cases: 128,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            /// Any text parses without panicking; every line it keeps had 16 numbers.
+            #[test]
+            fn any_text_parses(bytes in vec(any::<u8>(), 0..400)) {
+                let text = String::from_utf8_lossy(&bytes);
+                for (name, _) in parse(&text) {
+                    prop_assert!(!name.contains(':'));
+                }
+            }
+
+            /// Generated interfaces, under the two header lines, parse back in file order
+            /// with their counters, whatever the column padding.
+            #[test]
+            fn generated_dev_round_trips(
+                ifaces in vec(("[a-zA-Z0-9_.-]{1,15}", proptest::array::uniform16(any::<u64>())), 0..8),
+                pad in 0usize..8,
+            ) {
+                let mut text = String::from(
+                    "Inter-|   Receive                                                |  Transmit\n \
+                     face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n",
+                );
+                for (name, v) in &ifaces {
+                    let cols: Vec<String> = v.iter().map(|n| format!("{n:>pad$}")).collect();
+                    text.push_str(&format!("{name:>6}:{}\n", cols.join(" ")));
+                }
+                let parsed = parse(&text);
+                prop_assert_eq!(parsed.len(), ifaces.len());
+                for ((name, c), (want_name, v)) in parsed.iter().zip(&ifaces) {
+                    prop_assert_eq!(name, want_name);
+                    let want = Counters {
+                        rx_bytes: v[0],
+                        rx_packets: v[1],
+                        rx_errs: v[2],
+                        rx_drop: v[3],
+                        tx_bytes: v[8],
+                        tx_packets: v[9],
+                        tx_errs: v[10],
+                        tx_drop: v[11],
+                    };
+                    prop_assert_eq!(*c, want);
+                }
+            }
+        }
+    }
 }

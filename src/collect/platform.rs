@@ -134,4 +134,56 @@ mod tests {
         assert!(!distro().is_empty());
         assert!(load(&mut buf).iter().all(|l| *l >= 0.0));
     }
+
+    mod props {
+        //! Properties of the uptime text.
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn config() -> ProptestConfig {
+            ProptestConfig {
+                cases: 256,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        }
+
+        /// Reads `2 days, 16 hrs, 27 mins, 30 secs` back into seconds.
+        fn seconds_of(text: &str) -> u64 {
+            text.split(", ")
+                .map(|part| {
+                    let (n, unit) = part.split_once(' ').expect("a number and a unit");
+                    let n: u64 = n.parse().expect("a number");
+                    n * match unit {
+                        "day" | "days" => 86_400,
+                        "hr" | "hrs" => 3_600,
+                        "min" | "mins" => 60,
+                        "sec" | "secs" => 1,
+                        other => panic!("unit {other}"),
+                    }
+                })
+                .sum()
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            /// The text reads back as the same number of seconds, singular units for 1 only.
+            #[test]
+            fn uptime_text_round_trips(secs in prop_oneof![0u64..200_000, 0u64..1 << 40]) {
+                let text = format_uptime(secs);
+                prop_assert_eq!(seconds_of(&text), secs);
+                for part in text.split(", ") {
+                    let (n, unit) = part.split_once(' ').unwrap();
+                    prop_assert_eq!(n == "1", !unit.ends_with('s'), "{}", part);
+                }
+            }
+
+            /// No input panics, not even the largest.
+            #[test]
+            fn any_number_formats(secs in any::<u64>()) {
+                prop_assert!(!format_uptime(secs).is_empty());
+            }
+        }
+    }
 }

@@ -223,4 +223,72 @@ mod tests {
         assert!(!top.is_empty() && top.len() <= 10);
         assert!(top.windows(2).all(|w| w[0].mem >= w[1].mem));
     }
+
+    mod props {
+        //! Properties of the `/proc/PID/stat` parser.
+        use super::super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        fn config() -> ProptestConfig {
+            ProptestConfig {
+                cases: 256,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            /// Any text parses (to `None` or a value) without panicking.
+            #[test]
+            fn any_text_parses(bytes in vec(any::<u8>(), 0..300)) {
+                let text = String::from_utf8_lossy(&bytes);
+                let _ = parse_stat(&text);
+                let _ = parse_stat(&format!("1 ({text}) S {text}"));
+            }
+
+            /// A process names itself (`comm`) as it likes: spaces, parentheses, even a fake
+            /// tail of fields. The fields are still read from after the real closing `)`.
+            #[test]
+            fn any_comm_round_trips(
+                pid in 1u32..=4_194_304,
+                comm in prop_oneof![
+                    any::<String>(),
+                    "[ a-z()]{0,16}",
+                    Just(") R 1 2 3 4 5 6 7 8 9 10 11 999999 999999".to_owned()),
+                ],
+                state in "[RSDZTtWXxKWPI]",
+                before in proptest::array::uniform10(0u64..1 << 32),
+                utime in 0u64..1 << 60,
+                stime in 0u64..1 << 60,
+                middle in proptest::array::uniform8(0u64..1 << 32),
+                rss in 0u64..1 << 40,
+                after in vec(0u64..1 << 32, 0..28),
+            ) {
+                let nums = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(" ");
+                let line = format!(
+                    "{pid} ({comm}) {state} {} {utime} {stime} {} {rss} {}\n",
+                    nums(&before), nums(&middle), nums(&after)
+                );
+                let s = parse_stat(&line).expect("a well-formed line parses");
+                prop_assert_eq!(s.pid, pid);
+                prop_assert_eq!(s.comm, comm);
+                prop_assert_eq!(s.ticks, utime + stime);
+                prop_assert_eq!(s.rss_pages, rss);
+            }
+
+            /// A line cut short anywhere before the rss field is refused, not misread.
+            #[test]
+            fn truncated_lines_are_refused(keep in 0usize..25) {
+                // Words: "42", "(a", "b)", then word i is field i: state 3 ... rss 24.
+                let full = "42 (a b) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22";
+                let words: Vec<&str> = full.split(' ').collect();
+                let short = words[..keep].join(" ");
+                prop_assert!(parse_stat(&short).is_none(), "{}", short);
+                prop_assert_eq!(parse_stat(full).map(|s| s.rss_pages), Some(21));
+            }
+        }
+    }
 }

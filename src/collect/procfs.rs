@@ -36,3 +36,45 @@ pub fn field_u64(text: &str, key: &str) -> Option<u64> {
         rest.split_whitespace().next()?.parse().ok()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::collection::{btree_map, vec};
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 128,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Any text and any key: no panic.
+        #[test]
+        fn any_text_parses(bytes in vec(any::<u8>(), 0..400), key in any::<String>()) {
+            let _ = field_u64(&String::from_utf8_lossy(&bytes), &key);
+        }
+
+        /// Every key of a generated `Key:   value unit` file is found with its value, and a
+        /// key that is only a prefix of another (`Mem` of `MemFree`) is not.
+        #[test]
+        fn generated_fields_are_found(fields in btree_map("[A-Z][A-Za-z_()]{1,15}", any::<u64>(), 1..12)) {
+            let text: String = fields
+                .iter()
+                .map(|(k, v)| format!("{k}:{v:>12} kB\n"))
+                .collect();
+            for (k, v) in &fields {
+                prop_assert_eq!(field_u64(&text, k), Some(*v));
+                let prefix = &k[..1];
+                if !fields.contains_key(prefix) {
+                    prop_assert_eq!(field_u64(&text, prefix), None);
+                }
+            }
+        }
+    }
+}

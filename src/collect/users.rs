@@ -82,4 +82,49 @@ mod tests {
         assert_eq!(u.name(0), "root");
         assert_eq!(u.name(4_000_000_000), "4000000000");
     }
+
+    mod props {
+        //! Properties of the `/etc/passwd` parser.
+        use super::super::*;
+        use proptest::collection::{btree_map, vec};
+        use proptest::prelude::*;
+
+        fn config() -> ProptestConfig {
+            ProptestConfig {
+                cases: 128,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            /// Any text parses without panicking; no name is empty or a comment.
+            #[test]
+            fn any_text_parses(bytes in vec(any::<u8>(), 0..400)) {
+                for name in parse_passwd(&String::from_utf8_lossy(&bytes)).values() {
+                    prop_assert!(!name.is_empty() && !name.starts_with('#'));
+                }
+            }
+
+            /// Generated entries, among comments, blank and broken lines, map uid to name.
+            #[test]
+            fn generated_passwd_round_trips(
+                users in btree_map(any::<u32>(), "[a-z_][a-z0-9_.-]{0,31}", 0..20),
+                shell in prop_oneof![Just("/bin/bash"), Just("/usr/sbin/nologin"), Just("/bin/false")],
+            ) {
+                let mut text = String::from("# a comment:x:1:1::/:/bin/sh\n\nbroken line\n");
+                for (uid, name) in &users {
+                    text.push_str(&format!("{name}:x:{uid}:{uid}:Some One,,,:/home/{name}:{shell}\n"));
+                }
+                text.push_str("+:::::: \n");
+                let parsed = parse_passwd(&text);
+                prop_assert_eq!(parsed.len(), users.len());
+                for (uid, name) in &users {
+                    prop_assert_eq!(parsed.get(uid), Some(name));
+                }
+            }
+        }
+    }
 }

@@ -153,4 +153,99 @@ wlan0: 0000   56.  -54.  -256        0      0      0      0     12        0\n";
         assert_eq!(channel(2437), Some(6));
         assert_eq!(channel(0), None);
     }
+
+    mod props {
+        //! Properties of the `/proc/net/wireless` and `iw dev IF link` parsers.
+        use super::super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        fn config() -> ProptestConfig {
+            ProptestConfig {
+                cases: 128,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            /// Any text, from either source, parses without panicking.
+            #[test]
+            fn any_text_parses(bytes in vec(any::<u8>(), 0..400)) {
+                let text = String::from_utf8_lossy(&bytes);
+                if let Some(w) = parse_proc(&text) {
+                    prop_assert!(w.quality.is_none_or(|q| q <= 100.0));
+                }
+                let mut w = Wireless::default();
+                parse_iw_link(&text, &mut w);
+                let prefixed = format!("Connected to {text}\nSSID: {text}\nfreq: {text}\nsignal: {text}");
+                parse_iw_link(&prefixed, &mut w);
+            }
+
+            /// Every frequency maps to no channel or to one of the real channel numbers.
+            #[test]
+            fn channels_are_real(mhz in any::<u32>()) {
+                if let Some(c) = channel(mhz) {
+                    prop_assert!((1..=233).contains(&c), "{} MHz -> {}", mhz, c);
+                }
+            }
+
+            /// The 2.4 GHz channels 1-13 are 5 MHz apart from 2412.
+            #[test]
+            fn channels_of_2_4_ghz(n in 1u32..=13) {
+                prop_assert_eq!(channel(2407 + 5 * n), Some(n));
+            }
+
+            /// A generated `/proc/net/wireless` line gives the interface, the link quality
+            /// out of 70 as a percentage (capped at 100) and the signal level.
+            #[test]
+            fn generated_proc_line_round_trips(
+                iface in "[a-z][a-z0-9]{0,14}",
+                link in 0u32..=100,
+                level in -110i32..=0,
+            ) {
+                let text = format!(
+                    "Inter-| sta-|   Quality        |   Discarded packets               | Missed | WE\n \
+                     face | tus | link level noise |  nwid  crypt   frag  retry   misc | beacon | 22\n\
+                     {iface:>6}: 0000   {link}.  {level}.  -256        0      0      0      0     12        0\n"
+                );
+                let w = parse_proc(&text).expect("a wireless line");
+                prop_assert_eq!(w.interface, iface);
+                let want = crate::model::round((f64::from(link) / 70.0 * 100.0).min(100.0), 0);
+                prop_assert_eq!(w.quality, Some(want));
+                prop_assert_eq!(w.signal, Some(f64::from(level)));
+            }
+
+            /// Generated `iw` output gives back its SSID (spaces inside kept), BSSID, channel
+            /// and signal, in any order of the lines.
+            #[test]
+            fn generated_iw_output_round_trips(
+                ssid in "[!-~]([ -~]{0,30}[!-~])?",
+                mac in "([0-9a-f]{2}:){5}[0-9a-f]{2}",
+                n in 1u32..=13,
+                signal in -100i32..=-20,
+                reversed in any::<bool>(),
+            ) {
+                let mut lines = [
+                    format!("Connected to {mac} (on wlan0)"),
+                    format!("\tSSID: {ssid}"),
+                    format!("\tfreq: {}.0", 2407 + 5 * n),
+                    "\tRX: 1234 bytes (10 packets)".to_owned(),
+                    format!("\tsignal: {signal} dBm"),
+                    "\ttx bitrate: 72.2 MBit/s".to_owned(),
+                ];
+                if reversed {
+                    lines.reverse();
+                }
+                let mut w = Wireless::default();
+                parse_iw_link(&lines.join("\n"), &mut w);
+                prop_assert_eq!(w.name, Some(ssid));
+                prop_assert_eq!(w.address, Some(mac));
+                prop_assert_eq!(w.channel, Some(n));
+                prop_assert_eq!(w.signal, Some(f64::from(signal)));
+            }
+        }
+    }
 }

@@ -275,3 +275,31 @@ pub fn ensure_python(modules: &str, packages: &[&str]) {
         packages.join(" ")
     );
 }
+
+/// The server process as the kernel sees it, for tests that check it stays bounded.
+impl Server {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A numeric field of `/proc/PID/status` (`Threads`, `VmRSS`, `VmHWM` in kB, ...).
+    pub fn status_field(&self, key: &str) -> u64 {
+        let text = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("the server process is running");
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("/proc/{}/status has no {key}", self.pid()))
+    }
+
+    /// Threads of the server process.
+    pub fn threads(&self) -> u64 {
+        self.status_field("Threads")
+    }
+
+    /// Resident memory of the server process, in kB.
+    pub fn rss_kb(&self) -> u64 {
+        self.status_field("VmRSS")
+    }
+}

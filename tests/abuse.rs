@@ -1,0 +1,1295 @@
+//! Hostile input against the real binary: malformed and oversized requests, idle and slow
+//! clients, floods, websocket abuse. After every case the server must still answer
+//! `GET /system`, must not have panicked, and its thread count and resident memory must come back
+//! near where they were before the case.
+//!
+//! Every server here runs with `--request-timeout 1000` so timeouts show within a second or two.
+//! Deadlines only guard against hangs: nothing here asserts how fast the server is.
+
+mod common;
+use common::{request, try_request, wait_until, Resp, Server};
+use serde_json::Value;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::{Message, WebSocket};
+
+/// `--request-timeout` of every server in this file, in ms.
+const TIMEOUT_MS: u64 = 1000;
+/// How long a refused connection may take to be answered and closed: the request timeout
+/// plus a wide margin for a loaded machine. A guard against hangs, not a speed requirement.
+const GUARD: Duration = Duration::from_secs(6);
+/// Threads allowed above the baseline once a case is over (short-lived helpers).
+const THREAD_SLACK: u64 = 2;
+/// Resident memory allowed above the baseline once a case is over, in kB.
+const RSS_SLACK_KB: u64 = 8 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// The server under watch
+
+/// A server and the thread count and memory it had before the cases began.
+struct Watched {
+    s: Server,
+    threads: u64,
+    rss_kb: u64,
+}
+
+/// Starts a server with fast settings plus `extra`, warms it up and records its baseline.
+fn start(extra: &[&str]) -> Watched {
+    let timeout = TIMEOUT_MS.to_string();
+    let mut args = vec!["--interval", "200", "--request-timeout", &timeout];
+    args.extend_from_slice(extra);
+    let s = Server::start(&args);
+    assert!(
+        wait_until(10, || status_of(s.addr, "/system") == Some(200)),
+        "the server serves /system after start-up"
+    );
+    // A few of each kind of request, so lazily allocated state is part of the baseline.
+    for path in ["/system", "/network", "/health", "/metrics", "/history"] {
+        let _ = status_of(s.addr, path);
+    }
+    let _ = request(s.addr, "POST", "/", &[], b"{}");
+    let threads = s.threads();
+    let rss_kb = s.rss_kb();
+    Watched { s, threads, rss_kb }
+}
+
+impl Watched {
+    fn addr(&self) -> SocketAddr {
+        self.s.addr
+    }
+
+    /// After a case: `/system` answers 200, nothing panicked, and threads and memory come back
+    /// near the baseline (polled: idle connection threads take a few seconds to end).
+    fn check(&self, case: &str) {
+        let mut last = Err(String::new());
+        let served = wait_until(10, || {
+            last = get(self.addr(), "/system");
+            last == Ok(200)
+        });
+        assert!(
+            served,
+            "after {case}: GET /system does not answer 200 (last: {last:?})\n{}",
+            self.s.log()
+        );
+        let log = self.s.log();
+        assert!(
+            !log.contains("panicked"),
+            "after {case}: the server panicked:\n{log}"
+        );
+        let mut threads = 0;
+        let back = wait_until(20, || {
+            threads = self.s.threads();
+            threads <= self.threads + THREAD_SLACK
+        });
+        assert!(
+            back,
+            "after {case}: {threads} threads, baseline {}",
+            self.threads
+        );
+        let mut rss = 0;
+        let back = wait_until(10, || {
+            rss = self.s.rss_kb();
+            rss <= self.rss_kb + RSS_SLACK_KB
+        });
+        assert!(
+            back,
+            "after {case}: resident memory {rss} kB, baseline {} kB",
+            self.rss_kb
+        );
+    }
+}
+
+/// The status of `GET path` on a fresh HTTP/1.0 connection, `None` if there is no answer.
+fn status_of(addr: SocketAddr, path: &str) -> Option<u16> {
+    try_request(addr, "GET", path).map(|r| r.status)
+}
+
+/// `GET path` on a fresh connection: the status, or what went wrong, with the bytes received.
+fn get(addr: SocketAddr, path: &str) -> Result<u16, String> {
+    let sent = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let mut s = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    s.write_all(sent.as_bytes())
+        .map_err(|e| format!("write: {e}"))?;
+    let (raw, closed) = read_until_closed(&mut s, GUARD);
+    match responses(&raw).first() {
+        Some(r) => Ok(r.status),
+        None => Err(format!(
+            "no response to GET {path}: received {} (connection {})",
+            show(&raw),
+            if closed { "closed" } else { "still open" }
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw HTTP
+
+/// Connects with short read polls, so every read can be bounded by a deadline.
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+    s
+}
+
+/// Writes `bytes` in chunks, stopping at the first error: a server that refuses early closes
+/// (or resets) the connection while the client is still writing. True if all were written.
+fn send(s: &mut TcpStream, bytes: &[u8]) -> bool {
+    bytes.chunks(64 * 1024).all(|c| s.write_all(c).is_ok())
+}
+
+/// Connects and sends `bytes`.
+fn send_new(addr: SocketAddr, bytes: &[u8]) -> TcpStream {
+    let mut s = connect(addr);
+    send(&mut s, bytes);
+    s
+}
+
+/// Reads what the server sends until it closes the connection (end of stream or reset) or
+/// `guard` passes. Returns the bytes and whether the connection was closed.
+fn read_until_closed(s: &mut TcpStream, guard: Duration) -> (Vec<u8>, bool) {
+    let end = Instant::now() + guard;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    while Instant::now() < end {
+        match s.read(&mut buf) {
+            Ok(0) => return (out, true),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return (out, true),
+        }
+    }
+    (out, false)
+}
+
+/// Reads until one whole response has arrived (or the connection ends, or `guard` passes).
+fn read_response(s: &mut TcpStream, guard: Duration) -> Option<Resp> {
+    read_responses(s, 1, guard).pop()
+}
+
+/// Reads until `n` whole responses have arrived (or the connection ends, or `guard` passes).
+fn read_responses(s: &mut TcpStream, n: usize, guard: Duration) -> Vec<Resp> {
+    let end = Instant::now() + guard;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let got = responses(&out);
+        if got.len() >= n || Instant::now() >= end {
+            return got;
+        }
+        match s.read(&mut buf) {
+            Ok(0) => return responses(&out),
+            Ok(k) => out.extend_from_slice(&buf[..k]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return responses(&out),
+        }
+    }
+}
+
+/// Parses one complete response at the start of `raw` (Content-Length or chunked body, or
+/// none for 1xx/204/304) and how many bytes it took; `None` if it is not complete.
+fn parse_one(raw: &[u8]) -> Option<(Resp, usize)> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let start = split + 4;
+    let (body, used) = if find("Transfer-Encoding").is_some_and(|v| v.contains("chunked")) {
+        let mut body = Vec::new();
+        let mut at = start;
+        loop {
+            let eol = raw[at..].windows(2).position(|w| w == b"\r\n")? + at;
+            let size_text = String::from_utf8_lossy(&raw[at..eol]).into_owned();
+            let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+            at = eol + 2;
+            if size == 0 {
+                // No trailers from this server: the final CRLF follows.
+                if raw.len() < at + 2 {
+                    return None;
+                }
+                break (body, at + 2);
+            }
+            if raw.len() < at + size + 2 {
+                return None;
+            }
+            body.extend_from_slice(&raw[at..at + size]);
+            at += size + 2;
+        }
+    } else if let Some(len) = find("Content-Length").and_then(|v| v.parse::<usize>().ok()) {
+        if raw.len() < start + len {
+            return None;
+        }
+        (raw[start..start + len].to_vec(), start + len)
+    } else if status < 200 || status == 204 || status == 304 {
+        (Vec::new(), start)
+    } else {
+        // Delimited by the end of the connection.
+        (raw[start..].to_vec(), raw.len())
+    };
+    Some((
+        Resp {
+            status,
+            headers,
+            body,
+        },
+        used,
+    ))
+}
+
+/// Every complete response in `raw`, in order.
+fn responses(raw: &[u8]) -> Vec<Resp> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some((r, used)) = parse_one(&raw[at..]) {
+        out.push(r);
+        at += used;
+        if used == 0 || at >= raw.len() {
+            break;
+        }
+    }
+    out
+}
+
+/// Bytes for a failure message: escaped, and cut in the middle when long.
+fn show(b: &[u8]) -> String {
+    if b.len() <= 400 {
+        return format!("b\"{}\"", b.escape_ascii());
+    }
+    format!(
+        "b\"{}\" ...({} bytes)... b\"{}\"",
+        b[..200].escape_ascii(),
+        b.len() - 300,
+        b[b.len() - 100..].escape_ascii()
+    )
+}
+
+/// True if `r` carries a JSON object with an `error` string.
+fn is_json_error(r: &Resp) -> bool {
+    serde_json::from_slice::<Value>(&r.body).is_ok_and(|v| v["error"].is_string())
+}
+
+/// Asserts the server answered one of `want` with a JSON error body and closed the connection.
+fn assert_refused(s: &mut TcpStream, sent: &[u8], want: &[u16], case: &str) -> Resp {
+    let (raw, closed) = read_until_closed(s, GUARD);
+    let got = responses(&raw);
+    let Some(r) = got.into_iter().next() else {
+        panic!(
+            "{case}: no HTTP response (want {want:?}).\n  sent: {}\n  received: {} (connection {})",
+            show(sent),
+            show(&raw),
+            if closed { "closed" } else { "still open" }
+        );
+    };
+    assert!(
+        want.contains(&r.status),
+        "{case}: status {} (want {want:?}).\n  sent: {}\n  received: {}",
+        r.status,
+        show(sent),
+        show(&raw)
+    );
+    assert!(
+        is_json_error(&r),
+        "{case}: the {} has no JSON {{\"error\": ...}} body.\n  sent: {}\n  received: {}",
+        r.status,
+        show(sent),
+        show(&raw)
+    );
+    assert!(
+        closed,
+        "{case}: the connection stayed open after the {}.\n  sent: {}\n  received: {}",
+        r.status,
+        show(sent),
+        show(&raw)
+    );
+    r
+}
+
+/// Asserts the server closes every one of `idle` (connections on which it owes no answer)
+/// within one shared guard, saying nothing (or, at most, a JSON 408).
+fn assert_all_closed_quietly(idle: &mut [TcpStream], case: &str) {
+    let end = Instant::now() + GUARD;
+    for (i, s) in idle.iter_mut().enumerate() {
+        let left = end.saturating_duration_since(Instant::now());
+        let (raw, closed) = read_until_closed(s, left.max(Duration::from_millis(100)));
+        assert!(
+            closed,
+            "{case}: connection {i} of {} is still open {GUARD:?} later (received {})",
+            idle.len(),
+            show(&raw)
+        );
+        if !raw.is_empty() {
+            let r = responses(&raw);
+            assert!(
+                r.len() == 1 && r[0].status == 408 && is_json_error(&r[0]),
+                "{case}: connection {i} closed with {} instead of silently (or a JSON 408)",
+                show(&raw)
+            );
+        }
+    }
+}
+
+/// A small deterministic pseudo-random byte source (xorshift), so failures replay.
+fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 24) as u8
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Malformed and oversized requests
+
+#[test]
+fn malformed_requests_get_a_json_400_and_are_closed() {
+    let w = start(&[]);
+    let mut tls_hello = b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03".to_vec();
+    tls_hello.extend(noise(160, 7));
+    tls_hello.extend_from_slice(b"\r\n\r\n");
+    let mut random = noise(512, 42);
+    random.extend_from_slice(b"\r\n\r\n");
+    let mut nul = vec![0u8; 64];
+    nul.extend_from_slice(b"\r\n\r\n");
+    let bad: &[u16] = &[400];
+    let cases: Vec<(&str, Vec<u8>, &[u16])> = vec![
+        ("random bytes", random, bad),
+        ("NUL bytes", nul, bad),
+        ("a TLS ClientHello", tls_hello, bad),
+        ("one word", b"HELLO\r\n\r\n".to_vec(), bad),
+        ("no HTTP version", b"GET /system\r\n\r\n".to_vec(), bad),
+        (
+            "unknown HTTP version",
+            b"GET /system HTTP/9.9\r\n\r\n".to_vec(),
+            &[400, 505],
+        ),
+        (
+            "invalid UTF-8 in the path",
+            b"GET /sys\xfftem HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            bad,
+        ),
+        (
+            "non-ASCII UTF-8 in the path",
+            "GET /syst\u{e9}m HTTP/1.1\r\nHost: x\r\n\r\n".into(),
+            bad,
+        ),
+        (
+            "invalid UTF-8 in the query",
+            b"GET /system?processes=\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            bad,
+        ),
+        (
+            "invalid UTF-8 in a header",
+            b"GET /system HTTP/1.1\r\nHost: x\r\nX-Name: \xc3\x28\r\n\r\n".to_vec(),
+            bad,
+        ),
+        (
+            "non-ASCII UTF-8 in a header",
+            "GET /system HTTP/1.1\r\nHost: x\r\nX-Name: caf\u{e9}\r\n\r\n".into(),
+            bad,
+        ),
+        (
+            "a header line without a colon",
+            b"GET /system HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n".to_vec(),
+            bad,
+        ),
+    ];
+    for (case, bytes, want) in &cases {
+        let mut s = send_new(w.addr(), bytes);
+        assert_refused(&mut s, bytes, want, case);
+        w.check(case);
+    }
+
+    // Garbage that never ends a line: refused at once (400) or when the head times out (408).
+    let endless: Vec<u8> = noise(300, 9)
+        .into_iter()
+        .map(|b| if b == b'\r' || b == b'\n' { b'x' } else { b })
+        .collect();
+    let mut s = send_new(w.addr(), &endless);
+    assert_refused(&mut s, &endless, &[400, 408], "garbage without a line end");
+    w.check("garbage without a line end");
+
+    // Bare LF line endings: served (lenient parsing), refused, or timed out; never left hanging.
+    let bare = b"GET /system HTTP/1.1\nHost: x\nConnection: close\n\n";
+    let mut s = send_new(w.addr(), bare);
+    let (raw, closed) = read_until_closed(&mut s, GUARD);
+    let status = responses(&raw).first().map(|r| r.status);
+    assert!(
+        closed && matches!(status, Some(200 | 400 | 408)),
+        "bare LF line endings: got {} (connection {}); want 200, 400 or 408 and a close",
+        show(&raw),
+        if closed { "closed" } else { "still open" }
+    );
+    w.check("bare LF line endings");
+}
+
+#[test]
+fn percent_encoded_invalid_utf8_is_a_400_naming_the_parameter() {
+    let w = start(&[]);
+    for (path, parameter) in [
+        ("/system?processes=%ff", "processes"),
+        ("/system?processes=%c3%28", "processes"),
+        ("/system?sort=%ff%fe", "sort"),
+        ("/history?seconds=%e2%82", "seconds"),
+        ("/connect?stream=%ff", "stream"),
+    ] {
+        let r = request(w.addr(), "GET", path, &[], b"");
+        assert_eq!(r.status, 400, "{path}: {}", r.text());
+        assert_eq!(r.json()["parameter"], parameter, "{path}");
+        assert!(r.json()["error"].is_string(), "{path}");
+    }
+    // Unknown parameters, however encoded, are ignored; an encoded path is simply not found.
+    assert_eq!(
+        request(w.addr(), "GET", "/system?%ff%fe=%ff", &[], b"").status,
+        200
+    );
+    let r = request(w.addr(), "GET", "/%ff%fe", &[], b"");
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert!(is_json_error(&r));
+    w.check("percent-encoded invalid UTF-8");
+}
+
+/// `GET /system` with `fields` extra header fields of `size` bytes each.
+fn head_with(fields: usize, make: impl Fn(usize) -> String) -> Vec<u8> {
+    let mut head = String::from("GET /system HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+    for i in 0..fields {
+        head.push_str(&make(i));
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    head.into_bytes()
+}
+
+#[test]
+fn oversized_heads_get_a_json_431_and_are_closed() {
+    let w = start(&[]);
+    let big_value = format!("X-Big: {}", "a".repeat(1 << 20));
+    let cases: Vec<(&str, Vec<u8>, &[u16])> = vec![
+        ("a 1 MB header", head_with(1, |_| big_value.clone()), &[431]),
+        (
+            "10 000 headers",
+            head_with(10_000, |i| format!("X-H{i}: v")),
+            &[431],
+        ),
+        (
+            "101 header fields in under 1 KiB",
+            head_with(99, |i| format!("h{i}:1")),
+            &[431],
+        ),
+        (
+            "a 1 MB request line",
+            format!(
+                "GET /system?x={} HTTP/1.1\r\nHost: x\r\n\r\n",
+                "a".repeat(1 << 20)
+            )
+            .into_bytes(),
+            &[414, 431],
+        ),
+    ];
+    for (case, bytes, want) in &cases {
+        let mut s = connect(w.addr());
+        send(&mut s, bytes);
+        assert_refused(&mut s, &bytes[..bytes.len().min(2000)], want, case);
+        w.check(case);
+    }
+    // Within the limits: 100 fields, and a 12 KiB head, are served.
+    for (case, bytes) in [
+        ("100 header fields", head_with(98, |i| format!("h{i}:1"))),
+        (
+            "a 12 KiB header",
+            head_with(1, |_| format!("X-Big: {}", "a".repeat(12 * 1024))),
+        ),
+    ] {
+        let mut s = send_new(w.addr(), &bytes);
+        let (raw, _) = read_until_closed(&mut s, GUARD);
+        let status = responses(&raw).first().map(|r| r.status);
+        assert_eq!(status, Some(200), "{case}: {}", show(&raw));
+    }
+    w.check("heads within the limits");
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP/1.0, pipelining, keep-alive
+
+#[test]
+fn http10_and_pipelined_requests_are_answered_in_order() {
+    let w = start(&[]);
+
+    let sent = b"GET /system HTTP/1.0\r\n\r\n";
+    let mut s = send_new(w.addr(), sent);
+    let (raw, closed) = read_until_closed(&mut s, GUARD);
+    let r = responses(&raw);
+    assert!(
+        r.len() == 1 && r[0].status == 200 && closed,
+        "HTTP/1.0: want one 200 and a close, got {} (closed: {closed})",
+        show(&raw)
+    );
+    assert!(serde_json::from_slice::<Value>(&r[0].body).unwrap()["cpu"].is_object());
+
+    let sent = b"POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}";
+    let mut s = send_new(w.addr(), sent);
+    let (raw, closed) = read_until_closed(&mut s, GUARD);
+    let r = responses(&raw);
+    assert!(
+        r.len() == 1 && r[0].status == 200 && closed,
+        "HTTP/1.0 POST: {}",
+        show(&raw)
+    );
+    w.check("HTTP/1.0");
+
+    // Three requests in one write: three responses, in order; the last closes.
+    let sent = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n\
+GET /system?processes=2 HTTP/1.1\r\nHost: x\r\n\r\n\
+GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let mut s = send_new(w.addr(), sent);
+    let (raw, closed) = read_until_closed(&mut s, GUARD);
+    let r = responses(&raw);
+    let statuses: Vec<u16> = r.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 200, 404], "pipelined: {}", show(&raw));
+    assert!(closed, "pipelined: closed after Connection: close");
+    assert_eq!(r[0].json()["status"], "ok");
+    assert_eq!(r[1].json()["processes"].as_array().unwrap().len(), 2);
+    assert_eq!(r[2].json()["path"], "/nope");
+
+    // Three POSTs with bodies: the bodies are framed right, each gets its own worker.
+    let one = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde";
+    let mut sent = one.repeat(2);
+    sent.extend_from_slice(
+        b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 3\r\n\r\nxyz",
+    );
+    let mut s = send_new(w.addr(), &sent);
+    let (raw, _) = read_until_closed(&mut s, GUARD);
+    let ids: Vec<String> = responses(&raw)
+        .iter()
+        .map(|r| r.json()["id"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(ids.len(), 3, "pipelined POSTs: {}", show(&raw));
+    assert!(ids.iter().all(|i| i.len() == 36) && ids[0] != ids[1] && ids[1] != ids[2]);
+    w.check("pipelined requests");
+
+    // A bad request in the middle: the one before is answered, the bad one gets 400, and the
+    // connection ends there (where the next request would start is unknown).
+    let sent = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\nBAD\xff\r\n\r\nGET /system HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut s = send_new(w.addr(), sent);
+    let (raw, closed) = read_until_closed(&mut s, GUARD);
+    let r = responses(&raw);
+    let statuses: Vec<u16> = r.iter().map(|r| r.status).collect();
+    assert!(
+        statuses == [200, 400] && closed && is_json_error(&r[1]),
+        "pipelined with garbage: want [200, 400] and a close.\n  sent: {}\n  received: {} (closed: {closed})",
+        show(sent),
+        show(&raw)
+    );
+    w.check("pipelined garbage");
+
+    // Keep-alive: after the pipelined answers, an idle connection is closed silently.
+    let sent = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut s = send_new(w.addr(), sent);
+    let statuses: Vec<u16> = read_responses(&mut s, 2, GUARD)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, [200, 200], "keep-alive responses");
+    assert_all_closed_quietly(&mut [s], "an idle keep-alive connection");
+    w.check("keep-alive idle");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Idle, slow and many connections
+
+#[test]
+fn connecting_and_disconnecting_500_times_leaves_no_trace() {
+    let w = start(&[]);
+    for i in 0..500 {
+        let mut s = TcpStream::connect(w.addr()).expect("connect");
+        match i % 4 {
+            0 => {}
+            1 => {
+                let _ = s.write_all(b"GET /sys");
+            }
+            2 => {
+                // A whole request, then gone before the answer.
+                let _ = s.write_all(b"GET /system HTTP/1.1\r\nHost: x\r\n\r\n");
+            }
+            _ => {
+                let _ = s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
+            }
+        }
+        drop(s);
+    }
+    w.check("500 connects and disconnects");
+}
+
+#[test]
+fn idle_connections_do_not_hold_up_other_requests() {
+    let w = start(&["--max-connections", "300"]);
+    let mut idle: Vec<TcpStream> = (0..200).map(|_| connect(w.addr())).collect();
+    // Served while 200 connections sit there saying nothing.
+    assert_eq!(
+        get(w.addr(), "/system"),
+        Ok(200),
+        "with 200 idle\n{}",
+        w.s.log()
+    );
+    assert_eq!(request(w.addr(), "POST", "/", &[], b"").status, 200);
+    assert_eq!(get(w.addr(), "/health"), Ok(200));
+    // Each is closed once it has been idle for the request timeout, without a word.
+    assert_all_closed_quietly(&mut idle, "200 idle connections");
+    drop(idle);
+    w.check("200 idle connections");
+}
+
+#[test]
+fn past_max_connections_a_503_and_service_resumes() {
+    let w = start(&["--max-connections", "8"]);
+    // Websocket sessions are not counted as connections: ten of them leave room for requests.
+    let sessions: Vec<Ws> = (0..10).map(|_| session(&w)).collect();
+    assert_eq!(
+        get(w.addr(), "/system"),
+        Ok(200),
+        "with 10 websocket sessions open and --max-connections 8"
+    );
+    let mut idle: Vec<TcpStream> = (0..8).map(|_| connect(w.addr())).collect();
+    for case in ["the 9th connection", "the 10th connection"] {
+        let sent = b"GET /system HTTP/1.1\r\nHost: x\r\n\r\n";
+        let mut s = send_new(w.addr(), sent);
+        assert_refused(&mut s, sent, &[503], case);
+    }
+    // The idle ones time out, and new connections are served again.
+    assert_all_closed_quietly(&mut idle, "idle connections at the cap");
+    drop(idle);
+    assert!(
+        wait_until(10, || get(w.addr(), "/system") == Ok(200)),
+        "served again after the idle connections timed out"
+    );
+    drop(sessions);
+    assert!(wait_until(10, || w.s.clients() == 0), "sessions closed");
+    w.check("the connection cap");
+}
+
+/// Sends `head`, then one byte of `trickle` every 300 ms, until the server answers or closes.
+/// Returns what the server sent and whether it closed (false: still open when `guard` passed).
+fn trickle(addr: SocketAddr, head: &[u8], trickle: u8, guard: Duration) -> (Vec<u8>, bool) {
+    let mut s = connect(addr);
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let _ = s.write_all(head);
+    let end = Instant::now() + guard;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < end {
+        match s.read(&mut buf) {
+            Ok(0) => return (out, true),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return (out, true),
+        }
+        if s.write_all(&[trickle]).is_err() {
+            // Closed under us; collect whatever was answered first.
+            let (rest, _) = read_until_closed(&mut s, Duration::from_secs(1));
+            out.extend(rest);
+            return (out, true);
+        }
+    }
+    (out, false)
+}
+
+#[test]
+fn slow_clients_get_a_408_or_are_closed() {
+    let w = start(&[]);
+    let addr = w.addr();
+    let guard = Duration::from_secs(8);
+    let slow_head = std::thread::spawn(move || {
+        trickle(
+            addr,
+            b"GET /system HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+            b'a',
+            guard,
+        )
+    });
+    let slow_body = std::thread::spawn(move || {
+        trickle(
+            addr,
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"a\": \"",
+            b'b',
+            guard,
+        )
+    });
+    // Meanwhile everyone else is served.
+    for _ in 0..3 {
+        assert_eq!(get(addr, "/system"), Ok(200), "during slowloris");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    for (case, t) in [
+        ("headers one byte per 300 ms", slow_head),
+        ("a body one byte per 300 ms", slow_body),
+    ] {
+        let (raw, closed) = t.join().unwrap();
+        assert!(
+            closed,
+            "{case}: still open after {guard:?} (received {})",
+            show(&raw)
+        );
+        if !raw.is_empty() {
+            let r = responses(&raw);
+            assert!(
+                r.len() == 1 && r[0].status == 408 && is_json_error(&r[0]),
+                "{case}: want a JSON 408 or a silent close, got {}",
+                show(&raw)
+            );
+        }
+        w.check(case);
+    }
+}
+
+/// `n` pipelined `POST /`s in one write, the last one closing the connection if `close`.
+fn posts(n: usize, close: bool) -> Vec<u8> {
+    let one: &[u8] = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    let mut out = one.repeat(n - 1);
+    if close {
+        out.extend_from_slice(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+    } else {
+        out.extend_from_slice(one);
+    }
+    out
+}
+
+/// The `psmonitor_workers_pending` gauge from `/metrics`.
+fn pending_workers(addr: SocketAddr) -> f64 {
+    request(addr, "GET", "/metrics", &[], b"")
+        .text()
+        .lines()
+        .find_map(|l| l.strip_prefix("psmonitor_workers_pending "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("psmonitor_workers_pending in /metrics")
+}
+
+#[test]
+fn a_flood_of_post_is_capped_at_1024_pending_workers() {
+    let w = start(&[]);
+    // 1 100 POSTs on one keep-alive connection, pipelined 100 at a time (fewer than the 256
+    // requests the handler queue holds, so only the worker cap can refuse them), quickly
+    // enough that none of the first 1 024 workers expires (3 s) before the cap is reached.
+    // start() left a worker or so pending; they count against the cap too.
+    let already = pending_workers(w.addr()) as usize;
+    let cap = 1024 - already;
+    let began = Instant::now();
+    let mut s = connect(w.addr());
+    let mut r = Vec::new();
+    for batch in 0..11 {
+        assert!(send(&mut s, &posts(100, false)), "batch {batch} sent");
+        let got = read_responses(&mut s, 100, Duration::from_secs(10));
+        assert_eq!(got.len(), 100, "batch {batch}: one answer per POST");
+        r.extend(got);
+    }
+    let took = began.elapsed();
+    drop(s);
+    let ok: Vec<String> = r
+        .iter()
+        .filter(|r| r.status == 200)
+        .map(|r| r.json()["id"].as_str().unwrap_or("").to_owned())
+        .collect();
+    let mut distinct = ok.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), ok.len(), "every worker id is new");
+    assert!(ok.iter().all(|id| id.len() == 36), "ids are UUIDs");
+    assert!(
+        r.iter().all(|r| r.status == 200 || r.status == 503),
+        "only 200 and 503"
+    );
+    assert!(
+        r.iter().filter(|r| r.status == 503).all(is_json_error),
+        "the 503s are JSON errors"
+    );
+    let first_refusal = r.iter().position(|r| r.status == 503);
+    if took < Duration::from_millis(2500) {
+        // No worker expired meanwhile: exactly the cap was granted, then only refusals.
+        assert_eq!(
+            first_refusal,
+            Some(cap),
+            "with {already} pending before, POST number {} is the first refused",
+            cap + 1
+        );
+        assert!(r[cap..].iter().all(|r| r.status == 503));
+    } else {
+        // Too slow a machine to see the exact cap; still, at most 1 024 before a refusal.
+        eprintln!("1 100 POSTs took {took:?}: checking the cap loosely");
+        assert!(first_refusal.is_some_and(|i| i <= cap));
+    }
+    assert!(pending_workers(w.addr()) <= 1024.0);
+
+    // Then a real flood: 1 100 more in one write. Every one is refused (the cap, or the full
+    // handler queue), and nothing grows.
+    let sent = posts(1100, true);
+    let mut s = connect(w.addr());
+    let writer = {
+        let mut s = s.try_clone().unwrap();
+        std::thread::spawn(move || send(&mut s, &sent))
+    };
+    let (raw, closed) = read_until_closed(&mut s, Duration::from_secs(20));
+    let _ = writer.join();
+    let burst = responses(&raw);
+    assert!(closed, "the flood's connection ends after its last request");
+    assert_eq!(burst.len(), 1100, "one answer per POST");
+    let granted = burst.iter().filter(|r| r.status == 200).count();
+    assert!(
+        burst
+            .iter()
+            .all(|r| r.status == 200 || (r.status == 503 && is_json_error(r))),
+        "only 200 and JSON 503"
+    );
+    // Workers from the first wave may have expired meanwhile on a slow machine; never more
+    // than the cap is pending.
+    assert!(
+        granted == 0 || took >= Duration::from_millis(2500),
+        "{granted} workers granted past the cap"
+    );
+    assert!(pending_workers(w.addr()) <= 1024.0);
+    // Once they expire, workers are granted again.
+    assert!(
+        wait_until(10, || request(w.addr(), "POST", "/", &[], b"").status
+            == 200),
+        "POST / works again after the flood's workers expired"
+    );
+    w.check("a flood of POST /");
+}
+
+/// Answers to pipelined requests are written in order, each by the handler thread that made
+/// it; a client that pipelines many requests and reads nothing must not leave every handler
+/// thread (and the request loop, which answers 503 when the queue is full) waiting for its
+/// turn to write to that one socket.
+#[test]
+fn a_pipelining_client_that_never_reads_does_not_stall_others() {
+    let w = start(&[]);
+    // 2 000 requests for large answers in one go, and not a byte of them read back.
+    let hog = connect_small(w.addr());
+    let sent = b"GET /system?processes=100 HTTP/1.1\r\nHost: x\r\n\r\n".repeat(2000);
+    let writer = {
+        let mut s = hog.try_clone().unwrap();
+        std::thread::spawn(move || send(&mut s, &sent))
+    };
+    // Let the server take the requests in and start answering into the full socket.
+    std::thread::sleep(Duration::from_millis(500));
+    for i in 0..3 {
+        let got = get(w.addr(), "/health");
+        assert!(
+            matches!(got, Ok(200 | 503)),
+            "request {i} from another client while one pipelines without reading: {got:?}\n\
+             (the other client sent b\"GET /system?processes=100 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\" x 2000 \
+             with SO_RCVBUF 4096 and read nothing)"
+        );
+    }
+    let _ = hog.shutdown(std::net::Shutdown::Both);
+    drop(hog);
+    let _ = writer.join();
+    w.check("a pipelining client that never reads");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Websocket abuse
+
+type Ws = WebSocket<TcpStream>;
+
+/// Opens a session (a worker, then the handshake) and reads the greeting.
+fn session(w: &Watched) -> Ws {
+    session_on(w, TcpStream::connect(w.addr()).unwrap())
+}
+
+/// Opens a session over `tcp`, a fresh connection to the server.
+fn session_on(w: &Watched, tcp: TcpStream) -> Ws {
+    let id = w.s.worker();
+    tcp.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    tcp.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+    let url = format!("ws://{}/connect?id={id}", w.addr());
+    let (mut ws, resp) = tungstenite::client(url, tcp).expect("handshake");
+    assert_eq!(resp.status(), 101);
+    let end = Instant::now() + GUARD;
+    loop {
+        match ws.read() {
+            Ok(Message::Text(t)) => {
+                assert_eq!(t.as_str(), "connected to monitor, transmitting data...");
+                return ws;
+            }
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+                    && Instant::now() < end => {}
+            Err(e) => panic!("no greeting: {e}"),
+        }
+    }
+}
+
+/// A client frame: `first` is FIN/RSV/opcode, the payload masked with `mask` if given.
+fn frame(first: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut f = vec![first];
+    let bit = if mask.is_some() { 0x80 } else { 0 };
+    frame_length(&mut f, bit, payload.len() as u64);
+    if let Some(m) = mask {
+        f.extend_from_slice(&m);
+        f.extend(payload.iter().enumerate().map(|(i, b)| b ^ m[i % 4]));
+    } else {
+        f.extend_from_slice(payload);
+    }
+    f
+}
+
+fn frame_length(f: &mut Vec<u8>, mask_bit: u8, len: u64) {
+    if len < 126 {
+        f.push(mask_bit | len as u8);
+    } else if len <= 0xffff {
+        f.push(mask_bit | 126);
+        f.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        f.push(mask_bit | 127);
+        f.extend_from_slice(&len.to_be_bytes());
+    }
+}
+
+const MASK: Option<[u8; 4]> = Some([0x37, 0xfa, 0x21, 0x3d]);
+
+/// Reads until the server ends the session: `Some(code)` for a close frame (1005 if it had no
+/// code), `None` when the connection just ended. Panics if the session still streams after
+/// the guard.
+fn end_of(ws: &mut Ws, case: &str) -> Option<CloseCode> {
+    let end = Instant::now() + GUARD;
+    loop {
+        match ws.read() {
+            Ok(Message::Close(f)) => return Some(f.map_or(CloseCode::Status, |f| f.code)),
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return None,
+        }
+        assert!(
+            Instant::now() < end,
+            "{case}: the session is still open {GUARD:?} later"
+        );
+    }
+}
+
+#[test]
+fn bad_websocket_handshakes_get_400_or_426() {
+    let w = start(&[]);
+    let id = w.s.worker();
+    let key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    let v13 = "Sec-WebSocket-Version: 13\r\n";
+    for (case, extra) in [
+        ("no key", v13.to_owned()),
+        (
+            "a malformed key",
+            format!("{v13}Sec-WebSocket-Key: not base64!\r\n"),
+        ),
+        (
+            "a key of the wrong length",
+            format!("{v13}Sec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\n"),
+        ),
+        ("version 8", format!("{key}Sec-WebSocket-Version: 8\r\n")),
+        ("no version", key.to_owned()),
+        (
+            "a version that is not a number",
+            format!("{key}Sec-WebSocket-Version: thirteen\r\n"),
+        ),
+    ] {
+        let sent = format!(
+            "GET /connect?id={id} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n{extra}\r\n"
+        );
+        let mut s = send_new(w.addr(), sent.as_bytes());
+        let r = read_response(&mut s, GUARD).unwrap_or_else(|| panic!("{case}: no answer"));
+        assert!(
+            matches!(r.status, 400 | 426) && is_json_error(&r),
+            "{case}: {} {}",
+            r.status,
+            r.text()
+        );
+        w.check(case);
+    }
+    // No Upgrade header at all: a plain GET of the websocket path.
+    let r = request(w.addr(), "GET", &format!("/connect?id={id}"), &[], b"");
+    assert!(matches!(r.status, 400 | 426) && is_json_error(&r));
+    // A good handshake still works afterwards.
+    let mut ws = session(&w);
+    ws.close(None).unwrap();
+    assert!(wait_until(10, || w.s.clients() == 0));
+    w.check("bad handshakes");
+}
+
+#[test]
+fn protocol_violations_end_the_session() {
+    let w = start(&[]);
+    // Random bytes behind a header that announces an impossible (> 2^63) length.
+    let mut random = vec![0xff, 0xff];
+    random.extend(noise(256, 3));
+    random[2] |= 0x80;
+    let protocol: &[CloseCode] = &[CloseCode::Protocol];
+    let cases: Vec<(&str, Vec<u8>, &[CloseCode])> = vec![
+        (
+            "an unmasked text frame",
+            frame(0x81, b"hello", None),
+            protocol,
+        ),
+        ("a reserved opcode", frame(0x83, b"hello", MASK), protocol),
+        ("a reserved bit", frame(0xc1, b"hello", MASK), protocol),
+        (
+            "a ping over 125 bytes",
+            frame(0x89, &[b'p'; 126], MASK),
+            protocol,
+        ),
+        (
+            "a continuation with nothing to continue",
+            frame(0x80, b"x", MASK),
+            protocol,
+        ),
+        (
+            "random bytes",
+            random,
+            &[CloseCode::Protocol, CloseCode::Size],
+        ),
+    ];
+    for (case, bytes, want) in cases {
+        let mut ws = session(&w);
+        ws.get_mut().write_all(&bytes).unwrap();
+        let code = end_of(&mut ws, case);
+        assert!(
+            code.is_some_and(|c| want.contains(&c)),
+            "{case}: closed with {code:?}, want a close frame with one of {want:?}"
+        );
+        eprintln!("{case}: session ended with {code:?}");
+        assert!(
+            wait_until(10, || w.s.clients() == 0),
+            "{case}: session gone"
+        );
+        w.check(case);
+    }
+}
+
+#[test]
+fn a_16_mb_frame_is_refused_without_being_read() {
+    let w = start(&[]);
+    let peak_before = w.s.status_field("VmHWM");
+    let mut ws = session(&w);
+    // The header of a 16 MB binary frame, then the payload from another thread.
+    let mut head = vec![0x82];
+    frame_length(&mut head, 0x80, 16 << 20);
+    head.extend_from_slice(&[0, 0, 0, 0]);
+    ws.get_mut().write_all(&head).unwrap();
+    let mut raw = ws.get_ref().try_clone().unwrap();
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![0u8; 64 * 1024];
+        let mut sent = 0usize;
+        while sent < 16 << 20 && raw.write_all(&chunk).is_ok() {
+            sent += chunk.len();
+        }
+        sent
+    });
+    let code = end_of(&mut ws, "a 16 MB frame");
+    assert_eq!(
+        code,
+        Some(CloseCode::Size),
+        "a 16 MB frame: want a 1009 close"
+    );
+    drop(ws);
+    let sent = writer.join().unwrap();
+    eprintln!("16 MB frame: session ended with {code:?} after the client wrote {sent} bytes");
+    let peak = w.s.status_field("VmHWM");
+    assert!(
+        peak < peak_before + 8 * 1024,
+        "peak resident memory rose from {peak_before} kB to {peak} kB: the frame was buffered"
+    );
+    assert!(wait_until(10, || w.s.clients() == 0));
+    w.check("a 16 MB frame");
+
+    // A message over 64 KiB in fragments under it is refused too.
+    let mut ws = session(&w);
+    let part = vec![b'x'; 40_000];
+    let mut bytes = frame(0x01, &part, MASK);
+    bytes.extend(frame(0x00, &part, MASK));
+    bytes.extend(frame(0x80, &part, MASK));
+    let _ = ws.get_mut().write_all(&bytes);
+    let code = end_of(&mut ws, "a fragmented 120 kB message");
+    assert_eq!(
+        code,
+        Some(CloseCode::Size),
+        "a fragmented 120 kB message: want a 1009 close"
+    );
+    assert!(wait_until(10, || w.s.clients() == 0));
+
+    // Just under the cap is fine, and answered.
+    let mut ws = session(&w);
+    let text = "y".repeat(60_000);
+    ws.send(Message::text(text.clone())).unwrap();
+    let want = format!("message received {text}");
+    let end = Instant::now() + GUARD;
+    loop {
+        match ws.read() {
+            Ok(Message::Text(t)) if t.as_str() == want => break,
+            Ok(Message::Text(_)) => {}
+            Ok(m) => panic!("60 kB message: got {m:?}"),
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => panic!("60 kB message: {e}"),
+        }
+        assert!(Instant::now() < end, "60 kB message not answered");
+    }
+    ws.close(None).unwrap();
+    assert!(wait_until(10, || w.s.clients() == 0));
+    w.check("messages at the frame cap");
+}
+
+/// Shrinks a socket's receive buffer, so a client that stops reading stalls the server's
+/// writes after kilobytes instead of the megabytes Linux would otherwise buffer.
+fn small_receive_buffer(s: &impl std::os::fd::AsRawFd) {
+    let size: libc::c_int = 4096;
+    // SAFETY: a valid socket descriptor and an int option of the size passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "setsockopt SO_RCVBUF");
+}
+
+/// Connects with a small receive buffer set before the handshake, so the window the server
+/// sees is small from the start and never opens up again while nothing is read.
+fn connect_small(addr: SocketAddr) -> TcpStream {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let SocketAddr::V4(v4) = addr else {
+        panic!("the test server listens on IPv4 loopback")
+    };
+    // SAFETY: plain socket calls on a descriptor we own; the address struct is fully
+    // initialised and its size is passed.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let fd = OwnedFd::from_raw_fd(fd);
+        small_receive_buffer(&fd);
+        let sin = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: v4.port().to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(*v4.ip()).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let rc = libc::connect(
+            std::os::fd::AsRawFd::as_raw_fd(&fd),
+            (&sin as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        );
+        assert_eq!(rc, 0, "connect: {}", std::io::Error::last_os_error());
+        TcpStream::from(fd)
+    }
+}
+
+#[test]
+fn a_client_that_stops_reading_harms_no_one_and_is_dropped() {
+    let w = start(&[]);
+    // The well-behaved session, read on a thread that records each frame's sample time.
+    let mut good = session(&w);
+    let stamps = Arc::new(std::sync::Mutex::new(Vec::<f64>::new()));
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (stamps, done) = (Arc::clone(&stamps), Arc::clone(&done));
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                match good.read() {
+                    Ok(Message::Text(t)) => {
+                        if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
+                            if let Some(ts) = v["timestamp"].as_f64() {
+                                stamps.lock().unwrap().push(ts);
+                            }
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(tungstenite::Error::Io(e))
+                        if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                    Err(e) => panic!("the good session ended: {e}"),
+                }
+            }
+            let _ = good.close(None);
+            let _ = good.flush();
+        })
+    };
+
+    // The stalled session: it never reads, and sends 60 kB texts the server answers with
+    // 60 kB each, so the server's writes to it block within a few megabytes.
+    let stalled = session_on(&w, connect_small(w.addr()));
+    let mut raw = stalled.get_ref().try_clone().unwrap();
+    raw.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+    let message = frame(0x81, &[b'z'; 60_000], MASK);
+    let end = Instant::now() + Duration::from_secs(20);
+    while raw.write_all(&message).is_ok() {
+        assert!(
+            Instant::now() < end,
+            "the server kept reading a client that never reads"
+        );
+    }
+    // The server no longer reads from it: its session is blocked writing.
+    let stalled_at = Instant::now();
+    let rss_stalled = w.s.rss_kb();
+    let before = stamps.lock().unwrap().len();
+    assert!(
+        wait_until(10, || stamps.lock().unwrap().len() >= before + 5),
+        "the good session keeps receiving frames while the other is stalled"
+    );
+    {
+        let s = stamps.lock().unwrap();
+        assert!(
+            s.windows(2).all(|p| p[1] > p[0]),
+            "fresh, ordered samples: {s:?}"
+        );
+    }
+    let rss = w.s.rss_kb();
+    assert!(
+        rss < rss_stalled + 4 * 1024,
+        "memory grew from {rss_stalled} kB to {rss} kB behind a stalled client"
+    );
+    // Dropped at the write timeout (10 s), the other session still there. The guard is wide:
+    // the timeout is per socket write, so a write that got part of a frame out before the
+    // socket filled takes one timeout to return that part and another to fail, and the drop
+    // comes 10 to 30 s after the stall (strace: a 10.08 s sendto returning 51099 bytes, then
+    // a 10.24 s one returning EAGAIN).
+    assert!(
+        wait_until(40, || w.s.clients() == 1),
+        "the stalled session is still there {:?} after it stalled\n{}",
+        stalled_at.elapsed(),
+        w.s.log()
+    );
+    eprintln!(
+        "stalled session dropped {:?} after the stall was seen",
+        stalled_at.elapsed()
+    );
+    let before = stamps.lock().unwrap().len();
+    assert!(wait_until(10, || stamps.lock().unwrap().len() >= before + 2));
+    done.store(true, Ordering::Relaxed);
+    reader.join().unwrap();
+    drop(stalled);
+    assert!(wait_until(10, || w.s.clients() == 0));
+    w.check("a client that stops reading");
+}
