@@ -12,6 +12,8 @@ mod config;
 mod fanout;
 mod history;
 mod http;
+mod logging;
+mod memory;
 mod metrics;
 mod model;
 mod notify;
@@ -23,6 +25,7 @@ mod session;
 mod signals;
 mod workers;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -33,30 +36,24 @@ fn main() -> ExitCode {
         Ok(config::Command::Serve(c)) => c,
         Ok(config::Command::Snapshot { network, pretty }) => return oneshot::run(network, pretty),
         Ok(config::Command::Help) => {
-            print!("{}", config::HELP);
+            let _ = write!(std::io::stdout(), "{}", config::HELP);
             return ExitCode::SUCCESS;
         }
         Ok(config::Command::Version) => {
-            println!("psmonitor {}", env!("CARGO_PKG_VERSION"));
+            let _ = writeln!(std::io::stdout(), "psmonitor {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
         Err(msg) => {
-            eprintln!("psmonitor: {msg}");
+            let _ = writeln!(std::io::stderr(), "psmonitor: {msg}");
             return ExitCode::from(2);
         }
     };
-    let mut logger = simple_logger::SimpleLogger::new()
-        .with_level(config.log.level)
-        .with_utc_timestamps();
-    for (module, level) in &config.log.modules {
-        logger = logger.with_module_level(module, *level);
-    }
-    let _ = logger.init();
+    logging::init(config.log.clone());
     match server::run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
             // One line, even with logging off: service managers show it to the operator.
-            eprintln!("psmonitor: {msg}");
+            let _ = writeln!(std::io::stderr(), "psmonitor: {msg}");
             ExitCode::from(1)
         }
     }

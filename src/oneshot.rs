@@ -28,7 +28,7 @@ pub fn run(network: bool, pretty: bool) -> ExitCode {
     match out {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("psmonitor: snapshot failed: {e}");
+            let _ = writeln!(std::io::stderr(), "psmonitor: snapshot failed: {e}");
             ExitCode::from(1)
         }
     }

@@ -106,6 +106,7 @@ pub fn spawn(
         .name("sampler".into())
         .spawn(move || {
             let mut next = Instant::now() + interval;
+            let mut trimmer = crate::memory::Trimmer::default();
             loop {
                 let now = Instant::now();
                 if next > now {
@@ -123,6 +124,9 @@ pub fn spawn(
                 hub.publish(&published.frames);
                 log::trace!("sampled in {:?}", published.snapshot.cost);
                 latest.set(published);
+                if trimmer.tick(hub.len()) {
+                    log::debug!("sessions left: returned freed memory to the system");
+                }
             }
         })?;
     Ok(())

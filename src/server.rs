@@ -19,6 +19,7 @@ pub fn run(config: Config) -> Result<(), String> {
     let started = Instant::now();
     let addr = config.socket_addr();
     raise_fd_limit();
+    crate::memory::limit_arenas();
     let listener = listen(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let limits = tiny_http::Limits {
         max_connections: config.max_connections,

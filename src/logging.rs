@@ -1,0 +1,118 @@
+//! The logger: one line per event on stderr, `2026-11-24T20:16:06.159Z INFO  [module] message`.
+//!
+//! Written here rather than taken from `simple_logger`, which writes with `eprintln!`: that
+//! panics when stderr is a closed pipe (a supervisor or journald restarted, a `| head` reader
+//! gone), and a panic in the signal thread's log line left the server deaf to SIGTERM.
+//! Here a failed write is dropped: logs are worth less than the server.
+
+use crate::config::LogFilter;
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+struct Logger {
+    filter: LogFilter,
+}
+
+impl Logger {
+    /// The level for `target`: the longest matching module directive, else the default.
+    fn level_for(&self, target: &str) -> log::LevelFilter {
+        self.filter
+            .modules
+            .iter()
+            .filter(|(m, _)| {
+                target == m
+                    || (target.starts_with(m.as_str()) && target[m.len()..].starts_with("::"))
+            })
+            .max_by_key(|(m, _)| m.len())
+            .map_or(self.filter.level, |(_, l)| *l)
+    }
+}
+
+impl log::Log for Logger {
+    fn enabled(&self, meta: &log::Metadata) -> bool {
+        meta.level() <= self.level_for(meta.target())
+    }
+
+    fn log(&self, record: &log::Record) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let line = format!(
+            "{} {:<5} [{}] {}\n",
+            utc_now(),
+            record.level(),
+            record.target(),
+            record.args()
+        );
+        // One write of the whole line, so lines from different threads never interleave.
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs the logger; the most verbose directive sets `log`'s global cut-off.
+pub fn init(filter: LogFilter) {
+    let max = filter
+        .modules
+        .iter()
+        .map(|(_, l)| *l)
+        .fold(filter.level, std::cmp::max);
+    // Leaked once: the logger lives as long as the process.
+    if log::set_logger(Box::leak(Box::new(Logger { filter }))).is_ok() {
+        log::set_max_level(max);
+    }
+}
+
+/// Now as RFC 3339 UTC with milliseconds.
+fn utc_now() -> String {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    rfc3339(d.as_secs(), d.subsec_millis())
+}
+
+/// Formats seconds since the epoch. Days to a civil date by Howard Hinnant's algorithm
+/// (`civil_from_days`), valid for every date this program will see.
+fn rfc3339(secs: u64, millis: u32) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc_dates() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400, 5), "2000-02-29T00:00:00.005Z");
+        assert_eq!(rfc3339(1_795_551_366, 159), "2026-11-24T20:16:06.159Z");
+    }
+
+    #[test]
+    fn module_directives_pick_the_longest_match() {
+        let l = Logger {
+            filter: LogFilter::parse("warn,psmonitor=info,psmonitor::session=debug").unwrap(),
+        };
+        assert_eq!(l.level_for("tiny_http"), log::LevelFilter::Warn);
+        assert_eq!(l.level_for("psmonitor::server"), log::LevelFilter::Info);
+        assert_eq!(l.level_for("psmonitor::session"), log::LevelFilter::Debug);
+        assert_eq!(l.level_for("psmonitorx"), log::LevelFilter::Warn);
+    }
+}
