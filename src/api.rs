@@ -149,6 +149,11 @@ fn drain_body(req: &mut Request) -> Result<(), Reply> {
     {
         Ok(n) if n > MAX_BODY => Err(too_large()),
         Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Err(http::with(
+            http::error(408, "request body not received in time"),
+            "Connection",
+            "close",
+        )),
         Err(_) => Err(http::error(400, "could not read the request body")),
     }
 }

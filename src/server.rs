@@ -130,30 +130,37 @@ fn raise_fd_limit() {
     }
 }
 
-/// Binds the listener with `TCP_NODELAY` set. tiny_http writes a response's head and body in
-/// separate writes and never sets the option, so with Nagle's algorithm a keep-alive client's
-/// delayed ACK held every multi-segment answer for ~40 ms. Accepted sockets inherit the option
-/// from the listener on Linux, so setting it once here covers every connection.
+/// Binds the listener with two options that accepted sockets inherit from it on Linux:
+/// - `TCP_NODELAY`: tiny_http writes a response's head and body separately, and with Nagle's
+///   algorithm a keep-alive client's delayed ACK held every multi-segment answer for ~40 ms.
+/// - `SO_SNDBUF` of 256 KiB (the kernel caps it at twice `net.core.wmem_max`): every answer
+///   but a long `/history` fits in the socket at once, so a handler thread hands it over and
+///   moves on even when the client is not reading, instead of waiting out the write timeout.
 fn listen(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
     use std::os::fd::AsRawFd;
     let listener = std::net::TcpListener::bind(addr)?;
-    let one: libc::c_int = 1;
-    // SAFETY: the fd is a valid socket owned by `listener`; the option value is a c_int of the
-    // size passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            listener.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_NODELAY,
-            (&one as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        log::debug!(
-            "TCP_NODELAY on the listener: {}",
-            std::io::Error::last_os_error()
-        );
+    for (level, name, value, what) in [
+        (libc::IPPROTO_TCP, libc::TCP_NODELAY, 1, "TCP_NODELAY"),
+        (libc::SOL_SOCKET, libc::SO_SNDBUF, 256 * 1024, "SO_SNDBUF"),
+    ] {
+        let value: libc::c_int = value;
+        // SAFETY: the fd is a valid socket owned by `listener`; the option value is a c_int of
+        // the size passed.
+        let rc = unsafe {
+            libc::setsockopt(
+                listener.as_raw_fd(),
+                level,
+                name,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            log::debug!(
+                "{what} on the listener: {}",
+                std::io::Error::last_os_error()
+            );
+        }
     }
     Ok(listener)
 }

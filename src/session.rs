@@ -39,7 +39,48 @@ const READ_BUFFER: usize = 4096;
 /// A client that does not take a frame within this time is disconnected.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-type Ws = WebSocket<Box<dyn tiny_http::ReadWrite + Send>>;
+type Ws = WebSocket<Timed>;
+
+/// The upgraded stream with a deadline per message: from the first byte of a frame written
+/// until its flush, at most [`WRITE_TIMEOUT`]. A socket write timeout alone is per write call,
+/// so a client reading a few bytes at a time could stretch one frame over many timeouts.
+struct Timed {
+    inner: Box<dyn tiny_http::ReadWrite + Send>,
+    /// Our duplicate of the socket, to set the time left before each write.
+    socket: Option<TcpStream>,
+    write_by: Option<Instant>,
+}
+
+impl std::io::Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl std::io::Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let by = *self
+            .write_by
+            .get_or_insert_with(|| Instant::now() + WRITE_TIMEOUT);
+        let left = by.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(
+                ErrorKind::TimedOut,
+                "client took no frame for the write timeout",
+            ));
+        }
+        if let Some(s) = &self.socket {
+            s.set_write_timeout(Some(left))?;
+        }
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()?;
+        self.write_by = None;
+        Ok(())
+    }
+}
 
 /// Handles `GET /connect` and `GET /ws`: checks the handshake, upgrades, and starts a session.
 pub fn upgrade(req: Request, query: &str, ctx: &Ctx) {
@@ -104,7 +145,13 @@ pub fn upgrade(req: Request, query: &str, ctx: &Ctx) {
         .max_write_buffer_size(4 * MAX_FRAME)
         .max_frame_size(Some(MAX_FRAME))
         .max_message_size(Some(MAX_FRAME));
-    let mut ws = WebSocket::from_raw_socket(raw, Role::Server, Some(config));
+    let can_read = socket.is_some();
+    let timed = Timed {
+        inner: raw,
+        socket,
+        write_by: None,
+    };
+    let mut ws = WebSocket::from_raw_socket(timed, Role::Server, Some(config));
     let peer_text = peer.map_or_else(|| "unknown peer".to_owned(), |p| p.to_string());
 
     let claimed = query_value(&pairs, "id")
@@ -136,7 +183,7 @@ pub fn upgrade(req: Request, query: &str, ctx: &Ctx) {
         .spawn(move || {
             let started = Instant::now();
             log::info!("websocket session opened: {peer_text} ({stream:?})");
-            let why = run(&mut ws, &sub, first, interval, socket.is_some(), &shutdown);
+            let why = run(&mut ws, &sub, first, interval, can_read, &shutdown);
             drop(sub);
             log::info!(
                 "websocket session closed: {peer_text} after {:.1}s ({why})",

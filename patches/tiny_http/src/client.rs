@@ -89,6 +89,7 @@ impl ClientConnection {
     }
 
     /// true if the connection is HTTPS
+    #[allow(dead_code)]
     pub fn secure(&self) -> bool {
         self.secure
     }
@@ -124,6 +125,11 @@ impl ClientConnection {
             };
             if first && buf.is_empty() {
                 self.deadline.rearm();
+            }
+            // Heads are ASCII: refuse at the first byte that is not, rather than wait for a
+            // line end that garbage may never send.
+            if !byte.is_ascii() || byte == 0 {
+                return Err(ReadError::WrongRequestLine);
             }
 
             if byte == b'\n' && prev_byte_was_cr {
@@ -219,6 +225,12 @@ impl ClientConnection {
         .map_err(|e| {
             use crate::request;
             match e {
+                // PATCH: a small body is read here, under the body's deadline.
+                request::RequestCreationError::CreationIoError(e)
+                    if e.kind() == ErrorKind::TimedOut =>
+                {
+                    ReadError::TimedOut
+                }
                 request::RequestCreationError::CreationIoError(e) => ReadError::ReadIoError(e),
                 request::RequestCreationError::ExpectationFailed => {
                     ReadError::ExpectationFailed(version)
@@ -325,25 +337,28 @@ impl Iterator for ClientConnection {
 }
 
 impl ClientConnection {
-    /// PATCH: answers a request that cannot be served and will be the connection's last.
+    /// PATCH: answers a request that cannot be served and will be the connection's last,
+    /// written by hand because tiny_http's `Response` drops a `Connection` header.
     fn refuse(&mut self, status: u16, version: HTTPVersion, why: &str) {
-        use crate::{Header, Response, StatusCode};
-        let writer = match self.sink.next() {
+        use std::io::Write;
+        let mut writer = match self.sink.next() {
             Some(w) => w,
             None => return,
         };
-        let mut response = Response::from_string(format!("{{\"error\": \"{}\"}}", why))
-            .with_status_code(StatusCode(status));
-        for (field, value) in [
-            ("Content-Type", "application/json"),
-            ("Connection", "close"),
-            ("Access-Control-Allow-Origin", "*"),
-        ] {
-            if let Ok(h) = Header::from_bytes(field.as_bytes(), value.as_bytes()) {
-                response.add_header(h);
-            }
-        }
-        response.raw_print(writer, version, &[], false, None).ok();
+        let body = format!("{{\"error\": \"{}\"}}", why);
+        let head = format!(
+            "HTTP/{}.{} {} {}\r\nContent-Type: application/json\r\n\
+             Access-Control-Allow-Origin: *\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+            version.0,
+            version.1,
+            status,
+            crate::StatusCode(status).default_reason_phrase(),
+            body.len()
+        );
+        let _ = writer
+            .write_all(head.as_bytes())
+            .and_then(|_| writer.write_all(body.as_bytes()))
+            .and_then(|_| writer.flush());
     }
 }
 

@@ -354,18 +354,20 @@ impl Server {
                         tasks_pool.spawn(Box::new(move || {
                             let _slot = &slot;
                             if let Some(client) = client.take() {
-                                // Synchronization is needed for HTTPS requests to avoid a deadlock
-                                if client.secure() {
-                                    let (sender, receiver) = mpsc::channel();
-                                    for rq in client {
-                                        messages.push(rq.with_notify_sender(sender.clone()).into());
-                                        if receiver.recv().is_err() {
-                                            break;
-                                        }
-                                    }
-                                } else {
-                                    for rq in client {
+                                // PATCH: one request in flight per connection, for plain HTTP
+                                // too (the original did this only for HTTPS). Otherwise a client
+                                // that pipelined thousands of requests and read nothing had
+                                // every handler thread queued behind its socket. An upgrade is
+                                // the connection's last request and is not waited for.
+                                let (sender, receiver) = mpsc::channel();
+                                for rq in client {
+                                    if is_upgrade(&rq) {
                                         messages.push(rq.into());
+                                        break;
+                                    }
+                                    messages.push(rq.with_notify_sender(sender.clone()).into());
+                                    if receiver.recv().is_err() {
+                                        break;
                                     }
                                 }
                             }
@@ -514,6 +516,13 @@ impl Default for Limits {
             max_headers: 100,
         }
     }
+}
+
+/// PATCH: whether a request asks for a protocol upgrade (a websocket).
+fn is_upgrade(rq: &Request) -> bool {
+    rq.headers().iter().any(|h| {
+        h.field.equiv("Connection") && h.value.as_str().to_ascii_lowercase().contains("upgrade")
+    })
 }
 
 /// PATCH: one connection counted in the accept thread's `live` total until dropped.

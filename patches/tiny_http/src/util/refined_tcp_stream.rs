@@ -208,7 +208,15 @@ impl Read for RefinedTcpStream {
 
 impl Write for RefinedTcpStream {
     fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
-        self.stream.write(buf)
+        match self.stream.write(buf) {
+            // PATCH: the write timeout passed: the client is not reading. Close the whole
+            // connection so that no later response on it waits out the timeout again.
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                let _ = self.stream.shutdown(Shutdown::Both);
+                Err(IoError::new(ErrorKind::TimedOut, "client is not reading"))
+            }
+            other => other,
+        }
     }
 
     fn flush(&mut self) -> IoResult<()> {
