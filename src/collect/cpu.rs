@@ -19,11 +19,11 @@ impl Times {
     /// All time the CPU accounted for. guest and guest_nice are already counted in user and
     /// nice, so they are left out (as psutil does).
     fn total(&self) -> u64 {
-        self.0[..8].iter().sum()
+        self.0[..8].iter().fold(0u64, |a, &b| a.saturating_add(b))
     }
 
     fn idle(&self) -> u64 {
-        self.0[3] + self.0[4]
+        self.0[3].saturating_add(self.0[4])
     }
 
     /// Busy percent between `prev` and `self`; 0 when no time passed.

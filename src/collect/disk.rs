@@ -123,11 +123,12 @@ pub fn parse_mounts(text: &str) -> Vec<Mount> {
         if PSEUDO.contains(&fs) || !(dev.starts_with('/') || fs == "zfs" || fs.starts_with("nfs")) {
             continue;
         }
-        if out.iter().any(|m| m.device == dev) {
+        let device = unescape(dev);
+        if out.iter().any(|m| m.device == device) {
             continue;
         }
         out.push(Mount {
-            device: unescape(dev),
+            device,
             mountpoint: unescape(mp),
             fstype: fs.to_owned(),
         });
@@ -199,11 +200,10 @@ overlay /var/lib/docker/x overlay rw 0 0\n/dev/vda1 /srv/bind ext4 rw 0 0\n\
         assert_eq!(unescape("\\"), "\\");
     }
 
-    /// A device whose name the kernel escapes (a space: `\040`) and that is mounted twice is
-    /// listed twice: the check for a repeated device compares the unescaped names kept so far
+    /// A device whose name the kernel escapes (a space: `\040`) and that is mounted twice was
+    /// listed twice: the check for a repeated device compared the unescaped names kept so far
     /// with the still-escaped name of the new line.
     #[test]
-    #[ignore = "known bug in parse_mounts: repeated devices with escaped names are not merged"]
     fn a_repeated_device_with_an_escaped_name_is_listed_once() {
         let text = "/dev/my\\040disk /a ext4 rw 0 0\n/dev/my\\040disk /b ext4 rw 0 0\n";
         let m = parse_mounts(text);

@@ -19,15 +19,16 @@ pub struct MemInfo {
 
 /// Parses `/proc/meminfo` (values in kB) into bytes.
 pub fn parse(text: &str) -> MemInfo {
-    let kb = |k: &str| field_u64(text, k).unwrap_or(0) * 1024;
+    // Saturating: a corrupt or hostile value must not overflow (a panic in debug builds).
+    let kb = |k: &str| field_u64(text, k).unwrap_or(0).saturating_mul(1024);
     let free = kb("MemFree");
     MemInfo {
         total: kb("MemTotal"),
         free,
         // Kernels before 3.14 lack MemAvailable; free is the conservative stand-in.
-        available: field_u64(text, "MemAvailable").map_or(free, |v| v * 1024),
+        available: field_u64(text, "MemAvailable").map_or(free, |v| v.saturating_mul(1024)),
         buffers: kb("Buffers"),
-        cached: kb("Cached") + kb("SReclaimable"),
+        cached: kb("Cached").saturating_add(kb("SReclaimable")),
         swap_total: kb("SwapTotal"),
         swap_free: kb("SwapFree"),
     }

@@ -37,7 +37,7 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
     Some(Stat {
         pid,
         comm,
-        ticks: num(14)? + num(15)?,
+        ticks: num(14)?.saturating_add(num(15)?),
         rss_pages: num(24)?,
     })
 }
