@@ -148,7 +148,8 @@ impl ProcessCollector {
                 _ => 0.0,
             };
             seen.insert(pid, stat.ticks);
-            let comm = if stat.comm.len() >= 15 {
+            // Kernel threads (no memory of their own) have an empty cmdline: do not read it.
+            let comm = if stat.comm.len() >= 15 && stat.rss_pages > 0 {
                 full_name(pid, &stat.comm, &mut self.buf).unwrap_or(stat.comm)
             } else {
                 stat.comm
