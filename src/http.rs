@@ -202,14 +202,6 @@ mod tests {
         use proptest::collection::vec;
         use proptest::prelude::*;
 
-        fn config() -> ProptestConfig {
-            ProptestConfig {
-                cases: 128,
-                failure_persistence: None,
-                ..ProptestConfig::default()
-            }
-        }
-
         /// Percent-encodes every byte but the unreserved ones, as a careful client would.
         fn encode(s: &str) -> String {
             s.bytes()
@@ -223,7 +215,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(config())]
+            #![proptest_config(crate::testing::cases(128))]
 
             /// Any text decodes, and never into more bytes than it had (an escape is three
             /// bytes; even a U+FFFD for an invalid one is no more than three).

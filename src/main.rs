@@ -23,6 +23,8 @@ mod sampler;
 mod server;
 mod session;
 mod signals;
+#[cfg(test)]
+mod testing;
 mod workers;
 
 use std::io::Write;

@@ -184,14 +184,6 @@ intr 12345\nctxt 99\n";
         use proptest::collection::vec;
         use proptest::prelude::*;
 
-        fn config() -> ProptestConfig {
-            ProptestConfig {
-                cases: 128,
-                failure_persistence: None,
-                ..ProptestConfig::default()
-            }
-        }
-
         /// Jiffy counters as a kernel could report them: up to 2^56 each, centuries of
         /// ticks at any clock rate, and far from overflowing when eight are summed.
         fn times() -> impl Strategy<Value = Times> {
@@ -204,7 +196,7 @@ intr 12345\nctxt 99\n";
         }
 
         proptest! {
-            #![proptest_config(config())]
+            #![proptest_config(crate::testing::cases(128))]
 
             /// Any text, even from arbitrary bytes, parses without panicking.
             #[test]

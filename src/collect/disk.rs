@@ -217,14 +217,6 @@ overlay /var/lib/docker/x overlay rw 0 0\n/dev/vda1 /srv/bind ext4 rw 0 0\n\
         use proptest::collection::vec;
         use proptest::prelude::*;
 
-        fn config() -> ProptestConfig {
-            ProptestConfig {
-                cases: 128,
-                failure_persistence: None,
-                ..ProptestConfig::default()
-            }
-        }
-
         /// Escapes as the kernel does in mount paths (`\040` for space and so on).
         fn escape(s: &str) -> String {
             let mut out = String::new();
@@ -238,7 +230,7 @@ overlay /var/lib/docker/x overlay rw 0 0\n/dev/vda1 /srv/bind ext4 rw 0 0\n\
         }
 
         proptest! {
-            #![proptest_config(config())]
+            #![proptest_config(crate::testing::cases(128))]
 
             /// Any text parses without panicking.
             #[test]

@@ -107,21 +107,13 @@ SReclaimable:      50000 kB\nSwapTotal:       1048576 kB\nSwapFree:         5242
         use proptest::collection::vec;
         use proptest::prelude::*;
 
-        fn config() -> ProptestConfig {
-            ProptestConfig {
-                cases: 128,
-                failure_persistence: None,
-                ..ProptestConfig::default()
-            }
-        }
-
         /// kB values up to 2^40 (1 PiB): beyond any host, far from overflowing in bytes.
         fn kb() -> impl Strategy<Value = u64> {
             0u64..1 << 40
         }
 
         proptest! {
-            #![proptest_config(config())]
+            #![proptest_config(crate::testing::cases(128))]
 
             /// Any text parses without panicking.
             #[test]

@@ -140,14 +140,6 @@ mod tests {
         use super::super::*;
         use proptest::prelude::*;
 
-        fn config() -> ProptestConfig {
-            ProptestConfig {
-                cases: 256,
-                failure_persistence: None,
-                ..ProptestConfig::default()
-            }
-        }
-
         /// Reads `2 days, 16 hrs, 27 mins, 30 secs` back into seconds.
         fn seconds_of(text: &str) -> u64 {
             text.split(", ")
@@ -166,7 +158,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(config())]
+            #![proptest_config(crate::testing::cases(256))]
 
             /// The text reads back as the same number of seconds, singular units for 1 only.
             #[test]

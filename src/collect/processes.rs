@@ -231,16 +231,8 @@ mod tests {
         use proptest::collection::vec;
         use proptest::prelude::*;
 
-        fn config() -> ProptestConfig {
-            ProptestConfig {
-                cases: 256,
-                failure_persistence: None,
-                ..ProptestConfig::default()
-            }
-        }
-
         proptest! {
-            #![proptest_config(config())]
+            #![proptest_config(crate::testing::cases(256))]
 
             /// Any text parses (to `None` or a value) without panicking.
             #[test]

@@ -89,16 +89,8 @@ mod tests {
         use proptest::collection::{btree_map, vec};
         use proptest::prelude::*;
 
-        fn config() -> ProptestConfig {
-            ProptestConfig {
-                cases: 128,
-                failure_persistence: None,
-                ..ProptestConfig::default()
-            }
-        }
-
         proptest! {
-            #![proptest_config(config())]
+            #![proptest_config(crate::testing::cases(128))]
 
             /// Any text parses without panicking; no name is empty or a comment.
             #[test]

@@ -160,16 +160,8 @@ wlan0: 0000   56.  -54.  -256        0      0      0      0     12        0\n";
         use proptest::collection::vec;
         use proptest::prelude::*;
 
-        fn config() -> ProptestConfig {
-            ProptestConfig {
-                cases: 128,
-                failure_persistence: None,
-                ..ProptestConfig::default()
-            }
-        }
-
         proptest! {
-            #![proptest_config(config())]
+            #![proptest_config(crate::testing::cases(128))]
 
             /// Any text, from either source, parses without panicking.
             #[test]
