@@ -154,30 +154,27 @@ impl<R: Read + Send> Read for SequentialReader<R> {
     }
 }
 
-impl<W: Write + Send> Write for SequentialWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
+impl<W: Write + Send> SequentialWriter<W> {
+    /// PATCH: waits for the previous writer to finish (a vanished one only means there is
+    /// nothing to wait for), then locks the shared writer without panicking on poison.
+    fn turn(&mut self) -> IoResult<std::sync::MutexGuard<'_, W>> {
         if let Some(v) = self.trigger.as_mut() {
-            // PATCH: a previous writer that vanished only means there is nothing to wait for.
             let _ = v.recv();
         }
         self.trigger = None;
-
         self.writer
             .lock()
-            .map_err(|_| IoError::new(ErrorKind::Other, "writer poisoned"))?
-            .write(buf)
+            .map_err(|_| IoError::new(ErrorKind::Other, "writer poisoned"))
+    }
+}
+
+impl<W: Write + Send> Write for SequentialWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
+        self.turn()?.write(buf)
     }
 
     fn flush(&mut self) -> IoResult<()> {
-        if let Some(v) = self.trigger.as_mut() {
-            let _ = v.recv();
-        }
-        self.trigger = None;
-
-        self.writer
-            .lock()
-            .map_err(|_| IoError::new(ErrorKind::Other, "writer poisoned"))?
-            .flush()
+        self.turn()?.flush()
     }
 }
 
