@@ -26,10 +26,14 @@ pub fn trim_heap() {
 }
 
 /// Decides when to trim: once sessions have fallen to half of their peak since the last trim
-/// (and by at least `MIN_DROP`), so a steady trickle of sessions costs nothing.
+/// (and by at least `MIN_DROP`), so a steady trickle of sessions costs nothing. The trim waits
+/// for a tick with no change in the count: a session leaves the count before its thread has
+/// freed its buffers, and a crowd leaves over several ticks.
 #[derive(Default)]
 pub struct Trimmer {
     peak: usize,
+    last: usize,
+    due: bool,
 }
 
 /// Sessions that must have left before a trim is worth its cost.
@@ -38,9 +42,14 @@ const MIN_DROP: usize = 8;
 impl Trimmer {
     /// Call once per sampler tick with the current number of sessions; true when it trimmed.
     pub fn tick(&mut self, sessions: usize) -> bool {
+        let settled = sessions == std::mem::replace(&mut self.last, sessions);
         self.peak = self.peak.max(sessions);
         if self.peak - sessions >= MIN_DROP && sessions <= self.peak / 2 {
+            self.due = true;
+        }
+        if self.due && settled {
             trim_heap();
+            self.due = false;
             self.peak = sessions;
             return true;
         }
@@ -85,12 +94,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn trims_once_sessions_halve() {
+    fn trims_once_sessions_halve_and_settle() {
         let mut t = Trimmer::default();
         assert!(!t.tick(100));
+        assert!(!t.tick(100));
         assert!(!t.tick(60));
-        assert!(t.tick(50));
-        assert!(!t.tick(50));
+        assert!(!t.tick(50), "due, but sessions are still leaving");
+        assert!(!t.tick(20), "still leaving");
+        assert!(t.tick(20), "settled: trim");
+        assert!(!t.tick(20));
         // Small counts never trim: a few sessions leaving is not worth it.
         let mut t = Trimmer::default();
         assert!(!t.tick(4));
