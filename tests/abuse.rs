@@ -685,6 +685,19 @@ fn past_max_connections_a_503_and_service_resumes() {
         let mut s = send_new(w.addr(), sent);
         assert_refused(&mut s, sent, &[503], case);
     }
+    // Forty more at once: each refused, none given a thread. The documented bound is 5 +
+    // --threads (4) + max(--max-connections, 4) + sessions, plus a short-lived `iw` helper.
+    let sent = b"GET /system HTTP/1.1\r\nHost: x\r\n\r\n";
+    let crowd: Vec<TcpStream> = (0..40).map(|_| send_new(w.addr(), sent)).collect();
+    for mut s in crowd {
+        assert_refused(&mut s, sent, &[503], "one of forty more");
+    }
+    let bound = 5 + 4 + 8 + 10 + 1;
+    let threads = w.s.threads();
+    assert!(
+        threads <= bound,
+        "{threads} threads with 8 connections, 40 refused and 10 sessions; the bound is {bound}"
+    );
     // The idle ones time out, and new connections are served again.
     assert_all_closed_quietly(&mut idle, "idle connections at the cap");
     drop(idle);
