@@ -132,12 +132,11 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
     let _ = req.respond(reply);
 }
 
-/// Reads and discards the body, refusing more than [`MAX_BODY`] bytes with 413.
+/// Reads and discards the body, refusing more than [`MAX_BODY`] bytes with 413. After a 413 or
+/// a 408 the rest of the body stays unread, and the patched tiny_http closes the connection
+/// (tiny_http drops a `Connection` header set here, so none is set).
 fn drain_body(req: &mut Request) -> Result<(), Reply> {
-    let too_large = || {
-        let r = http::error(413, "request body larger than 64 KiB");
-        http::with(r, "Connection", "close")
-    };
+    let too_large = || http::error(413, "request body larger than 64 KiB");
     if req.body_length().is_some_and(|n| n > MAX_BODY) {
         return Err(too_large());
     }
@@ -149,11 +148,9 @@ fn drain_body(req: &mut Request) -> Result<(), Reply> {
     {
         Ok(n) if n > MAX_BODY => Err(too_large()),
         Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Err(http::with(
-            http::error(408, "request body not received in time"),
-            "Connection",
-            "close",
-        )),
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            Err(http::error(408, "request body not received in time"))
+        }
         Err(_) => Err(http::error(400, "could not read the request body")),
     }
 }
