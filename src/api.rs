@@ -6,9 +6,9 @@ use crate::config::Config;
 use crate::fanout::Hub;
 use crate::http::{self, Body, Reply};
 use crate::model::{ApiError, Health, WorkerCreated};
+use crate::registry::{RegisterError, Registry};
 use crate::sampler::Latest;
 use crate::session;
-use crate::workers::{RegisterError, Workers};
 use crossbeam_channel::Receiver;
 use std::io::Read;
 use std::sync::Arc;
@@ -23,7 +23,7 @@ pub struct Ctx {
     pub config: Config,
     pub latest: Arc<Latest>,
     pub hub: Arc<Hub>,
-    pub workers: Workers,
+    pub workers: Registry,
     /// Disconnects (all receivers wake) when the server stops.
     pub shutdown: Receiver<()>,
     pub started: Instant,

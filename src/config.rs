@@ -2,6 +2,7 @@
 //! (`--max-clients` ↔ `PSMONITOR_MAX_CLIENTS`) for service managers. The flag wins.
 
 use crate::auth::Token;
+use crate::logging::LogFilter;
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::str::FromStr;
@@ -62,45 +63,9 @@ pub struct Config {
     /// Testing hook (hidden flag `--test-stall-sampler-after MS`): the sampler stops
     /// publishing after this long, so `/health` can be seen reporting a stall.
     pub stall_after: Option<Duration>,
-}
-
-/// A log filter in `RUST_LOG` style: `info`, or `warn,psmonitor=debug,tiny_http=error`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogFilter {
-    pub level: log::LevelFilter,
-    /// Per-module levels (a module path prefix, e.g. `psmonitor::session`).
-    pub modules: Vec<(String, log::LevelFilter)>,
-}
-
-impl Default for LogFilter {
-    fn default() -> Self {
-        LogFilter {
-            level: log::LevelFilter::Info,
-            modules: Vec::new(),
-        }
-    }
-}
-
-impl LogFilter {
-    /// Parses comma-separated directives: a bare level sets the default, `module=level` one module.
-    pub fn parse(text: &str) -> Result<LogFilter, String> {
-        let level = |t: &str| {
-            t.trim()
-                .parse::<log::LevelFilter>()
-                .map_err(|_| format!("'{t}' is not a level (off, error, warn, info, debug, trace)"))
-        };
-        let mut f = LogFilter::default();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            match part.split_once('=') {
-                Some((module, l)) if !module.trim().is_empty() => {
-                    f.modules.push((module.trim().to_owned(), level(l)?))
-                }
-                Some(_) => return Err(format!("'{part}' names no module")),
-                None => f.level = level(part)?,
-            }
-        }
-        Ok(f)
-    }
+    /// How long a worker from `POST /` waits to be claimed ([`crate::registry::TTL`]; the
+    /// hidden flag `--test-worker-ttl MS` shortens it so tests need not wait it out).
+    pub worker_ttl: Duration,
 }
 
 /// What `main` should do.
@@ -250,6 +215,9 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
     let stall_after: Option<u64> = args
         .opt_value_from_str("--test-stall-sampler-after")
         .map_err(|e| format!("--test-stall-sampler-after: {e}"))?;
+    let worker_ttl: Option<u64> = args
+        .opt_value_from_str("--test-worker-ttl")
+        .map_err(|e| format!("--test-worker-ttl: {e}"))?;
     let token = token(&mut args)?;
     let rest = args.finish();
     if let Some(extra) = rest.first() {
@@ -272,6 +240,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         token,
         open,
         stall_after: stall_after.map(Duration::from_millis),
+        worker_ttl: worker_ttl.map_or(crate::registry::TTL, Duration::from_millis),
     }))
 }
 
@@ -325,27 +294,4 @@ fn snapshot(sub: String, mut args: pico_args::Arguments) -> Result<Command, Stri
         ));
     }
     Ok(Command::Snapshot { network, pretty })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use log::LevelFilter::*;
-
-    #[test]
-    fn rust_log_style_filters() {
-        assert_eq!(LogFilter::parse("debug").unwrap().level, Debug);
-        let f = LogFilter::parse("warn, psmonitor=debug,tiny_http=error").unwrap();
-        assert_eq!(f.level, Warn);
-        assert_eq!(
-            f.modules,
-            vec![
-                ("psmonitor".to_owned(), Debug),
-                ("tiny_http".to_owned(), Error)
-            ]
-        );
-        assert!(LogFilter::parse("loud").is_err());
-        assert!(LogFilter::parse("psmonitor=loud").is_err());
-        assert!(LogFilter::parse("=debug").is_err());
-    }
 }

@@ -253,7 +253,7 @@ mod tests {
             /// `+` is a space; broken escapes stay as written.
             #[test]
             fn plus_and_broken_escapes(
-                s in "[g-z +%]{0,40}".prop_filter("%+ hits a known bug", |s| !s.contains("%+"))
+                s in "[g-z +%]{0,40}"
             ) {
                 // No hex digit follows any '%' here, so every '%' is kept literally.
                 prop_assert_eq!(decode(&s), s.replace('+', " "));

@@ -5,9 +5,47 @@
 //! gone), and a panic in the signal thread's log line left the server deaf to SIGTERM.
 //! Here a failed write is dropped: logs are worth less than the server.
 
-use crate::config::LogFilter;
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A log filter in `RUST_LOG` style: `info`, or `warn,psmonitor=debug,tiny_http=error`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogFilter {
+    pub level: log::LevelFilter,
+    /// Per-module levels (a module path prefix, e.g. `psmonitor::session`).
+    pub modules: Vec<(String, log::LevelFilter)>,
+}
+
+impl Default for LogFilter {
+    fn default() -> Self {
+        LogFilter {
+            level: log::LevelFilter::Info,
+            modules: Vec::new(),
+        }
+    }
+}
+
+impl LogFilter {
+    /// Parses comma-separated directives: a bare level sets the default, `module=level` one module.
+    pub fn parse(text: &str) -> Result<LogFilter, String> {
+        let level = |t: &str| {
+            t.trim()
+                .parse::<log::LevelFilter>()
+                .map_err(|_| format!("'{t}' is not a level (off, error, warn, info, debug, trace)"))
+        };
+        let mut f = LogFilter::default();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.split_once('=') {
+                Some((module, l)) if !module.trim().is_empty() => {
+                    f.modules.push((module.trim().to_owned(), level(l)?))
+                }
+                Some(_) => return Err(format!("'{part}' names no module")),
+                None => f.level = level(part)?,
+            }
+        }
+        Ok(f)
+    }
+}
 
 struct Logger {
     filter: LogFilter,
@@ -97,6 +135,24 @@ fn rfc3339(secs: u64, millis: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use log::LevelFilter::*;
+
+    #[test]
+    fn rust_log_style_filters() {
+        assert_eq!(LogFilter::parse("debug").unwrap().level, Debug);
+        let f = LogFilter::parse("warn, psmonitor=debug,tiny_http=error").unwrap();
+        assert_eq!(f.level, Warn);
+        assert_eq!(
+            f.modules,
+            vec![
+                ("psmonitor".to_owned(), Debug),
+                ("tiny_http".to_owned(), Error)
+            ]
+        );
+        assert!(LogFilter::parse("loud").is_err());
+        assert!(LogFilter::parse("psmonitor=loud").is_err());
+        assert!(LogFilter::parse("=debug").is_err());
+    }
 
     #[test]
     fn formats_utc_dates() {

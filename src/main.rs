@@ -10,22 +10,22 @@ mod auth;
 mod collect;
 mod config;
 mod fanout;
+mod heap;
 mod history;
 mod http;
 mod logging;
-mod memory;
 mod metrics;
 mod model;
 mod notify;
-mod oneshot;
 mod pool;
+mod registry;
 mod sampler;
 mod server;
 mod session;
 mod signals;
+mod snapshot_cmd;
 #[cfg(test)]
 mod testing;
-mod workers;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -36,7 +36,9 @@ fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().skip(1).collect();
     let config = match config::parse(args) {
         Ok(config::Command::Serve(c)) => c,
-        Ok(config::Command::Snapshot { network, pretty }) => return oneshot::run(network, pretty),
+        Ok(config::Command::Snapshot { network, pretty }) => {
+            return snapshot_cmd::run(network, pretty)
+        }
         Ok(config::Command::Help) => {
             let _ = write!(std::io::stdout(), "{}", config::HELP);
             return ExitCode::SUCCESS;

@@ -106,7 +106,7 @@ pub fn spawn(
         .name("sampler".into())
         .spawn(move || {
             let mut next = Instant::now() + interval;
-            let mut trimmer = crate::memory::Trimmer::default();
+            let mut trimmer = crate::heap::Trimmer::default();
             loop {
                 let now = Instant::now();
                 if next > now {

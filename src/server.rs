@@ -5,8 +5,8 @@ use crate::config::Config;
 use crate::fanout::Hub;
 use crate::http;
 use crate::pool::Pool;
+use crate::registry::Registry;
 use crate::sampler::{self, Latest};
-use crate::workers::Workers;
 use crate::{notify, signals};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ pub fn run(config: Config) -> Result<(), String> {
     let started = Instant::now();
     let addr = config.socket_addr();
     raise_fd_limit();
-    crate::memory::limit_arenas();
+    crate::heap::limit_arenas();
     let listener = listen(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let limits = tiny_http::Limits {
         max_connections: config.max_connections,
@@ -45,7 +45,7 @@ pub fn run(config: Config) -> Result<(), String> {
         Arc::clone(&hub),
     )
     .map_err(|e| format!("cannot start the sampler: {e}"))?;
-    let workers = Workers::spawn(config.max_pending)
+    let workers = Registry::spawn(config.max_pending, config.worker_ttl)
         .map_err(|e| format!("cannot start the registry: {e}"))?;
     // Dropping `stop` wakes every session to send 1001 and end.
     let (stop, shutdown) = crossbeam_channel::bounded::<()>(0);

@@ -189,7 +189,7 @@ pub fn upgrade(req: Request, query: &str, ctx: &Ctx) {
                 "websocket session closed: {peer_text} after {:.1}s ({why})",
                 started.elapsed().as_secs_f64()
             );
-            crate::memory::release_unused_stack();
+            crate::heap::release_unused_stack();
         });
     if let Err(e) = spawned {
         log::warn!("could not start a session thread: {e}");

@@ -30,19 +30,19 @@ enum Cmd {
 
 /// A handle to the registry thread; cheap to clone.
 #[derive(Clone)]
-pub struct Workers {
+pub struct Registry {
     tx: Sender<Cmd>,
 }
 
-impl Workers {
-    /// Starts the registry thread, holding at most `max_pending` unclaimed workers.
-    pub fn spawn(max_pending: usize) -> std::io::Result<Workers> {
+impl Registry {
+    /// Starts the registry thread, holding at most `max_pending` unclaimed workers for `ttl`.
+    pub fn spawn(max_pending: usize, ttl: Duration) -> std::io::Result<Registry> {
         let (tx, rx) = unbounded();
         std::thread::Builder::new()
             .name("registry".into())
             .stack_size(128 * 1024)
-            .spawn(move || run(rx, max_pending, TTL))?;
-        Ok(Workers { tx })
+            .spawn(move || run(rx, max_pending, ttl))?;
+        Ok(Registry { tx })
     }
 
     fn ask<T>(&self, make: impl FnOnce(Sender<T>) -> Cmd) -> Option<T> {
@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn claim_once_and_cap() {
-        let w = Workers::spawn(2).unwrap();
+        let w = Registry::spawn(2, TTL).unwrap();
         let a = w.register().unwrap();
         let _b = w.register().unwrap();
         assert_eq!(w.register(), Err(RegisterError::Full));
@@ -140,7 +140,7 @@ mod tests {
     fn unclaimed_workers_expire() {
         let (tx, rx) = unbounded();
         std::thread::spawn(move || run(rx, 10, Duration::from_millis(50)));
-        let w = Workers { tx };
+        let w = Registry { tx };
         let id = w.register().unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         while w.pending() > 0 && Instant::now() < deadline {
