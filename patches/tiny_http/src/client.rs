@@ -1,18 +1,18 @@
-use ascii::AsciiString;
-
 use std::io::Error as IoError;
 use std::io::Result as IoResult;
 use std::io::{BufReader, BufWriter, ErrorKind, Read};
 
 use std::net::SocketAddr;
-use std::str::FromStr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use crate::common::{HTTPVersion, Method};
-use crate::util::{ReadDeadline, RefinedTcpStream};
-use crate::Limits;
+use crate::common::HTTPVersion;
+use crate::connection::Connection;
+use crate::http1::{self, Refusal};
+use crate::request::UpgradeParts;
+use crate::util::{Phase, ReadDeadline, RefinedTcpStream, Slot};
 use crate::util::{SequentialReader, SequentialReaderBuilder, SequentialWriterBuilder};
+use crate::Limits;
 use crate::Request;
 
 /// A ClientConnection is an object that will store a socket to a client
@@ -43,15 +43,20 @@ pub struct ClientConnection {
     deadline: Arc<ReadDeadline>,
     limits: Limits,
     poisoned: Arc<AtomicBool>,
+    // PATCH: this connection's entry in the connection table (what it is doing, for
+    // shedding), and what an upgrade hands over.
+    slot: Arc<Slot>,
+    socket: Option<Arc<Connection>>,
+    handed_over: Arc<AtomicBool>,
 }
 
 /// Error that can happen when reading a request.
 #[derive(Debug)]
 enum ReadError {
-    WrongRequestLine,
-    WrongHeader(HTTPVersion),
+    /// PATCH: the head is malformed or ambiguous (`http1`): 400, 501 or 505, then close.
+    Refused(Refusal),
     /// the client sent an unrecognized `Expect` header
-    ExpectationFailed(HTTPVersion),
+    ExpectationFailed,
     /// PATCH: the head passed `Limits::max_head_bytes` or `max_headers` (431).
     HeadTooLarge,
     /// PATCH: the head started but did not finish before the deadline (408).
@@ -59,21 +64,28 @@ enum ReadError {
     ReadIoError(IoError),
 }
 
+/// PATCH: empty lines a client may send before a request line (RFC 9112 §2.2: a server
+/// SHOULD ignore at least one, as some clients send a CRLF after a POST body).
+const LEADING_EMPTY_LINES: usize = 4;
+
 impl ClientConnection {
     /// Creates a new `ClientConnection` that takes ownership of the `TcpStream`.
     pub fn new(
         write_socket: RefinedTcpStream,
         read_socket: RefinedTcpStream,
         limits: Limits,
+        slot: Arc<Slot>,
     ) -> ClientConnection {
         let deadline = Arc::new(ReadDeadline::new(limits.request_timeout));
         let mut read_socket = read_socket.with_deadline(deadline.clone());
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
+        let socket = read_socket.socket();
+        let handed_over = read_socket.handed_over();
 
         let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
         let poisoned = source.poison_flag();
-        let first_header = source.next().unwrap();
+        let first_header = source.next_reader();
 
         ClientConnection {
             source,
@@ -85,6 +97,9 @@ impl ClientConnection {
             deadline,
             limits,
             poisoned,
+            slot,
+            socket,
+            handed_over,
         }
     }
 
@@ -102,7 +117,9 @@ impl ClientConnection {
     /// PATCH: at most `budget` bytes (what is left of `Limits::max_head_bytes`); the first
     /// byte of a request line starts the head's deadline. A deadline that passes before that
     /// byte is an idle keep-alive connection ending (a plain I/O error, closed silently);
-    /// after it, a 408.
+    /// after it, a 408. A CR not followed by LF, or an LF without its CR, is refused (RFC 9112
+    /// §2.2: a bare CR must be refused or replaced; a proxy that reads a bare LF as a line end
+    /// would see other headers than we do).
     fn read_next_line(&mut self, budget: &mut usize, first: bool) -> Result<Vec<u8>, ReadError> {
         let mut buf = Vec::new();
         let mut prev_byte_was_cr = false;
@@ -123,25 +140,37 @@ impl ClientConnection {
                     )))
                 }
             };
-            if first && buf.is_empty() {
+            if first && buf.is_empty() && !prev_byte_was_cr {
                 self.deadline.rearm();
+                self.slot.set(Phase::Head);
             }
             // Heads are ASCII: refuse at the first byte that is not, rather than wait for a
             // line end that garbage may never send.
             if !byte.is_ascii() || byte == 0 {
-                return Err(ReadError::WrongRequestLine);
+                return Err(ReadError::Refused(Refusal::Bad("malformed request")));
             }
-
-            if byte == b'\n' && prev_byte_was_cr {
-                buf.pop(); // removing the '\r'
-                return Ok(buf);
+            if prev_byte_was_cr {
+                if byte == b'\n' {
+                    return Ok(buf);
+                }
+                return Err(ReadError::Refused(Refusal::Bad(
+                    "bare CR in the request head",
+                )));
+            }
+            if byte == b'\n' {
+                return Err(ReadError::Refused(Refusal::Bad(
+                    "bare LF in the request head",
+                )));
+            }
+            if byte == b'\r' {
+                prev_byte_was_cr = true;
+                continue;
             }
 
             if *budget == 0 {
                 return Err(ReadError::HeadTooLarge);
             }
             *budget -= 1;
-            prev_byte_was_cr = byte == b'\r';
 
             buf.push(byte);
         }
@@ -150,77 +179,76 @@ impl ClientConnection {
     /// Reads a request from the stream.
     /// Blocks until the header has been read.
     fn read(&mut self) -> Result<Request, ReadError> {
-        let (method, path, version, headers) = {
-            // reading the request line
-            let mut budget = self.limits.max_head_bytes;
-            let (method, path, version) = {
-                let line = self.read_next_line(&mut budget, true)?;
-                let line =
-                    AsciiString::from_ascii(line).map_err(|_| ReadError::WrongRequestLine)?;
-
-                parse_request_line(
-                    line.as_str().trim(), // TODO: remove this conversion
-                )?
-            };
-
-            // getting all headers
-            let headers = {
-                let mut headers = Vec::new();
-                loop {
-                    let line = self.read_next_line(&mut budget, false)?;
-
-                    if line.is_empty() {
-                        break;
-                    };
-                    if headers.len() == self.limits.max_headers {
-                        return Err(ReadError::HeadTooLarge);
-                    }
-                    let line = match AsciiString::from_ascii(line) {
-                        Ok(l) => l,
-                        Err(_) => return Err(ReadError::WrongHeader(version)),
-                    };
-                    headers.push(match FromStr::from_str(line.as_str().trim()) {
-                        // TODO: remove this conversion
-                        Ok(h) => h,
-                        _ => return Err(ReadError::WrongHeader(version)),
-                    });
-                }
-
-                headers
-            };
-
-            // PATCH: the body gets a fresh deadline; an upgraded socket gets none (its new
-            // owner sets its own timeouts).
-            let upgrade = headers.iter().any(|h: &crate::Header| {
-                h.field.equiv("Connection") && h.value.as_str().to_ascii_lowercase().contains("upgrade")
-            });
-            if upgrade {
-                self.deadline.disarm();
-            } else {
-                self.deadline.rearm();
+        self.slot.set(Phase::Idle);
+        let mut budget = self.limits.max_head_bytes;
+        // PATCH: strict parsing (`http1`): the request line, then every header line.
+        let mut line = self.read_next_line(&mut budget, true)?;
+        for _ in 0..LEADING_EMPTY_LINES {
+            if !line.is_empty() {
+                break;
             }
+            line = self.read_next_line(&mut budget, true)?;
+        }
+        let request_line = http1::parse_request_line(&line).map_err(ReadError::Refused)?;
+        let version = request_line.version.clone();
 
-            (method, path, version, headers)
-        };
+        let mut headers = Vec::new();
+        loop {
+            let line = self.read_next_line(&mut budget, false)?;
+            if line.is_empty() {
+                break;
+            }
+            if headers.len() == self.limits.max_headers {
+                return Err(ReadError::HeadTooLarge);
+            }
+            headers.push(http1::parse_header(&line).map_err(ReadError::Refused)?);
+        }
+        http1::check_host(&version, &headers).map_err(ReadError::Refused)?;
+        if let Some(authority) = &request_line.authority {
+            http1::set_host(&mut headers, authority);
+        }
+        let framing = http1::framing(&version, &headers).map_err(ReadError::Refused)?;
+        self.slot.set(Phase::Handling);
+
+        // PATCH: the body gets a fresh deadline; an upgraded socket gets none (its new
+        // owner sets its own timeouts).
+        let upgrade = asks_upgrade(&headers);
+        if upgrade {
+            self.deadline.disarm();
+        } else {
+            self.deadline.rearm();
+        }
 
         // building the writer for the request
-        let writer = self.sink.next().unwrap();
+        let writer = self.sink.next_writer();
 
         // follow-up for next potential request
-        let mut data_source = self.source.next().unwrap();
+        let mut data_source = self.source.next_reader();
         std::mem::swap(&mut self.next_header_source, &mut data_source);
 
+        let upgrade = match (&self.socket, upgrade) {
+            (Some(socket), true) => Some(UpgradeParts {
+                socket: socket.clone(),
+                handed_over: self.handed_over.clone(),
+                buffered: data_source.buffered(),
+            }),
+            _ => None,
+        };
+
         // building the next reader
+        let remote_addr = self.remote_addr.as_ref().ok().copied().flatten();
         let request = crate::request::new_request(
             self.secure,
-            method,
-            path,
+            request_line.method,
+            request_line.target,
             version.clone(),
             headers,
-            *self.remote_addr.as_ref().unwrap(),
+            remote_addr,
             data_source,
             writer,
             self.poisoned.clone(),
+            framing,
+            upgrade,
         )
         .map_err(|e| {
             use crate::request;
@@ -232,9 +260,7 @@ impl ClientConnection {
                     ReadError::TimedOut
                 }
                 request::RequestCreationError::CreationIoError(e) => ReadError::ReadIoError(e),
-                request::RequestCreationError::ExpectationFailed => {
-                    ReadError::ExpectationFailed(version)
-                }
+                request::RequestCreationError::ExpectationFailed => ReadError::ExpectationFailed,
             }
         })?;
 
@@ -243,164 +269,106 @@ impl ClientConnection {
     }
 }
 
+/// PATCH: whether request headers ask for a protocol upgrade (a websocket).
+pub(crate) fn asks_upgrade(headers: &[crate::Header]) -> bool {
+    headers.iter().any(|h| {
+        h.field.equiv("Connection")
+            && h.value
+                .as_str()
+                .split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+    })
+}
+
 impl Iterator for ClientConnection {
     type Item = Request;
 
     /// Blocks until the next Request is available.
     /// Returns None when no new Requests will come from the client.
     fn next(&mut self) -> Option<Request> {
-        use crate::{Response, StatusCode};
-
         // the client sent a "connection: close" header in this previous request
         //  or is using HTTP 1.0, meaning that no new request will come
         if self.no_more_requests {
             return None;
         }
 
-        loop {
-            let rq = match self.read() {
-                // PATCH: every refusal gets a JSON body and `Connection: close`, and bad bytes,
-                // oversized heads and deadlines get answers instead of a silent close.
-                Err(ReadError::WrongRequestLine) => {
-                    self.refuse(400, HTTPVersion(1, 1), "malformed request line");
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
-                }
-
-                Err(ReadError::WrongHeader(ver)) => {
-                    self.refuse(400, ver, "malformed header");
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
-                }
-
-                Err(ReadError::TimedOut) => {
-                    self.refuse(408, HTTPVersion(1, 1), "request not received in time");
-                    return None; // closing the connection
-                }
-
-                Err(ReadError::HeadTooLarge) => {
-                    self.refuse(431, HTTPVersion(1, 1), "request head too large");
-                    return None;
-                }
-
-                Err(ReadError::ExpectationFailed(ver)) => {
-                    self.refuse(417, ver, "unsupported Expect header");
-                    return None; // TODO: should be recoverable, but needs handling in case of body
-                }
-
-                Err(ReadError::ReadIoError(e)) => {
-                    log::trace!("connection ended: {}", e);
-                    return None;
-                }
-
-                Ok(rq) => rq,
-            };
-
-            // checking HTTP version
-            if *rq.http_version() > (1, 1) {
-                let writer = self.sink.next().unwrap();
-                let response = Response::from_string(
-                    "This server only supports HTTP versions 1.0 and 1.1".to_owned(),
-                )
-                .with_status_code(StatusCode(505));
-                response
-                    .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                    .ok();
-                continue;
+        // PATCH: every refusal is answered (through `Limits::refusal`) and closes the
+        // connection: after a malformed or ambiguous head nobody knows where the next request
+        // would start. HTTP/2 request lines and the h2c preface get their 505 at once (the
+        // original wrote its 505 through a second writer that waited for the first, which the
+        // refused request still held: the connection and its thread hung forever).
+        let rq = match self.read() {
+            Err(ReadError::Refused(r)) => {
+                let (status, why) = r.status();
+                self.refuse(status, why);
+                return None;
             }
+            Err(ReadError::TimedOut) => {
+                self.refuse(408, "request not received in time");
+                return None;
+            }
+            Err(ReadError::HeadTooLarge) => {
+                self.refuse(431, "request head too large");
+                return None;
+            }
+            Err(ReadError::ExpectationFailed) => {
+                self.refuse(417, "unsupported Expect header");
+                return None;
+            }
+            Err(ReadError::ReadIoError(e)) => {
+                log::trace!("connection ended: {}", e);
+                return None;
+            }
+            Ok(rq) => rq,
+        };
 
-            // updating the status of the connection
-            let connection_header = rq
-                .headers()
-                .iter()
-                .find(|h| h.field.equiv("Connection"))
-                .map(|h| h.value.as_str());
+        // updating the status of the connection
+        let connection_header = rq
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Connection"))
+            .map(|h| h.value.as_str());
 
-            let lowercase = connection_header.map(|h| h.to_ascii_lowercase());
+        let lowercase = connection_header.map(|h| h.to_ascii_lowercase());
 
-            match lowercase {
-                Some(ref val) if val.contains("close") => self.no_more_requests = true,
-                Some(ref val) if val.contains("upgrade") => self.no_more_requests = true,
-                Some(ref val)
-                    if !val.contains("keep-alive") && *rq.http_version() == HTTPVersion(1, 0) =>
-                {
-                    self.no_more_requests = true
-                }
-                None if *rq.http_version() == HTTPVersion(1, 0) => self.no_more_requests = true,
-                _ => (),
-            };
+        match lowercase {
+            Some(ref val) if val.contains("close") => self.no_more_requests = true,
+            Some(ref val) if val.contains("upgrade") => self.no_more_requests = true,
+            Some(ref val)
+                if !val.contains("keep-alive") && *rq.http_version() == HTTPVersion(1, 0) =>
+            {
+                self.no_more_requests = true
+            }
+            None if *rq.http_version() == HTTPVersion(1, 0) => self.no_more_requests = true,
+            _ => (),
+        };
 
-            // returning the request
-            return Some(rq);
-        }
+        // returning the request
+        Some(rq)
     }
 }
 
 impl ClientConnection {
     /// PATCH: answers a request that cannot be served and will be the connection's last,
     /// written by hand because tiny_http's `Response` drops a `Connection` header.
-    fn refuse(&mut self, status: u16, version: HTTPVersion, why: &str) {
+    fn refuse(&mut self, status: u16, why: &str) {
         use std::io::Write;
-        let mut writer = match self.sink.next() {
-            Some(w) => w,
-            None => return,
-        };
-        let body = format!("{{\"error\": \"{}\"}}", why);
-        let head = format!(
-            "HTTP/{}.{} {} {}\r\nContent-Type: application/json\r\n\
-             Access-Control-Allow-Origin: *\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
-            version.0,
-            version.1,
-            status,
-            crate::StatusCode(status).default_reason_phrase(),
-            body.len()
-        );
-        let _ = writer
-            .write_all(head.as_bytes())
-            .and_then(|_| writer.write_all(body.as_bytes()))
-            .and_then(|_| writer.flush());
+        log::debug!("request refused: {} {}", status, why);
+        let mut writer = self.sink.next_writer();
+        let bytes = crate::refusal_bytes(&self.limits, status, why);
+        let _ = writer.write_all(&bytes).and_then(|_| writer.flush());
     }
-}
-
-/// Parses a "HTTP/1.1" string.
-fn parse_http_version(version: &str) -> Result<HTTPVersion, ReadError> {
-    let (major, minor) = match version {
-        "HTTP/0.9" => (0, 9),
-        "HTTP/1.0" => (1, 0),
-        "HTTP/1.1" => (1, 1),
-        "HTTP/2.0" => (2, 0),
-        "HTTP/3.0" => (3, 0),
-        _ => return Err(ReadError::WrongRequestLine),
-    };
-
-    Ok(HTTPVersion(major, minor))
-}
-
-/// Parses the request line of the request.
-/// eg. GET / HTTP/1.1
-fn parse_request_line(line: &str) -> Result<(Method, String, HTTPVersion), ReadError> {
-    let mut parts = line.split(' ');
-
-    let method = parts.next().and_then(|w| w.parse().ok());
-    let path = parts.next().map(ToOwned::to_owned);
-    let version = parts.next().and_then(|w| parse_http_version(w).ok());
-
-    method
-        .and_then(|method| Some((method, path?, version?)))
-        .ok_or(ReadError::WrongRequestLine)
 }
 
 #[cfg(test)]
 mod test {
     #[test]
-    fn test_parse_request_line() {
-        let (method, path, ver) = super::parse_request_line("GET /hello HTTP/1.1").unwrap();
-
-        assert!(method == crate::Method::Get);
-        assert!(path == "/hello");
-        assert!(ver == crate::common::HTTPVersion(1, 1));
-
-        assert!(super::parse_request_line("GET /hello").is_err());
-        assert!(super::parse_request_line("qsd qsd qsd").is_err());
+    fn upgrade_tokens() {
+        let h =
+            |v: &str| vec![crate::Header::from_bytes(&b"Connection"[..], v.as_bytes()).unwrap()];
+        assert!(super::asks_upgrade(&h("Upgrade")));
+        assert!(super::asks_upgrade(&h("keep-alive, upgrade")));
+        assert!(!super::asks_upgrade(&h("keep-alive")));
+        assert!(!super::asks_upgrade(&h("upgraded")));
     }
 }

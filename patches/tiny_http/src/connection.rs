@@ -77,8 +77,48 @@ impl std::io::Write for Connection {
         }
     }
 }
+// PATCH: reads and writes through a shared reference, so one socket can be shared by its
+// read half, its write half and the connection table (`Arc<Connection>`) without a `dup`,
+// whose `try_clone().unwrap()` panicked the accept thread on EMFILE.
+impl std::io::Read for &Connection {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match *self {
+            Connection::Tcp(s) => (&*s).read(buf),
+            #[cfg(unix)]
+            Connection::Unix(s) => (&*s).read(buf),
+        }
+    }
+}
+impl std::io::Write for &Connection {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match *self {
+            Connection::Tcp(s) => (&*s).write(buf),
+            #[cfg(unix)]
+            Connection::Unix(s) => (&*s).write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 impl Connection {
+    /// PATCH: the TCP socket, if this is one.
+    pub(crate) fn tcp(&self) -> Option<&TcpStream> {
+        match self {
+            Self::Tcp(s) => Some(s),
+            #[cfg(unix)]
+            Self::Unix(_) => None,
+        }
+    }
+
+    /// PATCH: the peer's address without `&mut`.
+    pub(crate) fn peer(&self) -> Option<SocketAddr> {
+        self.tcp().and_then(|s| s.peer_addr().ok())
+    }
+
     /// Gets the peer's address. Some for TCP, None for Unix sockets.
+    #[allow(dead_code)]
     pub(crate) fn peer_addr(&mut self) -> std::io::Result<Option<SocketAddr>> {
         match self {
             Self::Tcp(s) => s.peer_addr().map(Some),
@@ -104,6 +144,7 @@ impl Connection {
         }
     }
 
+    #[allow(dead_code)]
     pub(crate) fn try_clone(&self) -> std::io::Result<Self> {
         match self {
             Self::Tcp(s) => s.try_clone().map(Self::from),

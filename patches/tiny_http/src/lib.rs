@@ -94,15 +94,15 @@
 #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
 use zeroize::Zeroizing;
 
+use std::collections::VecDeque;
 use std::error::Error;
 use std::io::Error as IoError;
 use std::io::ErrorKind as IoErrorKind;
 use std::io::Result as IoResult;
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::collections::VecDeque;
 use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
@@ -114,13 +114,14 @@ use util::MessagesQueue;
 
 pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
-pub use request::{ReadWrite, Request};
+pub use request::{ReadWrite, Request, Upgraded};
 pub use response::{Response, ResponseBox};
 pub use test::TestRequest;
 
 mod client;
 mod common;
 mod connection;
+mod http1;
 mod request;
 mod response;
 mod ssl;
@@ -292,107 +293,21 @@ impl Server {
             }
         };
 
+        // PATCH: the patched accept loop serves plain HTTP only (psmonitor builds no TLS).
+        if ssl.is_some() {
+            return Err("this patched tiny_http serves plain HTTP only".into());
+        }
+
         // creating a task where server.accept() is continuously called
         // and ClientConnection objects are pushed in the messages queue
         let messages = MessagesQueue::with_capacity(8);
 
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
-        thread::spawn(move || {
-            // a tasks pool is used to dispatch the connections into threads
-            let tasks_pool = util::TaskPool::new();
-            // PATCH: connections being served, refused ones waiting to be closed, and when
-            // an accept error was last logged.
-            let live = Arc::new(AtomicUsize::new(0));
-            let mut refused: VecDeque<(Instant, Connection)> = VecDeque::new();
-            let mut last_error_log: Option<Instant> = None;
-
-            log::debug!("Running accept thread");
-            while !inside_close_trigger.load(Relaxed) {
-                let accepted = server.accept();
-                close_refused(&mut refused, false);
-                let new_client = match accepted {
-                    Ok((sock, _)) if live.load(Relaxed) >= limits.max_connections => {
-                        refuse_busy(sock, &mut refused);
-                        continue;
-                    }
-                    Ok((sock, _)) => {
-                        if let Connection::Tcp(ref s) = sock {
-                            // A client that does not read its responses cannot hold a
-                            // handler thread in a write for longer than this.
-                            let _ = s.set_write_timeout(Some(limits.request_timeout));
-                        }
-                        use util::RefinedTcpStream;
-                        let (read_closable, write_closable) = match ssl {
-                            None => RefinedTcpStream::new(sock),
-                            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                            Some(ref ssl) => {
-                                // trying to apply SSL over the connection
-                                // if an error occurs, we just close the socket and resume listening
-                                let sock = match ssl.accept(sock) {
-                                    Ok(s) => s,
-                                    Err(_) => continue,
-                                };
-
-                                RefinedTcpStream::new(sock)
-                            }
-                            #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                            Some(ref _ssl) => unreachable!(),
-                        };
-
-                        Ok(ClientConnection::new(write_closable, read_closable, limits))
-                    }
-                    Err(e) => Err(e),
-                };
-
-                match new_client {
-                    Ok(client) => {
-                        let messages = inside_messages.clone();
-                        let mut client = Some(client);
-                        live.fetch_add(1, Relaxed);
-                        let slot = LiveSlot(live.clone());
-                        tasks_pool.spawn(Box::new(move || {
-                            let _slot = &slot;
-                            if let Some(client) = client.take() {
-                                // PATCH: one request in flight per connection, for plain HTTP
-                                // too (the original did this only for HTTPS). Otherwise a client
-                                // that pipelined thousands of requests and read nothing had
-                                // every handler thread queued behind its socket. An upgrade is
-                                // the connection's last request and is not waited for.
-                                let (sender, receiver) = mpsc::channel();
-                                for rq in client {
-                                    if is_upgrade(&rq) {
-                                        messages.push(rq.into());
-                                        break;
-                                    }
-                                    messages.push(rq.with_notify_sender(sender.clone()).into());
-                                    if receiver.recv().is_err() {
-                                        break;
-                                    }
-                                }
-                            }
-                        }));
-                    }
-
-                    // PATCH: the original ended the accept thread on the first error, so one
-                    // EMFILE during a connection flood stopped the server for good. Errors
-                    // from accept() are about one connection or a passing shortage: log, pause
-                    // briefly so a shortage cannot spin, and go on.
-                    Err(e) => {
-                        if inside_close_trigger.load(Relaxed) {
-                            break;
-                        }
-                        if last_error_log.map_or(true, |t| t.elapsed() >= Duration::from_secs(10)) {
-                            log::warn!("cannot accept a connection: {}", e);
-                            last_error_log = Some(Instant::now());
-                        }
-                        close_refused(&mut refused, true);
-                        thread::sleep(Duration::from_millis(50));
-                    }
-                }
-            }
-            log::debug!("Terminating accept thread");
-        });
+        // PATCH: a thread that cannot be started is an error, not a panic.
+        thread::Builder::new()
+            .name("http-accept".into())
+            .spawn(move || accept_loop(server, limits, inside_close_trigger, inside_messages))?;
 
         // result
         Ok(Server {
@@ -490,13 +405,20 @@ impl Drop for Server {
     }
 }
 
+/// PATCH: how the embedding server words the refusals tiny_http writes itself: given the
+/// status and the reason, the headers (not `Connection` or `Content-Length`) and the body.
+pub type RefusalHook = Arc<dyn Fn(u16, &str) -> (Vec<Header>, Vec<u8>) + Send + Sync>;
+
 /// PATCH: what one connection may cost. The original had no bound on any of these: one thread
 /// per open connection, no timeouts, unlimited head lines.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct Limits {
     /// Connections served at once (each holds one thread until it closes; an upgraded
-    /// connection stops counting once upgraded). Past it a connection gets a 503 and is closed.
+    /// connection stops counting once upgraded). A newcomer that finds them all open takes the
+    /// place of an idle or slow one; if every one is busy in a handler it gets a 503.
     pub max_connections: usize,
+    /// Connections one peer (an IPv4 address, an IPv6 /64) may hold open; past it a 503.
+    pub max_connections_per_peer: usize,
     /// A request's head must arrive within this from its first byte, its body within this
     /// from the end of the head, and a kept-alive connection must start its next request
     /// within this. Also the write timeout of responses.
@@ -505,32 +427,32 @@ pub struct Limits {
     pub max_head_bytes: usize,
     /// Header fields in a request; past it, 431.
     pub max_headers: usize,
+    /// How refusals are worded; `None` for plain text.
+    pub refusal: Option<RefusalHook>,
+}
+
+impl std::fmt::Debug for Limits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limits")
+            .field("max_connections", &self.max_connections)
+            .field("max_connections_per_peer", &self.max_connections_per_peer)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_head_bytes", &self.max_head_bytes)
+            .field("max_headers", &self.max_headers)
+            .finish()
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 1024,
+            max_connections_per_peer: 1024,
             request_timeout: Duration::from_secs(30),
             max_head_bytes: 16 * 1024,
             max_headers: 100,
+            refusal: None,
         }
-    }
-}
-
-/// PATCH: whether a request asks for a protocol upgrade (a websocket).
-fn is_upgrade(rq: &Request) -> bool {
-    rq.headers().iter().any(|h| {
-        h.field.equiv("Connection") && h.value.as_str().to_ascii_lowercase().contains("upgrade")
-    })
-}
-
-/// PATCH: one connection counted in the accept thread's `live` total until dropped.
-struct LiveSlot(Arc<AtomicUsize>);
-
-impl Drop for LiveSlot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Relaxed);
     }
 }
 
@@ -540,17 +462,14 @@ impl Drop for LiveSlot {
 const REFUSED_LINGER: Duration = Duration::from_millis(500);
 const REFUSED_HELD: usize = 64;
 
-/// PATCH: answers a connection past `Limits::max_connections` without giving it a thread.
-fn refuse_busy(sock: Connection, refused: &mut VecDeque<(Instant, Connection)>) {
-    const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
-Access-Control-Allow-Origin: *\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 56\r\n\r\n\
-{\"error\": \"too many connections, try again in a moment\"}";
-    log::debug!("connection refused: at the connection limit");
+/// PATCH: answers a connection the table refused without giving it a thread.
+fn refuse_busy(sock: Connection, bytes: Vec<u8>, refused: &mut VecDeque<(Instant, Connection)>) {
+    log::debug!("connection refused: at a connection limit");
     let mut sock = sock;
     if let Connection::Tcp(ref s) = sock {
         let _ = s.set_nonblocking(true);
     }
-    let _ = sock.write(BUSY);
+    let _ = sock.write(&bytes);
     let _ = sock.shutdown(Shutdown::Write);
     if refused.len() == REFUSED_HELD {
         if let Some((_, old)) = refused.pop_front() {
@@ -572,4 +491,172 @@ fn close_refused(refused: &mut VecDeque<(Instant, Connection)>, all: bool) {
             while matches!(sock.read(&mut scratch), Ok(n) if n > 0) {}
         }
     }
+}
+
+/// PATCH: the accept thread's loop (the original's, with the connection table, per-peer caps,
+/// shedding, refusals written by hand and accept errors survived).
+fn accept_loop(
+    server: Listener,
+    limits: Limits,
+    close_trigger: Arc<AtomicBool>,
+    messages: Arc<MessagesQueue<Message>>,
+) {
+    // a tasks pool is used to dispatch the connections into threads
+    let tasks_pool = util::TaskPool::new();
+    let table = Arc::new(util::ConnTable::new(
+        limits.max_connections,
+        limits.max_connections_per_peer,
+    ));
+    // Refused connections waiting to be closed, and when an accept error was last logged.
+    let mut refused: VecDeque<(Instant, Connection)> = VecDeque::new();
+    let mut last_error_log: Option<Instant> = None;
+    // A descriptor kept in reserve: when accept() fails with EMFILE, it is closed so the
+    // waiting connection can be accepted and refused, instead of waiting in the backlog.
+    let mut reserve = std::fs::File::open("/dev/null").ok();
+
+    log::debug!("Running accept thread");
+    while !close_trigger.load(Relaxed) {
+        let accepted = server.accept();
+        close_refused(&mut refused, false);
+        let (sock, peer) = match accepted {
+            Ok(s) => s,
+            // The original ended the accept thread on the first error, so one EMFILE during
+            // a connection flood stopped the server for good. Errors from accept() are about
+            // one connection or a passing shortage: log, shed, pause so a shortage cannot
+            // spin, and go on.
+            Err(e) => {
+                if close_trigger.load(Relaxed) {
+                    break;
+                }
+                if last_error_log.map_or(true, |t| t.elapsed() >= Duration::from_secs(10)) {
+                    log::warn!("cannot accept a connection: {}", e);
+                    last_error_log = Some(Instant::now());
+                }
+                close_refused(&mut refused, true);
+                if matches!(e.raw_os_error(), Some(EMFILE) | Some(ENFILE)) {
+                    if reserve.take().is_some() {
+                        if let Ok((sock, _)) = server.accept() {
+                            let mut sock = sock;
+                            let bytes = refusal_bytes(
+                                &limits,
+                                503,
+                                "out of file descriptors, try again in a moment",
+                            );
+                            if let Connection::Tcp(ref s) = sock {
+                                let _ = s.set_nonblocking(true);
+                            }
+                            let _ = sock.write(&bytes);
+                            let _ = sock.shutdown(Shutdown::Both);
+                        }
+                        reserve = std::fs::File::open("/dev/null").ok();
+                    }
+                }
+                thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        if reserve.is_none() {
+            reserve = std::fs::File::open("/dev/null").ok();
+        }
+        let peer = peer.or_else(|| sock.peer());
+        let socket = Arc::new(sock);
+        let admitted = match table.admit(peer, Some(socket.clone())) {
+            Ok(a) => a,
+            Err(full) => {
+                let why = match full {
+                    util::Full::Table => "too many connections, try again in a moment",
+                    util::Full::Peer => {
+                        "too many connections from your address, try again in a moment"
+                    }
+                };
+                match Arc::try_unwrap(socket) {
+                    Ok(sock) => refuse_busy(sock, refusal_bytes(&limits, 503, why), &mut refused),
+                    Err(_) => log::debug!("connection refused: {}", why),
+                }
+                continue;
+            }
+        };
+        if let Some(s) = socket.tcp() {
+            // A client that does not read its responses cannot hold a connection thread in
+            // one write for longer than this.
+            let _ = s.set_write_timeout(Some(limits.request_timeout));
+        }
+        let (read_closable, write_closable) = util::RefinedTcpStream::new(socket);
+        let client = ClientConnection::new(
+            write_closable,
+            read_closable,
+            limits.clone(),
+            admitted.slot.clone(),
+        );
+        let messages = messages.clone();
+        let mut job = Some((client, admitted));
+        tasks_pool.spawn(Box::new(move || {
+            if let Some((client, admitted)) = job.take() {
+                serve_connection(client, &admitted.slot, &messages);
+            }
+        }));
+    }
+    log::debug!("Terminating accept thread");
+}
+
+/// PATCH: one request in flight per connection, for plain HTTP too (the original did this
+/// only for HTTPS). Otherwise a client that pipelined thousands of requests and read nothing
+/// had every handler thread queued behind its socket. An upgrade is the connection's last
+/// request and is not waited for. An answer given with `Request::respond_later` is written
+/// here, on the connection's thread.
+fn serve_connection(
+    client: ClientConnection,
+    slot: &util::Slot,
+    messages: &MessagesQueue<Message>,
+) {
+    let (sender, receiver) = mpsc::channel();
+    for rq in client {
+        if client::asks_upgrade(rq.headers()) {
+            messages.push(rq.into());
+            break;
+        }
+        messages.push(rq.with_notify_sender(sender.clone()).into());
+        match receiver.recv() {
+            Ok(request::Done::Write(job)) => {
+                slot.set(util::Phase::Writing);
+                job();
+            }
+            Ok(request::Done::Responded) => {}
+            Err(_) => break,
+        }
+    }
+}
+
+const EMFILE: i32 = 24;
+const ENFILE: i32 = 23;
+
+/// PATCH: the bytes of a refusal written by tiny_http itself (a full connection table, a
+/// malformed head): the status line, the embedding server's headers and body from
+/// `Limits::refusal`, `Connection: close` and the length.
+pub(crate) fn refusal_bytes(limits: &Limits, status: u16, why: &str) -> Vec<u8> {
+    let (headers, body) = match &limits.refusal {
+        Some(hook) => hook(status, why),
+        None => (
+            vec![
+                Header::from_bytes(&b"Content-Type"[..], &b"text/plain; charset=utf-8"[..])
+                    .expect("a valid header"),
+            ],
+            format!("{}\n", why).into_bytes(),
+        ),
+    };
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\n",
+        status,
+        StatusCode(status).default_reason_phrase()
+    );
+    for h in headers {
+        out.push_str(&format!("{}: {}\r\n", h.field, h.value));
+    }
+    out.push_str(&format!(
+        "Connection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    ));
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(&body);
+    bytes
 }

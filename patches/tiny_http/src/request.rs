@@ -1,17 +1,19 @@
 use std::io::Error as IoError;
 use std::io::{self, Cursor, ErrorKind, Read, Write};
 
+use std::convert::TryFrom;
 use std::fmt;
 use std::net::SocketAddr;
-use std::str::FromStr;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
-use crate::util::{EqualReader, FusedReader};
+use crate::connection::Connection;
+use crate::http1::Framing;
+use crate::util::{ChunkedReader, EqualReader, FusedReader};
 use crate::{HTTPVersion, Header, Method, Response, StatusCode};
-use chunked_transfer::Decoder;
+use std::net::TcpStream;
 
 /// Represents an HTTP request made by a client.
 ///
@@ -75,11 +77,38 @@ pub struct Request {
     must_send_continue: bool,
 
     // If Some, a message must be sent after responding
-    notify_when_responded: Option<Sender<()>>,
+    notify_when_responded: Option<Sender<Done>>,
+
+    // PATCH: for a request asking for an upgrade: what `upgrade_tcp` hands over.
+    upgrade: Option<UpgradeParts>,
+}
+
+/// PATCH: what a request tells its connection's thread once handled: that it was answered,
+/// or the answer to write (see [`Request::respond_later`]).
+pub(crate) enum Done {
+    Responded,
+    Write(Box<dyn FnOnce() + Send>),
+}
+
+/// PATCH: the socket of a connection asking for an upgrade, the flag that keeps tiny_http from
+/// shutting it down, and the bytes read past the request head.
+pub(crate) struct UpgradeParts {
+    pub socket: Arc<Connection>,
+    pub handed_over: Arc<AtomicBool>,
+    pub buffered: Vec<u8>,
+}
+
+/// PATCH: an upgraded connection (a websocket), from [`Request::upgrade_tcp`]: the socket,
+/// to read, write and set timeouts on, and what the client sent after its request head, which
+/// comes before anything read from the socket.
+#[derive(Debug)]
+pub struct Upgraded {
+    pub stream: TcpStream,
+    pub buffered: Vec<u8>,
 }
 
 struct NotifyOnDrop<R> {
-    sender: Sender<()>,
+    sender: Sender<Done>,
     inner: R,
 }
 
@@ -98,7 +127,7 @@ impl<R: Write> Write for NotifyOnDrop<R> {
 }
 impl<R> Drop for NotifyOnDrop<R> {
     fn drop(&mut self) {
-        self.sender.send(()).ok();
+        self.sender.send(Done::Responded).ok();
     }
 }
 
@@ -138,28 +167,20 @@ pub fn new_request<R, W>(
     mut source_data: R,
     writer: W,
     poisoned: Arc<AtomicBool>,
+    framing: Framing,
+    upgrade: Option<UpgradeParts>,
 ) -> Result<Request, RequestCreationError>
 where
     R: Read + Send + 'static,
     W: Write + Send + 'static,
 {
-    // finding the transfer-encoding header
-    let transfer_encoding = headers
-        .iter()
-        .find(|h: &&Header| h.field.equiv("Transfer-Encoding"))
-        .map(|h| h.value.clone());
-
-    // finding the content-length header
-    let content_length = if transfer_encoding.is_some() {
-        // if transfer-encoding is specified, the Content-Length
-        // header must be ignored (RFC2616 #4.4)
-        None
-    } else {
-        headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Content-Length"))
-            .and_then(|h| FromStr::from_str(h.value.as_str()).ok())
+    // PATCH: the framing was decided, strictly, from the head (`http1::framing`); a
+    // `Content-Length` that does not fit in memory is still a length: the handler refuses it.
+    let content_length = match framing {
+        Framing::Length(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+        Framing::None | Framing::Chunked => None,
     };
+    let chunked = framing == Framing::Chunked;
 
     // true if the client sent a `Expect: 100-continue` header
     let expects_continue = {
@@ -174,17 +195,7 @@ where
         }
     };
 
-    // true if the client sent a `Connection: upgrade` header
-    let connection_upgrade = {
-        match headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Connection"))
-            .map(|h| h.value.as_str())
-        {
-            Some(v) if v.to_ascii_lowercase().contains("upgrade") => true,
-            _ => false,
-        }
-    };
+    let connection_upgrade = upgrade.is_some();
 
     // we wrap `source_data` around a reading whose nature depends on the transfer-encoding and
     // content-length headers
@@ -217,21 +228,19 @@ where
         } else {
             let (data_reader, _) = EqualReader::new(source_data, content_length); // TODO:
             let declared = Some(content_length as u64);
-            Box::new(BodyGuard::new(FusedReader::new(data_reader), declared, poisoned))
-                as Box<dyn Read + Send + 'static>
+            Box::new(BodyGuard::new(
+                FusedReader::new(data_reader),
+                declared,
+                poisoned,
+            )) as Box<dyn Read + Send + 'static>
         }
-    } else if transfer_encoding.is_some() {
-        // if a transfer-encoding was specified, then "chunked" is ALWAYS applied
-        // over the message (RFC2616 #3.6)
+    } else if chunked {
         Box::new(BodyGuard::new(
-            FusedReader::new(Decoder::new(source_data)),
+            FusedReader::new(ChunkedReader::new(source_data)),
             None,
             poisoned,
         )) as Box<dyn Read + Send + 'static>
     } else {
-        // if we have neither a Content-Length nor a Transfer-Encoding,
-        // assuming that we have no data
-        // TODO: could also be multipart/byteranges
         Box::new(io::empty()) as Box<dyn Read + Send + 'static>
     };
 
@@ -247,6 +256,7 @@ where
         body_length: content_length,
         must_send_continue: expects_continue,
         notify_when_responded: None,
+        upgrade,
     })
 }
 
@@ -509,7 +519,7 @@ impl Request {
     {
         let res = self.respond_impl(response);
         if let Some(sender) = self.notify_when_responded.take() {
-            sender.send(()).ok();
+            sender.send(Done::Responded).ok();
         }
         res
     }
@@ -543,7 +553,63 @@ impl Request {
         })
     }
 
-    pub(crate) fn with_notify_sender(mut self, sender: Sender<()>) -> Self {
+    /// PATCH: sends `response` from the connection's own thread instead of the caller's, so a
+    /// client that reads its answer slowly holds that thread (one per connection, bounded by
+    /// `Limits::max_connections`), never a handler thread of the embedding server. A request
+    /// not read from a connection (a `TestRequest`) is answered at once.
+    pub fn respond_later<R>(mut self, response: Response<R>)
+    where
+        R: Read + Send + 'static,
+    {
+        match self.notify_when_responded.take() {
+            Some(sender) => {
+                let job = Box::new(move || {
+                    let _ = self.respond(response);
+                });
+                // A connection thread that is gone drops the job, and with it the request.
+                let _ = sender.send(Done::Write(job));
+            }
+            None => {
+                let _ = self.respond(response);
+            }
+        }
+    }
+
+    /// PATCH: answers an upgrade request with `response` (a `101`) and hands its socket over.
+    /// Unlike [`Request::upgrade`], the caller gets the `TcpStream` itself, to set timeouts and
+    /// poll on; tiny_http no longer touches the connection. Fails on a request that did not ask
+    /// for an upgrade, on a non-TCP connection, and when the socket cannot be duplicated
+    /// (`EMFILE`): the connection then closes.
+    pub fn upgrade_tcp<R: Read>(
+        mut self,
+        protocol: &str,
+        response: Response<R>,
+    ) -> io::Result<Upgraded> {
+        let parts = self.upgrade.take().ok_or_else(|| {
+            IoError::new(ErrorKind::InvalidInput, "the request asked for no upgrade")
+        })?;
+        let stream = parts
+            .socket
+            .tcp()
+            .ok_or_else(|| IoError::new(ErrorKind::Unsupported, "not a TCP connection"))?
+            .try_clone()?;
+        let mut writer = self.extract_writer_impl();
+        response.raw_print(
+            writer.by_ref(),
+            self.http_version.clone(),
+            &self.headers,
+            false,
+            Some(protocol),
+        )?;
+        writer.flush()?;
+        parts.handed_over.store(true, Ordering::Release);
+        Ok(Upgraded {
+            stream,
+            buffered: parts.buffered,
+        })
+    }
+
+    pub(crate) fn with_notify_sender(mut self, sender: Sender<Done>) -> Self {
         self.notify_when_responded = Some(sender);
         self
     }
@@ -565,7 +631,7 @@ impl Drop for Request {
             let response = Response::empty(500);
             let _ = self.respond_impl(response); // ignoring any potential error
             if let Some(sender) = self.notify_when_responded.take() {
-                sender.send(()).ok();
+                sender.send(Done::Responded).ok();
             }
         }
     }

@@ -1,6 +1,7 @@
 use std::io::Result as IoResult;
 use std::io::{Error as IoError, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,8 @@ use crate::connection::Connection;
 use crate::ssl::SslStream;
 
 pub(crate) enum Stream {
-    Http(Connection),
+    // PATCH: shared, not duplicated: see `impl Read for &Connection`.
+    Http(Arc<Connection>),
     #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
     Https(SslStream),
 }
@@ -17,15 +19,15 @@ pub(crate) enum Stream {
 impl Clone for Stream {
     fn clone(&self) -> Self {
         match self {
-            Stream::Http(tcp_stream) => Stream::Http(tcp_stream.try_clone().unwrap()),
+            Stream::Http(tcp_stream) => Stream::Http(Arc::clone(tcp_stream)),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => Stream::Https(ssl_stream.clone()),
         }
     }
 }
 
-impl From<Connection> for Stream {
-    fn from(tcp_stream: Connection) -> Self {
+impl From<Arc<Connection>> for Stream {
+    fn from(tcp_stream: Arc<Connection>) -> Self {
         Stream::Http(tcp_stream)
     }
 }
@@ -41,7 +43,7 @@ impl Stream {
 
     fn peer_addr(&mut self) -> IoResult<Option<SocketAddr>> {
         match self {
-            Stream::Http(tcp_stream) => tcp_stream.peer_addr(),
+            Stream::Http(tcp_stream) => Ok(tcp_stream.peer()),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.peer_addr(),
         }
@@ -59,7 +61,7 @@ impl Stream {
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
         match self {
-            Stream::Http(tcp_stream) => tcp_stream.read(buf),
+            Stream::Http(tcp_stream) => (&**tcp_stream).read(buf),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.read(buf),
         }
@@ -69,7 +71,7 @@ impl Read for Stream {
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
         match self {
-            Stream::Http(tcp_stream) => tcp_stream.write(buf),
+            Stream::Http(tcp_stream) => (&**tcp_stream).write(buf),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.write(buf),
         }
@@ -77,7 +79,7 @@ impl Write for Stream {
 
     fn flush(&mut self) -> IoResult<()> {
         match self {
-            Stream::Http(tcp_stream) => tcp_stream.flush(),
+            Stream::Http(_) => Ok(()),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.flush(),
         }
@@ -90,6 +92,9 @@ pub struct RefinedTcpStream {
     close_write: bool,
     // PATCH: the connection's read deadline, applied to every socket read (head and body).
     deadline: Option<Arc<ReadDeadline>>,
+    // PATCH: set when the connection was upgraded: its new owner has the socket, so the halves
+    // must not shut it down when tiny_http drops them.
+    handed_over: Arc<AtomicBool>,
 }
 
 /// PATCH: when the current read phase of a connection (waiting for a request, reading its
@@ -138,12 +143,14 @@ impl RefinedTcpStream {
         let stream: Stream = stream.into();
 
         let (read, write) = (stream.clone(), stream);
+        let handed_over = Arc::new(AtomicBool::new(false));
 
         let read = RefinedTcpStream {
             stream: read,
             close_read: true,
             close_write: false,
             deadline: None,
+            handed_over: handed_over.clone(),
         };
 
         let write = RefinedTcpStream {
@@ -151,6 +158,7 @@ impl RefinedTcpStream {
             close_read: false,
             close_write: true,
             deadline: None,
+            handed_over,
         };
 
         (read, write)
@@ -166,6 +174,20 @@ impl RefinedTcpStream {
         self.stream.peer_addr()
     }
 
+    /// PATCH: the socket itself, shared (plain HTTP only).
+    pub(crate) fn socket(&self) -> Option<Arc<Connection>> {
+        match &self.stream {
+            Stream::Http(c) => Some(Arc::clone(c)),
+            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            Stream::Https(_) => None,
+        }
+    }
+
+    /// PATCH: the flag that, once set, keeps both halves from shutting the socket down.
+    pub(crate) fn handed_over(&self) -> Arc<AtomicBool> {
+        self.handed_over.clone()
+    }
+
     /// PATCH: reads through this half obey `deadline`.
     pub(crate) fn with_deadline(mut self, deadline: Arc<ReadDeadline>) -> Self {
         self.deadline = Some(deadline);
@@ -175,6 +197,9 @@ impl RefinedTcpStream {
 
 impl Drop for RefinedTcpStream {
     fn drop(&mut self) {
+        if self.handed_over.load(Ordering::Acquire) {
+            return;
+        }
         if self.close_read {
             self.stream.shutdown(Shutdown::Read).ok();
         }

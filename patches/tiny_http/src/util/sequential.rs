@@ -88,22 +88,29 @@ impl<R: Read + Send> Iterator for SequentialReaderBuilder<R> {
     type Item = SequentialReader<R>;
 
     fn next(&mut self) -> Option<SequentialReader<R>> {
+        Some(self.next_reader())
+    }
+}
+
+impl<R: Read + Send> SequentialReaderBuilder<R> {
+    /// PATCH: the next reader; never fails (callers `unwrap`ped `next()`).
+    pub fn next_reader(&mut self) -> SequentialReader<R> {
         let (tx, rx) = channel();
 
         let inner = mem::replace(&mut self.inner, SequentialReaderBuilderInner::NotFirst(rx));
 
         match inner {
-            SequentialReaderBuilderInner::First(reader) => Some(SequentialReader {
+            SequentialReaderBuilderInner::First(reader) => SequentialReader {
                 inner: SequentialReaderInner::MyTurn(reader),
                 next: tx,
                 poisoned: self.poisoned.clone(),
-            }),
+            },
 
-            SequentialReaderBuilderInner::NotFirst(previous) => Some(SequentialReader {
+            SequentialReaderBuilderInner::NotFirst(previous) => SequentialReader {
                 inner: SequentialReaderInner::Waiting(previous),
                 next: tx,
                 poisoned: self.poisoned.clone(),
-            }),
+            },
         }
     }
 }
@@ -111,15 +118,22 @@ impl<R: Read + Send> Iterator for SequentialReaderBuilder<R> {
 impl<W: Write + Send> Iterator for SequentialWriterBuilder<W> {
     type Item = SequentialWriter<W>;
     fn next(&mut self) -> Option<SequentialWriter<W>> {
+        Some(self.next_writer())
+    }
+}
+
+impl<W: Write + Send> SequentialWriterBuilder<W> {
+    /// PATCH: the next writer; never fails (callers `unwrap`ped `next()`).
+    pub fn next_writer(&mut self) -> SequentialWriter<W> {
         let (tx, rx) = channel();
         let mut next_next_trigger = Some(rx);
         ::std::mem::swap(&mut next_next_trigger, &mut self.next_trigger);
 
-        Some(SequentialWriter {
+        SequentialWriter {
             trigger: next_next_trigger,
             writer: self.writer.clone(),
             on_finish: tx,
-        })
+        }
     }
 }
 
@@ -135,10 +149,15 @@ impl<R: Read + Send> Read for SequentialReader<R> {
             SequentialReaderInner::MyTurn(ref mut reader) => return reader.read(buf),
             // PATCH: the previous reader can be gone without handing over (its connection
             // ended); that is an I/O error, not a panic.
-            SequentialReaderInner::Waiting(ref mut recv) => recv.recv().map_err(|_| {
-                IoError::new(ErrorKind::ConnectionAborted, "connection closed")
-            })?,
-            SequentialReaderInner::Empty => unreachable!(),
+            SequentialReaderInner::Waiting(ref mut recv) => recv
+                .recv()
+                .map_err(|_| IoError::new(ErrorKind::ConnectionAborted, "connection closed"))?,
+            SequentialReaderInner::Empty => {
+                return Err(IoError::new(
+                    ErrorKind::ConnectionAborted,
+                    "connection closed",
+                ))
+            }
         };
         if self.poisoned.load(Ordering::Relaxed) {
             self.inner = SequentialReaderInner::MyTurn(reader);
@@ -151,6 +170,17 @@ impl<R: Read + Send> Read for SequentialReader<R> {
         let result = reader.read(buf);
         self.inner = SequentialReaderInner::MyTurn(reader);
         result
+    }
+}
+
+impl<R: Read + Send> SequentialReader<std::io::BufReader<R>> {
+    /// PATCH: the bytes read from the socket but not yet consumed (after an upgrade's head,
+    /// the client's first frames).
+    pub fn buffered(&self) -> Vec<u8> {
+        match &self.inner {
+            SequentialReaderInner::MyTurn(r) => r.buffer().to_vec(),
+            _ => Vec::new(),
+        }
     }
 }
 

@@ -1,6 +1,5 @@
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
@@ -8,57 +7,65 @@ use std::time::Duration;
 ///
 /// A new thread is created every time all the existing threads are full.
 /// Any idle thread will automatically die after a few seconds.
+///
+/// PATCH: the original decided whether to start a thread from a count of waiting threads that
+/// a woken thread decremented only once it ran, so back-to-back tasks were queued for one idle
+/// thread and the second waited for a busy one (a connection accepted in a burst sat unserved
+/// until its deadline closed it). Now the count of idle threads not yet given a task lives
+/// under the queue's lock, and `spawn` takes one of them, or starts a thread, in the same
+/// critical section. Locks are taken without panicking on poison.
 pub struct TaskPool {
     sharing: Arc<Sharing>,
 }
 
-struct Sharing {
-    // list of the tasks to be done by worker threads
-    todo: Mutex<VecDeque<Box<dyn FnMut() + Send>>>,
+type Task = Box<dyn FnMut() + Send>;
 
+struct State {
+    // list of the tasks to be done by worker threads
+    todo: VecDeque<Task>,
+    // PATCH: threads waiting for a task minus the tasks already queued for them.
+    idle: usize,
+    // PATCH: threads alive.
+    threads: usize,
+    // PATCH: set when the pool is dropped: every waiting thread ends.
+    closed: bool,
+}
+
+struct Sharing {
+    state: Mutex<State>,
     // condvar that will be notified whenever a task is added to `todo`
     condvar: Condvar,
+}
 
-    // number of total worker threads running
-    active_tasks: AtomicUsize,
-
-    // number of idle worker threads
-    waiting_tasks: AtomicUsize,
+impl Sharing {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Minimum number of active threads.
-static MIN_THREADS: usize = 4;
+const MIN_THREADS: usize = 4;
 
-struct Registration<'a> {
-    nb: &'a AtomicUsize,
-}
-
-impl<'a> Registration<'a> {
-    fn new(nb: &'a AtomicUsize) -> Registration<'a> {
-        nb.fetch_add(1, Ordering::Release);
-        Registration { nb }
-    }
-}
-
-impl<'a> Drop for Registration<'a> {
-    fn drop(&mut self) {
-        self.nb.fetch_sub(1, Ordering::Release);
-    }
-}
+/// How long a thread above `MIN_THREADS` waits for a task before it ends.
+const IDLE_TIMEOUT: Duration = Duration::from_millis(5000);
 
 impl TaskPool {
     pub fn new() -> TaskPool {
         let pool = TaskPool {
             sharing: Arc::new(Sharing {
-                todo: Mutex::new(VecDeque::new()),
+                state: Mutex::new(State {
+                    todo: VecDeque::new(),
+                    idle: 0,
+                    threads: 0,
+                    closed: false,
+                }),
                 condvar: Condvar::new(),
-                active_tasks: AtomicUsize::new(0),
-                waiting_tasks: AtomicUsize::new(0),
             }),
         };
 
         for _ in 0..MIN_THREADS {
-            pool.add_thread(None)
+            let mut state = pool.sharing.lock();
+            pool.add_thread(&mut state, None);
         }
 
         pool
@@ -66,18 +73,18 @@ impl TaskPool {
 
     /// Executes a function in a thread.
     /// If no thread is available, spawns a new one.
-    pub fn spawn(&self, code: Box<dyn FnMut() + Send>) {
-        let mut queue = self.sharing.todo.lock().unwrap();
-
-        if self.sharing.waiting_tasks.load(Ordering::Acquire) == 0 {
-            self.add_thread(Some(code));
-        } else {
-            queue.push_back(code);
+    pub fn spawn(&self, code: Task) {
+        let mut state = self.sharing.lock();
+        if state.idle > 0 {
+            state.idle -= 1;
+            state.todo.push_back(code);
             self.sharing.condvar.notify_one();
+        } else {
+            self.add_thread(&mut state, Some(code));
         }
     }
 
-    fn add_thread(&self, initial_fn: Option<Box<dyn FnMut() + Send>>) {
+    fn add_thread(&self, state: &mut State, initial_fn: Option<Task>) {
         let sharing = self.sharing.clone();
 
         // PATCH: a thread that cannot be created (a task limit, no memory) drops the task,
@@ -86,61 +93,104 @@ impl TaskPool {
         let spawned = thread::Builder::new()
             .name("http-conn".into())
             .stack_size(256 * 1024)
-            .spawn(move || {
-            let sharing = sharing;
-            let _active_guard = Registration::new(&sharing.active_tasks);
-
-            if let Some(mut f) = initial_fn {
-                f();
-            }
-
-            loop {
-                let mut task: Box<dyn FnMut() + Send> = {
-                    let mut todo = sharing.todo.lock().unwrap();
-
-                    let task;
-                    loop {
-                        if let Some(poped_task) = todo.pop_front() {
-                            task = poped_task;
-                            break;
-                        }
-                        let _waiting_guard = Registration::new(&sharing.waiting_tasks);
-
-                        let received =
-                            if sharing.active_tasks.load(Ordering::Acquire) <= MIN_THREADS {
-                                todo = sharing.condvar.wait(todo).unwrap();
-                                true
-                            } else {
-                                let (new_lock, waitres) = sharing
-                                    .condvar
-                                    .wait_timeout(todo, Duration::from_millis(5000))
-                                    .unwrap();
-                                todo = new_lock;
-                                !waitres.timed_out()
-                            };
-
-                        if !received && todo.is_empty() {
-                            return;
-                        }
-                    }
-
-                    task
-                };
-
-                task();
-            }
-        });
-        if let Err(e) = spawned {
-            log::warn!("cannot start a connection thread ({}); closing the connection", e);
+            .spawn(move || work(&sharing, initial_fn));
+        match spawned {
+            Ok(_) => state.threads += 1,
+            Err(e) => log::warn!(
+                "cannot start a connection thread ({}); closing the connection",
+                e
+            ),
         }
+    }
+}
+
+/// PATCH: a pool thread: runs its first task, then takes queued ones, ending after
+/// `IDLE_TIMEOUT` without one when more than `MIN_THREADS` are alive.
+fn work(sharing: &Sharing, initial_fn: Option<Task>) {
+    if let Some(mut f) = initial_fn {
+        f();
+    }
+    loop {
+        let mut task = {
+            let mut state = sharing.lock();
+            state.idle += 1;
+            loop {
+                if let Some(task) = state.todo.pop_front() {
+                    // `spawn` already took this thread out of `idle`.
+                    break task;
+                }
+                if state.closed {
+                    state.idle -= 1;
+                    state.threads -= 1;
+                    return;
+                }
+                if state.threads <= MIN_THREADS {
+                    state = sharing
+                        .condvar
+                        .wait(state)
+                        .unwrap_or_else(|e| e.into_inner());
+                } else {
+                    let (next, waited) = sharing
+                        .condvar
+                        .wait_timeout(state, IDLE_TIMEOUT)
+                        .unwrap_or_else(|e| e.into_inner());
+                    state = next;
+                    if waited.timed_out() && state.todo.is_empty() && state.idle > 0 {
+                        state.idle -= 1;
+                        state.threads -= 1;
+                        return;
+                    }
+                }
+            }
+        };
+        task();
     }
 }
 
 impl Drop for TaskPool {
     fn drop(&mut self) {
-        self.sharing
-            .active_tasks
-            .store(999_999_999, Ordering::Release);
+        self.sharing.lock().closed = true;
         self.sharing.condvar.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// PATCH: a burst of tasks that each block must each get a thread of its own: none may
+    /// wait behind another (the original queued some of them for a thread already taken).
+    #[test]
+    fn a_burst_of_blocking_tasks_runs_at_once() {
+        for round in 0..100 {
+            let pool = TaskPool::new();
+            let n = 12;
+            let (started, seen) = mpsc::channel();
+            let (release_tx, release_rx) = mpsc::channel::<()>();
+            let release = Arc::new(Mutex::new(release_rx));
+            for _ in 0..n {
+                let started = started.clone();
+                let release = release.clone();
+                pool.spawn(Box::new(move || {
+                    let _ = started.send(());
+                    // Block until the test lets go: a task queued behind this one could
+                    // only start if another thread were free.
+                    let _ = release
+                        .lock()
+                        .map(|r| r.recv_timeout(Duration::from_secs(20)));
+                }));
+            }
+            for i in 0..n {
+                assert!(
+                    seen.recv_timeout(Duration::from_secs(10)).is_ok(),
+                    "round {}: only {} of {} tasks started",
+                    round,
+                    i,
+                    n
+                );
+            }
+            drop(release_tx);
+        }
     }
 }
