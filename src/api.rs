@@ -2,18 +2,19 @@
 //! published snapshot; nothing here collects.
 
 use crate::assets;
+use crate::auth::TokenCell;
 use crate::config::Config;
-use crate::fanout::Hub;
+use crate::fanout::{Hub, Stream};
+use crate::hosts::HostCheck;
 use crate::http::{self, Body, Reply};
 use crate::model::{ApiError, Health, WorkerCreated};
 use crate::registry::{RegisterError, Registry};
 use crate::sampler::Latest;
-use crate::session;
-use crossbeam_channel::Receiver;
+use crate::session::{self, Admission, Handshake};
 use std::io::Read;
 use std::sync::Arc;
 use std::time::Instant;
-use tiny_http::{Method, Request};
+use tiny_http::{Method, PeerKey, Request};
 
 /// Largest request body accepted (`POST /` needs none; clients send a few bytes).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -24,9 +25,17 @@ pub struct Ctx {
     pub latest: Arc<Latest>,
     pub hub: Arc<Hub>,
     pub workers: Registry,
-    /// Disconnects (all receivers wake) when the server stops.
-    pub shutdown: Receiver<()>,
     pub started: Instant,
+    /// The token in force (re-read on SIGHUP).
+    pub token: Arc<TokenCell>,
+    /// The `Host` names served without a token.
+    pub hosts: HostCheck,
+}
+
+/// Answers a request. The answer is written by the connection's own thread, so a client that
+/// reads slowly never holds a handler thread.
+fn send(req: Request, reply: Reply) {
+    req.respond_later(reply);
 }
 
 #[derive(Clone, Copy)]
@@ -79,34 +88,42 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
     let url = req.url().to_owned();
     let (path, query) = http::split_target(&url);
     log::debug!("{} {}", req.method(), url);
+    let token = ctx.token.get();
+    if token.is_none() {
+        let host = header(&req, "Host");
+        if !ctx.hosts.admits(host.as_deref()) {
+            return send(req, wrong_host(host.as_deref().unwrap_or("")));
+        }
+    }
     // CORS preflight is answered on any path, known or not.
     if *req.method() == Method::Options {
-        let _ = req.respond(http::reply(204, "text/plain", Body::Static(b"")));
-        return;
+        return send(req, http::reply(204, "text/plain", Body::Static(b"")));
     }
     let Some(route) = Route::of(path) else {
         let body = ApiError {
             path: Some(path.to_owned()),
             ..http::api_error("not found")
         };
-        let _ = req.respond(http::json(404, &body));
-        return;
+        return send(req, http::json(404, &body));
     };
     let method = req.method().clone();
     let allowed = route.allow();
-    if let Some(token) = &ctx.config.token {
+    if let Some(token) = &token {
         if route.needs_token(&method) && !token.admits(&req) {
             let r = http::error(401, "missing or wrong bearer token");
-            let _ = req.respond(http::with(
-                r,
-                "WWW-Authenticate",
-                "Bearer realm=\"psmonitor\"",
-            ));
-            return;
+            let r = http::with(r, "WWW-Authenticate", "Bearer realm=\"psmonitor\"");
+            return send(req, r);
         }
     }
+    let not_allowed = || {
+        let body = ApiError {
+            allow: Some(allowed.to_owned()),
+            ..http::api_error(&format!("method {method} not allowed"))
+        };
+        http::with(http::json(405, &body), "Allow", allowed)
+    };
     let reply = match (route, &method) {
-        (Route::Connect, Method::Get) => return session::upgrade(req, query, ctx),
+        (Route::Connect, Method::Get) => return websocket(req, query, ctx),
         (Route::Root, Method::Post) => match drain_body(&mut req) {
             Ok(()) => new_worker(&req, ctx),
             Err(reply) => reply,
@@ -119,17 +136,78 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
             Route::Health => health(ctx),
             Route::Metrics => metrics(ctx),
             Route::History => history(ctx, query),
-            Route::Connect => unreachable!("handled above"),
+            // `HEAD /ws` is no websocket handshake.
+            Route::Connect => not_allowed(),
         },
-        _ => {
-            let body = ApiError {
-                allow: Some(allowed.to_owned()),
-                ..http::api_error(&format!("method {method} not allowed"))
-            };
-            http::with(http::json(405, &body), "Allow", allowed)
+        _ => not_allowed(),
+    };
+    send(req, reply);
+}
+
+/// The first value of a request header.
+fn header(req: &Request, name: &'static str) -> Option<String> {
+    req.headers()
+        .iter()
+        .find(|h| h.field.equiv(name))
+        .map(|h| h.value.as_str().to_owned())
+}
+
+/// 403 for a `Host` that is not this machine's (DNS rebinding), saying how to allow it.
+fn wrong_host(host: &str) -> Reply {
+    let name = host.rsplit_once(':').map_or(host, |(n, p)| {
+        if p.bytes().all(|b| b.is_ascii_digit()) && !n.ends_with(':') {
+            n
+        } else {
+            host
+        }
+    });
+    http::json(
+        403,
+        &ApiError {
+            reason: Some(format!(
+                "without a token, only IP addresses, localhost and this machine's own names are served; to serve '{name}', start psmonitor with --allowed-hosts {name} (or PSMONITOR_ALLOWED_HOSTS), or set a token"
+            )),
+            ..http::api_error(&format!("host '{host}' is not served"))
+        },
+    )
+}
+
+/// `GET /connect` and `/ws`: checks the handshake, claims the worker and joins the hub here,
+/// then hands the session what it needs.
+fn websocket(req: Request, query: &str, ctx: &Ctx) {
+    let hs = match Handshake::check(&req, query) {
+        Ok(hs) => hs,
+        Err(reply) => return send(req, reply),
+    };
+    let peer_addr = req.remote_addr().copied();
+    let pairs = http::parse_query(query);
+    let claimed = http::query_value(&pairs, "id")
+        .and_then(|id| uuid::Uuid::parse_str(id).ok())
+        .is_some_and(|id| ctx.workers.claim(id));
+    let admission = if !claimed {
+        Admission::BadWorker
+    } else {
+        match ctx.hub.try_subscribe(
+            hs.stream,
+            PeerKey::of(peer_addr),
+            ctx.config.max_clients,
+            ctx.config.max_clients_per_peer,
+        ) {
+            Ok(sub) => Admission::Open(sub),
+            Err(why) => Admission::Refused(why),
         }
     };
-    let _ = req.respond(reply);
+    let first = ctx.latest.get().map(|p| match hs.stream {
+        Stream::System => p.frames.system.clone(),
+        Stream::Network => p.frames.network.clone(),
+    });
+    let params = session::Params {
+        admission,
+        first,
+        interval: ctx.config.interval,
+        peer: peer_addr.map_or_else(|| "unknown peer".to_owned(), |p| p.to_string()),
+    };
+    session::start(req, hs, params);
 }
 
 /// Reads and discards the body, refusing more than [`MAX_BODY`] bytes with 413. After a 413 or
@@ -156,7 +234,10 @@ fn drain_body(req: &mut Request) -> Result<(), Reply> {
 }
 
 fn new_worker(req: &Request, ctx: &Ctx) -> Reply {
-    match ctx.workers.register() {
+    match ctx
+        .workers
+        .register(PeerKey::of(req.remote_addr().copied()))
+    {
         Ok(id) => {
             let host = req
                 .headers()
@@ -178,6 +259,14 @@ fn new_worker(req: &Request, ctx: &Ctx) -> Reply {
         Err(RegisterError::Full) => {
             log::warn!("worker rejected: too many unclaimed workers");
             http::error(503, "too many pending workers, try again later")
+        }
+        Err(RegisterError::PeerFull) => {
+            log::debug!("worker rejected: too many unclaimed workers from one peer");
+            let r = http::error(
+                429,
+                "too many pending workers from your address, try again later",
+            );
+            http::with(r, "Retry-After", "3")
         }
         Err(RegisterError::Gone) => http::error(503, "server is shutting down"),
     }

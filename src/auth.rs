@@ -1,6 +1,26 @@
 //! Optional bearer-token authorisation for the data endpoints.
 
+use std::sync::RwLock;
 use tiny_http::Request;
+
+/// The token in force, replaced on SIGHUP when the token file is re-read.
+#[derive(Default)]
+pub struct TokenCell(RwLock<Option<Token>>);
+
+impl TokenCell {
+    pub fn new(token: Option<Token>) -> TokenCell {
+        TokenCell(RwLock::new(token))
+    }
+
+    /// The current token, if one is set.
+    pub fn get(&self) -> Option<Token> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set(&self, token: Token) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(token);
+    }
+}
 
 /// The configured token. Its `Debug` never shows the secret, so it cannot leak into logs.
 #[derive(Clone)]

@@ -25,10 +25,19 @@ OPTIONS:
                         [env PSMONITOR_MAX_CONNECTIONS, default 64]
     --request-timeout MS a request's head and body must arrive within this, and an idle
                         keep-alive connection is closed after it [env PSMONITOR_REQUEST_TIMEOUT, default 10000]
+    --max-connections-per-peer N  open HTTP connections from one address (IPv6: one /64)
+                        [env PSMONITOR_MAX_CONNECTIONS_PER_PEER, default 16]
+    --max-clients-per-peer N      websocket sessions from one address
+                        [env PSMONITOR_MAX_CLIENTS_PER_PEER, default 10]
+    --max-pending-per-peer N      unclaimed worker ids (POST /) from one address
+                        [env PSMONITOR_MAX_PENDING_PER_PEER, default 32]
+    --allowed-hosts LIST  Host names served besides IP literals, localhost and this machine's
+                        own names (comma-separated; * serves any); checked only without a token
+                        [env PSMONITOR_ALLOWED_HOSTS]
     --history SECONDS   how much history /history keeps, 0 = none [env PSMONITOR_HISTORY, default 3600]
     --log-level LEVEL   off|error|warn|info|debug|trace [env PSMONITOR_LOG_LEVEL or RUST_LOG, default info]
-    --token-file PATH   require `Authorization: Bearer <token>` on data endpoints
-                        [env PSMONITOR_TOKEN_FILE, or the token itself in PSMONITOR_TOKEN]
+    --token-file PATH   require `Authorization: Bearer <token>` on data endpoints; SIGHUP
+                        re-reads it [env PSMONITOR_TOKEN_FILE, or the token itself in PSMONITOR_TOKEN]
     --open              open the dashboard in the default browser once listening
     -h, --help          print this help
     -V, --version       print the version
@@ -56,6 +65,16 @@ pub struct Config {
     pub log: LogFilter,
     /// Unclaimed workers held at most (flood protection for `POST /`).
     pub max_pending: usize,
+    /// Open HTTP connections from one peer (an IPv4 address, an IPv6 /64).
+    pub max_connections_per_peer: usize,
+    /// Websocket sessions from one peer.
+    pub max_clients_per_peer: usize,
+    /// Unclaimed workers from one peer.
+    pub max_pending_per_peer: usize,
+    /// Extra `Host` names served without a token (`--allowed-hosts`); `None` when `*`.
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Where the token was read from, to re-read on SIGHUP.
+    pub token_file: Option<std::path::PathBuf>,
     /// When set, data endpoints require this bearer token.
     pub token: Option<Token>,
     /// Open the dashboard in a browser after start-up.
@@ -70,7 +89,7 @@ pub struct Config {
 
 /// What `main` should do.
 pub enum Command {
-    Serve(Config),
+    Serve(Box<Config>),
     /// `psmonitor snapshot [system|network] [--pretty]`.
     Snapshot {
         network: bool,
@@ -193,6 +212,35 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         10_000u64,
         between(100, 3_600_000),
     )?;
+    let max_connections_per_peer = value(
+        &mut args,
+        "--max-connections-per-peer",
+        "PSMONITOR_MAX_CONNECTIONS_PER_PEER",
+        16usize,
+        between(1, 100_000),
+    )?;
+    let max_clients_per_peer = value(
+        &mut args,
+        "--max-clients-per-peer",
+        "PSMONITOR_MAX_CLIENTS_PER_PEER",
+        10usize,
+        between(1, 100_000),
+    )?;
+    let max_pending_per_peer = value(
+        &mut args,
+        "--max-pending-per-peer",
+        "PSMONITOR_MAX_PENDING_PER_PEER",
+        32usize,
+        between(1, 100_000),
+    )?;
+    let allowed: String = value(
+        &mut args,
+        "--allowed-hosts",
+        "PSMONITOR_ALLOWED_HOSTS",
+        String::new(),
+        |_| Ok(()),
+    )?;
+    let allowed_hosts = allowed_hosts(&allowed)?;
     let history = value(
         &mut args,
         "--history",
@@ -218,7 +266,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
     let worker_ttl: Option<u64> = args
         .opt_value_from_str("--test-worker-ttl")
         .map_err(|e| format!("--test-worker-ttl: {e}"))?;
-    let token = token(&mut args)?;
+    let (token, token_file) = token(&mut args)?;
     let rest = args.finish();
     if let Some(extra) = rest.first() {
         return Err(format!(
@@ -226,7 +274,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
             extra.to_string_lossy()
         ));
     }
-    Ok(Command::Serve(Config {
+    Ok(Command::Serve(Box::new(Config {
         address,
         port,
         interval: Duration::from_millis(interval),
@@ -237,15 +285,53 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         history: Duration::from_secs(history),
         log,
         max_pending: 1024,
+        max_connections_per_peer,
+        max_clients_per_peer,
+        max_pending_per_peer,
+        allowed_hosts,
+        token_file,
         token,
         open,
         stall_after: stall_after.map(Duration::from_millis),
         worker_ttl: worker_ttl.map_or(crate::registry::TTL, Duration::from_millis),
-    }))
+    })))
 }
 
-/// The token from `--token-file`, `PSMONITOR_TOKEN_FILE` or `PSMONITOR_TOKEN`, in that order.
-fn token(args: &mut pico_args::Arguments) -> Result<Option<Token>, String> {
+/// `--allowed-hosts`: comma-separated names, lower-cased, without a trailing dot; `*` turns
+/// the check off (`None`).
+fn allowed_hosts(text: &str) -> Result<Option<Vec<String>>, String> {
+    let mut names = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if name == "*" {
+            return Ok(None);
+        }
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+        {
+            return Err(format!(
+                "invalid value '{text}' for --allowed-hosts: '{name}' is not a host name (a comma-separated list of names, or *)"
+            ));
+        }
+        names.push(name);
+    }
+    Ok(Some(names))
+}
+
+/// Reads the token file again (SIGHUP): the new token, or why the old one stays.
+pub fn reread_token(path: &std::path::Path) -> Result<Token, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the token file '{}': {e}", path.display()))?;
+    Token::new(&text).ok_or_else(|| format!("the token file '{}' is empty", path.display()))
+}
+
+/// The token from `--token-file`, `PSMONITOR_TOKEN_FILE` or `PSMONITOR_TOKEN`, in that order,
+/// and the file it came from.
+fn token(
+    args: &mut pico_args::Arguments,
+) -> Result<(Option<Token>, Option<std::path::PathBuf>), String> {
     let file: Option<String> = args
         .opt_value_from_str("--token-file")
         .map_err(|e| format!("--token-file: {e}"))?;
@@ -259,15 +345,14 @@ fn token(args: &mut pico_args::Arguments) -> Result<Option<Token>, String> {
     if let Some(path) = file {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {source} '{path}': {e}"))?;
-        return Token::new(&text)
-            .map(Some)
-            .ok_or_else(|| format!("{source} '{path}' is empty"));
+        let token = Token::new(&text).ok_or_else(|| format!("{source} '{path}' is empty"))?;
+        return Ok((Some(token), Some(path.into())));
     }
     match std::env::var("PSMONITOR_TOKEN") {
         Ok(t) => Token::new(&t)
-            .map(Some)
+            .map(|t| (Some(t), None))
             .ok_or_else(|| "PSMONITOR_TOKEN is set but empty".to_owned()),
-        Err(_) => Ok(None),
+        Err(_) => Ok((None, None)),
     }
 }
 
@@ -294,4 +379,21 @@ fn snapshot(sub: String, mut args: pico_args::Arguments) -> Result<Command, Stri
         ));
     }
     Ok(Command::Snapshot { network, pretty })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allowed_hosts;
+
+    #[test]
+    fn allowed_host_lists() {
+        assert_eq!(allowed_hosts("").unwrap(), Some(vec![]));
+        assert_eq!(
+            allowed_hosts(" Pi.Home. ,nas").unwrap(),
+            Some(vec!["pi.home".to_owned(), "nas".to_owned()])
+        );
+        assert_eq!(allowed_hosts("a,*").unwrap(), None);
+        assert!(allowed_hosts("a b").is_err());
+        assert!(allowed_hosts("http://x").is_err());
+    }
 }

@@ -4,11 +4,64 @@
 //! so when a slow session has not taken the previous frame yet, the sampler removes it and puts
 //! the newest one in: a session that cannot keep up gets the newest snapshot, never a queue,
 //! and the sampler never blocks on a session.
+//!
+//! A session must also answer its client at once (pongs, close replies), so it waits on its
+//! socket and its channel together with `poll(2)`; a channel has no descriptor, so each one
+//! comes with a [`Doorbell`] (an eventfd) that the sampler rings after each send, and that
+//! [`Hub::stop`] rings to tell every session the server is stopping.
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use tiny_http::PeerKey;
 use tungstenite::Utf8Bytes;
+
+/// An eventfd a session polls on: rung by the sampler and at shutdown.
+pub struct Doorbell(OwnedFd);
+
+impl Doorbell {
+    fn new() -> std::io::Result<Doorbell> {
+        // SAFETY: eventfd returns a new descriptor or -1; we own it from here.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a fresh descriptor no one else owns.
+        Ok(Doorbell(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    fn ring(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a valid u64 to our eventfd; failure (counter full) only
+        // means it is rung already.
+        unsafe { libc::write(self.0.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    }
+
+    /// Resets the bell after a wake-up.
+    pub fn clear(&self) {
+        let mut n: u64 = 0;
+        // SAFETY: reads 8 bytes into a valid u64; EAGAIN (not rung) is fine.
+        unsafe { libc::read(self.0.as_raw_fd(), (&mut n as *mut u64).cast(), 8) };
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+/// Why a session was not admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// `--max-clients` sessions are open.
+    Full,
+    /// `--max-clients-per-peer` sessions from this peer are open.
+    PeerFull,
+    /// No descriptor for the doorbell (the fd limit).
+    Resources,
+    /// The server is stopping.
+    Stopping,
+}
 
 /// Which object a session streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,8 +80,10 @@ pub struct Frames {
 struct Sub {
     id: u64,
     stream: Stream,
+    peer: Option<PeerKey>,
     tx: Sender<Utf8Bytes>,
     rx: Receiver<Utf8Bytes>,
+    bell: Arc<Doorbell>,
 }
 
 /// The set of live sessions.
@@ -37,6 +92,7 @@ pub struct Hub {
     subs: Mutex<Vec<Sub>>,
     next: AtomicU64,
     delivered: AtomicU64,
+    stopping: AtomicBool,
 }
 
 /// A session's place in the hub; dropping it leaves the hub.
@@ -45,6 +101,15 @@ pub struct Subscription {
     hub: Arc<Hub>,
     /// Frames for this session, newest wins.
     pub frames: Receiver<Utf8Bytes>,
+    /// Rung after each frame and when the server stops.
+    pub bell: Arc<Doorbell>,
+}
+
+impl Subscription {
+    /// True once the server is stopping: the session closes with 1001.
+    pub fn stopping(&self) -> bool {
+        self.hub.stopping.load(Ordering::Acquire)
+    }
 }
 
 impl Drop for Subscription {
@@ -59,25 +124,49 @@ impl Hub {
         self.subs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Joins the hub unless `max` sessions are already in it.
-    pub fn try_subscribe(self: &Arc<Self>, stream: Stream, max: usize) -> Option<Subscription> {
+    /// Joins the hub unless `max` sessions, or `max_per_peer` from `peer`, are in it already.
+    pub fn try_subscribe(
+        self: &Arc<Self>,
+        stream: Stream,
+        peer: Option<PeerKey>,
+        max: usize,
+        max_per_peer: usize,
+    ) -> Result<Subscription, Refused> {
         let mut subs = self.lock();
-        if subs.len() >= max {
-            return None;
+        if self.stopping.load(Ordering::Acquire) {
+            return Err(Refused::Stopping);
         }
+        if subs.len() >= max {
+            return Err(Refused::Full);
+        }
+        if peer.is_some() && subs.iter().filter(|s| s.peer == peer).count() >= max_per_peer {
+            return Err(Refused::PeerFull);
+        }
+        let bell = Arc::new(Doorbell::new().map_err(|_| Refused::Resources)?);
         let (tx, rx) = bounded(1);
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         subs.push(Sub {
             id,
             stream,
+            peer,
             tx,
             rx: rx.clone(),
+            bell: Arc::clone(&bell),
         });
-        Some(Subscription {
+        Ok(Subscription {
             id,
             hub: Arc::clone(self),
             frames: rx,
+            bell,
         })
+    }
+
+    /// Tells every session that the server is stopping, and refuses new ones.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        for s in self.lock().iter() {
+            s.bell.ring();
+        }
     }
 
     /// Number of live sessions.
@@ -103,6 +192,7 @@ impl Hub {
                 match s.tx.try_send(msg) {
                     Ok(()) => {
                         self.delivered.fetch_add(1, Ordering::Relaxed);
+                        s.bell.ring();
                         break;
                     }
                     Err(TrySendError::Full(m)) => {
@@ -131,9 +221,12 @@ mod tests {
     #[test]
     fn newest_wins_and_capacity_holds() {
         let hub = Arc::new(Hub::default());
-        let a = hub.try_subscribe(Stream::System, 2).unwrap();
-        let b = hub.try_subscribe(Stream::Network, 2).unwrap();
-        assert!(hub.try_subscribe(Stream::System, 2).is_none());
+        let a = hub.try_subscribe(Stream::System, None, 2, 2).unwrap();
+        let b = hub.try_subscribe(Stream::Network, None, 2, 2).unwrap();
+        assert_eq!(
+            hub.try_subscribe(Stream::System, None, 2, 2).err(),
+            Some(Refused::Full)
+        );
         for i in 0..5 {
             hub.publish(&frames(&i.to_string()));
         }
@@ -142,6 +235,35 @@ mod tests {
         assert_eq!(b.frames.try_recv().unwrap().as_str(), "n4");
         drop(a);
         assert_eq!(hub.len(), 1);
-        assert!(hub.try_subscribe(Stream::System, 2).is_some());
+        assert!(hub.try_subscribe(Stream::System, None, 2, 2).is_ok());
+    }
+
+    #[test]
+    fn per_peer_cap_and_stop() {
+        let peer = |s: &str| tiny_http::PeerKey::of(Some(s.parse().unwrap()));
+        let hub = Arc::new(Hub::default());
+        let a = hub
+            .try_subscribe(Stream::System, peer("127.0.0.2:1"), 10, 1)
+            .unwrap();
+        assert_eq!(
+            hub.try_subscribe(Stream::System, peer("127.0.0.2:2"), 10, 1)
+                .err(),
+            Some(Refused::PeerFull)
+        );
+        let b = hub
+            .try_subscribe(Stream::System, peer("127.0.0.3:1"), 10, 1)
+            .unwrap();
+        hub.publish(&frames("1"));
+        // The doorbell is rung: its eventfd reads 1.
+        let mut n = 0u64;
+        // SAFETY: reads 8 bytes into a valid u64.
+        let r = unsafe { libc::read(b.bell.fd(), (&mut n as *mut u64).cast(), 8) };
+        assert_eq!((r, n), (8, 1));
+        hub.stop();
+        assert!(a.stopping() && b.stopping());
+        assert_eq!(
+            hub.try_subscribe(Stream::System, None, 10, 10).err(),
+            Some(Refused::Stopping)
+        );
     }
 }

@@ -95,6 +95,21 @@ pub fn api_error(message: &str) -> ApiError {
     }
 }
 
+/// How tiny_http words the refusals it writes itself (a full connection table, a malformed
+/// or ambiguous request head): the same JSON error body and CORS header as every answer, and
+/// `Retry-After` on a 503.
+pub fn refusal(status: u16, why: &str) -> (Vec<Header>, Vec<u8>) {
+    let mut headers: Vec<Header> = [("Content-Type", JSON), ("Access-Control-Allow-Origin", "*")]
+        .iter()
+        .filter_map(|(k, v)| header(k, v))
+        .collect();
+    if status == 503 {
+        headers.extend(header("Retry-After", "1"));
+    }
+    let body = serde_json::to_vec(&api_error(why)).unwrap_or_else(|_| b"{}".to_vec());
+    (headers, body)
+}
+
 /// 400 naming the query parameter and why its value was refused.
 pub fn bad_parameter(parameter: &str, reason: &str) -> Reply {
     json(

@@ -12,6 +12,7 @@ mod config;
 mod fanout;
 mod heap;
 mod history;
+mod hosts;
 mod http;
 mod logging;
 mod metrics;
@@ -35,7 +36,7 @@ fn main() -> ExitCode {
     signals::block();
     let args: Vec<_> = std::env::args_os().skip(1).collect();
     let config = match config::parse(args) {
-        Ok(config::Command::Serve(c)) => c,
+        Ok(config::Command::Serve(c)) => *c,
         Ok(config::Command::Snapshot { network, pretty }) => {
             return snapshot_cmd::run(network, pretty)
         }

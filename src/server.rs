@@ -1,8 +1,10 @@
 //! Wires the threads together: sampler, registry, handler pool, and the accept loop.
 
 use crate::api::{self, Ctx};
+use crate::auth::TokenCell;
 use crate::config::Config;
 use crate::fanout::Hub;
+use crate::hosts::HostCheck;
 use crate::http;
 use crate::pool::Pool;
 use crate::registry::Registry;
@@ -23,7 +25,9 @@ pub fn run(config: Config) -> Result<(), String> {
     let listener = listen(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let limits = tiny_http::Limits {
         max_connections: config.max_connections,
+        max_connections_per_peer: config.max_connections_per_peer,
         request_timeout: config.request_timeout,
+        refusal: Some(Arc::new(http::refusal)),
         ..tiny_http::Limits::default()
     };
     let server = Arc::new(
@@ -45,17 +49,22 @@ pub fn run(config: Config) -> Result<(), String> {
         Arc::clone(&hub),
     )
     .map_err(|e| format!("cannot start the sampler: {e}"))?;
-    let workers = Registry::spawn(config.max_pending, config.worker_ttl)
-        .map_err(|e| format!("cannot start the registry: {e}"))?;
-    // Dropping `stop` wakes every session to send 1001 and end.
-    let (stop, shutdown) = crossbeam_channel::bounded::<()>(0);
+    let workers = Registry::spawn(crate::registry::Limits {
+        total: config.max_pending,
+        per_peer: config.max_pending_per_peer,
+        ttl: config.worker_ttl,
+    })
+    .map_err(|e| format!("cannot start the registry: {e}"))?;
+    let token = Arc::new(TokenCell::new(config.token.clone()));
+    let hosts = HostCheck::new(config.allowed_hosts.as_deref());
     let ctx = Arc::new(Ctx {
         config: config.clone(),
         latest,
         hub,
         workers,
-        shutdown,
         started,
+        token: Arc::clone(&token),
+        hosts,
     });
     let handler_ctx = Arc::clone(&ctx);
     let pool = Pool::new(config.threads, QUEUE, move |req| {
@@ -72,6 +81,12 @@ pub fn run(config: Config) -> Result<(), String> {
         config.request_timeout.as_millis(),
         started.elapsed().as_millis()
     );
+    if config.token.is_none() {
+        log::info!(
+            "without a token, Host names served: {}",
+            ctx.hosts.describe()
+        );
+    }
     if config.token.is_none() && !config.address.is_loopback() {
         log::warn!(
             "listening on {} without a token: anyone who can reach this port can read this host's data (set PSMONITOR_TOKEN or --token-file)",
@@ -79,11 +94,25 @@ pub fn run(config: Config) -> Result<(), String> {
         );
     }
     let listener = Arc::clone(&server);
-    signals::on_shutdown(move |signal| {
-        log::info!("{signal} received: closing websocket sessions and stopping");
-        notify::notify("STOPPING=1");
-        drop(stop);
-        listener.unblock();
+    let hub = Arc::clone(&ctx.hub);
+    let token_file = config.token_file.clone();
+    signals::spawn(signals::Handlers {
+        stop: Box::new(move |signal| {
+            log::info!("{signal} received: closing websocket sessions and stopping");
+            notify::notify("STOPPING=1");
+            hub.stop();
+            listener.unblock();
+        }),
+        reload: Box::new(move || match &token_file {
+            None => log::info!("SIGHUP received: no token file to re-read"),
+            Some(path) => match crate::config::reread_token(path) {
+                Ok(t) => {
+                    token.set(t);
+                    log::info!("SIGHUP received: token re-read from {}", path.display());
+                }
+                Err(e) => log::error!("SIGHUP received: {e}; the old token stays in force"),
+            },
+        }),
     })
     .map_err(|e| format!("cannot start the signal thread: {e}"))?;
     notify::notify("READY=1");
@@ -94,7 +123,7 @@ pub fn run(config: Config) -> Result<(), String> {
     for req in server.incoming_requests() {
         if let Err(req) = pool.submit(req) {
             log::warn!("request queue full; answering 503");
-            let _ = req.respond(http::error(503, "server busy, try again"));
+            req.respond_later(http::error(503, "server busy, try again"));
         }
     }
     // Give sessions a moment to get their close frames out; never longer than the

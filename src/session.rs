@@ -1,32 +1,23 @@
-//! Websocket sessions: the upgrade on a pool thread, then one thread per session.
+//! Websocket sessions: the handshake on a pool thread, then one thread per session.
 //!
-//! Why the socket is looked up in `/proc/self/fd`: `tiny_http::Request::upgrade` returns a
-//! `Box<dyn ReadWrite + Send>` with no way to set timeouts or reach the `TcpStream`. A session
-//! must read (pings, the client's close frame) without blocking its writes, and must not hang on
-//! a client that stops reading. The socket options belong to the socket, not the descriptor, so
-//! we find our descriptor for this peer, `dup` it, and set on the duplicate:
-//! - a 1 ms read timeout, so after each frame the session drains what the client sent
-//!   (`WouldBlock` ends the drain; tungstenite keeps partial frames), and answers a ping or a
-//!   close within one tick without a second thread;
-//! - a write timeout, so a client that stops reading is dropped instead of blocking forever.
-//!
-//! The session waits on its fan-out channel, so an idle session costs no CPU between ticks.
-//! If the descriptor is not found (it always is on Linux), the session still streams and
-//! notices a vanished peer at its next write, but does not read.
+//! A session thread waits with `poll(2)` on two descriptors: its socket and its subscription's
+//! doorbell (rung by the sampler after each frame and by the hub at shutdown). So it answers a
+//! ping or a close within moments whatever the interval, costs no CPU between events, and
+//! needs no second thread. The socket comes from tiny_http's `upgrade_tcp`; reads are
+//! non-blocking (`MSG_DONTWAIT`: a partial frame waits in tungstenite's buffer for the next
+//! wake-up), writes block with a whole-frame deadline so a client that stops reading is dropped.
 
-use crate::api::Ctx;
-use crate::fanout::{Stream, Subscription};
-use crate::http::{self, query_value};
-use crossbeam_channel::select;
-use std::io::ErrorKind;
-use std::mem::ManuallyDrop;
-use std::net::{SocketAddr, TcpStream};
-use std::os::fd::FromRawFd;
+use crate::fanout::{Refused, Stream, Subscription};
+use crate::http::{self, query_value, Reply};
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 use tiny_http::{Request, Response};
+use tungstenite::error::ProtocolError;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tungstenite::{Message, WebSocket};
+use tungstenite::{Message, Utf8Bytes, WebSocket};
 
 /// The greeting the original sends first.
 pub const GREETING: &str = "connected to monitor, transmitting data...";
@@ -39,25 +30,40 @@ const READ_BUFFER: usize = 4096;
 /// A client that does not take a frame within this time is disconnected.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-type Ws = WebSocket<Timed>;
+type Ws = WebSocket<Socket>;
 
-/// The upgraded stream with a deadline per message: from the first byte of a frame written
-/// until its flush, at most [`WRITE_TIMEOUT`]. A socket write timeout alone is per write call,
-/// so a client reading a few bytes at a time could stretch one frame over many timeouts.
-struct Timed {
-    inner: Box<dyn tiny_http::ReadWrite + Send>,
-    /// Our duplicate of the socket, to set the time left before each write.
-    socket: Option<TcpStream>,
+/// The upgraded socket: what the client sent after its handshake first, then non-blocking
+/// reads; writes with a deadline per message, from the first byte written until its flush (a
+/// socket write timeout alone is per write call, so a client reading a few bytes at a time
+/// could stretch one frame over many timeouts).
+struct Socket {
+    stream: TcpStream,
+    buffered: std::io::Cursor<Vec<u8>>,
     write_by: Option<Instant>,
 }
 
-impl std::io::Read for Timed {
+impl Read for Socket {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.inner.read(buf)
+        if (self.buffered.position() as usize) < self.buffered.get_ref().len() {
+            return self.buffered.read(buf);
+        }
+        // SAFETY: reads at most `buf.len()` bytes into `buf` from our own socket.
+        let n = unsafe {
+            libc::recv(
+                self.stream.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(n as usize)
     }
 }
 
-impl std::io::Write for Timed {
+impl Write for Socket {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let by = *self
             .write_by
@@ -69,124 +75,153 @@ impl std::io::Write for Timed {
                 "client took no frame for the write timeout",
             ));
         }
-        if let Some(s) = &self.socket {
-            s.set_write_timeout(Some(left))?;
+        self.stream.set_write_timeout(Some(left))?;
+        match (&self.stream).write(buf) {
+            // SO_SNDTIMEO expiring reads as EAGAIN: the deadline passed.
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Err(std::io::Error::new(
+                ErrorKind::TimedOut,
+                "client took no frame for the write timeout",
+            )),
+            other => other,
         }
-        self.inner.write(buf)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()?;
         self.write_by = None;
         Ok(())
     }
 }
 
-/// Handles `GET /connect` and `GET /ws`: checks the handshake, upgrades, and starts a session.
-pub fn upgrade(req: Request, query: &str, ctx: &Ctx) {
-    let pairs = http::parse_query(query);
-    let stream = match query_value(&pairs, "stream") {
-        None | Some("system") => Stream::System,
-        Some("network") => Stream::Network,
-        Some(other) => {
-            let reason = format!("'{other}' is not one of: system, network");
-            let _ = req.respond(http::bad_parameter("stream", &reason));
-            return;
+/// A checked websocket handshake, before the upgrade.
+pub struct Handshake {
+    pub stream: Stream,
+    accept: String,
+}
+
+impl Handshake {
+    /// Checks the handshake of `GET /connect` or `/ws`; the refusal to send if it is wrong.
+    pub fn check(req: &Request, query: &str) -> Result<Handshake, Reply> {
+        let pairs = http::parse_query(query);
+        let stream = match query_value(&pairs, "stream") {
+            None | Some("system") => Stream::System,
+            Some("network") => Stream::Network,
+            Some(other) => {
+                let reason = format!("'{other}' is not one of: system, network");
+                return Err(http::bad_parameter("stream", &reason));
+            }
+        };
+        let head = |name: &'static str| {
+            req.headers()
+                .iter()
+                .find(|h| h.field.equiv(name))
+                .map(|h| h.value.as_str().trim().to_owned())
+        };
+        let is_upgrade = head("Upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+        if !is_upgrade {
+            let r = http::error(426, "this endpoint needs a websocket upgrade");
+            return Err(http::with(r, "Upgrade", "websocket"));
         }
-    };
-    let head = |name: &'static str| {
-        req.headers()
-            .iter()
-            .find(|h| h.field.equiv(name))
-            .map(|h| h.value.as_str().to_owned())
-    };
-    let is_upgrade = head("Upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    if !is_upgrade {
-        let r = http::error(426, "this endpoint needs a websocket upgrade");
-        let _ = req.respond(http::with(r, "Upgrade", "websocket"));
-        return;
-    }
-    if head("Sec-WebSocket-Version").as_deref().map(str::trim) != Some("13") {
-        let r = http::error(426, "unsupported websocket version: use 13");
-        let _ = req.respond(http::with(r, "Sec-WebSocket-Version", "13"));
-        return;
-    }
-    let key = match head("Sec-WebSocket-Key") {
-        Some(k) if valid_key(k.trim()) => k.trim().to_owned(),
-        _ => {
-            let _ = req.respond(http::error(400, "missing or malformed Sec-WebSocket-Key"));
-            return;
+        if head("Sec-WebSocket-Version").as_deref() != Some("13") {
+            let r = http::error(426, "unsupported websocket version: use 13");
+            return Err(http::with(r, "Sec-WebSocket-Version", "13"));
         }
-    };
-    let peer = req.remote_addr().copied();
-    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+        match head("Sec-WebSocket-Key") {
+            Some(k) if valid_key(&k) => Ok(Handshake {
+                stream,
+                accept: tungstenite::handshake::derive_accept_key(k.as_bytes()),
+            }),
+            _ => Err(http::error(400, "missing or malformed Sec-WebSocket-Key")),
+        }
+    }
+}
+
+/// Whether the client may have its session: decided by the caller (the worker claim and the
+/// hub's caps), told to the client over the websocket as the original does.
+pub enum Admission {
+    Open(Subscription),
+    BadWorker,
+    Refused(Refused),
+}
+
+/// What a session needs besides its socket.
+pub struct Params {
+    pub admission: Admission,
+    /// The newest frame, sent right after the greeting.
+    pub first: Option<Utf8Bytes>,
+    pub interval: Duration,
+    pub peer: String,
+}
+
+/// Upgrades the connection and starts the session thread (or closes with the reason the
+/// session was not admitted).
+pub fn start(req: Request, hs: Handshake, params: Params) {
     let mut resp = Response::empty(101);
     for (k, v) in [
         ("Upgrade", "websocket"),
         ("Connection", "Upgrade"),
-        ("Sec-WebSocket-Accept", accept.as_str()),
+        ("Sec-WebSocket-Accept", hs.accept.as_str()),
     ] {
         if let Some(h) = http::header(k, v) {
             resp.add_header(h);
         }
     }
-    let raw = req.upgrade("websocket", resp);
-    let socket = peer.and_then(find_socket);
-    if let Some(s) = &socket {
-        let _ = s.set_read_timeout(Some(Duration::from_millis(1)));
-        let _ = s.set_write_timeout(Some(WRITE_TIMEOUT));
-    }
+    let up = match req.upgrade_tcp("websocket", resp) {
+        Ok(up) => up,
+        Err(e) => {
+            log::warn!("websocket from {} failed at the upgrade: {e}", params.peer);
+            return;
+        }
+    };
     // tungstenite's default 128 KiB read buffer is zero-filled to capacity on every read, so
-    // each session kept 128 KiB resident (156 MiB with 1000 sessions). Clients send little:
-    // pongs, close frames, short texts; larger frames still arrive, in more reads.
+    // each session kept 128 KiB resident. Clients send little: pongs, close frames, short
+    // texts. Outgoing frames are written straight to the socket (no write buffer) and may be
+    // of any size: a snapshot with long process names is still sent.
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
-        .max_write_buffer_size(4 * MAX_FRAME)
+        .max_write_buffer_size(usize::MAX)
         .max_frame_size(Some(MAX_FRAME))
         .max_message_size(Some(MAX_FRAME));
-    let can_read = socket.is_some();
-    let timed = Timed {
-        inner: raw,
-        socket,
+    let socket = Socket {
+        stream: up.stream,
+        buffered: std::io::Cursor::new(up.buffered),
         write_by: None,
     };
-    let mut ws = WebSocket::from_raw_socket(timed, Role::Server, Some(config));
-    let peer_text = peer.map_or_else(|| "unknown peer".to_owned(), |p| p.to_string());
-
-    let claimed = query_value(&pairs, "id")
-        .and_then(|id| uuid::Uuid::parse_str(id).ok())
-        .is_some_and(|id| ctx.workers.claim(id));
-    if !claimed {
-        log::warn!("websocket from {peer_text} rejected: invalid worker id");
-        close(&mut ws, CloseCode::Policy, "Invalid worker id");
-        return;
-    }
-    let Some(sub) = ctx.hub.try_subscribe(stream, ctx.config.max_clients) else {
-        log::warn!(
-            "websocket from {peer_text} rejected: {} clients already connected",
-            ctx.config.max_clients
-        );
-        let _ = ws.send(Message::text(FULL));
-        close(&mut ws, CloseCode::Again, "Server is at full capacity");
-        return;
+    let mut ws = WebSocket::from_raw_socket(socket, Role::Server, Some(config));
+    let Params {
+        admission,
+        first,
+        interval,
+        peer,
+    } = params;
+    let sub = match admission {
+        Admission::Open(sub) => sub,
+        Admission::BadWorker => {
+            log::warn!("websocket from {peer} rejected: invalid worker id");
+            return close(&mut ws, CloseCode::Policy, "Invalid worker id");
+        }
+        Admission::Refused(why) => {
+            log::warn!("websocket from {peer} rejected: {why:?}");
+            return match why {
+                Refused::Stopping => close(&mut ws, CloseCode::Away, "server shutting down"),
+                _ => {
+                    let _ = ws.send(Message::text(FULL));
+                    close(&mut ws, CloseCode::Again, "Server is at full capacity")
+                }
+            };
+        }
     };
-    let interval = ctx.config.interval;
-    let first = ctx.latest.get().map(|p| match stream {
-        Stream::System => p.frames.system.clone(),
-        Stream::Network => p.frames.network.clone(),
-    });
-    let shutdown = ctx.shutdown.clone();
+    let stream = hs.stream;
     let spawned = std::thread::Builder::new()
         .name("session".into())
         .stack_size(128 * 1024)
         .spawn(move || {
             let started = Instant::now();
-            log::info!("websocket session opened: {peer_text} ({stream:?})");
-            let why = run(&mut ws, &sub, first, interval, can_read, &shutdown);
+            log::info!("websocket session opened: {peer} ({stream:?})");
+            let why = run(&mut ws, &sub, first, interval);
             drop(sub);
             log::info!(
-                "websocket session closed: {peer_text} after {:.1}s ({why})",
+                "websocket session closed: {peer} after {:.1}s ({why})",
                 started.elapsed().as_secs_f64()
             );
             crate::heap::release_unused_stack();
@@ -196,13 +231,29 @@ pub fn upgrade(req: Request, query: &str, ctx: &Ctx) {
     }
 }
 
-/// Sends a close frame and flushes it; the client's reply is not awaited.
+/// How long a closing session waits for the client's close reply before hanging up.
+const LINGER: Duration = Duration::from_millis(100);
+
+/// Sends a close frame and flushes it, then waits briefly for the client's reply: closing a
+/// socket with unread data sends a reset, which can destroy the close frame before the client
+/// reads it.
 fn close(ws: &mut Ws, code: CloseCode, reason: &str) {
     let _ = ws.close(Some(CloseFrame {
         code,
         reason: reason.into(),
     }));
     let _ = ws.flush();
+    let stream = &ws.get_ref().stream;
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(LINGER));
+    let by = Instant::now() + LINGER;
+    let mut scratch = [0u8; 4096];
+    while Instant::now() < by {
+        match (&*stream).read(&mut scratch) {
+            Ok(n) if n > 0 => {}
+            _ => break,
+        }
+    }
 }
 
 /// A `Sec-WebSocket-Key` is 16 random bytes in base64: 24 characters ending in `==`.
@@ -215,15 +266,44 @@ fn valid_key(k: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
 }
 
+/// What woke a session.
+struct Woken {
+    socket: bool,
+    bell: bool,
+}
+
+/// Waits until the socket has something to read (or hung up) or the doorbell rang, at most
+/// `timeout` (a lost wake-up costs one timeout, never the session).
+fn wait(ws: &Ws, sub: &Subscription, timeout: Duration) -> Woken {
+    let mut fds = [
+        libc::pollfd {
+            fd: ws.get_ref().stream.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: sub.bell.fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: `fds` is a valid array of two pollfd for the duration of the call.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+    if n <= 0 {
+        return Woken {
+            socket: false,
+            bell: false,
+        };
+    }
+    Woken {
+        socket: fds[0].revents != 0,
+        bell: fds[1].revents != 0,
+    }
+}
+
 /// Streams frames until the client leaves, stalls, or the server stops. Returns why it ended.
-fn run(
-    ws: &mut Ws,
-    sub: &Subscription,
-    first: Option<tungstenite::Utf8Bytes>,
-    interval: Duration,
-    can_read: bool,
-    shutdown: &crossbeam_channel::Receiver<()>,
-) -> String {
+fn run(ws: &mut Ws, sub: &Subscription, first: Option<Utf8Bytes>, interval: Duration) -> String {
     if let Err(e) = ws.send(Message::text(GREETING)) {
         return format!("write failed: {e}");
     }
@@ -233,28 +313,30 @@ fn run(
             return format!("write failed: {e}");
         }
     }
+    // What the client sent with its handshake.
+    if let Some(why) = drain(ws) {
+        return why;
+    }
     loop {
-        select! {
-            recv(sub.frames) -> frame => match frame {
-                Ok(frame) => {
-                    // The first frame went out at connect; a tick right after it would break
-                    // the one-frame-per-interval pacing clients rely on, so skip it.
-                    if last_sent.elapsed() >= interval / 2 {
-                        if let Err(e) = ws.send(Message::Text(frame)) {
-                            return format!("write failed: {e}");
-                        }
-                        last_sent = Instant::now();
-                    }
-                }
-                Err(_) => return "server stopping".into(),
-            },
-            recv(shutdown) -> _ => {
+        let woken = wait(ws, sub, interval * 2 + Duration::from_secs(1));
+        if woken.bell {
+            sub.bell.clear();
+            if sub.stopping() {
                 close(ws, CloseCode::Away, "server shutting down");
                 return "server shutting down".into();
-            },
-            default(interval * 2) => {}
+            }
+            if let Ok(frame) = sub.frames.try_recv() {
+                // The first frame went out at connect; a tick right after it would break
+                // the one-frame-per-interval pacing clients rely on, so skip it.
+                if last_sent.elapsed() >= interval / 2 {
+                    if let Err(e) = ws.send(Message::Text(frame)) {
+                        return format!("write failed: {e}");
+                    }
+                    last_sent = Instant::now();
+                }
+            }
         }
-        if can_read {
+        if woken.socket {
             if let Some(why) = drain(ws) {
                 return why;
             }
@@ -278,24 +360,8 @@ fn drain(ws: &mut Ws) -> Option<String> {
                 return Some("closed by client".into());
             }
             Ok(_) => {}
-            Err(tungstenite::Error::Io(e))
-                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
-            {
-                break;
-            }
-            Err(tungstenite::Error::ConnectionClosed) => return Some("closed by client".into()),
-            // Say why before hanging up: unmasked or malformed frames (1002), a frame or
-            // message over the 64 KiB cap, refused from its header before its payload is
-            // read (1009).
-            Err(e @ tungstenite::Error::Protocol(_)) => {
-                close(ws, CloseCode::Protocol, "protocol error");
-                return Some(format!("protocol error: {e}"));
-            }
-            Err(e @ tungstenite::Error::Capacity(_)) => {
-                close(ws, CloseCode::Size, "frame too large");
-                return Some(format!("too large: {e}"));
-            }
-            Err(e) => return Some(format!("read failed: {e}")),
+            Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) => return Some(ended(ws, e)),
         }
     }
     match ws.flush() {
@@ -305,31 +371,38 @@ fn drain(ws: &mut Ws) -> Option<String> {
     }
 }
 
-/// Finds this process's socket connected to `peer` and returns a duplicate of it.
-///
-/// The 4-tuple of a live TCP connection is unique and tiny_http keeps the connection open while
-/// we hold the upgraded stream, so the match is this connection; the duplicate is checked again
-/// in case the descriptor was closed and reused between the check and the `dup`.
-pub fn find_socket(peer: SocketAddr) -> Option<TcpStream> {
-    for entry in std::fs::read_dir("/proc/self/fd").ok()?.flatten() {
-        let Some(fd) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        // SAFETY: ManuallyDrop never closes `fd`; on a descriptor that is not a socket (or was
-        // just closed) getpeername fails harmlessly with ENOTSOCK/EBADF.
-        let probe = ManuallyDrop::new(unsafe { TcpStream::from_raw_fd(fd) });
-        if probe.peer_addr().ok() == Some(peer) {
-            let dup = probe.try_clone().ok()?;
-            if dup.peer_addr().ok() == Some(peer) {
-                return Some(dup);
-            }
+/// Ends a session after a read error: says why to the client where it can still hear it
+/// (1007 invalid UTF-8, 1002 protocol errors, 1009 frames over the 64 KiB cap, refused from
+/// their header before their payload is read), and says what happened in the log.
+fn ended(ws: &mut Ws, e: tungstenite::Error) -> String {
+    use tungstenite::Error as E;
+    match e {
+        E::ConnectionClosed | E::AlreadyClosed => "closed by client".into(),
+        E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            "client disconnected without a close frame".into()
         }
+        E::Io(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof
+            ) =>
+        {
+            "client disconnected without a close frame".into()
+        }
+        E::Utf8(e) => {
+            close(ws, CloseCode::Invalid, "invalid UTF-8");
+            format!("invalid UTF-8 from the client: {e}")
+        }
+        E::Protocol(e) => {
+            close(ws, CloseCode::Protocol, "protocol error");
+            format!("protocol error: {e}")
+        }
+        E::Capacity(e) => {
+            close(ws, CloseCode::Size, "frame too large");
+            format!("too large: {e}")
+        }
+        e => format!("read failed: {e}"),
     }
-    None
 }
 
 #[cfg(test)]

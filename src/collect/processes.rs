@@ -181,13 +181,27 @@ impl ProcessCollector {
     }
 }
 
+/// Longest process name sent, in bytes (cut at a character boundary). A process chooses its
+/// own `argv[0]`, and one of ~100 KB made every snapshot too large for the websocket stream;
+/// psutil-era clients never see names this long.
+pub const MAX_NAME: usize = 256;
+
 /// The kernel truncates `comm` to 15 bytes; like psutil, take the full name from `cmdline`
-/// when its first word's basename starts with the truncated one.
+/// when its first word's basename starts with the truncated one, capped at [`MAX_NAME`].
 fn full_name(pid: u32, comm: &str, buf: &mut Vec<u8>) -> Option<String> {
     let text = read_into(format!("/proc/{pid}/cmdline"), buf).ok()?;
     let first = text.split('\0').next()?;
     let base = first.rsplit('/').next()?;
-    (base.len() > comm.len() && base.starts_with(comm)).then(|| base.to_owned())
+    (base.len() > comm.len() && base.starts_with(comm)).then(|| cap_name(base).to_owned())
+}
+
+/// `name` cut to at most [`MAX_NAME`] bytes at a character boundary.
+fn cap_name(name: &str) -> &str {
+    let mut end = name.len().min(MAX_NAME);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
 }
 
 #[cfg(test)]
@@ -203,6 +217,15 @@ mod tests {
         assert_eq!(s.comm, "my (weird) proc");
         assert_eq!(s.ticks, 10);
         assert_eq!(s.rss_pages, 250);
+    }
+
+    #[test]
+    fn names_are_capped_at_a_character_boundary() {
+        assert_eq!(cap_name("short"), "short");
+        let long = "é".repeat(MAX_NAME);
+        let capped = cap_name(&long);
+        assert!(capped.len() <= MAX_NAME && capped.len() >= MAX_NAME - 1);
+        assert!(capped.chars().all(|c| c == 'é'));
     }
 
     #[test]

@@ -125,6 +125,8 @@ impl ClientConnection {
         let mut prev_byte_was_cr = false;
 
         loop {
+            // The source is a `BufReader`: one byte at a time costs no system call.
+            #[allow(clippy::unbuffered_bytes)]
             let byte = self.next_header_source.by_ref().bytes().next();
 
             let byte = match byte {

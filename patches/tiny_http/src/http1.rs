@@ -126,9 +126,7 @@ fn parse_target(method: &Method, target: &str) -> Result<(String, Option<String>
     } else {
         return Err(Refusal::Bad("malformed request target"));
     };
-    let end = rest
-        .find(|c| c == '/' || c == '?' || c == '#')
-        .unwrap_or(rest.len());
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(end);
     if authority.is_empty() || authority.contains('@') || !valid_host(authority) {
         return Err(Refusal::Bad("malformed authority in the request target"));

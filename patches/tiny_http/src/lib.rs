@@ -90,6 +90,16 @@
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 #![allow(clippy::match_like_matches_macro)]
+// PATCH: lints newer than the upstream code they fire on (psmonitor runs clippy on the fork
+// as a workspace member); the patched code itself is clean of them.
+#![allow(
+    clippy::doc_overindented_list_items,
+    clippy::large_enum_variant,
+    clippy::io_other_error,
+    clippy::collapsible_if,
+    clippy::needless_borrow,
+    clippy::unnecessary_map_or
+)]
 
 #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
 use zeroize::Zeroizing;
@@ -117,6 +127,7 @@ pub use connection::{ConfigListenAddr, ListenAddr, Listener};
 pub use request::{ReadWrite, Request, Upgraded};
 pub use response::{Response, ResponseBox};
 pub use test::TestRequest;
+pub use util::PeerKey;
 
 mod client;
 mod common;
@@ -528,13 +539,15 @@ fn accept_loop(
                 if close_trigger.load(Relaxed) {
                     break;
                 }
-                if last_error_log.map_or(true, |t| t.elapsed() >= Duration::from_secs(10)) {
+                if last_error_log.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
                     log::warn!("cannot accept a connection: {}", e);
                     last_error_log = Some(Instant::now());
                 }
                 close_refused(&mut refused, true);
-                if matches!(e.raw_os_error(), Some(EMFILE) | Some(ENFILE)) {
-                    if reserve.take().is_some() {
+                if matches!(e.raw_os_error(), Some(EMFILE) | Some(ENFILE))
+                    && reserve.take().is_some()
+                {
+                    {
                         if let Ok((sock, _)) = server.accept() {
                             let mut sock = sock;
                             let bytes = refusal_bytes(

@@ -306,7 +306,7 @@ impl<R: Read> Drop for BodyGuard<R> {
         if self.done || self.left == Some(0) {
             return;
         }
-        if self.left.map_or(false, |left| left > DRAIN_LIMIT) {
+        if self.left.is_some_and(|left| left > DRAIN_LIMIT) {
             // Not worth waiting for: close instead.
             self.poisoned.store(true, Ordering::Relaxed);
             return;

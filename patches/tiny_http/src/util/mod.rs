@@ -1,5 +1,5 @@
 pub use self::chunked::ChunkedReader;
-pub use self::conn_table::{ConnTable, Full, Phase, Slot};
+pub use self::conn_table::{ConnTable, Full, PeerKey, Phase, Slot};
 pub use self::custom_stream::CustomStream;
 pub use self::equal_reader::EqualReader;
 pub use self::fused_reader::FusedReader;

@@ -194,7 +194,7 @@ impl<W: Write + Send> SequentialWriter<W> {
         self.trigger = None;
         self.writer
             .lock()
-            .map_err(|_| IoError::new(ErrorKind::Other, "writer poisoned"))
+            .map_err(|_| IoError::other("writer poisoned"))
     }
 }
 
