@@ -7,15 +7,18 @@
 //! Deadlines only guard against hangs: nothing here asserts how fast the server is.
 
 mod common;
-use common::{request, try_request, wait_until, Resp, Server};
+use common::{
+    read_response, read_responses, read_until_closed, request, responses, wait_until, Resp, Server,
+    Ws,
+};
 use serde_json::Value;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::{Message, WebSocket};
+use tungstenite::Message;
 
 /// `--request-timeout` of every server in this file, in ms.
 const TIMEOUT_MS: u64 = 1000;
@@ -38,18 +41,22 @@ struct Watched {
 }
 
 /// Starts a server with fast settings plus `extra`, warms it up and records its baseline.
-fn start(extra: &[&str]) -> Watched {
+fn watched(extra: &[&str]) -> Watched {
     let timeout = TIMEOUT_MS.to_string();
-    let mut args = vec!["--interval", "200", "--request-timeout", &timeout];
-    args.extend_from_slice(extra);
-    let s = Server::start(&args);
-    assert!(
-        wait_until(10, || status_of(s.addr, "/system") == Some(200)),
-        "the server serves /system after start-up"
+    let s = Server::builder()
+        .args(&["--interval", "200", "--request-timeout", &timeout])
+        .args(extra)
+        .start();
+    let r = s.first_answer("/system");
+    assert_eq!(
+        r.status,
+        200,
+        "the server serves /system after start-up: {}",
+        r.text()
     );
     // A few of each kind of request, so lazily allocated state is part of the baseline.
     for path in ["/system", "/network", "/health", "/metrics", "/history"] {
-        let _ = status_of(s.addr, path);
+        let _ = request(s.addr, "GET", path, &[], b"");
     }
     let _ = request(s.addr, "POST", "/", &[], b"{}");
     let threads = s.threads();
@@ -80,39 +87,40 @@ impl Watched {
             !log.contains("panicked"),
             "after {case}: the server panicked:\n{log}"
         );
-        let mut threads = 0;
-        let back = wait_until(20, || {
-            threads = self.s.threads();
-            threads <= self.threads + THREAD_SLACK
+        self.settles(case, "threads", 20, self.threads, THREAD_SLACK, || {
+            self.s.threads()
+        });
+        self.settles(case, "kB resident", 10, self.rss_kb, RSS_SLACK_KB, || {
+            self.s.rss_kb()
+        });
+    }
+
+    /// Polls `now` for up to `secs` until it is back within `slack` of its `baseline`.
+    fn settles(
+        &self,
+        case: &str,
+        what: &str,
+        secs: u64,
+        baseline: u64,
+        slack: u64,
+        now: impl Fn() -> u64,
+    ) {
+        let mut last = 0;
+        let back = wait_until(secs, || {
+            last = now();
+            last <= baseline + slack
         });
         assert!(
             back,
-            "after {case}: {threads} threads, baseline {}",
-            self.threads
-        );
-        let mut rss = 0;
-        let back = wait_until(10, || {
-            rss = self.s.rss_kb();
-            rss <= self.rss_kb + RSS_SLACK_KB
-        });
-        assert!(
-            back,
-            "after {case}: resident memory {rss} kB, baseline {} kB",
-            self.rss_kb
+            "after {case}: {last} {what}, baseline {baseline} (+{slack} allowed)"
         );
     }
-}
-
-/// The status of `GET path` on a fresh HTTP/1.0 connection, `None` if there is no answer.
-fn status_of(addr: SocketAddr, path: &str) -> Option<u16> {
-    try_request(addr, "GET", path).map(|r| r.status)
 }
 
 /// `GET path` on a fresh connection: the status, or what went wrong, with the bytes received.
 fn get(addr: SocketAddr, path: &str) -> Result<u16, String> {
     let sent = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     let mut s = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
     s.write_all(sent.as_bytes())
         .map_err(|e| format!("write: {e}"))?;
     let (raw, closed) = read_until_closed(&mut s, GUARD);
@@ -129,10 +137,9 @@ fn get(addr: SocketAddr, path: &str) -> Result<u16, String> {
 // ---------------------------------------------------------------------------------------------
 // Raw HTTP
 
-/// Connects with short read polls, so every read can be bounded by a deadline.
+/// Connects with a write timeout, so a write the server stops reading cannot hang the test.
 fn connect(addr: SocketAddr) -> TcpStream {
     let s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
     s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
     s
 }
@@ -148,123 +155,6 @@ fn send_new(addr: SocketAddr, bytes: &[u8]) -> TcpStream {
     let mut s = connect(addr);
     send(&mut s, bytes);
     s
-}
-
-/// Reads what the server sends until it closes the connection (end of stream or reset) or
-/// `guard` passes. Returns the bytes and whether the connection was closed.
-fn read_until_closed(s: &mut TcpStream, guard: Duration) -> (Vec<u8>, bool) {
-    let end = Instant::now() + guard;
-    let mut out = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    while Instant::now() < end {
-        match s.read(&mut buf) {
-            Ok(0) => return (out, true),
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return (out, true),
-        }
-    }
-    (out, false)
-}
-
-/// Reads until one whole response has arrived (or the connection ends, or `guard` passes).
-fn read_response(s: &mut TcpStream, guard: Duration) -> Option<Resp> {
-    read_responses(s, 1, guard).pop()
-}
-
-/// Reads until `n` whole responses have arrived (or the connection ends, or `guard` passes).
-fn read_responses(s: &mut TcpStream, n: usize, guard: Duration) -> Vec<Resp> {
-    let end = Instant::now() + guard;
-    let mut out = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        let got = responses(&out);
-        if got.len() >= n || Instant::now() >= end {
-            return got;
-        }
-        match s.read(&mut buf) {
-            Ok(0) => return responses(&out),
-            Ok(k) => out.extend_from_slice(&buf[..k]),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return responses(&out),
-        }
-    }
-}
-
-/// Parses one complete response at the start of `raw` (Content-Length or chunked body, or
-/// none for 1xx/204/304) and how many bytes it took; `None` if it is not complete.
-fn parse_one(raw: &[u8]) -> Option<(Resp, usize)> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let find = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
-    };
-    let start = split + 4;
-    let (body, used) = if find("Transfer-Encoding").is_some_and(|v| v.contains("chunked")) {
-        let mut body = Vec::new();
-        let mut at = start;
-        loop {
-            let eol = raw[at..].windows(2).position(|w| w == b"\r\n")? + at;
-            let size_text = String::from_utf8_lossy(&raw[at..eol]).into_owned();
-            let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-            at = eol + 2;
-            if size == 0 {
-                // No trailers from this server: the final CRLF follows.
-                if raw.len() < at + 2 {
-                    return None;
-                }
-                break (body, at + 2);
-            }
-            if raw.len() < at + size + 2 {
-                return None;
-            }
-            body.extend_from_slice(&raw[at..at + size]);
-            at += size + 2;
-        }
-    } else if let Some(len) = find("Content-Length").and_then(|v| v.parse::<usize>().ok()) {
-        if raw.len() < start + len {
-            return None;
-        }
-        (raw[start..start + len].to_vec(), start + len)
-    } else if status < 200 || status == 204 || status == 304 {
-        (Vec::new(), start)
-    } else {
-        // Delimited by the end of the connection.
-        (raw[start..].to_vec(), raw.len())
-    };
-    Some((
-        Resp {
-            status,
-            headers,
-            body,
-        },
-        used,
-    ))
-}
-
-/// Every complete response in `raw`, in order.
-fn responses(raw: &[u8]) -> Vec<Resp> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while let Some((r, used)) = parse_one(&raw[at..]) {
-        out.push(r);
-        at += used;
-        if used == 0 || at >= raw.len() {
-            break;
-        }
-    }
-    out
 }
 
 /// Bytes for a failure message: escaped, and cut in the middle when long.
@@ -373,7 +263,7 @@ fn noise(len: usize, mut seed: u64) -> Vec<u8> {
 
 #[test]
 fn malformed_requests_get_a_json_400_and_are_closed() {
-    let w = start(&[]);
+    let w = watched(&[]);
     let mut tls_hello = b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03".to_vec();
     tls_hello.extend(noise(160, 7));
     tls_hello.extend_from_slice(b"\r\n\r\n");
@@ -455,7 +345,7 @@ fn malformed_requests_get_a_json_400_and_are_closed() {
 
 #[test]
 fn percent_encoded_invalid_utf8_is_a_400_naming_the_parameter() {
-    let w = start(&[]);
+    let w = watched(&[]);
     for (path, parameter) in [
         ("/system?processes=%ff", "processes"),
         ("/system?processes=%c3%28", "processes"),
@@ -492,7 +382,7 @@ fn head_with(fields: usize, make: impl Fn(usize) -> String) -> Vec<u8> {
 
 #[test]
 fn oversized_heads_get_a_json_431_and_are_closed() {
-    let w = start(&[]);
+    let w = watched(&[]);
     let big_value = format!("X-Big: {}", "a".repeat(1 << 20));
     let cases: Vec<(&str, Vec<u8>, &[u16])> = vec![
         ("a 1 MB header", head_with(1, |_| big_value.clone()), &[431]),
@@ -543,7 +433,7 @@ fn oversized_heads_get_a_json_431_and_are_closed() {
 
 #[test]
 fn http10_and_pipelined_requests_are_answered_in_order() {
-    let w = start(&[]);
+    let w = watched(&[]);
 
     let sent = b"GET /system HTTP/1.0\r\n\r\n";
     let mut s = send_new(w.addr(), sent);
@@ -629,7 +519,7 @@ GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 
 #[test]
 fn connecting_and_disconnecting_500_times_leaves_no_trace() {
-    let w = start(&[]);
+    let w = watched(&[]);
     for i in 0..500 {
         let mut s = TcpStream::connect(w.addr()).expect("connect");
         match i % 4 {
@@ -652,7 +542,7 @@ fn connecting_and_disconnecting_500_times_leaves_no_trace() {
 
 #[test]
 fn idle_connections_do_not_hold_up_other_requests() {
-    let w = start(&["--max-connections", "300"]);
+    let w = watched(&["--max-connections", "300"]);
     let mut idle: Vec<TcpStream> = (0..200).map(|_| connect(w.addr())).collect();
     // Served while 200 connections sit there saying nothing.
     assert_eq!(
@@ -671,7 +561,7 @@ fn idle_connections_do_not_hold_up_other_requests() {
 
 #[test]
 fn past_max_connections_a_503_and_service_resumes() {
-    let w = start(&["--max-connections", "8"]);
+    let w = watched(&["--max-connections", "8"]);
     // Websocket sessions are not counted as connections: ten of them leave room for requests.
     let sessions: Vec<Ws> = (0..10).map(|_| session(&w)).collect();
     assert_eq!(
@@ -714,18 +604,14 @@ fn past_max_connections_a_503_and_service_resumes() {
 /// Returns what the server sent and whether it closed (false: still open when `guard` passed).
 fn trickle(addr: SocketAddr, head: &[u8], trickle: u8, guard: Duration) -> (Vec<u8>, bool) {
     let mut s = connect(addr);
-    s.set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
     let _ = s.write_all(head);
     let end = Instant::now() + guard;
     let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
     while Instant::now() < end {
-        match s.read(&mut buf) {
-            Ok(0) => return (out, true),
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(_) => return (out, true),
+        let (got, closed) = read_until_closed(&mut s, Duration::from_millis(300));
+        out.extend(got);
+        if closed {
+            return (out, true);
         }
         if s.write_all(&[trickle]).is_err() {
             // Closed under us; collect whatever was answered first.
@@ -739,7 +625,7 @@ fn trickle(addr: SocketAddr, head: &[u8], trickle: u8, guard: Duration) -> (Vec<
 
 #[test]
 fn slow_clients_get_a_json_408_and_are_closed() {
-    let w = start(&[]);
+    let w = watched(&[]);
     let addr = w.addr();
     let guard = Duration::from_secs(8);
     let slow_head = std::thread::spawn(move || {
@@ -797,24 +683,14 @@ fn posts(n: usize, close: bool) -> Vec<u8> {
     out
 }
 
-/// The `psmonitor_workers_pending` gauge from `/metrics`.
-fn pending_workers(addr: SocketAddr) -> f64 {
-    request(addr, "GET", "/metrics", &[], b"")
-        .text()
-        .lines()
-        .find_map(|l| l.strip_prefix("psmonitor_workers_pending "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("psmonitor_workers_pending in /metrics")
-}
-
 #[test]
 fn a_flood_of_post_is_capped_at_1024_pending_workers() {
-    let w = start(&[]);
+    let w = watched(&[]);
     // 1 100 POSTs on one keep-alive connection, pipelined 100 at a time (fewer than the 256
     // requests the handler queue holds, so only the worker cap can refuse them), quickly
     // enough that none of the first 1 024 workers expires (3 s) before the cap is reached.
-    // start() left a worker or so pending; they count against the cap too.
-    let already = pending_workers(w.addr()) as usize;
+    // watched() left a worker or so pending; they count against the cap too.
+    let already = w.s.pending_workers() as usize;
     let cap = 1024 - already;
     let began = Instant::now();
     let mut s = connect(w.addr());
@@ -860,7 +736,7 @@ fn a_flood_of_post_is_capped_at_1024_pending_workers() {
         eprintln!("1 100 POSTs took {took:?}: checking the cap loosely");
         assert!(first_refusal.is_some_and(|i| i <= cap));
     }
-    assert!(pending_workers(w.addr()) <= 1024.0);
+    assert!(w.s.pending_workers() <= 1024.0);
 
     // Then a real flood: 1 100 more in one write. Every one is refused (the cap, or the full
     // handler queue), and nothing grows.
@@ -888,7 +764,7 @@ fn a_flood_of_post_is_capped_at_1024_pending_workers() {
         granted == 0 || took >= Duration::from_millis(2500),
         "{granted} workers granted past the cap"
     );
-    assert!(pending_workers(w.addr()) <= 1024.0);
+    assert!(w.s.pending_workers() <= 1024.0);
     // Once they expire, workers are granted again.
     assert!(
         wait_until(10, || request(w.addr(), "POST", "/", &[], b"").status
@@ -904,7 +780,7 @@ fn a_flood_of_post_is_capped_at_1024_pending_workers() {
 /// turn to write to that one socket.
 #[test]
 fn a_pipelining_client_that_never_reads_does_not_stall_others() {
-    let w = start(&[]);
+    let w = watched(&[]);
     // 2 000 requests for large answers in one go, and not a byte of them read back.
     let hog = connect_small(w.addr());
     let sent = b"GET /system?processes=100 HTTP/1.1\r\nHost: x\r\n\r\n".repeat(2000);
@@ -932,8 +808,6 @@ fn a_pipelining_client_that_never_reads_does_not_stall_others() {
 // ---------------------------------------------------------------------------------------------
 // Websocket abuse
 
-type Ws = WebSocket<TcpStream>;
-
 /// Opens a session (a worker, then the handshake) and reads the greeting.
 fn session(w: &Watched) -> Ws {
     session_on(w, TcpStream::connect(w.addr()).unwrap())
@@ -942,12 +816,11 @@ fn session(w: &Watched) -> Ws {
 /// Opens a session over `tcp`, a fresh connection to the server.
 fn session_on(w: &Watched, tcp: TcpStream) -> Ws {
     let id = w.s.worker();
+    let mut ws = common::ws_handshake(tcp, &format!("/connect?id={id}"));
+    let tcp = ws.get_ref();
     tcp.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
     tcp.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
-    let url = format!("ws://{}/connect?id={id}", w.addr());
-    let (mut ws, resp) = tungstenite::client(url, tcp).expect("handshake");
-    assert_eq!(resp.status(), 101);
     let end = Instant::now() + GUARD;
     loop {
         match ws.read() {
@@ -1014,7 +887,7 @@ fn end_of(ws: &mut Ws, case: &str) -> Option<CloseCode> {
 
 #[test]
 fn bad_websocket_handshakes_get_400_or_426() {
-    let w = start(&[]);
+    let w = watched(&[]);
     let id = w.s.worker();
     let key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
     let v13 = "Sec-WebSocket-Version: 13\r\n";
@@ -1060,7 +933,7 @@ fn bad_websocket_handshakes_get_400_or_426() {
 
 #[test]
 fn protocol_violations_end_the_session() {
-    let w = start(&[]);
+    let w = watched(&[]);
     // Random bytes behind a header that announces an impossible (> 2^63) length.
     let mut random = vec![0xff, 0xff];
     random.extend(noise(256, 3));
@@ -1109,7 +982,7 @@ fn protocol_violations_end_the_session() {
 
 #[test]
 fn a_16_mb_frame_is_refused_without_being_read() {
-    let w = start(&[]);
+    let w = watched(&[]);
     let peak_before = w.s.status_field("VmHWM");
     let mut ws = session(&w);
     // The header of a 16 MB binary frame, then the payload from another thread.
@@ -1231,7 +1104,7 @@ fn connect_small(addr: SocketAddr) -> TcpStream {
 
 #[test]
 fn a_client_that_stops_reading_harms_no_one_and_is_dropped() {
-    let w = start(&[]);
+    let w = watched(&[]);
     // The well-behaved session, read on a thread that records each frame's sample time.
     let mut good = session(&w);
     let stamps = Arc::new(std::sync::Mutex::new(Vec::<f64>::new()));

@@ -301,13 +301,9 @@ fn health_reports_ok() {
     assert!(v["last_sample_age_ms"].as_u64().unwrap() < 60_000);
 }
 
+/// The exit code and stderr of `psmonitor ARGS...`, a command that exits at once.
 fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_psmonitor"));
-    cmd.args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
+    let out = common::run_cli(args, env);
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -344,21 +340,20 @@ fn cli_mistakes_exit_2_with_one_line() {
 
 #[test]
 fn port_in_use_exits_1_and_env_settings_apply() {
-    let s = Server::start_env(
-        &[],
-        &[
-            ("PSMONITOR_INTERVAL", "250"),
-            ("PSMONITOR_MAX_CLIENTS", "7"),
-        ],
-    );
+    let s = Server::builder()
+        .env("PSMONITOR_INTERVAL", "250")
+        .env("PSMONITOR_MAX_CLIENTS", "7")
+        .start();
     assert!(
         s.log().contains("interval 250 ms") && s.log().contains("max clients 7"),
         "{}",
         s.log()
     );
-    let port = s.addr.port().to_string();
-    let (code, err) = run_cli(&["--port", &port], &[]);
-    assert_eq!(code, 1, "{err}");
+    let Some(e) = Server::builder().port(s.addr.port()).try_start().err() else {
+        panic!("a second server started on port {}", s.addr.port());
+    };
+    assert_eq!(e.code(), Some(1), "{e}");
+    let err = e.log;
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("cannot listen"), "{err}");
 }
@@ -366,7 +361,9 @@ fn port_in_use_exits_1_and_env_settings_apply() {
 #[test]
 fn rust_log_directives_filter_by_module() {
     // Default warn, but the server module at info: the listening line shows, session lines don't.
-    let s = Server::start_env(&[], &[("RUST_LOG", "warn,psmonitor::server=info")]);
+    let s = Server::builder()
+        .env("RUST_LOG", "warn,psmonitor::server=info")
+        .start();
     let id = s.worker();
     let r = request(s.addr, "GET", &format!("/connect?id={id}"), &[], b"");
     assert_eq!(r.status, 426);

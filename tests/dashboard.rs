@@ -14,63 +14,9 @@ use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tungstenite::{Message, WebSocket};
-
-/// Starts `psmonitor --port PORT ARGS...` (0 picks a free port) and waits for its
-/// `listening on` line; `common::Server::start` always asks for port 0, a restart needs the same.
-fn start_on(port: u16, args: &[&str]) -> Result<Server, String> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_psmonitor"))
-        .arg("--port")
-        .arg(port.to_string())
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("start psmonitor: {e}"))?;
-    let stderr = child.stderr.take().expect("piped stderr");
-    let log = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = mpsc::channel();
-    let sink = Arc::clone(&log);
-    std::thread::spawn(move || {
-        let mut tx = Some(tx);
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(i) = line.find("listening on http://") {
-                let addr = line[i + "listening on http://".len()..]
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .to_owned();
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(addr);
-                }
-            }
-            let mut l = sink.lock().unwrap();
-            l.push_str(&line);
-            l.push('\n');
-        }
-    });
-    match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(addr) => Ok(Server {
-            child,
-            addr: addr
-                .parse()
-                .map_err(|e| format!("bad address {addr}: {e}"))?,
-            log,
-        }),
-        Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            Err(format!(
-                "psmonitor --port {port} did not start: {}",
-                log.lock().unwrap()
-            ))
-        }
-    }
-}
 
 /// Where the test writes its screenshots.
 fn target_dir() -> PathBuf {
@@ -601,7 +547,11 @@ fn dashboard_shows_live_figures_and_survives_a_restart() {
     let mut server = None;
     let end = Instant::now() + Duration::from_secs(10);
     while server.is_none() {
-        match start_on(port, &["--interval", "200"]) {
+        match Server::builder()
+            .port(port)
+            .args(&["--interval", "200"])
+            .try_start()
+        {
             Ok(s) => server = Some(s),
             Err(e) if Instant::now() < end => {
                 eprintln!("retrying the restart: {e}");
@@ -682,10 +632,10 @@ fn dashboard_watches_the_server_named_in_its_url() {
 
 #[test]
 fn dashboard_asks_for_the_token_once() {
-    let server = Server::start_env(
-        &["--interval", "200"],
-        &[("PSMONITOR_TOKEN", "s3cret-token")],
-    );
+    let server = Server::builder()
+        .args(&["--interval", "200"])
+        .env("PSMONITOR_TOKEN", "s3cret-token")
+        .start();
     let status = common::request(server.addr, "GET", "/system", &[], b"").status;
     assert_eq!(status, 401, "the server asks for the token");
     let mut chrome = Chrome::open(&server.url("/"));

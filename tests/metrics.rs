@@ -1,22 +1,12 @@
 //! `/metrics` checked by real promtool and scraped by a real Prometheus server; `/history`.
-//! Needs Debian's `prometheus` package (promtool and prometheus); `.ci/run` installs it.
+//! Needs Debian's `prometheus` package (promtool and prometheus): installed when missing if we
+//! are root with apt (as `.ci/run` does); fails loudly without it.
 
 mod common;
 use common::{request, try_request, wait_until, Server};
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
-
-fn need(tool: &str) {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "this test needs `{tool}`: apt-get install -y prometheus"
-    );
-}
 
 fn scrape(s: &Server) -> String {
     let r = request(s.addr, "GET", "/metrics", &[], b"");
@@ -41,7 +31,7 @@ fn samples(text: &str) -> HashMap<String, f64> {
 
 #[test]
 fn promtool_accepts_the_exposition() {
-    need("promtool");
+    common::ensure_tool("promtool", "prometheus");
     let s = Server::start(&["--interval", "200"]);
     let text = scrape(&s);
     let mut child = Command::new("promtool")
@@ -143,7 +133,7 @@ fn series_are_complete_and_counters_monotonic() {
 
 #[test]
 fn prometheus_scrapes_it() {
-    need("prometheus");
+    common::ensure_tool("prometheus", "prometheus");
     let s = Server::start(&["--interval", "200"]);
     let dir = std::env::temp_dir().join(format!("psm-prom-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -156,11 +146,7 @@ fn prometheus_scrapes_it() {
         ),
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let mut prom = Command::new("prometheus")
         .arg(format!("--config.file={}", config.display()))
         .arg(format!(

@@ -1,11 +1,8 @@
 //! Running as a service: graceful stop, health, token auth, one-shot snapshots.
 
 mod common;
-use common::{request, wait_until, Server};
+use common::{close_of, request, run_cli, wait_until, Server};
 use serde_json::Value;
-use std::net::TcpStream;
-use std::process::Command;
-use std::time::Duration;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::Message;
 
@@ -14,31 +11,15 @@ fn sigterm_closes_sessions_with_1001_and_exits_0() {
     let mut s = Server::start(&["--interval", "200"]);
     let mut clients: Vec<_> = (0..2)
         .map(|_| {
-            let id = s.worker();
-            let tcp = TcpStream::connect(s.addr).unwrap();
-            tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            let (mut ws, _) =
-                tungstenite::client(format!("ws://{}/connect?id={id}", s.addr), tcp).unwrap();
+            let mut ws = s.session();
             ws.read().unwrap(); // greeting
             ws
         })
         .collect();
     assert!(wait_until(5, || s.clients() == 2));
-    let pid = s.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    s.signal(libc::SIGTERM);
     for ws in &mut clients {
-        let code = loop {
-            match ws.read() {
-                Ok(Message::Close(f)) => break f.map(|f| f.code),
-                Ok(_) => continue,
-                Err(e) => panic!("no close frame before the connection ended: {e}"),
-            }
-        };
-        assert_eq!(code, Some(CloseCode::Away));
+        assert_eq!(close_of(ws).0, CloseCode::Away);
     }
     assert_eq!(exit_code(&mut s), Some(0));
     assert!(s.log().contains("SIGTERM received"), "{}", s.log());
@@ -47,26 +28,14 @@ fn sigterm_closes_sessions_with_1001_and_exits_0() {
 #[test]
 fn sigint_also_stops_cleanly() {
     let mut s = Server::start(&[]);
-    let pid = s.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
+    s.signal(libc::SIGINT);
     assert_eq!(exit_code(&mut s), Some(0));
 }
 
 /// Waits up to 5 s for the server to exit and returns its exit code.
 fn exit_code(s: &mut Server) -> Option<i32> {
-    let mut status = None;
-    assert!(
-        wait_until(5, || {
-            status = s.child.try_wait().unwrap();
-            status.is_some()
-        }),
-        "server exited"
-    );
-    status.and_then(|st| st.code())
+    let status = s.wait_exit(5).expect("server exited");
+    status.code()
 }
 
 #[test]
@@ -112,9 +81,7 @@ fn auth_checks(s: &Server, token: &str) {
     // The websocket is authorised by its worker id alone.
     let r = request(s.addr, "POST", "/", &[("Authorization", &bearer)], b"");
     let id = r.json()["id"].as_str().unwrap().to_owned();
-    let tcp = TcpStream::connect(s.addr).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let (mut ws, _) = tungstenite::client(format!("ws://{}/ws?id={id}", s.addr), tcp).unwrap();
+    let mut ws = s.ws(&format!("/ws?id={id}"));
     assert!(matches!(ws.read().unwrap(), Message::Text(_)));
     assert!(!s.log().contains(token), "the token never reaches the log");
 }
@@ -122,7 +89,10 @@ fn auth_checks(s: &Server, token: &str) {
 #[test]
 fn token_from_env() {
     let token = "env-token-5d1f0c";
-    let s = Server::start_env(&["--log-level", "debug"], &[("PSMONITOR_TOKEN", token)]);
+    let s = Server::builder()
+        .args(&["--log-level", "debug"])
+        .env("PSMONITOR_TOKEN", token)
+        .start();
     auth_checks(&s, token);
 }
 
@@ -139,10 +109,7 @@ fn token_from_file() {
     ]);
     auth_checks(&s, token);
     std::fs::remove_file(&path).ok();
-    let out = Command::new(env!("CARGO_BIN_EXE_psmonitor"))
-        .args(["--token-file", "/nonexistent/token"])
-        .output()
-        .unwrap();
+    let out = run_cli(&["--token-file", "/nonexistent/token"], &[]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -152,6 +119,23 @@ fn no_token_warning_only_off_loopback() {
     assert!(wait_until(5, || s.log().contains("without a token")));
     let quiet = Server::start(&[]);
     assert!(!quiet.log().contains("without a token"));
+}
+
+#[test]
+fn serves_under_a_lowered_open_file_limit() {
+    // Soft and hard both lowered: the server can raise its soft limit only as far as the hard.
+    let s = Server::builder().rlimit_nofile(128).start();
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", s.pid())).unwrap();
+    let open_files: Vec<&str> = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))
+        .expect("/proc/PID/limits has `Max open files`")
+        .split_whitespace()
+        .collect();
+    assert_eq!(open_files[..2], ["128", "128"], "soft and hard:\n{limits}");
+    assert_eq!(s.first_answer("/system").status, 200);
+    let mut ws = s.session();
+    assert!(matches!(ws.read().unwrap(), Message::Text(_)));
 }
 
 /// The set of key paths in a JSON value (array elements merged).
@@ -189,10 +173,7 @@ fn snapshot_matches_the_endpoints() {
         (vec!["snapshot", "system", "--pretty"], "/system"),
         (vec!["snapshot", "network"], "/network"),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_psmonitor"))
-            .args(&args)
-            .output()
-            .unwrap();
+        let out = run_cli(&args, &[]);
         assert!(out.status.success(), "{args:?}");
         let snap: Value = serde_json::from_slice(&out.stdout).expect("snapshot is JSON");
         let live = s.get_json(path);
@@ -206,9 +187,6 @@ fn snapshot_matches_the_endpoints() {
             assert!((0.0..=100.0).contains(&usage));
         }
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_psmonitor"))
-        .args(["snapshot", "disks"])
-        .output()
-        .unwrap();
+    let out = run_cli(&["snapshot", "disks"], &[]);
     assert_eq!(out.status.code(), Some(2));
 }

@@ -72,11 +72,7 @@ fn curl_examples_answer() {
 fn token_example_works_as_written() {
     // The example runs an installed `psmonitor` on port 4500; here it runs this build on a free
     // port, in a scratch directory.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let bin = env!("CARGO_BIN_EXE_psmonitor");
     let script = example("token")
         .replace("127.0.0.1:4500", &format!("127.0.0.1:{port}"))

@@ -1,22 +1,10 @@
 //! Websocket sessions against the real binary, with a real websocket client (tungstenite).
 
 mod common;
-use common::{request, wait_until, Server};
+use common::{close_of, request, wait_until, Server, Ws};
 use serde_json::Value;
-use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
 use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::{Message, WebSocket};
-
-type Ws = WebSocket<TcpStream>;
-
-fn connect(addr: SocketAddr, path: &str) -> Ws {
-    let tcp = TcpStream::connect(addr).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let (ws, resp) = tungstenite::client(format!("ws://{addr}{path}"), tcp).expect("handshake");
-    assert_eq!(resp.status(), 101);
-    ws
-}
+use tungstenite::Message;
 
 /// Reads the next data or close message, skipping pongs.
 fn next(ws: &mut Ws) -> Message {
@@ -35,24 +23,12 @@ fn text(ws: &mut Ws) -> String {
     }
 }
 
-/// Reads until the server's close frame and returns its code and reason.
-fn close_of(ws: &mut Ws) -> (CloseCode, String) {
-    loop {
-        match ws.read() {
-            Ok(Message::Close(Some(f))) => return (f.code, f.reason.as_str().to_owned()),
-            Ok(Message::Close(None)) => panic!("close without a code"),
-            Ok(_) => continue,
-            Err(e) => panic!("connection ended without a close frame: {e}"),
-        }
-    }
-}
-
 #[test]
 fn streams_paced_system_frames_on_both_paths() {
     let s = Server::start(&["--interval", "200"]);
     for path in ["/connect", "/ws"] {
         let id = s.worker();
-        let mut ws = connect(s.addr, &format!("{path}?id={id}"));
+        let mut ws = s.ws(&format!("{path}?id={id}"));
         assert_eq!(text(&mut ws), "connected to monitor, transmitting data...");
         let mut stamps = Vec::new();
         for _ in 0..5 {
@@ -82,7 +58,7 @@ fn streams_paced_system_frames_on_both_paths() {
 fn network_stream_sends_network_objects() {
     let s = Server::start(&["--interval", "200"]);
     let id = s.worker();
-    let mut ws = connect(s.addr, &format!("/connect?id={id}&stream=network"));
+    let mut ws = s.ws(&format!("/connect?id={id}&stream=network"));
     assert_eq!(text(&mut ws), "connected to monitor, transmitting data...");
     for _ in 0..2 {
         let f: Value = serde_json::from_str(&text(&mut ws)).unwrap();
@@ -96,8 +72,7 @@ fn network_stream_sends_network_objects() {
 #[test]
 fn answers_ping_text_and_close() {
     let s = Server::start(&["--interval", "200"]);
-    let id = s.worker();
-    let mut ws = connect(s.addr, &format!("/connect?id={id}"));
+    let mut ws = s.session();
     text(&mut ws);
     ws.send(Message::Ping(b"are you there".to_vec().into()))
         .unwrap();
@@ -147,9 +122,10 @@ fn answers_ping_text_and_close() {
 
 #[test]
 fn invalid_expired_and_reused_ids_get_1008() {
-    let s = Server::start(&[]);
+    // Workers expire after 1 s instead of 3 s.
+    let s = Server::start(&["--test-worker-ttl", "1000"]);
     let check = |path: String| {
-        let mut ws = connect(s.addr, &path);
+        let mut ws = s.ws(&path);
         let (code, reason) = close_of(&mut ws);
         assert_eq!(code, CloseCode::Policy, "{path}");
         assert_eq!(reason, "Invalid worker id");
@@ -159,11 +135,14 @@ fn invalid_expired_and_reused_ids_get_1008() {
     check("/ws?id=6f1c0b5e-4d7a-4c1e-9f1a-2b3c4d5e6f70".into());
 
     let id = s.worker();
-    let _first = connect(s.addr, &format!("/connect?id={id}"));
+    let _first = s.ws(&format!("/connect?id={id}"));
     check(format!("/connect?id={id}"));
 
     let stale = s.worker();
-    std::thread::sleep(Duration::from_millis(3300));
+    assert!(
+        wait_until(20, || s.pending_workers() == 0.0),
+        "the unclaimed worker expires"
+    );
     check(format!("/connect?id={stale}"));
     assert!(
         s.log().contains("invalid worker id"),
@@ -176,14 +155,12 @@ fn client_over_capacity_gets_message_and_1013() {
     let s = Server::start(&[]);
     let mut open = Vec::new();
     for _ in 0..20 {
-        let id = s.worker();
-        let mut ws = connect(s.addr, &format!("/connect?id={id}"));
+        let mut ws = s.session();
         text(&mut ws);
         open.push(ws);
     }
     assert_eq!(s.clients(), 20);
-    let id = s.worker();
-    let mut ws = connect(s.addr, &format!("/connect?id={id}"));
+    let mut ws = s.session();
     assert_eq!(
         text(&mut ws),
         "Server is at full capacity. Please try again later."
@@ -198,8 +175,7 @@ fn client_over_capacity_gets_message_and_1013() {
 fn session_ends_when_client_vanishes() {
     let s = Server::start(&["--interval", "200"]);
     for _ in 0..3 {
-        let id = s.worker();
-        let mut ws = connect(s.addr, &format!("/connect?id={id}"));
+        let mut ws = s.session();
         text(&mut ws);
         // Drop the TCP connection without a close frame.
         ws.get_mut().shutdown(std::net::Shutdown::Both).unwrap();
@@ -241,11 +217,9 @@ fn bad_handshakes_are_refused_before_upgrading() {
 #[test]
 fn oversized_client_frame_closes_the_session_only() {
     let s = Server::start(&["--interval", "200"]);
-    let id = s.worker();
-    let mut big = connect(s.addr, &format!("/connect?id={id}"));
+    let mut big = s.session();
     text(&mut big);
-    let id2 = s.worker();
-    let mut other = connect(s.addr, &format!("/connect?id={id2}"));
+    let mut other = s.session();
     text(&mut other);
     let _ = big.send(Message::text("x".repeat(200 * 1024)));
     assert!(

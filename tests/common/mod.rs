@@ -1,41 +1,153 @@
-//! Test harness: runs the real binary on `--port 0` and talks to it over real sockets.
+//! Test harness: runs the real binary and talks to it over real sockets.
+//!
+//! - [`Server::builder`] (shorthand [`Server::start`]) is the one way a test starts a server:
+//!   a free port (or a fixed one), extra arguments and environment, another binary, a lowered
+//!   open-file limit. [`run_cli`] is for commands that exit at once (`--help`, `snapshot`, ...).
+//! - [`request`] and [`try_request`] are the HTTP client; [`read_response`],
+//!   [`read_responses`] and [`read_until_closed`] read raw responses off a socket, with a guard
+//!   timeout; [`parse_one`] and [`responses`] are the one response parser (Content-Length,
+//!   chunked, or the end of the connection).
+//! - [`ws_connect`], [`Server::session`] open websocket sessions.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::{Message, WebSocket};
 
-/// A running server; killed on drop. Its stderr is collected in `log`.
-pub struct Server {
-    pub child: Child,
-    pub addr: SocketAddr,
-    pub log: Arc<Mutex<String>>,
+/// How long a server may take to print its `listening on` line.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long [`request`] and [`try_request`] wait for a whole response.
+const RESPONSE_GUARD: Duration = Duration::from_secs(10);
+
+// ---------------------------------------------------------------------------------------------
+// Starting the binary
+
+/// `bin` with an environment that cannot change a test's outcome: no `PSMONITOR_*` setting,
+/// `RUST_LOG` or `NOTIFY_SOCKET` inherited from the environment the tests run in.
+fn psmonitor_command(bin: &OsStr) -> Command {
+    let mut cmd = Command::new(bin);
+    for (key, _) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        if name.starts_with("PSMONITOR_") || name == "RUST_LOG" || name == "NOTIFY_SOCKET" {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd
 }
 
-impl Server {
-    /// Starts `psmonitor --port 0 ARGS...` and waits for its `listening on` line.
-    pub fn start(args: &[&str]) -> Server {
-        Self::start_env(args, &[])
+/// Runs `psmonitor ARGS...` with `env` added, for a command that exits at once (`--help`,
+/// `--version`, `snapshot`, a mistake in the arguments), and returns its status and output.
+/// A server is started with [`Server::builder`].
+pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> Output {
+    psmonitor_command(env!("CARGO_BIN_EXE_psmonitor").as_ref())
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run psmonitor")
+}
+
+/// How to start a server: see [`Server::builder`].
+#[must_use]
+pub struct Builder {
+    bin: PathBuf,
+    port: u16,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    nofile: Option<libc::rlim_t>,
+}
+
+impl Builder {
+    /// Runs another build of psmonitor (by default, the one `cargo test` built).
+    pub fn bin(mut self, path: impl Into<PathBuf>) -> Self {
+        self.bin = path.into();
+        self
     }
 
-    pub fn start_env(args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_psmonitor"));
-        cmd.arg("--port").arg("0").args(args);
-        cmd.env_remove("RUST_LOG");
-        for (k, v) in env {
-            cmd.env(k, v);
+    /// Listens on `port` (by default 0: a free port), e.g. to restart on the port of a server
+    /// that was stopped; see [`Builder::try_start`].
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Adds command-line arguments (they follow `--port PORT`).
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| (*a).to_owned()));
+        self
+    }
+
+    /// Sets an environment variable for the server.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Runs the server with `RLIMIT_NOFILE` lowered to `n`, soft and hard: the server raises
+    /// its soft limit to the hard one at start, so a lower soft limit alone would not hold.
+    pub fn rlimit_nofile(mut self, n: libc::rlim_t) -> Self {
+        self.nofile = Some(n);
+        self
+    }
+
+    /// Starts the server and waits for its `listening on` line; panics if it does not start.
+    pub fn start(self) -> Server {
+        self.try_start().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts the server and waits for its `listening on` line. `Err` if it cannot be spawned,
+    /// exits first (e.g. its port is taken: [`StartError::code`] is then 1), or prints no
+    /// listening line within 20 s (it is killed then).
+    pub fn try_start(self) -> Result<Server, StartError> {
+        let mut command = format!("{} --port {}", self.bin.display(), self.port);
+        for a in &self.args {
+            command.push(' ');
+            command.push_str(a);
         }
-        let mut child = cmd
+        let fail = |status, reason: String, log: String| StartError {
+            command: command.clone(),
+            status,
+            reason,
+            log,
+        };
+        let mut cmd = psmonitor_command(self.bin.as_os_str());
+        cmd.arg("--port")
+            .arg(self.port.to_string())
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(n) = self.nofile {
+            let lim = libc::rlimit {
+                rlim_cur: n,
+                rlim_max: n,
+            };
+            // SAFETY: the closure runs in the forked child before exec; it allocates nothing
+            // and only calls setrlimit(2), which is async-signal-safe, on a struct it owns.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        let mut child = cmd
             .spawn()
-            .expect("start psmonitor");
-        let stderr = child.stderr.take().unwrap();
+            .map_err(|e| fail(None, format!("cannot spawn it: {e}"), String::new()))?;
+        let stderr = child.stderr.take().expect("piped stderr");
         let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (tx, rx) = mpsc::channel();
         let sink = Arc::clone(&log);
         std::thread::spawn(move || {
             let mut tx = Some(tx);
@@ -54,15 +166,99 @@ impl Server {
                     }
                 }
             }
+            // End of stderr: the server exited; dropping `tx` tells the waiting test.
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("server printed its listening line");
-        Server {
-            child,
-            addr: addr.parse().expect("listening address parses"),
-            log,
+        let log_text = |log: &Arc<Mutex<String>>| log.lock().unwrap().clone();
+        let kill = |child: &mut Child| {
+            let _ = child.kill();
+            let _ = child.wait();
+        };
+        match rx.recv_timeout(START_TIMEOUT) {
+            Ok(addr) => match addr.parse() {
+                Ok(addr) => Ok(Server { child, addr, log }),
+                Err(e) => {
+                    kill(&mut child);
+                    Err(fail(
+                        None,
+                        format!("bad listening address {addr:?}: {e}"),
+                        log_text(&log),
+                    ))
+                }
+            },
+            Err(RecvTimeoutError::Disconnected) => {
+                let status = child.wait().ok();
+                let reason = match status {
+                    Some(s) => format!("it exited ({s}) before listening"),
+                    None => "it exited before listening".to_owned(),
+                };
+                Err(fail(status, reason, log_text(&log)))
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                kill(&mut child);
+                Err(fail(
+                    None,
+                    format!("no listening line within {START_TIMEOUT:?}"),
+                    log_text(&log),
+                ))
+            }
         }
+    }
+}
+
+/// Why [`Builder::try_start`] has no server to give.
+#[derive(Debug)]
+pub struct StartError {
+    /// The command line.
+    pub command: String,
+    /// How it exited, if it exited by itself before listening.
+    pub status: Option<ExitStatus>,
+    /// What went wrong, in words.
+    pub reason: String,
+    /// What it wrote on stderr.
+    pub log: String,
+}
+
+impl StartError {
+    /// The exit code, if it exited by itself before listening.
+    pub fn code(&self) -> Option<i32> {
+        self.status.and_then(|s| s.code())
+    }
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` did not start: {}; its stderr:\n{}",
+            self.command, self.reason, self.log
+        )
+    }
+}
+
+/// A running server; killed on drop. Its stderr is collected in `log`.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// A server to start: `Server::builder().args(&[..]).env(k, v).port(p).rlimit_nofile(n)`,
+    /// then `.start()` or `.try_start()`. It runs `psmonitor --port 0 ARGS...` unless told
+    /// otherwise.
+    pub fn builder() -> Builder {
+        Builder {
+            bin: PathBuf::from(env!("CARGO_BIN_EXE_psmonitor")),
+            port: 0,
+            args: Vec::new(),
+            env: Vec::new(),
+            nofile: None,
+        }
+    }
+
+    /// Starts `psmonitor --port 0 ARGS...` and waits for its `listening on` line.
+    pub fn start(args: &[&str]) -> Server {
+        Self::builder().args(args).start()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -80,6 +276,19 @@ impl Server {
         serde_json::from_slice(&r.body).expect("JSON body")
     }
 
+    /// `GET path` until it answers anything but a 503 (no snapshot yet, just after start-up),
+    /// for at most 10 s; the last answer.
+    pub fn first_answer(&self, path: &str) -> Resp {
+        let end = Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = request(self.addr, "GET", path, &[], b"");
+            if r.status != 503 || Instant::now() >= end {
+                return r;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// `POST /` and the worker id.
     pub fn worker(&self) -> String {
         let r = request(self.addr, "POST", "/", &[], b"");
@@ -94,6 +303,45 @@ impl Server {
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         v["clients"].as_u64().unwrap()
     }
+
+    /// The `psmonitor_workers_pending` gauge from `/metrics`: workers not yet claimed.
+    pub fn pending_workers(&self) -> f64 {
+        request(self.addr, "GET", "/metrics", &[], b"")
+            .text()
+            .lines()
+            .find_map(|l| l.strip_prefix("psmonitor_workers_pending "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("psmonitor_workers_pending in /metrics")
+    }
+
+    /// A websocket on `path` (e.g. `/connect?id=...`).
+    pub fn ws(&self, path: &str) -> Ws {
+        ws_connect(self.addr, path)
+    }
+
+    /// A new worker and its websocket on `/connect?id=ID`; the greeting is still to be read.
+    pub fn session(&self) -> Ws {
+        let id = self.worker();
+        self.ws(&format!("/connect?id={id}"))
+    }
+
+    /// Sends signal `sig` (`libc::SIGTERM`, ...) to the server.
+    pub fn signal(&self, sig: libc::c_int) {
+        // SAFETY: kill(2) on the pid of our own child; no memory is involved.
+        let rc = unsafe { libc::kill(self.pid() as libc::pid_t, sig) };
+        assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+    }
+
+    /// Waits up to `secs` for the server to exit by itself; its exit status, `None` if it is
+    /// still running.
+    pub fn wait_exit(&mut self, secs: u64) -> Option<ExitStatus> {
+        let mut status = None;
+        wait_until(secs, || {
+            status = self.child.try_wait().unwrap();
+            status.is_some()
+        });
+        status
+    }
 }
 
 impl Drop for Server {
@@ -102,6 +350,45 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// The server process as the kernel sees it, for tests that check it stays bounded.
+impl Server {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A numeric field of `/proc/PID/status` (`Threads`, `VmRSS`, `VmHWM` in kB, ...).
+    pub fn status_field(&self, key: &str) -> u64 {
+        let text = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("the server process is running");
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("/proc/{}/status has no {key}", self.pid()))
+    }
+
+    /// Threads of the server process.
+    pub fn threads(&self) -> u64 {
+        self.status_field("Threads")
+    }
+
+    /// Resident memory of the server process, in kB.
+    pub fn rss_kb(&self) -> u64 {
+        self.status_field("VmRSS")
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked: the listener is closed again).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
 
 /// A raw HTTP/1.1 response.
 #[derive(Debug)]
@@ -128,21 +415,8 @@ impl Resp {
     }
 }
 
-/// Like [`request`], but `None` when the peer is not (yet) answering HTTP.
-pub fn try_request(addr: SocketAddr, method: &str, path: &str) -> Option<Resp> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    // HTTP/1.0: no chunked encoding to undo.
-    let head = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
-    s.write_all(head.as_bytes()).ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    raw.windows(4)
-        .any(|w| w == b"\r\n\r\n")
-        .then(|| parse_response(&raw))
-}
-
-/// Sends one request with `Connection: close` and reads the whole response.
+/// Sends one request with `Connection: close` and reads the whole response (panics if none
+/// arrives within 10 s).
 pub fn request(
     addr: SocketAddr,
     method: &str,
@@ -151,7 +425,6 @@ pub fn request(
     body: &[u8],
 ) -> Resp {
     let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
@@ -161,37 +434,200 @@ pub fn request(
     }
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).unwrap();
+    // A server that refuses the body early may close before it is all written.
     let _ = s.write_all(body);
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    parse_response(&raw)
+    read_response(&mut s, RESPONSE_GUARD)
+        .unwrap_or_else(|| panic!("{method} {path}: no whole response within {RESPONSE_GUARD:?}"))
 }
 
-pub fn parse_response(raw: &[u8]) -> Resp {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("response has a header block");
+/// An HTTP/1.0 request like [`request`]'s, but `None` when the peer does not answer (yet).
+pub fn try_request(addr: SocketAddr, method: &str, path: &str) -> Option<Resp> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    let head = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    s.write_all(head.as_bytes()).ok()?;
+    read_response(&mut s, RESPONSE_GUARD)
+}
+
+/// Reads what the peer sends until `enough(received so far)` holds, the peer ends the
+/// connection (end of stream or an error such as a reset), or `guard` passes. Returns the
+/// bytes and whether the connection ended. Every read is bounded by the guard whatever the
+/// socket's read timeout; that timeout is restored afterwards.
+pub fn read_until(
+    s: &mut TcpStream,
+    guard: Duration,
+    mut enough: impl FnMut(&[u8]) -> bool,
+) -> (Vec<u8>, bool) {
+    let before = s.read_timeout().ok().flatten();
+    let end = Instant::now() + guard;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    let closed = loop {
+        if enough(&out) {
+            break false;
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break false;
+        }
+        let _ = s.set_read_timeout(Some(left));
+        match s.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
+            Err(_) => break true,
+        }
+    };
+    let _ = s.set_read_timeout(before);
+    (out, closed)
+}
+
+/// Reads until the peer ends the connection or `guard` passes: the bytes, and whether the
+/// connection ended.
+pub fn read_until_closed(s: &mut TcpStream, guard: Duration) -> (Vec<u8>, bool) {
+    read_until(s, guard, |_| false)
+}
+
+/// Reads until `n` whole responses have arrived (or the connection ends, or `guard` passes);
+/// every whole response received, in order.
+pub fn read_responses(s: &mut TcpStream, n: usize, guard: Duration) -> Vec<Resp> {
+    let (raw, closed) = read_until(s, guard, |raw| parse_all(raw, false).len() >= n);
+    parse_all(&raw, closed)
+}
+
+/// Reads until one whole response has arrived (or the connection ends, or `guard` passes).
+pub fn read_response(s: &mut TcpStream, guard: Duration) -> Option<Resp> {
+    read_responses(s, 1, guard).into_iter().next()
+}
+
+/// Every whole response in `raw`, all that was received on a connection, in order.
+pub fn responses(raw: &[u8]) -> Vec<Resp> {
+    parse_all(raw, true)
+}
+
+fn parse_all(raw: &[u8], ended: bool) -> Vec<Resp> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < raw.len() {
+        let Some((r, used)) = parse_one(&raw[at..], ended) else {
+            break;
+        };
+        out.push(r);
+        at += used;
+    }
+    out
+}
+
+/// Parses the response at the start of `raw` and says how many bytes it took; `None` until
+/// it is whole. Its body is framed by Content-Length, chunked encoding, nothing (1xx, 204,
+/// 304), or else the end of the connection: whole only once `ended`.
+pub fn parse_one(raw: &[u8], ended: bool) -> Option<(Resp, usize)> {
+    let split = find(raw, b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
+    let status: u16 = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect();
-    Resp {
+    let mut r = Resp {
         status,
         headers,
-        body: raw[split + 4..].to_vec(),
+        body: Vec::new(),
+    };
+    let start = split + 4;
+    let chunked = r
+        .header("Transfer-Encoding")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let used = if chunked {
+        let mut at = start;
+        loop {
+            let eol = find(&raw[at..], b"\r\n")? + at;
+            let size_text = String::from_utf8_lossy(&raw[at..eol]).into_owned();
+            let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+            at = eol + 2;
+            if size == 0 {
+                // Trailer fields, if any, up to an empty line.
+                loop {
+                    let eol = find(&raw[at..], b"\r\n")? + at;
+                    let empty = eol == at;
+                    at = eol + 2;
+                    if empty {
+                        break;
+                    }
+                }
+                break at;
+            }
+            if raw.len() < at + size + 2 {
+                return None;
+            }
+            r.body.extend_from_slice(&raw[at..at + size]);
+            at += size + 2;
+        }
+    } else if let Some(len) = r
+        .header("Content-Length")
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        if raw.len() < start + len {
+            return None;
+        }
+        r.body = raw[start..start + len].to_vec();
+        start + len
+    } else if status < 200 || status == 204 || status == 304 {
+        start
+    } else if ended {
+        r.body = raw[start..].to_vec();
+        raw.len()
+    } else {
+        return None;
+    };
+    Some((r, used))
+}
+
+/// Where `needle` first starts in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Websocket
+
+pub type Ws = WebSocket<TcpStream>;
+
+/// The websocket handshake for `path` over `tcp`, a fresh connection to the server; asserts
+/// the 101. The socket is left with a 10 s read timeout.
+pub fn ws_handshake(tcp: TcpStream, path: &str) -> Ws {
+    let addr = tcp.peer_addr().expect("a connected socket");
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let (ws, resp) =
+        tungstenite::client(format!("ws://{addr}{path}"), tcp).expect("websocket handshake");
+    assert_eq!(resp.status(), 101);
+    ws
+}
+
+/// A websocket on `path` over a new connection to `addr` (10 s read timeout).
+pub fn ws_connect(addr: SocketAddr, path: &str) -> Ws {
+    ws_handshake(TcpStream::connect(addr).expect("connect"), path)
+}
+
+/// Reads until the server's close frame and returns its code and reason; panics if the
+/// connection ends without one, or the frame has no code.
+pub fn close_of(ws: &mut Ws) -> (CloseCode, String) {
+    loop {
+        match ws.read() {
+            Ok(Message::Close(Some(f))) => return (f.code, f.reason.as_str().to_owned()),
+            Ok(Message::Close(None)) => panic!("close without a code"),
+            Ok(_) => continue,
+            Err(e) => panic!("connection ended without a close frame: {e}"),
+        }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Waiting and outside tools
 
 /// Polls `f` every 20 ms until it returns true or `secs` pass.
 pub fn wait_until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
@@ -215,6 +651,13 @@ pub fn ensure_tool(tool: &str, package: &str) {
             .output()
             .is_ok_and(|o| o.status.success())
     };
+    if present() {
+        return;
+    }
+    // Tests of one binary run at once: one installs while the others wait for it (apt-get
+    // update does not wait for another's lock, it fails), then finds the tool there.
+    static APT: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = APT.lock().unwrap_or_else(|e| e.into_inner());
     if present() {
         return;
     }
@@ -274,32 +717,4 @@ pub fn ensure_python(modules: &str, packages: &[&str]) {
         "this test needs python3 with {packages:?}: python3 -m pip install {}",
         packages.join(" ")
     );
-}
-
-/// The server process as the kernel sees it, for tests that check it stays bounded.
-impl Server {
-    /// The server's process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// A numeric field of `/proc/PID/status` (`Threads`, `VmRSS`, `VmHWM` in kB, ...).
-    pub fn status_field(&self, key: &str) -> u64 {
-        let text = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("the server process is running");
-        text.lines()
-            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or_else(|| panic!("/proc/{}/status has no {key}", self.pid()))
-    }
-
-    /// Threads of the server process.
-    pub fn threads(&self) -> u64 {
-        self.status_field("Threads")
-    }
-
-    /// Resident memory of the server process, in kB.
-    pub fn rss_kb(&self) -> u64 {
-        self.status_field("VmRSS")
-    }
 }
