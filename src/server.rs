@@ -83,7 +83,7 @@ pub fn run(config: Config) -> Result<(), String> {
     );
     if config.token.is_none() {
         log::info!(
-            "without a token, Host names served: {}",
+            "Host check on (no token set): serving {}",
             ctx.hosts.describe()
         );
     }

@@ -40,13 +40,15 @@ struct Watched {
     rss_kb: u64,
 }
 
-/// Starts a server with fast settings plus `extra`, warms it up and records its baseline.
+/// Starts a server with fast settings plus `extra` (which may set its own
+/// `--request-timeout`), warms it up and records its baseline.
 fn watched(extra: &[&str]) -> Watched {
     let timeout = TIMEOUT_MS.to_string();
-    let s = Server::builder()
-        .args(&["--interval", "200", "--request-timeout", &timeout])
-        .args(extra)
-        .start();
+    let mut b = Server::builder().args(&["--interval", "200"]);
+    if !extra.contains(&"--request-timeout") {
+        b = b.args(&["--request-timeout", &timeout]);
+    }
+    let s = b.args(extra).start();
     let r = s.first_answer("/system");
     assert_eq!(
         r.status,
@@ -119,7 +121,7 @@ impl Watched {
 
 /// `GET path` on a fresh connection: the status, or what went wrong, with the bytes received.
 fn get(addr: SocketAddr, path: &str) -> Result<u16, String> {
-    let sent = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let sent = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     let mut s = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
     s.write_all(sent.as_bytes())
         .map_err(|e| format!("write: {e}"))?;
@@ -285,32 +287,32 @@ fn malformed_requests_get_a_json_400_and_are_closed() {
         ),
         (
             "invalid UTF-8 in the path",
-            b"GET /sys\xfftem HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            b"GET /sys\xfftem HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec(),
             bad,
         ),
         (
             "non-ASCII UTF-8 in the path",
-            "GET /syst\u{e9}m HTTP/1.1\r\nHost: x\r\n\r\n".into(),
+            "GET /syst\u{e9}m HTTP/1.1\r\nHost: localhost\r\n\r\n".into(),
             bad,
         ),
         (
             "invalid UTF-8 in the query",
-            b"GET /system?processes=\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            b"GET /system?processes=\xff\xfe HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec(),
             bad,
         ),
         (
             "invalid UTF-8 in a header",
-            b"GET /system HTTP/1.1\r\nHost: x\r\nX-Name: \xc3\x28\r\n\r\n".to_vec(),
+            b"GET /system HTTP/1.1\r\nHost: localhost\r\nX-Name: \xc3\x28\r\n\r\n".to_vec(),
             bad,
         ),
         (
             "non-ASCII UTF-8 in a header",
-            "GET /system HTTP/1.1\r\nHost: x\r\nX-Name: caf\u{e9}\r\n\r\n".into(),
+            "GET /system HTTP/1.1\r\nHost: localhost\r\nX-Name: caf\u{e9}\r\n\r\n".into(),
             bad,
         ),
         (
             "a header line without a colon",
-            b"GET /system HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n".to_vec(),
+            b"GET /system HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n\r\n".to_vec(),
             bad,
         ),
     ];
@@ -330,7 +332,7 @@ fn malformed_requests_get_a_json_400_and_are_closed() {
     w.check("garbage without a line end");
 
     // Bare LF line endings: served (lenient parsing), refused, or timed out; never left hanging.
-    let bare = b"GET /system HTTP/1.1\nHost: x\nConnection: close\n\n";
+    let bare = b"GET /system HTTP/1.1\nHost: localhost\nConnection: close\n\n";
     let mut s = send_new(w.addr(), bare);
     let (raw, closed) = read_until_closed(&mut s, GUARD);
     let status = responses(&raw).first().map(|r| r.status);
@@ -371,7 +373,7 @@ fn percent_encoded_invalid_utf8_is_a_400_naming_the_parameter() {
 
 /// `GET /system` with `fields` extra header fields of `size` bytes each.
 fn head_with(fields: usize, make: impl Fn(usize) -> String) -> Vec<u8> {
-    let mut head = String::from("GET /system HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+    let mut head = String::from("GET /system HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
     for i in 0..fields {
         head.push_str(&make(i));
         head.push_str("\r\n");
@@ -399,7 +401,7 @@ fn oversized_heads_get_a_json_431_and_are_closed() {
         (
             "a 1 MB request line",
             format!(
-                "GET /system?x={} HTTP/1.1\r\nHost: x\r\n\r\n",
+                "GET /system?x={} HTTP/1.1\r\nHost: localhost\r\n\r\n",
                 "a".repeat(1 << 20)
             )
             .into_bytes(),
@@ -458,9 +460,9 @@ fn http10_and_pipelined_requests_are_answered_in_order() {
     w.check("HTTP/1.0");
 
     // Three requests in one write: three responses, in order; the last closes.
-    let sent = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n\
-GET /system?processes=2 HTTP/1.1\r\nHost: x\r\n\r\n\
-GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let sent = b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n\
+GET /system?processes=2 HTTP/1.1\r\nHost: localhost\r\n\r\n\
+GET /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     let mut s = send_new(w.addr(), sent);
     let (raw, closed) = read_until_closed(&mut s, GUARD);
     let r = responses(&raw);
@@ -472,10 +474,10 @@ GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     assert_eq!(r[2].json()["path"], "/nope");
 
     // Three POSTs with bodies: the bodies are framed right, each gets its own worker.
-    let one = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde";
+    let one = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nabcde";
     let mut sent = one.repeat(2);
     sent.extend_from_slice(
-        b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 3\r\n\r\nxyz",
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 3\r\n\r\nxyz",
     );
     let mut s = send_new(w.addr(), &sent);
     let (raw, _) = read_until_closed(&mut s, GUARD);
@@ -489,7 +491,7 @@ GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 
     // A bad request in the middle: the one before is answered, the bad one gets 400, and the
     // connection ends there (where the next request would start is unknown).
-    let sent = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\nBAD\xff\r\n\r\nGET /system HTTP/1.1\r\nHost: x\r\n\r\n";
+    let sent = b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\nBAD\xff\r\n\r\nGET /system HTTP/1.1\r\nHost: localhost\r\n\r\n";
     let mut s = send_new(w.addr(), sent);
     let (raw, closed) = read_until_closed(&mut s, GUARD);
     let r = responses(&raw);
@@ -503,7 +505,7 @@ GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     w.check("pipelined garbage");
 
     // Keep-alive: after the pipelined answers, an idle connection is closed silently.
-    let sent = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    let sent = b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\nGET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";
     let mut s = send_new(w.addr(), sent);
     let statuses: Vec<u16> = read_responses(&mut s, 2, GUARD)
         .iter()
@@ -529,10 +531,12 @@ fn connecting_and_disconnecting_500_times_leaves_no_trace() {
             }
             2 => {
                 // A whole request, then gone before the answer.
-                let _ = s.write_all(b"GET /system HTTP/1.1\r\nHost: x\r\n\r\n");
+                let _ = s.write_all(b"GET /system HTTP/1.1\r\nHost: localhost\r\n\r\n");
             }
             _ => {
-                let _ = s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
+                let _ = s.write_all(
+                    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{",
+                );
             }
         }
         drop(s);
@@ -560,8 +564,8 @@ fn idle_connections_do_not_hold_up_other_requests() {
 }
 
 #[test]
-fn past_max_connections_a_503_and_service_resumes() {
-    let w = watched(&["--max-connections", "8"]);
+fn past_max_connections_idle_ones_are_shed_busy_ones_refuse() {
+    let w = watched(&["--max-connections", "8", "--request-timeout", "3000"]);
     // Websocket sessions are not counted as connections: ten of them leave room for requests.
     let sessions: Vec<Ws> = (0..10).map(|_| session(&w)).collect();
     assert_eq!(
@@ -569,15 +573,41 @@ fn past_max_connections_a_503_and_service_resumes() {
         Ok(200),
         "with 10 websocket sessions open and --max-connections 8"
     );
+    // Eight idle connections fill the table; newcomers take their places.
     let mut idle: Vec<TcpStream> = (0..8).map(|_| connect(w.addr())).collect();
+    std::thread::sleep(Duration::from_millis(200));
     for case in ["the 9th connection", "the 10th connection"] {
-        let sent = b"GET /system HTTP/1.1\r\nHost: x\r\n\r\n";
-        let mut s = send_new(w.addr(), sent);
-        assert_refused(&mut s, sent, &[503], case);
+        assert_eq!(
+            get(w.addr(), "/system"),
+            Ok(200),
+            "{case} sheds an idle one"
+        );
     }
+    let shed = idle
+        .iter_mut()
+        .map(|s| read_until_closed(s, Duration::from_millis(500)).1)
+        .filter(|closed| *closed)
+        .count();
+    assert!(
+        shed >= 2,
+        "newcomers took the places of idle connections ({shed} closed)"
+    );
+    drop(idle);
+    // Eight connections busy in a handler (each sent a head and one byte of its body, so a
+    // handler waits for the rest): nothing can be shed, so newcomers get a 503.
+    let slow = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{";
+    let mut busy: Vec<TcpStream> = (0..8).map(|_| send_new(w.addr(), slow)).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = b"GET /system HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let mut s = send_new(w.addr(), sent);
+    assert_refused(
+        &mut s,
+        sent,
+        &[503],
+        "a newcomer with every connection busy",
+    );
     // Forty more at once: each refused, none given a thread. The documented bound is 5 +
     // --threads (4) + max(--max-connections, 4) + sessions, plus a short-lived `iw` helper.
-    let sent = b"GET /system HTTP/1.1\r\nHost: x\r\n\r\n";
     let crowd: Vec<TcpStream> = (0..40).map(|_| send_new(w.addr(), sent)).collect();
     for mut s in crowd {
         assert_refused(&mut s, sent, &[503], "one of forty more");
@@ -588,12 +618,12 @@ fn past_max_connections_a_503_and_service_resumes() {
         threads <= bound,
         "{threads} threads with 8 connections, 40 refused and 10 sessions; the bound is {bound}"
     );
-    // The idle ones time out, and new connections are served again.
-    assert_all_closed_quietly(&mut idle, "idle connections at the cap");
-    drop(idle);
+    // The slow bodies time out (a JSON 408), and new connections are served again.
+    assert_all_closed_quietly(&mut busy, "slow bodies at the cap");
+    drop(busy);
     assert!(
         wait_until(10, || get(w.addr(), "/system") == Ok(200)),
-        "served again after the idle connections timed out"
+        "served again after the slow bodies timed out"
     );
     drop(sessions);
     assert!(wait_until(10, || w.s.clients() == 0), "sessions closed");
@@ -631,7 +661,7 @@ fn slow_clients_get_a_json_408_and_are_closed() {
     let slow_head = std::thread::spawn(move || {
         trickle(
             addr,
-            b"GET /system HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+            b"GET /system HTTP/1.1\r\nHost: localhost\r\nX-Slow: ",
             b'a',
             guard,
         )
@@ -639,7 +669,7 @@ fn slow_clients_get_a_json_408_and_are_closed() {
     let slow_body = std::thread::spawn(move || {
         trickle(
             addr,
-            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"a\": \"",
+            b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n{\"a\": \"",
             b'b',
             guard,
         )
@@ -671,11 +701,11 @@ fn slow_clients_get_a_json_408_and_are_closed() {
 
 /// `n` pipelined `POST /`s in one write, the last one closing the connection if `close`.
 fn posts(n: usize, close: bool) -> Vec<u8> {
-    let one: &[u8] = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    let one: &[u8] = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n";
     let mut out = one.repeat(n - 1);
     if close {
         out.extend_from_slice(
-            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         );
     } else {
         out.extend_from_slice(one);
@@ -685,7 +715,8 @@ fn posts(n: usize, close: bool) -> Vec<u8> {
 
 #[test]
 fn a_flood_of_post_is_capped_at_1024_pending_workers() {
-    let w = watched(&[]);
+    // One client here: lift its own cap to reach the global one.
+    let w = watched(&["--max-pending-per-peer", "5000"]);
     // 1 100 POSTs on one keep-alive connection, pipelined 100 at a time (fewer than the 256
     // requests the handler queue holds, so only the worker cap can refuse them), quickly
     // enough that none of the first 1 024 workers expires (3 s) before the cap is reached.
@@ -783,7 +814,7 @@ fn a_pipelining_client_that_never_reads_does_not_stall_others() {
     let w = watched(&[]);
     // 2 000 requests for large answers in one go, and not a byte of them read back.
     let hog = connect_small(w.addr());
-    let sent = b"GET /system?processes=100 HTTP/1.1\r\nHost: x\r\n\r\n".repeat(2000);
+    let sent = b"GET /system?processes=100 HTTP/1.1\r\nHost: localhost\r\n\r\n".repeat(2000);
     let writer = {
         let mut s = hog.try_clone().unwrap();
         std::thread::spawn(move || send(&mut s, &sent))
@@ -795,7 +826,7 @@ fn a_pipelining_client_that_never_reads_does_not_stall_others() {
         assert!(
             matches!(got, Ok(200 | 503)),
             "request {i} from another client while one pipelines without reading: {got:?}\n\
-             (the other client sent b\"GET /system?processes=100 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\" x 2000 \
+             (the other client sent b\"GET /system?processes=100 HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n\" x 2000 \
              with SO_RCVBUF 4096 and read nothing)"
         );
     }
@@ -909,7 +940,7 @@ fn bad_websocket_handshakes_get_400_or_426() {
         ),
     ] {
         let sent = format!(
-            "GET /connect?id={id} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n{extra}\r\n"
+            "GET /connect?id={id} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n{extra}\r\n"
         );
         let mut s = send_new(w.addr(), sent.as_bytes());
         let r = read_response(&mut s, GUARD).unwrap_or_else(|| panic!("{case}: no answer"));
