@@ -210,9 +210,10 @@ fn websocket(req: Request, query: &str, ctx: &Ctx) {
     session::start(req, hs, params);
 }
 
-/// Reads and discards the body, refusing more than [`MAX_BODY`] bytes with 413. After a 413 or
-/// a 408 the rest of the body stays unread, and the patched tiny_http closes the connection
-/// (tiny_http drops a `Connection` header set here, so none is set).
+/// Reads and discards the body, refusing more than [`MAX_BODY`] bytes with 413. The patched
+/// tiny_http has read bodies of up to 64 KiB already, on the connection's thread, so this never
+/// waits on a client; a larger declared body is refused by its length, unread, and the
+/// connection then closes (the answer says `Connection: close`).
 fn drain_body(req: &mut Request) -> Result<(), Reply> {
     let too_large = || http::error(413, "request body larger than 64 KiB");
     if req.body_length().is_some_and(|n| n > MAX_BODY) {

@@ -190,3 +190,92 @@ fn snapshot_matches_the_endpoints() {
     let out = run_cli(&["snapshot", "disks"], &[]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// SIGUSR1, SIGUSR2 and the other signals whose default action ends a process killed the
+/// server without a word (status 129 and kin). Now each is logged and ignored.
+#[test]
+fn stray_signals_are_logged_and_ignored() {
+    let mut s = Server::start(&["--interval", "200"]);
+    let mut ws = s.session();
+    ws.read().unwrap(); // greeting
+    let signals = [
+        (libc::SIGUSR1, "SIGUSR1"),
+        (libc::SIGUSR2, "SIGUSR2"),
+        (libc::SIGALRM, "SIGALRM"),
+        (libc::SIGPOLL, "SIGPOLL"),
+        (libc::SIGRTMIN() + 5, "signal"),
+    ];
+    for (sig, name) in signals {
+        s.signal(sig);
+        assert!(
+            wait_until(5, || s.log().contains(&format!("{name}"))),
+            "{name} is logged:\n{}",
+            s.log()
+        );
+    }
+    assert!(
+        s.wait_exit(1).is_none(),
+        "still running after stray signals"
+    );
+    assert_eq!(request(s.addr, "GET", "/health", &[], b"").status, 200);
+    // The session still streams.
+    let mut frames = 0;
+    while frames < 2 {
+        if let Message::Text(t) = ws.read().unwrap() {
+            frames += usize::from(t.as_str().starts_with('{'));
+        }
+    }
+    assert!(s.log().matches("received: ignored").count() >= signals.len());
+}
+
+/// SIGHUP re-reads the token file; a missing or empty file keeps the old token and logs an
+/// error.
+#[test]
+fn sighup_rereads_the_token_file() {
+    let path = std::env::temp_dir().join(format!("psmonitor-hup-{}", std::process::id()));
+    std::fs::write(&path, "first-token\n").unwrap();
+    let s = Server::start(&["--token-file", path.to_str().unwrap()]);
+    let status = |token: &str| {
+        let bearer = format!("Bearer {token}");
+        request(s.addr, "GET", "/system", &[("Authorization", &bearer)], b"").status
+    };
+    assert_eq!(status("first-token"), 200);
+    std::fs::write(&path, "second-token").unwrap();
+    s.signal(libc::SIGHUP);
+    assert!(
+        wait_until(5, || s.log().contains("token re-read")),
+        "{}",
+        s.log()
+    );
+    assert_eq!(status("second-token"), 200);
+    assert_eq!(status("first-token"), 401);
+    std::fs::write(&path, "  \n").unwrap();
+    s.signal(libc::SIGHUP);
+    assert!(
+        wait_until(5, || s.log().contains("is empty")),
+        "{}",
+        s.log()
+    );
+    assert_eq!(
+        status("second-token"),
+        200,
+        "an empty file keeps the old token"
+    );
+    std::fs::remove_file(&path).unwrap();
+    s.signal(libc::SIGHUP);
+    assert!(
+        wait_until(5, || s.log().contains("cannot read the token file")),
+        "{}",
+        s.log()
+    );
+    assert_eq!(
+        status("second-token"),
+        200,
+        "a missing file keeps the old token"
+    );
+    assert!(s.log().contains("ERROR"), "{}", s.log());
+    assert!(
+        !s.log().contains("second-token"),
+        "the token is never logged"
+    );
+}

@@ -387,6 +387,62 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A connection to `addr` from the loopback address `from` (`127.0.0.2`, `127.0.0.3`: all of
+/// 127/8 is loopback), so one machine can play several peers.
+pub fn connect_from(from: &str, addr: SocketAddr) -> TcpStream {
+    connect_with(addr, Some(from), None)
+}
+
+/// A connection to `addr`, bound first to the loopback address `from` if given, with a
+/// receive buffer of `rcvbuf` bytes set before the handshake if given (so the window the
+/// server sees is small from the start and never opens up while nothing is read).
+pub fn connect_with(
+    addr: SocketAddr,
+    from: Option<&str>,
+    rcvbuf: Option<libc::c_int>,
+) -> TcpStream {
+    use std::os::fd::FromRawFd;
+    let std::net::IpAddr::V4(dst) = addr.ip() else {
+        panic!("the test server listens on IPv4 loopback");
+    };
+    let sockaddr = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(ip).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a descriptor we own; the option and sockaddr_in values
+    // live across each call and the sizes passed are theirs.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let stream = TcpStream::from_raw_fd(fd);
+        if let Some(size) = rcvbuf {
+            let rc = libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+            assert_eq!(rc, 0, "setsockopt SO_RCVBUF");
+        }
+        if let Some(from) = from {
+            let src: std::net::Ipv4Addr = from.parse().expect("an IPv4 address");
+            let local = sockaddr(src, 0);
+            let rc = libc::bind(fd, (&local as *const libc::sockaddr_in).cast(), len);
+            assert_eq!(rc, 0, "bind {from}: {}", std::io::Error::last_os_error());
+        }
+        let remote = sockaddr(dst, addr.port());
+        let rc = libc::connect(fd, (&remote as *const libc::sockaddr_in).cast(), len);
+        assert_eq!(rc, 0, "connect: {}", std::io::Error::last_os_error());
+        stream
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // HTTP
 
@@ -425,7 +481,11 @@ pub fn request(
     body: &[u8],
 ) -> Resp {
     let mut s = TcpStream::connect(addr).expect("connect");
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    // `Host: addr` unless the caller gives its own.
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("Host: {addr}\r\n"));
+    }
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }

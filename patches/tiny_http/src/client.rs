@@ -261,6 +261,12 @@ impl ClientConnection {
                 {
                     ReadError::TimedOut
                 }
+                // PATCH: a malformed chunked body, read here: a 400 like a malformed head.
+                request::RequestCreationError::CreationIoError(e)
+                    if e.kind() == ErrorKind::InvalidData =>
+                {
+                    ReadError::Refused(Refusal::Bad("malformed chunked body"))
+                }
                 request::RequestCreationError::CreationIoError(e) => ReadError::ReadIoError(e),
                 request::RequestCreationError::ExpectationFailed => ReadError::ExpectationFailed,
             }

@@ -81,6 +81,10 @@ pub struct Request {
 
     // PATCH: for a request asking for an upgrade: what `upgrade_tcp` hands over.
     upgrade: Option<UpgradeParts>,
+
+    // PATCH: set when this request's body (or an earlier one's) was abandoned: the connection
+    // closes after the answer, and the answer says so.
+    poisoned: Arc<AtomicBool>,
 }
 
 /// PATCH: what a request tells its connection's thread once handled: that it was answered,
@@ -197,6 +201,22 @@ where
 
     let connection_upgrade = upgrade.is_some();
 
+    // PATCH: bodies up to `BUFFERED_BODY` (declared or chunked) are read here, on the
+    // connection's thread and under the body's deadline, so a handler never waits on a slow
+    // client (the original buffered only bodies of at most 1024 declared bytes). An
+    // `Expect: 100-continue` is answered here for them. Larger bodies are left to the handler
+    // (which can refuse them by their length); a chunked body past the limit is cut there and
+    // the connection closes after the answer.
+    let buffered = !connection_upgrade
+        && (chunked || content_length.is_some_and(|n| n > 0 && n <= BUFFERED_BODY));
+    let mut writer = writer;
+    let mut expects_continue = expects_continue;
+    if buffered && expects_continue {
+        writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        writer.flush()?;
+        expects_continue = false;
+    }
+
     // we wrap `source_data` around a reading whose nature depends on the transfer-encoding and
     // content-length headers
     let reader = if connection_upgrade {
@@ -205,9 +225,7 @@ where
     } else if let Some(content_length) = content_length {
         if content_length == 0 {
             Box::new(io::empty()) as Box<dyn Read + Send + 'static>
-        } else if content_length <= 1024 && !expects_continue {
-            // if the content-length is small enough, we just read everything into a buffer
-
+        } else if buffered {
             let mut buffer = vec![0; content_length];
             let mut offset = 0;
 
@@ -231,15 +249,21 @@ where
             Box::new(BodyGuard::new(
                 FusedReader::new(data_reader),
                 declared,
-                poisoned,
+                poisoned.clone(),
             )) as Box<dyn Read + Send + 'static>
         }
     } else if chunked {
-        Box::new(BodyGuard::new(
-            FusedReader::new(ChunkedReader::new(source_data)),
-            None,
-            poisoned,
-        )) as Box<dyn Read + Send + 'static>
+        let mut buffer = Vec::new();
+        let got = ChunkedReader::new(source_data.by_ref())
+            .take(BUFFERED_BODY as u64 + 1)
+            .read_to_end(&mut buffer)?;
+        if got > BUFFERED_BODY {
+            // More to come than is buffered: the handler sees too much and refuses it, and
+            // the rest of the body is never read, so the connection must close.
+            poisoned.store(true, Ordering::Relaxed);
+        }
+        drop(source_data);
+        Box::new(Cursor::new(buffer)) as Box<dyn Read + Send + 'static>
     } else {
         Box::new(io::empty()) as Box<dyn Read + Send + 'static>
     };
@@ -257,6 +281,7 @@ where
         must_send_continue: expects_continue,
         notify_when_responded: None,
         upgrade,
+        poisoned,
     })
 }
 
@@ -266,6 +291,9 @@ where
 /// the process), and did not drain chunked bodies at all, so their rest was parsed as the next
 /// request.
 const DRAIN_LIMIT: u64 = 64 * 1024;
+
+/// PATCH: request bodies up to this size are read before the request is handed over.
+const BUFFERED_BODY: usize = 64 * 1024;
 
 /// PATCH: a request body that, when dropped unfinished, drains up to `DRAIN_LIMIT` bytes with
 /// a fixed buffer, or else poisons the connection so it closes.
@@ -290,7 +318,16 @@ impl<R: Read> BodyGuard<R> {
 
 impl<R: Read> Read for BodyGuard<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            // A malformed or cut body: nobody knows where the next request starts.
+            Err(e) if e.kind() != ErrorKind::Interrupted => {
+                self.poisoned.store(true, Ordering::Relaxed);
+                self.done = true;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         if n == 0 && !buf.is_empty() {
             self.done = true;
         }
@@ -524,10 +561,16 @@ impl Request {
         res
     }
 
-    fn respond_impl<R>(&mut self, response: Response<R>) -> Result<(), IoError>
+    fn respond_impl<R>(&mut self, mut response: Response<R>) -> Result<(), IoError>
     where
         R: Read,
     {
+        // PATCH: finish with the body first (`BodyGuard` drains what is left, up to 64 KiB,
+        // or poisons the connection), so that the answer can say the connection closes.
+        drop(self.data_reader.take());
+        if self.poisoned.load(Ordering::Relaxed) {
+            response.close_connection();
+        }
         let mut writer = self.extract_writer_impl();
 
         let do_not_send_body = self.method == Method::Head;

@@ -331,6 +331,14 @@ where
     ///  decide which features (most notably, encoding) to use.
     ///
     /// Note: does not flush the writer.
+    /// PATCH: adds `Connection: close` (which `add_header` refuses), for an answer after which
+    /// tiny_http closes the connection.
+    pub(crate) fn close_connection(&mut self) {
+        if let Ok(h) = Header::from_bytes(&b"Connection"[..], &b"close"[..]) {
+            self.headers.push(h);
+        }
+    }
+
     pub fn raw_print<W: Write>(
         mut self,
         mut writer: W,

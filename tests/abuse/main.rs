@@ -6,7 +6,12 @@
 //! Every server here runs with `--request-timeout 1000` so timeouts show within a second or two.
 //! Deadlines only guard against hangs: nothing here asserts how fast the server is.
 
+#[path = "../common/mod.rs"]
 mod common;
+mod fairness;
+mod framing;
+mod hosts;
+mod sessions;
 use common::{
     read_response, read_responses, read_until_closed, request, responses, wait_until, Resp, Server,
     Ws,
@@ -40,13 +45,18 @@ struct Watched {
     rss_kb: u64,
 }
 
-/// Starts a server with fast settings plus `extra` (which may set its own
+/// Starts a server with fast settings plus `extra` (which may set its own `--interval` or
 /// `--request-timeout`), warms it up and records its baseline.
 fn watched(extra: &[&str]) -> Watched {
     let timeout = TIMEOUT_MS.to_string();
-    let mut b = Server::builder().args(&["--interval", "200"]);
-    if !extra.contains(&"--request-timeout") {
-        b = b.args(&["--request-timeout", &timeout]);
+    let mut b = Server::builder();
+    for (flag, value) in [
+        ("--interval", "200"),
+        ("--request-timeout", timeout.as_str()),
+    ] {
+        if !extra.contains(&flag) {
+            b = b.args(&[flag, value]);
+        }
     }
     let s = b.args(extra).start();
     let r = s.first_answer("/system");
@@ -813,7 +823,7 @@ fn a_flood_of_post_is_capped_at_1024_pending_workers() {
 fn a_pipelining_client_that_never_reads_does_not_stall_others() {
     let w = watched(&[]);
     // 2 000 requests for large answers in one go, and not a byte of them read back.
-    let hog = connect_small(w.addr());
+    let hog = common::connect_with(w.addr(), None, Some(4096));
     let sent = b"GET /system?processes=100 HTTP/1.1\r\nHost: localhost\r\n\r\n".repeat(2000);
     let writer = {
         let mut s = hog.try_clone().unwrap();
@@ -1084,55 +1094,6 @@ fn a_16_mb_frame_is_refused_without_being_read() {
     w.check("messages at the frame cap");
 }
 
-/// Shrinks a socket's receive buffer, so a client that stops reading stalls the server's
-/// writes after kilobytes instead of the megabytes Linux would otherwise buffer.
-fn small_receive_buffer(s: &impl std::os::fd::AsRawFd) {
-    let size: libc::c_int = 4096;
-    // SAFETY: a valid socket descriptor and an int option of the size passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&size as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0, "setsockopt SO_RCVBUF");
-}
-
-/// Connects with a small receive buffer set before the handshake, so the window the server
-/// sees is small from the start and never opens up again while nothing is read.
-fn connect_small(addr: SocketAddr) -> TcpStream {
-    use std::os::fd::{FromRawFd, OwnedFd};
-    let SocketAddr::V4(v4) = addr else {
-        panic!("the test server listens on IPv4 loopback")
-    };
-    // SAFETY: plain socket calls on a descriptor we own; the address struct is fully
-    // initialised and its size is passed.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
-        let fd = OwnedFd::from_raw_fd(fd);
-        small_receive_buffer(&fd);
-        let sin = libc::sockaddr_in {
-            sin_family: libc::AF_INET as libc::sa_family_t,
-            sin_port: v4.port().to_be(),
-            sin_addr: libc::in_addr {
-                s_addr: u32::from(*v4.ip()).to_be(),
-            },
-            sin_zero: [0; 8],
-        };
-        let rc = libc::connect(
-            std::os::fd::AsRawFd::as_raw_fd(&fd),
-            (&sin as *const libc::sockaddr_in).cast(),
-            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-        );
-        assert_eq!(rc, 0, "connect: {}", std::io::Error::last_os_error());
-        TcpStream::from(fd)
-    }
-}
-
 #[test]
 fn a_client_that_stops_reading_harms_no_one_and_is_dropped() {
     let w = watched(&[]);
@@ -1165,7 +1126,7 @@ fn a_client_that_stops_reading_harms_no_one_and_is_dropped() {
 
     // The stalled session: it never reads, and sends 60 kB texts the server answers with
     // 60 kB each, so the server's writes to it block within a few megabytes.
-    let stalled = session_on(&w, connect_small(w.addr()));
+    let stalled = session_on(&w, common::connect_with(w.addr(), None, Some(4096)));
     let mut raw = stalled.get_ref().try_clone().unwrap();
     raw.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
     let message = frame(0x81, &[b'z'; 60_000], MASK);

@@ -1,0 +1,274 @@
+//! One peer must not starve the others: connection, session and worker caps per peer, slow
+//! readers, and running out of file descriptors. Other peers are the loopback addresses
+//! `127.0.0.2` and `127.0.0.3` (all of 127/8 is loopback).
+
+use super::common::{
+    connect_from, read_response, read_until_closed, request, responses, ws_handshake, Server,
+};
+use super::{get, show, watched, GUARD};
+use serde_json::Value;
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+use tungstenite::Message;
+
+/// `GET path` from the peer `from`; the status, or why there was none.
+fn get_from(from: &str, addr: SocketAddr, path: &str) -> Option<u16> {
+    let mut s = connect_from(from, addr);
+    let sent = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    s.write_all(sent.as_bytes()).ok()?;
+    read_response(&mut s, GUARD).map(|r| r.status)
+}
+
+/// `POST /` from `from` over a new connection: the status and, on 200, the worker id.
+fn post_from(from: &str, addr: SocketAddr) -> (u16, Option<String>) {
+    let mut s = connect_from(from, addr);
+    let sent =
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    s.write_all(sent.as_bytes()).unwrap();
+    let r = read_response(&mut s, GUARD).expect("an answer to POST /");
+    let id = (r.status == 200).then(|| r.json()["id"].as_str().unwrap_or("").to_owned());
+    (r.status, id)
+}
+
+/// 70 half-open connections (a head begun, never finished) from one address took every slot:
+/// 0 of 100 other requests were served. Now that peer has its own cap, and others are served.
+#[test]
+fn half_open_connections_from_one_peer_do_not_lock_others_out() {
+    let w = watched(&["--request-timeout", "30000"]);
+    let addr = w.addr();
+    let mut hog: Vec<TcpStream> = Vec::new();
+    for _ in 0..70 {
+        let mut s = connect_from("127.0.0.2", addr);
+        let _ = s.write_all(b"GET /system HTTP/1.1\r\nHost: local");
+        hog.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let served = (0..100)
+        .filter(|_| get_from("127.0.0.3", addr, "/system") == Some(200))
+        .count();
+    assert_eq!(
+        served, 100,
+        "requests from another peer served while one holds 70 half-open"
+    );
+    // The hog holds at most its cap (16): past it, a newcomer of its own took the place of one
+    // of its connections the server had not begun reading, or was refused with a JSON 503.
+    let (mut closed, mut refused) = (0, 0);
+    for s in hog.iter_mut() {
+        let (raw, ended) = read_until_closed(s, Duration::from_millis(300));
+        closed += usize::from(ended);
+        refused += usize::from(responses(&raw).first().is_some_and(|r| r.status == 503));
+    }
+    assert!(
+        closed >= 54,
+        "the hog kept {} connections open, its cap is 16",
+        70 - closed
+    );
+    assert!(
+        refused > 0,
+        "none of the hog's connections was refused with a 503"
+    );
+    drop(hog);
+    w.check("70 half-open connections from one peer");
+}
+
+/// A client flooding `POST /` got 36 of 50 other clients' `POST /` refused. Now it gets a 429
+/// past its own cap (32) and every other peer's workers are created and claimable.
+#[test]
+fn a_post_flood_from_one_peer_leaves_others_their_workers() {
+    let w = watched(&[]);
+    let addr = w.addr();
+    let flood: Vec<u16> = (0..200).map(|_| post_from("127.0.0.2", addr).0).collect();
+    let ok = flood.iter().filter(|s| **s == 200).count();
+    assert!(
+        ok <= 32,
+        "the flooding peer holds at most its cap ({ok} workers)"
+    );
+    assert!(
+        flood.iter().all(|s| *s == 200 || *s == 429),
+        "200 or 429: {flood:?}"
+    );
+    let mut others = 0;
+    for _ in 0..50 {
+        let (status, id) = post_from("127.0.0.3", addr);
+        assert_eq!(status, 200, "another peer's POST /");
+        let ws = ws_handshake(
+            connect_from("127.0.0.3", addr),
+            &format!("/connect?id={}", id.unwrap()),
+        );
+        others += 1;
+        drop(ws);
+    }
+    assert_eq!(others, 50);
+    w.check("a POST flood from one peer");
+}
+
+/// Reads the greeting, or the full-capacity message, of a new session from `from`.
+fn first_text(s: &Server, from: &str) -> String {
+    let (status, id) = post_from(from, s.addr);
+    assert_eq!(status, 200);
+    let mut ws = ws_handshake(
+        connect_from(from, s.addr),
+        &format!("/connect?id={}", id.unwrap()),
+    );
+    loop {
+        match ws.read() {
+            Ok(Message::Text(t)) => return t.as_str().to_owned(),
+            Ok(_) => {}
+            Err(e) => panic!("session from {from}: {e}"),
+        }
+    }
+}
+
+/// One client could hold all `--max-clients` sessions; now at most `--max-clients-per-peer`.
+#[test]
+fn one_peer_cannot_hold_every_session() {
+    let w = watched(&["--max-clients", "20", "--max-clients-per-peer", "5"]);
+    let mut held = Vec::new();
+    for i in 0..5 {
+        let (_, id) = post_from("127.0.0.2", w.addr());
+        let mut ws = ws_handshake(
+            connect_from("127.0.0.2", w.addr()),
+            &format!("/connect?id={}", id.unwrap()),
+        );
+        let Ok(Message::Text(t)) = ws.read() else {
+            panic!("session {i}: no greeting");
+        };
+        assert!(t.as_str().starts_with("connected"), "session {i}: {t}");
+        held.push(ws);
+    }
+    assert_eq!(
+        first_text(&w.s, "127.0.0.2"),
+        "Server is at full capacity. Please try again later.",
+        "the sixth session from the same peer"
+    );
+    assert!(
+        first_text(&w.s, "127.0.0.3").starts_with("connected"),
+        "another peer still gets a session"
+    );
+    drop(held);
+    w.check("sessions from one peer");
+}
+
+/// Eight clients that pipeline large answers and read none: each answer waits for its client,
+/// on that connection's thread, not on a handler thread (there are 4), so other clients are
+/// answered at once. (With handlers writing, every one was blocked for the write timeout.)
+#[test]
+fn slow_readers_do_not_hold_the_handler_threads() {
+    let w = watched(&[
+        "--request-timeout",
+        "30000",
+        "--max-connections-per-peer",
+        "64",
+    ]);
+    let addr = w.addr();
+    let one = b"GET /system?processes=100 HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let mut readers = Vec::new();
+    for _ in 0..8 {
+        let mut s = super::common::connect_with(addr, None, Some(4096));
+        s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+        // Far more than the socket buffers hold (each answer is several kB).
+        for _ in 0..400 {
+            if s.write_all(one).is_err() {
+                break;
+            }
+        }
+        readers.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    for i in 0..20 {
+        let began = Instant::now();
+        assert_eq!(
+            get(addr, "/system"),
+            Ok(200),
+            "request {i} with 8 slow readers"
+        );
+        assert!(
+            began.elapsed() < Duration::from_secs(8),
+            "request {i} waited {:?}: a handler is stuck writing to a slow reader",
+            began.elapsed()
+        );
+    }
+    drop(readers);
+    w.check("slow readers");
+}
+
+/// Websocket sessions fill the open-file limit: the accept path sheds connections instead of
+/// panicking (it once did, leaving a process with no listener), and once the sessions leave
+/// the server serves again.
+#[test]
+fn running_out_of_file_descriptors_keeps_the_listener() {
+    let s = Server::builder()
+        .args(&[
+            "--interval",
+            "200",
+            "--max-clients",
+            "1000",
+            "--max-clients-per-peer",
+            "1000",
+            "--max-pending-per-peer",
+            "1000",
+        ])
+        .rlimit_nofile(48)
+        .start();
+    assert_eq!(s.first_answer("/health").status, 200);
+    let mut sessions = Vec::new();
+    let mut failures = 0;
+    for _ in 0..60 {
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.session()));
+        match opened {
+            Ok(mut ws) => {
+                let _ = ws
+                    .get_ref()
+                    .set_read_timeout(Some(Duration::from_millis(500)));
+                match ws.read() {
+                    Ok(Message::Text(t)) if t.as_str().starts_with("connected") => {
+                        sessions.push(ws)
+                    }
+                    _ => failures += 1,
+                }
+            }
+            Err(_) => failures += 1,
+        }
+        if failures >= 5 {
+            break;
+        }
+    }
+    assert!(
+        failures >= 5,
+        "the descriptors ran out ({} sessions open)",
+        sessions.len()
+    );
+    // At the limit: a connection is answered (a 503 from the reserve descriptor) or closed,
+    // never left hanging, and the process is alive.
+    for _ in 0..5 {
+        let mut c = TcpStream::connect(s.addr).expect("the listener still accepts");
+        let _ = c.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        let (raw, closed) = read_until_closed(&mut c, GUARD);
+        let status = responses(&raw).first().map(|r| r.status);
+        assert!(
+            closed || status == Some(200),
+            "at the fd limit: {} (still open)",
+            show(&raw)
+        );
+        if let Some(st) = status {
+            assert!(matches!(st, 200 | 503), "at the fd limit: {}", show(&raw));
+        }
+    }
+    drop(sessions);
+    let mut last = None;
+    let back = super::common::wait_until(15, || {
+        last = super::common::try_request(s.addr, "GET", "/health").map(|r| r.status);
+        last == Some(200)
+    });
+    assert!(
+        back,
+        "served again after the sessions left (last {last:?})\n{}",
+        s.log()
+    );
+    let log = s.log();
+    assert!(!log.contains("panicked"), "{log}");
+    let r = request(s.addr, "GET", "/system", &[], b"");
+    assert_eq!(r.status, 200);
+    let _: Value = r.json();
+}

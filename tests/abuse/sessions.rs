@@ -1,0 +1,220 @@
+//! Websocket sessions that listen: pongs and close replies at once whatever the interval,
+//! close codes for invalid input, clean disconnects logged as such, and snapshots of any size.
+
+use super::common::{wait_until, Ws};
+use super::{frame, session, watched, GUARD};
+use std::io::{ErrorKind, Write};
+use std::time::{Duration, Instant};
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::Message;
+
+/// Reads until a message `want` accepts arrives; panics after `guard`.
+fn read_until(ws: &mut Ws, guard: Duration, case: &str, want: impl Fn(&Message) -> bool) {
+    let end = Instant::now() + guard;
+    loop {
+        match ws.read() {
+            Ok(m) if want(&m) => return,
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => panic!("{case}: {e}"),
+        }
+        assert!(Instant::now() < end, "{case}: nothing within {guard:?}");
+    }
+}
+
+/// At `--interval 60000` pongs waited for the next tick, and Python's `websockets` client, on
+/// its defaults, dropped the session (`1011 keepalive ping timeout`). Now they come at once,
+/// and so does the reply to a close.
+#[test]
+fn pings_and_closes_are_answered_within_moments_at_a_long_interval() {
+    let w = watched(&["--interval", "60000"]);
+    let mut ws = session(&w);
+    // The first snapshot (sent at connect), then nothing for a minute.
+    read_until(
+        &mut ws,
+        GUARD,
+        "first frame",
+        |m| matches!(m, Message::Text(t) if t.as_str().starts_with('{')),
+    );
+    for i in 0..20u8 {
+        ws.send(Message::Ping(vec![i].into())).unwrap();
+        // Well under the interval: the session did not wait for a tick.
+        read_until(
+            &mut ws,
+            Duration::from_secs(5),
+            "a pong",
+            |m| matches!(m, Message::Pong(p) if p.as_ref() == [i]),
+        );
+    }
+    ws.send(Message::text("hello")).unwrap();
+    read_until(
+        &mut ws,
+        Duration::from_secs(5),
+        "the echo",
+        |m| matches!(m, Message::Text(t) if t.as_str() == "message received hello"),
+    );
+    ws.close(None).unwrap();
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        match ws.read() {
+            Err(tungstenite::Error::ConnectionClosed) => break,
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Ok(_) => {}
+            Err(e) => panic!("closing: {e}"),
+        }
+        assert!(
+            Instant::now() < end,
+            "no close reply within 5 s at a 60 s interval"
+        );
+    }
+    w.check("pings at a long interval");
+}
+
+/// Sends a raw masked frame on the session's socket and returns the close code it ends with.
+fn close_code_after(w: &super::Watched, raw: &[u8], case: &str) -> Option<CloseCode> {
+    let mut ws = session(w);
+    ws.get_mut().write_all(raw).unwrap();
+    let end = Instant::now() + GUARD;
+    loop {
+        match ws.read() {
+            Ok(Message::Close(f)) => return Some(f.map_or(CloseCode::Status, |f| f.code)),
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(tungstenite::Error::Protocol(_)) | Err(tungstenite::Error::Utf8(_)) => {
+                // Our client refuses to parse what the server answered only if it is broken.
+                panic!("{case}: the server's answer was not a valid close frame");
+            }
+            Err(e) => panic!("{case}: the connection ended without a close frame: {e}"),
+        }
+        assert!(Instant::now() < end, "{case}: still open {GUARD:?} later");
+    }
+}
+
+/// Invalid UTF-8 in a text frame or a close reason is a 1007; a close frame with a code no one
+/// may send, or a one-byte payload, is a 1002. Each with a close frame, never a bare hang-up.
+#[test]
+fn invalid_utf8_is_1007_and_bad_closes_are_1002() {
+    let w = watched(&[]);
+    let mask = Some([1, 2, 3, 4]);
+    let bad_text = frame(0x81, b"ab\xff\xfe", mask);
+    assert_eq!(
+        close_code_after(&w, &bad_text, "invalid UTF-8 text"),
+        Some(CloseCode::Invalid)
+    );
+    let mut reason = 1000u16.to_be_bytes().to_vec();
+    reason.extend_from_slice(b"bye \xc3\x28");
+    assert_eq!(
+        close_code_after(
+            &w,
+            &frame(0x88, &reason, mask),
+            "invalid UTF-8 close reason"
+        ),
+        Some(CloseCode::Invalid)
+    );
+    for (case, payload) in [
+        ("close code 1005", 1005u16.to_be_bytes().to_vec()),
+        ("close code 999", 999u16.to_be_bytes().to_vec()),
+        ("a one-byte close payload", vec![3u8]),
+    ] {
+        assert_eq!(
+            close_code_after(&w, &frame(0x88, &payload, mask), case),
+            Some(CloseCode::Protocol),
+            "{case}"
+        );
+    }
+    w.check("invalid UTF-8 and bad closes");
+}
+
+/// A client that disconnects without a close frame is logged as such, not as a protocol error.
+#[test]
+fn an_abrupt_disconnect_is_logged_as_one() {
+    let w = watched(&[]);
+    for _ in 0..3 {
+        let ws = session(&w);
+        drop(ws); // the TCP connection ends, no close frame
+    }
+    assert!(
+        wait_until(10, || w
+            .s
+            .log()
+            .matches("client disconnected without a close frame")
+            .count()
+            >= 3),
+        "{}",
+        w.s.log()
+    );
+    assert!(!w.s.log().contains("protocol error"), "{}", w.s.log());
+    w.check("abrupt disconnects");
+}
+
+/// Processes whose `argv[0]` is ~100 KB made every snapshot 0.5–1 MB and closed every session
+/// after its greeting ("Write buffer is full", no close frame). Names are capped now, and
+/// frames of any size are sent.
+#[test]
+fn processes_with_huge_names_do_not_end_the_streams() {
+    let dir = std::env::temp_dir().join(format!("psmonitor-longname-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // An executable whose name fills the 15 bytes of `comm`, so the server takes the full
+    // name from `argv[0]`, which starts with it; each holds 150 MB so it is among the top
+    // processes every frame carries.
+    let exe = dir.join("longnamedperlxx");
+    std::fs::copy("/usr/bin/perl", &exe).unwrap();
+    let long = format!("longnamedperlxx{}", "y".repeat(100_000));
+    let mut kids: Vec<std::process::Child> = (0..3)
+        .map(|_| {
+            use std::os::unix::process::CommandExt;
+            std::process::Command::new(&exe)
+                .arg0(&long)
+                .args(["-e", "$x = 'x' x 150_000_000; sleep 60"])
+                .spawn()
+                .expect("spawn a process with a long argv[0]")
+        })
+        .collect();
+    let w = watched(&[]);
+    let named = |v: &serde_json::Value| -> Vec<String> {
+        v["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .filter(|n| n.starts_with("longnamedperlxx"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert!(
+        wait_until(20, || !named(&w.s.get_json("/system")).is_empty()),
+        "the long-named processes show in /system"
+    );
+    for n in named(&w.s.get_json("/system")) {
+        assert_eq!(n.len(), 256, "a long name is cut at 256 bytes");
+    }
+    let mut ws = session(&w);
+    let mut frames = 0;
+    let end = Instant::now() + Duration::from_secs(20);
+    while frames < 5 {
+        assert!(Instant::now() < end, "only {frames} frames in 20 s");
+        match ws.read() {
+            Ok(Message::Text(t)) if t.as_str().starts_with('{') => {
+                let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+                assert!(
+                    !named(&v).is_empty(),
+                    "the frame carries the long-named processes"
+                );
+                frames += 1;
+            }
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => panic!("the stream ended after {frames} frames: {e}"),
+        }
+    }
+    for k in &mut kids {
+        let _ = k.kill();
+        let _ = k.wait();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    w.check("huge process names");
+}
