@@ -116,7 +116,8 @@ impl Handshake {
                 .find(|h| h.field.equiv(name))
                 .map(|h| h.value.as_str().trim().to_owned())
         };
-        let is_upgrade = head("Upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+        let is_upgrade = head("Upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+            && req.asks_upgrade();
         if !is_upgrade {
             let r = http::error(426, "this endpoint needs a websocket upgrade");
             return Err(http::with(r, "Upgrade", "websocket"));
@@ -344,10 +345,15 @@ fn run(ws: &mut Ws, sub: &Subscription, first: Option<Utf8Bytes>, interval: Dura
     }
 }
 
-/// Reads everything the client has sent: answers texts like the original, lets tungstenite
-/// queue pongs and the close reply, then flushes. Returns why the session must end, if it must.
+/// Messages read per wake-up: a client that keeps the socket full (a ping flood) must not keep
+/// the session from its frames and from noticing shutdown.
+const DRAIN_BATCH: usize = 64;
+
+/// Reads what the client has sent (at most [`DRAIN_BATCH`] messages): answers texts like the
+/// original, lets tungstenite queue pongs and the close reply, then flushes. Returns why the
+/// session must end, if it must.
 fn drain(ws: &mut Ws) -> Option<String> {
-    loop {
+    for _ in 0..DRAIN_BATCH {
         match ws.read() {
             Ok(Message::Text(t)) => {
                 let reply = format!("message received {}", t.as_str());

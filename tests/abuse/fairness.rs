@@ -272,3 +272,40 @@ fn running_out_of_file_descriptors_keeps_the_listener() {
     assert_eq!(r.status, 200);
     let _: Value = r.json();
 }
+
+/// Clients that send a body a byte at a time, within every cap: bodies are read on their
+/// connections' threads, never by a handler, so other requests are answered meanwhile. With
+/// `Connection: upgrade` on such a POST the body's deadline and framing once went away.
+#[test]
+fn slow_bodies_do_not_hold_the_handler_threads() {
+    let w = watched(&["--request-timeout", "20000"]);
+    let addr = w.addr();
+    let heads = [
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2000\r\n\r\n{",
+        "POST / HTTP/1.1\r\nHost: localhost\r\nConnection: upgrade\r\nContent-Length: 10\r\n\r\n{",
+        "POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{",
+    ];
+    let mut slow: Vec<TcpStream> = Vec::new();
+    for head in heads {
+        for _ in 0..4 {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.write_all(head.as_bytes()).unwrap();
+            slow.push(s);
+        }
+    }
+    for round in 0..10 {
+        for s in &mut slow {
+            let _ = s.write_all(b" ");
+        }
+        let began = Instant::now();
+        assert_eq!(get(addr, "/health"), Ok(200), "round {round}");
+        assert!(
+            began.elapsed() < Duration::from_secs(5),
+            "round {round}: /health waited {:?} behind slow bodies",
+            began.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(slow);
+    w.check("slow bodies");
+}

@@ -218,3 +218,74 @@ fn processes_with_huge_names_do_not_end_the_streams() {
     let _ = std::fs::remove_dir_all(&dir);
     w.check("huge process names");
 }
+
+/// A client that keeps its socket full (a ping flood) once kept the session reading: no frames
+/// went out and SIGTERM got no 1001. The session now reads a batch per wake-up.
+#[test]
+fn a_ping_flood_does_not_stop_the_frames() {
+    let w = watched(&[]);
+    let mut ws = session(&w);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut flood_sock = ws.get_ref().try_clone().unwrap();
+    let flooding = std::sync::Arc::clone(&stop);
+    let flood = std::thread::spawn(move || {
+        let ping = frame(0x89, b"p", Some([9, 9, 9, 9]));
+        let burst: Vec<u8> = ping
+            .iter()
+            .copied()
+            .cycle()
+            .take(ping.len() * 256)
+            .collect();
+        while !flooding.load(std::sync::atomic::Ordering::Relaxed) {
+            if flood_sock.write_all(&burst).is_err() {
+                break;
+            }
+        }
+    });
+    let mut frames = 0;
+    let end = Instant::now() + Duration::from_secs(15);
+    while frames < 3 {
+        assert!(
+            Instant::now() < end,
+            "{frames} frames in 15 s under a ping flood"
+        );
+        match ws.read() {
+            Ok(Message::Text(t)) if t.as_str().starts_with('{') => frames += 1,
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => panic!("under a ping flood: {e}"),
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = flood.join();
+    drop(ws);
+    w.check("a ping flood");
+}
+
+/// `Upgrade: websocket` without `Connection: upgrade` is no handshake: a 426 before the
+/// worker is claimed (it once used the id up and answered a bare 500).
+#[test]
+fn a_handshake_without_the_connection_token_is_a_426() {
+    let w = watched(&[]);
+    let id = w.s.worker();
+    let sent = format!(
+        "GET /connect?id={id} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    let mut s = super::send_new(w.addr(), sent.as_bytes());
+    let r = super::common::read_response(&mut s, GUARD).expect("an answer");
+    assert_eq!(r.status, 426);
+    // The id is still good.
+    let mut ws = w.s.ws(&format!("/connect?id={id}"));
+    let Ok(Message::Text(t)) = ws.read() else {
+        panic!("no greeting");
+    };
+    assert!(t.as_str().starts_with("connected"));
+    assert!(
+        !w.s.log().contains("failed at the upgrade"),
+        "{}",
+        w.s.log()
+    );
+    w.check("a handshake without Connection: upgrade");
+}

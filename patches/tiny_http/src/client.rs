@@ -144,7 +144,12 @@ impl ClientConnection {
             };
             if first && buf.is_empty() && !prev_byte_was_cr {
                 self.deadline.rearm();
-                self.slot.set(Phase::Head);
+                if !self.slot.set(Phase::Head) {
+                    return Err(ReadError::ReadIoError(IoError::new(
+                        ErrorKind::ConnectionAborted,
+                        "shed for a newcomer",
+                    )));
+                }
             }
             // Heads are ASCII: refuse at the first byte that is not, rather than wait for a
             // line end that garbage may never send.
@@ -181,7 +186,12 @@ impl ClientConnection {
     /// Reads a request from the stream.
     /// Blocks until the header has been read.
     fn read(&mut self) -> Result<Request, ReadError> {
-        self.slot.set(Phase::Idle);
+        if !self.slot.set(Phase::Idle) {
+            return Err(ReadError::ReadIoError(IoError::new(
+                ErrorKind::ConnectionAborted,
+                "shed for a newcomer",
+            )));
+        }
         let mut budget = self.limits.max_head_bytes;
         // PATCH: strict parsing (`http1`): the request line, then every header line.
         let mut line = self.read_next_line(&mut budget, true)?;
@@ -210,11 +220,16 @@ impl ClientConnection {
             http1::set_host(&mut headers, authority);
         }
         let framing = http1::framing(&version, &headers).map_err(ReadError::Refused)?;
-        self.slot.set(Phase::Handling);
+        let _ = self.slot.set(Phase::Body);
 
         // PATCH: the body gets a fresh deadline; an upgraded socket gets none (its new
-        // owner sets its own timeouts).
-        let upgrade = asks_upgrade(&headers);
+        // owner sets its own timeouts). Only a bodiless HTTP/1.1 GET that names the protocol
+        // it wants is an upgrade: `Connection: upgrade` alone once turned off the deadline,
+        // the body's framing and the connection caps for any request.
+        let upgrade = request_line.method == crate::Method::Get
+            && version >= HTTPVersion(1, 1)
+            && framing == http1::Framing::None
+            && asks_upgrade(&headers);
         if upgrade {
             self.deadline.disarm();
         } else {
@@ -271,21 +286,27 @@ impl ClientConnection {
                 request::RequestCreationError::ExpectationFailed => ReadError::ExpectationFailed,
             }
         })?;
+        let _ = self.slot.set(Phase::Handling);
 
         // return the request
         Ok(request)
     }
 }
 
-/// PATCH: whether request headers ask for a protocol upgrade (a websocket).
+/// PATCH: whether request headers ask for a protocol upgrade (a websocket): an `upgrade`
+/// token in `Connection` and an `Upgrade` header naming the protocol.
 pub(crate) fn asks_upgrade(headers: &[crate::Header]) -> bool {
-    headers.iter().any(|h| {
+    let token = headers.iter().any(|h| {
         h.field.equiv("Connection")
             && h.value
                 .as_str()
                 .split(',')
                 .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
-    })
+    });
+    token
+        && headers
+            .iter()
+            .any(|h| h.field.equiv("Upgrade") && !h.value.as_str().trim().is_empty())
 }
 
 impl Iterator for ClientConnection {
@@ -331,6 +352,9 @@ impl Iterator for ClientConnection {
         };
 
         // updating the status of the connection
+        if rq.asks_upgrade() {
+            self.no_more_requests = true;
+        }
         let connection_header = rq
             .headers()
             .iter()
@@ -341,7 +365,6 @@ impl Iterator for ClientConnection {
 
         match lowercase {
             Some(ref val) if val.contains("close") => self.no_more_requests = true,
-            Some(ref val) if val.contains("upgrade") => self.no_more_requests = true,
             Some(ref val)
                 if !val.contains("keep-alive") && *rq.http_version() == HTTPVersion(1, 0) =>
             {
@@ -372,11 +395,20 @@ impl ClientConnection {
 mod test {
     #[test]
     fn upgrade_tokens() {
-        let h =
-            |v: &str| vec![crate::Header::from_bytes(&b"Connection"[..], v.as_bytes()).unwrap()];
-        assert!(super::asks_upgrade(&h("Upgrade")));
-        assert!(super::asks_upgrade(&h("keep-alive, upgrade")));
-        assert!(!super::asks_upgrade(&h("keep-alive")));
-        assert!(!super::asks_upgrade(&h("upgraded")));
+        let h = |v: &str, upgrade: bool| {
+            let mut h = vec![crate::Header::from_bytes(&b"Connection"[..], v.as_bytes()).unwrap()];
+            if upgrade {
+                h.push(crate::Header::from_bytes(&b"Upgrade"[..], &b"websocket"[..]).unwrap());
+            }
+            h
+        };
+        assert!(super::asks_upgrade(&h("Upgrade", true)));
+        assert!(super::asks_upgrade(&h("keep-alive, upgrade", true)));
+        assert!(
+            !super::asks_upgrade(&h("upgrade", false)),
+            "no protocol named"
+        );
+        assert!(!super::asks_upgrade(&h("keep-alive", true)));
+        assert!(!super::asks_upgrade(&h("upgraded", true)));
     }
 }

@@ -596,6 +596,11 @@ impl Request {
         })
     }
 
+    /// PATCH: whether this request is an upgrade (`upgrade_tcp` can hand its socket over).
+    pub fn asks_upgrade(&self) -> bool {
+        self.upgrade.is_some()
+    }
+
     /// PATCH: sends `response` from the connection's own thread instead of the caller's, so a
     /// client that reads its answer slowly holds that thread (one per connection, bounded by
     /// `Limits::max_connections`), never a handler thread of the embedding server. A request

@@ -22,14 +22,35 @@ pub enum Phase {
     Idle = 0,
     /// Reading a request head.
     Head = 1,
+    /// Reading a request body (bodies up to 64 KiB are read before a handler gets them).
+    Body = 2,
     /// A handler has the request.
-    Handling = 2,
+    Handling = 3,
     /// Writing an answer to the client.
-    Writing = 3,
+    Writing = 4,
+    /// Shed for a newcomer: the socket is shut down and the connection ends.
+    Shed = 5,
 }
 
-/// A connection that has been in `Head` or `Writing` this long may be shed for a newcomer.
+impl Phase {
+    fn from_u8(v: u8) -> Phase {
+        match v {
+            0 => Phase::Idle,
+            1 => Phase::Head,
+            2 => Phase::Body,
+            3 => Phase::Handling,
+            4 => Phase::Writing,
+            _ => Phase::Shed,
+        }
+    }
+}
+
+/// A connection that has been in `Head`, `Body` or `Writing` this long may be shed for a
+/// newcomer.
 const SLOW_AFTER: Duration = Duration::from_secs(1);
+/// An idle connection younger than this is not shed: it may be a new one whose request is on
+/// its way.
+const IDLE_GRACE: Duration = Duration::from_millis(100);
 
 /// Who a connection belongs to, for the per-peer cap: an IPv4 address, or the /64 of an IPv6
 /// one (a single host usually has a whole /64 to pick addresses from).
@@ -62,20 +83,67 @@ pub struct Slot {
 }
 
 impl Slot {
-    /// Records that the connection entered `phase`.
-    pub fn set(&self, phase: Phase) {
-        self.phase.store(phase as u8, Ordering::Relaxed);
+    /// Records that the connection entered `phase`; false if it was shed (its socket is shut
+    /// down, and it should end). A connection that leaves `Idle` before the shedder's swap
+    /// is not shed: the two race on one atomic.
+    pub fn set(&self, phase: Phase) -> bool {
+        let mut cur = self.phase.load(Ordering::Acquire);
+        loop {
+            if cur == Phase::Shed as u8 {
+                return false;
+            }
+            match self.phase.compare_exchange_weak(
+                cur,
+                phase as u8,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
+        }
         self.since
             .store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+        true
     }
 
     fn phase(&self) -> Phase {
-        match self.phase.load(Ordering::Relaxed) {
-            0 => Phase::Idle,
-            1 => Phase::Head,
-            2 => Phase::Handling,
-            _ => Phase::Writing,
+        Phase::from_u8(self.phase.load(Ordering::Acquire))
+    }
+
+    /// Bytes received and not yet read: an idle connection with some has a request coming.
+    #[allow(unsafe_code)]
+    fn unread(&self) -> usize {
+        use std::os::unix::io::AsRawFd;
+        let Some(tcp) = self.socket.as_ref().and_then(|s| s.tcp()) else {
+            return 0;
+        };
+        let mut n: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int through the pointer; the descriptor is our socket.
+        let rc = unsafe { libc::ioctl(tcp.as_raw_fd(), libc::FIONREAD, &mut n) };
+        if rc == 0 {
+            n.max(0) as usize
+        } else {
+            0
         }
+    }
+
+    /// Takes the slot from `from` to `Shed` and shuts the socket down; false if the connection
+    /// moved on first.
+    fn try_shed(&self, from: Phase) -> bool {
+        let swapped = self
+            .phase
+            .compare_exchange(
+                from as u8,
+                Phase::Shed as u8,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok();
+        if swapped {
+            self.shed();
+        }
+        swapped
     }
 
     fn age(&self, now_ms: u64) -> u64 {
@@ -154,30 +222,21 @@ impl ConnTable {
             .iter()
             .filter(|s| key.is_some() && s.peer == key)
             .count();
+        let grace = IDLE_GRACE.as_millis() as u64;
+        let slow = SLOW_AFTER.as_millis() as u64;
+        let idle = |s: &Slot| s.phase() == Phase::Idle && s.age(now) >= grace && s.unread() == 0;
         if mine >= self.max_per_peer {
             // Over its own cap a peer can only trade its own idle connection for a new one.
-            let victim = oldest(&slots, now, |s| s.peer == key && s.phase() == Phase::Idle);
-            match victim {
-                Some(i) => slots.swap_remove(i).shed(),
-                None => return Err(Full::Peer),
+            if !shed_one(&mut slots, now, |s| s.peer == key && idle(s)) {
+                return Err(Full::Peer);
             }
         } else if slots.len() >= self.max {
-            let slow = SLOW_AFTER.as_millis() as u64;
-            let victim = oldest(&slots, now, |s| s.phase() == Phase::Idle).or_else(|| {
-                oldest(&slots, now, |s| {
-                    matches!(s.phase(), Phase::Head | Phase::Writing) && s.age(now) >= slow
-                })
-            });
-            match victim {
-                Some(i) => {
-                    let shed = slots.swap_remove(i);
-                    log::debug!(
-                        "connection table full: shedding a {:?} connection",
-                        shed.phase()
-                    );
-                    shed.shed();
-                }
-                None => return Err(Full::Table),
+            let slowest = |s: &Slot| {
+                matches!(s.phase(), Phase::Head | Phase::Body | Phase::Writing)
+                    && s.age(now) >= slow
+            };
+            if !shed_one(&mut slots, now, idle) && !shed_one(&mut slots, now, slowest) {
+                return Err(Full::Table);
             }
         }
         let slot = Arc::new(Slot {
@@ -196,14 +255,25 @@ impl ConnTable {
     }
 }
 
-/// The index of the slot matching `pick` that has been in its phase longest.
-fn oldest(slots: &[Arc<Slot>], now: u64, pick: impl Fn(&Slot) -> bool) -> Option<usize> {
-    slots
+/// Sheds the slot matching `pick` that has been in its phase longest (trying the next if one
+/// moves on meanwhile) and removes it from the table; false if there was none.
+fn shed_one(slots: &mut Vec<Arc<Slot>>, now: u64, pick: impl Fn(&Slot) -> bool) -> bool {
+    let mut candidates: Vec<(u64, usize)> = slots
         .iter()
         .enumerate()
         .filter(|(_, s)| pick(s))
-        .max_by_key(|(_, s)| s.age(now))
-        .map(|(i, _)| i)
+        .map(|(i, s)| (s.age(now), i))
+        .collect();
+    candidates.sort_unstable_by(|a, b| b.cmp(a));
+    for (_, i) in candidates {
+        let phase = slots[i].phase();
+        if slots[i].try_shed(phase) {
+            log::debug!("connection table full: shed a {:?} connection", phase);
+            slots.swap_remove(i);
+            return true;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -251,9 +321,15 @@ mod test {
         b.slot.set(Phase::Handling);
         // Full, everyone busy: refused.
         assert_eq!(t.admit(addr("10.0.0.3:1"), None).err(), Some(Full::Table));
-        // An idle one makes room.
+        // An idle one makes room, once past its grace period.
         b.slot.set(Phase::Idle);
+        assert_eq!(t.admit(addr("10.0.0.3:1"), None).err(), Some(Full::Table));
+        std::thread::sleep(IDLE_GRACE + Duration::from_millis(20));
         let c = t.admit(addr("10.0.0.3:1"), None).unwrap();
+        assert!(
+            !b.slot.set(Phase::Head),
+            "a shed connection learns it was shed"
+        );
         assert_eq!(t.len(), 3);
         drop(b); // already shed: leaving twice is harmless
         assert_eq!(t.len(), 3);
