@@ -2,7 +2,7 @@
 //! close codes for invalid input, clean disconnects logged as such, and snapshots of any size.
 
 use super::common::{wait_until, Ws};
-use super::{frame, session, watched, GUARD};
+use super::{end_of, frame, session, watched, GUARD};
 use std::io::{ErrorKind, Write};
 use std::time::{Duration, Instant};
 use tungstenite::protocol::frame::coding::CloseCode;
@@ -72,25 +72,12 @@ fn pings_and_closes_are_answered_within_moments_at_a_long_interval() {
     w.check("pings at a long interval");
 }
 
-/// Sends a raw masked frame on the session's socket and returns the close code it ends with.
+/// Sends a raw masked frame on the session's socket and returns the close code it ends with
+/// (`None`: the connection ended without a close frame).
 fn close_code_after(w: &super::Watched, raw: &[u8], case: &str) -> Option<CloseCode> {
     let mut ws = session(w);
     ws.get_mut().write_all(raw).unwrap();
-    let end = Instant::now() + GUARD;
-    loop {
-        match ws.read() {
-            Ok(Message::Close(f)) => return Some(f.map_or(CloseCode::Status, |f| f.code)),
-            Ok(_) => {}
-            Err(tungstenite::Error::Io(e))
-                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(tungstenite::Error::Protocol(_)) | Err(tungstenite::Error::Utf8(_)) => {
-                // Our client refuses to parse what the server answered only if it is broken.
-                panic!("{case}: the server's answer was not a valid close frame");
-            }
-            Err(e) => panic!("{case}: the connection ended without a close frame: {e}"),
-        }
-        assert!(Instant::now() < end, "{case}: still open {GUARD:?} later");
-    }
+    end_of(&mut ws, case)
 }
 
 /// Invalid UTF-8 in a text frame or a close reason is a 1007; a close frame with a code no one

@@ -268,6 +268,18 @@ mod test {
             .collect()
     }
 
+    /// Carried from the crate's own `client::test::test_parse_request_line`, which tested the
+    /// parser this module replaces.
+    #[test]
+    fn test_parse_request_line() {
+        let l = parse_request_line(b"GET /hello HTTP/1.1").unwrap();
+        assert!(l.method == Method::Get);
+        assert!(l.target == "/hello");
+        assert!(l.version == HTTPVersion(1, 1));
+        assert!(parse_request_line(b"GET /hello").is_err());
+        assert!(parse_request_line(b"qsd qsd qsd").is_err());
+    }
+
     #[test]
     fn request_lines() {
         let l = parse_request_line(b"GET /system?x=1 HTTP/1.1").unwrap();

@@ -515,7 +515,8 @@ fn accept_loop(
     messages: Arc<MessagesQueue<Message>>,
 ) {
     // a tasks pool is used to dispatch the connections into threads
-    let tasks_pool = util::TaskPool::new();
+    // PATCH: one thread per admitted connection at most.
+    let tasks_pool = util::TaskPool::new(limits.max_connections);
     let table = Arc::new(util::ConnTable::new(
         limits.max_connections,
         limits.max_connections_per_peer,

@@ -13,7 +13,10 @@ use std::time::Duration;
 /// thread and the second waited for a busy one (a connection accepted in a burst sat unserved
 /// until its deadline closed it). Now the count of idle threads not yet given a task lives
 /// under the queue's lock, and `spawn` takes one of them, or starts a thread, in the same
-/// critical section. Locks are taken without panicking on poison.
+/// critical section. Locks are taken without panicking on poison. The pool never holds more
+/// than `max_threads` threads: past it a task waits for the next thread to finish one (a
+/// connection shed for a newcomer frees its thread at once), so threads stay bounded by the
+/// connection cap.
 pub struct TaskPool {
     sharing: Arc<Sharing>,
 }
@@ -25,8 +28,12 @@ struct State {
     todo: VecDeque<Task>,
     // PATCH: threads waiting for a task minus the tasks already queued for them.
     idle: usize,
-    // PATCH: threads alive.
+    // PATCH: threads alive, and the most there may be.
     threads: usize,
+    max_threads: usize,
+    // PATCH: queued tasks no idle thread was given (the pool was at `max_threads`); the next
+    // thread to finish a task takes one.
+    backlog: usize,
     // PATCH: set when the pool is dropped: every waiting thread ends.
     closed: bool,
 }
@@ -50,13 +57,16 @@ const MIN_THREADS: usize = 4;
 const IDLE_TIMEOUT: Duration = Duration::from_millis(5000);
 
 impl TaskPool {
-    pub fn new() -> TaskPool {
+    /// PATCH: a pool of at most `max_threads` threads (at least `MIN_THREADS`).
+    pub fn new(max_threads: usize) -> TaskPool {
         let pool = TaskPool {
             sharing: Arc::new(Sharing {
                 state: Mutex::new(State {
                     todo: VecDeque::new(),
                     idle: 0,
                     threads: 0,
+                    max_threads: max_threads.max(MIN_THREADS),
+                    backlog: 0,
                     closed: false,
                 }),
                 condvar: Condvar::new(),
@@ -79,8 +89,11 @@ impl TaskPool {
             state.idle -= 1;
             state.todo.push_back(code);
             self.sharing.condvar.notify_one();
-        } else {
+        } else if state.threads < state.max_threads {
             self.add_thread(&mut state, Some(code));
+        } else {
+            state.backlog += 1;
+            state.todo.push_back(code);
         }
     }
 
@@ -113,6 +126,15 @@ fn work(sharing: &Sharing, initial_fn: Option<Task>) {
     loop {
         let mut task = {
             let mut state = sharing.lock();
+            if state.backlog > 0 {
+                if let Some(task) = state.todo.pop_front() {
+                    state.backlog -= 1;
+                    drop(state);
+                    let mut task = task;
+                    task();
+                    continue;
+                }
+            }
             state.idle += 1;
             loop {
                 if let Some(task) = state.todo.pop_front() {
@@ -164,7 +186,7 @@ mod test {
     #[test]
     fn a_burst_of_blocking_tasks_runs_at_once() {
         for round in 0..100 {
-            let pool = TaskPool::new();
+            let pool = TaskPool::new(64);
             let n = 12;
             let (started, seen) = mpsc::channel();
             let (release_tx, release_rx) = mpsc::channel::<()>();
@@ -192,5 +214,29 @@ mod test {
             }
             drop(release_tx);
         }
+    }
+
+    /// PATCH: at most `max_threads` threads; tasks past it wait for a thread and all run.
+    #[test]
+    fn threads_are_capped_and_backlogged_tasks_still_run() {
+        let pool = TaskPool::new(6);
+        let (done_tx, done) = mpsc::channel();
+        for i in 0..40 {
+            let done_tx = done_tx.clone();
+            pool.spawn(Box::new(move || {
+                std::thread::sleep(Duration::from_millis(5));
+                let _ = done_tx.send(i);
+            }));
+            assert!(pool.sharing.lock().threads <= 6);
+        }
+        let mut seen: Vec<i32> = (0..40)
+            .map(|_| {
+                done.recv_timeout(Duration::from_secs(10))
+                    .expect("every task runs")
+            })
+            .collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..40).collect::<Vec<_>>());
+        assert!(pool.sharing.lock().threads <= 6);
     }
 }
