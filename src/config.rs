@@ -85,6 +85,17 @@ pub struct Config {
     /// How long a worker from `POST /` waits to be claimed ([`crate::registry::TTL`]; the
     /// hidden flag `--test-worker-ttl MS` shortens it so tests need not wait it out).
     pub worker_ttl: Duration,
+    /// Where the host's /proc, /sys and / are, and which metric families run.
+    pub collection: Collection,
+}
+
+/// What the sampler collects, and from where.
+#[derive(Debug, Clone, Default)]
+pub struct Collection {
+    pub roots: crate::collect::family::Roots,
+    pub settings: crate::collect::family::Settings,
+    /// Names of the metric families that run.
+    pub families: Vec<&'static str>,
 }
 
 /// What `main` should do.
@@ -153,6 +164,7 @@ fn between<T: PartialOrd + std::fmt::Display>(lo: T, hi: T) -> impl Fn(&T) -> Re
 
 /// Reads the command line (without the program name). Errors are one line for the user.
 pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
+    let (args, choices) = family_flags(split_equals(args))?;
     let mut args = pico_args::Arguments::from_vec(args);
     if args.contains(["-h", "--help"]) {
         return Ok(Command::Help);
@@ -266,6 +278,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
     let worker_ttl: Option<u64> = args
         .opt_value_from_str("--test-worker-ttl")
         .map_err(|e| format!("--test-worker-ttl: {e}"))?;
+    let collection = collection(&mut args, &choices)?;
     let (token, token_file) = token(&mut args)?;
     let rest = args.finish();
     if let Some(extra) = rest.first() {
@@ -294,7 +307,117 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         open,
         stall_after: stall_after.map(Duration::from_millis),
         worker_ttl: worker_ttl.map_or(crate::registry::TTL, Duration::from_millis),
+        collection,
     })))
+}
+
+/// `--flag=value` as `--flag value` (node_exporter's users write `--path.procfs=/host/proc`).
+fn split_equals(args: Vec<OsString>) -> Vec<OsString> {
+    let mut out = Vec::with_capacity(args.len());
+    for a in args {
+        match a.to_str().and_then(|s| s.strip_prefix("--").map(|_| s)) {
+            Some(s) if s.contains('=') => {
+                let (k, v) = s.split_once('=').unwrap_or((s, ""));
+                out.push(OsString::from(k));
+                out.push(OsString::from(v));
+            }
+            _ => out.push(a),
+        }
+    }
+    out
+}
+
+/// What the command line said of the families: `--collector.NAME`, `--no-collector.NAME`,
+/// `--collector.disable-defaults` (node_exporter's flags), taken out of the arguments.
+#[derive(Debug, Default)]
+struct FamilyChoices {
+    on: Vec<&'static str>,
+    off: Vec<&'static str>,
+    disable_defaults: bool,
+}
+
+fn family_flags(args: Vec<OsString>) -> Result<(Vec<OsString>, FamilyChoices), String> {
+    let mut choices = FamilyChoices::default();
+    let mut rest = Vec::with_capacity(args.len());
+    for a in args {
+        let Some(s) = a.to_str() else {
+            rest.push(a);
+            continue;
+        };
+        if s == "--collector.disable-defaults" {
+            choices.disable_defaults = true;
+            continue;
+        }
+        let (name, on) = match (s.strip_prefix("--no-collector."), s.strip_prefix("--collector.")) {
+            (Some(n), _) => (n, false),
+            (None, Some(n)) if !n.contains('.') => (n, true),
+            _ => {
+                rest.push(a);
+                continue;
+            }
+        };
+        let Some(r) = crate::collect::families::find(name) else {
+            return Err(format!(
+                "unknown collector '{name}' in {s} (known: {})",
+                crate::collect::families::ALL
+                    .iter()
+                    .map(|r| r.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        };
+        if on {
+            choices.on.push(r.name);
+        } else {
+            choices.off.push(r.name);
+        }
+    }
+    Ok((rest, choices))
+}
+
+/// `--path.procfs`, `--path.sysfs`, `--path.rootfs` (env `PSMONITOR_PATH_PROCFS` ...), the
+/// textfile directory, and the families that run.
+fn collection(
+    args: &mut pico_args::Arguments,
+    choices: &FamilyChoices,
+) -> Result<Collection, String> {
+    let mut roots = crate::collect::family::Roots::default();
+    for (flag, env, slot) in [
+        ("--path.procfs", "PSMONITOR_PATH_PROCFS", &mut roots.procfs),
+        ("--path.sysfs", "PSMONITOR_PATH_SYSFS", &mut roots.sysfs),
+        ("--path.rootfs", "PSMONITOR_PATH_ROOTFS", &mut roots.rootfs),
+    ] {
+        let given: Option<String> = value(args, flag, env, String::new(), |_| Ok(()))
+            .map(|s| (!s.is_empty()).then_some(s))?;
+        if let Some(dir) = given {
+            if !std::path::Path::new(&dir).is_dir() {
+                return Err(format!("invalid value '{dir}' for {flag}: not a directory"));
+            }
+            *slot = dir.into();
+        }
+    }
+    let textfile: String = value(
+        args,
+        "--collector.textfile.directory",
+        "PSMONITOR_TEXTFILE_DIRECTORY",
+        String::new(),
+        |_| Ok(()),
+    )?;
+    let families = crate::collect::families::ALL
+        .iter()
+        .filter(|r| {
+            let default = r.default_enabled && !choices.disable_defaults;
+            (default || choices.on.contains(&r.name)) && !choices.off.contains(&r.name)
+        })
+        .map(|r| r.name)
+        .collect();
+    Ok(Collection {
+        roots,
+        settings: crate::collect::family::Settings {
+            textfile_directory: (!textfile.is_empty()).then(|| textfile.into()),
+        },
+        families,
+    })
 }
 
 /// `--allowed-hosts`: comma-separated names, lower-cased, without a trailing dot; `*` turns

@@ -33,7 +33,115 @@ pub fn escape(v: &str) -> String {
     out
 }
 
-/// One metric family: HELP and TYPE once, then its samples.
+/// A metric family's type, as the `# TYPE` line says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+    Untyped,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Untyped => "untyped",
+        }
+    }
+}
+
+/// The text encoder: families with their `# HELP` and `# TYPE` lines, then their samples.
+/// A family with no samples writes nothing (as the Prometheus client libraries do).
+#[derive(Debug, Default)]
+pub struct Encoder {
+    out: String,
+}
+
+impl Encoder {
+    /// Starts the family `name`; its header is written with its first sample.
+    pub fn family<'a>(&'a mut self, name: &'a str, kind: Kind, help: &'a str) -> Fam<'a> {
+        Fam {
+            enc: self,
+            name,
+            kind,
+            help,
+            started: false,
+        }
+    }
+
+    /// A family with a single sample.
+    pub fn one(&mut self, name: &str, kind: Kind, help: &str, labels: &[(&str, &str)], v: f64) {
+        self.family(name, kind, help).sample(labels, v);
+    }
+
+    /// Text passed on as it is (the textfile family's validated files).
+    pub fn raw(&mut self, text: &str) {
+        self.out.push_str(text);
+        if !text.is_empty() && !text.ends_with('\n') {
+            self.out.push('\n');
+        }
+    }
+
+    /// The exposition so far.
+    pub fn text(&self) -> &str {
+        &self.out
+    }
+
+    pub fn finish(self) -> String {
+        self.out
+    }
+}
+
+/// A family being written: each sample repeats only its labels and value.
+pub struct Fam<'a> {
+    enc: &'a mut Encoder,
+    name: &'a str,
+    kind: Kind,
+    help: &'a str,
+    started: bool,
+}
+
+impl Fam<'_> {
+    /// One sample; label values are escaped.
+    pub fn sample(&mut self, labels: &[(&str, &str)], value: f64) {
+        let out = &mut self.enc.out;
+        if !self.started {
+            self.started = true;
+            let _ = writeln!(out, "# HELP {} {}", self.name, escape_help(self.help));
+            let _ = writeln!(out, "# TYPE {} {}", self.name, self.kind.as_str());
+        }
+        out.push_str(self.name);
+        if !labels.is_empty() {
+            out.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "{k}=\"{}\"", escape(v));
+            }
+            out.push('}');
+        }
+        let _ = writeln!(out, " {}", fmt(value));
+    }
+}
+
+/// Escapes HELP text: backslash and newline.
+fn escape_help(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+fn fmt(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// The old one-family writer, kept while the remaining families move to [`Encoder`].
 struct Family<'a> {
     out: &'a mut String,
 }
@@ -52,16 +160,6 @@ impl Family<'_> {
             self.out.push('}');
         }
         let _ = writeln!(self.out, " {}", fmt(value));
-    }
-}
-
-fn fmt(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
-    } else {
-        format!("{v}")
     }
 }
 
@@ -362,7 +460,35 @@ pub fn render_snapshot(s: &Snapshot) -> String {
         &[("version", env!("CARGO_PKG_VERSION"))],
         1.0,
     );
+    let mut enc = Encoder::default();
+    render_families(&s.harvests, &mut enc);
+    out.push_str(enc.text());
     out
+}
+
+/// Each family's harvest, then node_exporter's `node_scrape_collector_*` for them.
+pub fn render_families(harvests: &[crate::collect::family::Harvested], enc: &mut Encoder) {
+    for h in harvests {
+        if let Ok(r) = &h.result {
+            r.render(enc);
+        }
+    }
+    let mut f = enc.family(
+        "node_scrape_collector_duration_seconds",
+        Kind::Gauge,
+        "node_exporter: Duration of a collector scrape.",
+    );
+    for h in harvests {
+        f.sample(&[("collector", h.name)], h.took.as_secs_f64());
+    }
+    let mut f = enc.family(
+        "node_scrape_collector_success",
+        Kind::Gauge,
+        "node_exporter: Whether a collector succeeded.",
+    );
+    for h in harvests {
+        f.sample(&[("collector", h.name)], f64::from(u8::from(h.result.is_ok())));
+    }
 }
 
 /// Appends the families that change between snapshots (sessions, workers, counters).

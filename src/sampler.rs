@@ -96,11 +96,12 @@ pub fn publish(snapshot: Snapshot) -> Published {
 pub fn spawn(
     interval: Duration,
     stall_after: Option<Duration>,
+    collection: &crate::config::Collection,
     latest: Arc<Latest>,
     hub: Arc<Hub>,
 ) -> std::io::Result<()> {
     let started = Instant::now();
-    let mut collector = Collector::new();
+    let mut collector = Collector::new(collection);
     latest.set(publish(collector.sample()));
     std::thread::Builder::new()
         .name("sampler".into())

@@ -45,6 +45,7 @@ pub fn run(config: Config) -> Result<(), String> {
     sampler::spawn(
         config.interval,
         config.stall_after,
+        &config.collection,
         Arc::clone(&latest),
         Arc::clone(&hub),
     )

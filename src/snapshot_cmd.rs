@@ -11,7 +11,7 @@ const WINDOW: Duration = Duration::from_millis(250);
 
 /// Collects twice, `WINDOW` apart, so CPU usage and network rates are real, then prints.
 pub fn run(network: bool, pretty: bool) -> ExitCode {
-    let mut c = Collector::new();
+    let mut c = Collector::default();
     c.sample();
     std::thread::sleep(WINDOW);
     let snap = c.sample();

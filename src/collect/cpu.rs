@@ -251,3 +251,32 @@ intr 12345\nctxt 99\n";
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The `cpu` family (node_exporter's `cpu` collector). STUB: to be written.
+
+/// Registers the `cpu` family.
+pub const REGISTRATION: super::family::Registration = super::family::Registration {
+    name: "cpu",
+    default_enabled: true,
+    make: make_family,
+};
+
+fn make_family(_: &super::family::Settings) -> Box<dyn super::family::Family> {
+    Box::new(CpuFamily)
+}
+
+struct CpuFamily;
+
+impl super::family::Family for CpuFamily {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn harvest(
+        &mut self,
+        _: &super::family::Roots,
+    ) -> Result<std::sync::Arc<dyn super::family::Harvest>, String> {
+        Ok(std::sync::Arc::new(super::family::Empty))
+    }
+}

@@ -2,16 +2,51 @@
 //!
 //! Only the sampler thread owns a [`Collector`]; nothing here runs on a request path.
 
+pub mod arp;
+pub mod bonding;
+pub mod conntrack;
 pub mod cpu;
+pub mod cpufreq;
 pub mod disk;
+pub mod diskstats;
+pub mod edac;
+pub mod entropy;
+pub mod families;
+pub mod family;
+pub mod filefd;
+pub mod filesystem;
+pub mod hwmon;
+pub mod loadavg;
+pub mod mdadm;
+pub mod meminfo;
 pub mod memory;
+pub mod netclass;
+pub mod netdev;
+pub mod netstat;
 pub mod network;
+pub mod os;
 pub mod platform;
+pub mod powersupplyclass;
+pub mod pressure;
 pub mod processes;
 pub mod procfs;
+pub mod rapl;
+pub mod schedstat;
+pub mod selinux;
 pub mod sensors;
+pub mod sockstat;
+pub mod softnet;
+pub mod stat;
+pub mod textfile;
+pub mod thermal_zone;
+pub mod time;
+pub mod timex;
+pub mod udp_queues;
+pub mod uname;
 pub mod users;
+pub mod vmstat;
 pub mod wireless;
+pub mod zfs;
 
 use crate::model::{self, Network, System};
 use std::path::Path;
@@ -36,6 +71,8 @@ pub struct Snapshot {
     /// Kernel clock ticks per second, to turn jiffies into seconds.
     pub clock_ticks: f64,
     pub uname: Arc<platform::Uname>,
+    /// Each enabled metric family's reading of this tick, rendered when `/metrics` is scraped.
+    pub harvests: Vec<family::Harvested>,
 }
 
 /// Owns all collection state (previous counters, discovered sensors, the user table).
@@ -54,16 +91,25 @@ pub struct Collector {
     clock_ticks: f64,
     last: Option<Instant>,
     buf: Vec<u8>,
+    roots: family::Roots,
+    families: Vec<Box<dyn family::Family>>,
 }
 
 impl Default for Collector {
     fn default() -> Self {
-        Self::new()
+        Self::new(&crate::config::Collection::default())
     }
 }
 
 impl Collector {
-    pub fn new() -> Collector {
+    /// A collector for `collection`: its roots and its enabled families.
+    pub fn new(collection: &crate::config::Collection) -> Collector {
+        let families = collection
+            .families
+            .iter()
+            .filter_map(|n| families::find(n))
+            .map(|r| (r.make)(&collection.settings))
+            .collect();
         let mut users = users::Users::load();
         let user = platform::current_user(&mut users);
         Collector {
@@ -85,7 +131,29 @@ impl Collector {
             },
             last: None,
             buf: Vec::with_capacity(8192),
+            roots: collection.roots.clone(),
+            families,
         }
+    }
+
+    /// Harvests every enabled family, timing each.
+    fn harvest(&mut self) -> Vec<family::Harvested> {
+        let roots = &self.roots;
+        self.families
+            .iter_mut()
+            .map(|f| {
+                let t = Instant::now();
+                let result = f.harvest(roots);
+                if let Err(e) = &result {
+                    log::debug!("family {} failed: {e}", f.name());
+                }
+                family::Harvested {
+                    name: f.name(),
+                    result,
+                    took: t.elapsed(),
+                }
+            })
+            .collect()
     }
 
     /// Collects one snapshot. Rates and usages are relative to the previous call; the very
@@ -173,7 +241,9 @@ impl Collector {
             averages: net.rates.clone(),
             timestamp,
         };
+        let harvests = self.harvest();
         Snapshot {
+            harvests,
             system,
             network,
             processes: procs,

@@ -1,0 +1,64 @@
+//! The registry of metric families: one line each. `--collector.NAME` and
+//! `--no-collector.NAME` turn them on and off, as in node_exporter.
+
+use super::family::Registration;
+use super::*;
+
+/// Every family, in node_exporter's collector names.
+pub const ALL: &[&Registration] = &[
+    &arp::REGISTRATION,
+    &bonding::REGISTRATION,
+    &conntrack::REGISTRATION,
+    &cpu::REGISTRATION,
+    &cpufreq::REGISTRATION,
+    &diskstats::REGISTRATION,
+    &edac::REGISTRATION,
+    &entropy::REGISTRATION,
+    &filefd::REGISTRATION,
+    &filesystem::REGISTRATION,
+    &hwmon::REGISTRATION,
+    &loadavg::REGISTRATION,
+    &mdadm::REGISTRATION,
+    &meminfo::REGISTRATION,
+    &netclass::REGISTRATION,
+    &netdev::REGISTRATION,
+    &netstat::REGISTRATION,
+    &os::REGISTRATION,
+    &powersupplyclass::REGISTRATION,
+    &pressure::REGISTRATION,
+    &rapl::REGISTRATION,
+    &schedstat::REGISTRATION,
+    &selinux::REGISTRATION,
+    &sockstat::REGISTRATION,
+    &softnet::REGISTRATION,
+    &stat::REGISTRATION,
+    &textfile::REGISTRATION,
+    &thermal_zone::REGISTRATION,
+    &time::REGISTRATION,
+    &timex::REGISTRATION,
+    &udp_queues::REGISTRATION,
+    &uname::REGISTRATION,
+    &vmstat::REGISTRATION,
+    &zfs::REGISTRATION,
+];
+
+/// The registration named `name`.
+pub fn find(name: &str) -> Option<&'static Registration> {
+    ALL.iter().copied().find(|r| r.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_unique_and_match_their_families() {
+        let mut names: Vec<&str> = super::ALL.iter().map(|r| r.name).collect();
+        names.sort_unstable();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(names.len(), n, "a family is registered twice");
+        let settings = super::super::family::Settings::default();
+        for r in super::ALL {
+            assert_eq!((r.make)(&settings).name(), r.name);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! What a metric family is: node_exporter's "collector" (`--collector.NAME`).
+//!
+//! A family reads its files once per tick (its *harvest*) on the sampler thread, and renders
+//! what it read into the exposition only when `/metrics` is scraped, so a tick costs the reads
+//! and never the formatting. Families read below [`Roots`], never from `/proc` directly, so
+//! psmonitor can watch its host from a container (`--path.procfs=/host/proc`) and every family
+//! can be tested on a fixture tree (`tests/fixtures/<host>/`).
+
+use crate::metrics::Encoder;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the host's pseudo-filesystems and root are mounted (node_exporter's `--path.procfs`,
+/// `--path.sysfs`, `--path.rootfs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roots {
+    pub procfs: PathBuf,
+    pub sysfs: PathBuf,
+    pub rootfs: PathBuf,
+}
+
+impl Default for Roots {
+    fn default() -> Self {
+        Roots {
+            procfs: "/proc".into(),
+            sysfs: "/sys".into(),
+            rootfs: "/".into(),
+        }
+    }
+}
+
+impl Roots {
+    /// All three below one directory: `DIR/proc`, `DIR/sys`, `DIR/root` (fixture trees).
+    pub fn under(dir: impl Into<PathBuf>) -> Roots {
+        let dir = dir.into();
+        Roots {
+            procfs: dir.join("proc"),
+            sysfs: dir.join("sys"),
+            rootfs: dir.join("root"),
+        }
+    }
+
+    /// A path below procfs: `proc("net/dev")`.
+    pub fn proc(&self, rel: &str) -> PathBuf {
+        self.procfs.join(rel.trim_start_matches('/'))
+    }
+
+    /// A path below sysfs: `sys("class/net")`.
+    pub fn sys(&self, rel: &str) -> PathBuf {
+        self.sysfs.join(rel.trim_start_matches('/'))
+    }
+
+    /// A path below the root filesystem: `root("/etc/os-release")`.
+    pub fn root(&self, path: &str) -> PathBuf {
+        self.rootfs.join(path.trim_start_matches('/'))
+    }
+
+    /// A mount point as seen from inside psmonitor: below `rootfs` unless it is `/`.
+    pub fn mountpoint(&self, mountpoint: &str) -> PathBuf {
+        self.root(mountpoint)
+    }
+}
+
+/// What families may be told at start-up.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `--collector.textfile.directory`: `*.prom` files whose metrics are passed on.
+    pub textfile_directory: Option<PathBuf>,
+}
+
+/// One collector: its name and its per-tick reading.
+pub trait Family: Send {
+    /// node_exporter's name for it, as in `--collector.NAME` and the `collector` label of
+    /// `node_scrape_collector_success`.
+    fn name(&self) -> &'static str;
+
+    /// Reads this tick's files. A family the host does not have (no such files) returns an
+    /// empty harvest, not an error; an error means the family failed this tick
+    /// (`node_scrape_collector_success 0`) and says why for the debug log.
+    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String>;
+}
+
+/// A family's reading of one tick, rendered when `/metrics` is scraped.
+pub trait Harvest: Send + Sync + std::fmt::Debug {
+    /// Writes this reading's metric families.
+    fn render(&self, out: &mut Encoder);
+}
+
+/// A harvest with nothing in it (the host lacks the family).
+#[derive(Debug)]
+pub struct Empty;
+
+impl Harvest for Empty {
+    fn render(&self, _: &mut Encoder) {}
+}
+
+/// One family's result for one tick.
+#[derive(Debug, Clone)]
+pub struct Harvested {
+    pub name: &'static str,
+    pub result: Result<Arc<dyn Harvest>, String>,
+    pub took: Duration,
+}
+
+/// How a family module registers itself: its name, whether node_exporter enables it by
+/// default, and how to make it.
+pub struct Registration {
+    pub name: &'static str,
+    pub default_enabled: bool,
+    pub make: fn(&Settings) -> Box<dyn Family>,
+}
+
+#[cfg(test)]
+pub mod testing {
+    //! Running a family on a fixture tree.
+    use super::*;
+
+    /// The roots of `tests/fixtures/<host>` (`pi`, `laptop`, `vm`, `hostile`).
+    pub fn fixture(host: &str) -> Roots {
+        Roots::under(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(host),
+        )
+    }
+
+    /// Harvests `family` on the fixture `host` and renders it.
+    pub fn render(family: &mut dyn Family, host: &str) -> String {
+        let h = family
+            .harvest(&fixture(host))
+            .unwrap_or_else(|e| panic!("{} on {host}: {e}", family.name()));
+        let mut out = Encoder::default();
+        h.render(&mut out);
+        out.finish()
+    }
+
+    /// The value of the sample written exactly as `series` (`name{a="b"}`) in `text`.
+    pub fn value(text: &str, series: &str) -> Option<f64> {
+        text.lines().find_map(|l| {
+            let rest = l.strip_prefix(series)?.strip_prefix(' ')?;
+            rest.parse().ok()
+        })
+    }
+}
