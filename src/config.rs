@@ -348,7 +348,10 @@ fn family_flags(args: Vec<OsString>) -> Result<(Vec<OsString>, FamilyChoices), S
             choices.disable_defaults = true;
             continue;
         }
-        let (name, on) = match (s.strip_prefix("--no-collector."), s.strip_prefix("--collector.")) {
+        let (name, on) = match (
+            s.strip_prefix("--no-collector."),
+            s.strip_prefix("--collector."),
+        ) {
             (Some(n), _) => (n, false),
             (None, Some(n)) if !n.contains('.') => (n, true),
             _ => {

@@ -487,7 +487,10 @@ pub fn render_families(harvests: &[crate::collect::family::Harvested], enc: &mut
         "node_exporter: Whether a collector succeeded.",
     );
     for h in harvests {
-        f.sample(&[("collector", h.name)], f64::from(u8::from(h.result.is_ok())));
+        f.sample(
+            &[("collector", h.name)],
+            f64::from(u8::from(h.result.is_ok())),
+        );
     }
 }
 

@@ -23,6 +23,21 @@ pub fn read_into(path: impl AsRef<Path>, buf: &mut Vec<u8>) -> io::Result<&str> 
     std::str::from_utf8(buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
+/// Reads the whole file at `path` into `buf` (cleared first) as text, with bytes that are not
+/// UTF-8 shown as U+FFFD: a host may hold any bytes in a name (a mount point, a process's
+/// `comm`), and one such name must not hide the rest of the file.
+pub fn read_lossy(
+    path: impl AsRef<Path>,
+    buf: &mut Vec<u8>,
+) -> io::Result<std::borrow::Cow<'_, str>> {
+    match read_into(&path, buf) {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
+        Err(e) => return Err(e),
+    }
+    Ok(String::from_utf8_lossy(buf))
+}
+
 /// Reads a small file and returns it trimmed, or `None` if it is missing or unreadable.
 pub fn read_trimmed(path: impl AsRef<Path>) -> Option<String> {
     let mut buf = Vec::with_capacity(256);
