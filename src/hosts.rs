@@ -23,7 +23,8 @@ impl HostCheck {
         let Some(allowed) = allowed else {
             return HostCheck { names: None };
         };
-        let hostname = crate::collect::platform::hostname(&mut Vec::new()).to_ascii_lowercase();
+        let hostname = crate::collect::platform::hostname(&Default::default(), &mut Vec::new())
+            .to_ascii_lowercase();
         let mut names: Vec<String> = allowed.to_vec();
         names.extend(own_names(
             &hostname,

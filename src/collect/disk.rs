@@ -3,7 +3,7 @@
 //! `used` is `blocks - bfree` and `free` is `bavail`, as psutil and `df` compute them: the
 //! blocks reserved for root are neither used nor free, so `percent` is `used / (used + free)`.
 
-use super::procfs::read_into;
+use super::procfs::read_lossy;
 use crate::model::{gib, percent, DiskUsage, MountedDisk};
 use std::ffi::CString;
 
@@ -136,14 +136,25 @@ pub fn parse_mounts(text: &str) -> Vec<Mount> {
     out
 }
 
-/// Every real mounted filesystem with its usage.
-pub fn mounted(buf: &mut Vec<u8>) -> Vec<(Mount, FsBytes)> {
-    let Ok(text) = read_into("/proc/self/mounts", buf) else {
+/// Every real mounted filesystem with its usage. Read lossily: one mount point whose path is
+/// not UTF-8 must not empty the list (it is shown with U+FFFD and measured by its real path
+/// only if that is valid text). In a container (`--path.procfs` elsewhere) the host's mounts
+/// are those of its pid 1, and they are measured below `--path.rootfs`.
+pub fn mounted(roots: &super::family::Roots, buf: &mut Vec<u8>) -> Vec<(Mount, FsBytes)> {
+    let mounts = if roots.procfs == std::path::Path::new("/proc") {
+        roots.proc("self/mounts")
+    } else {
+        roots.proc("1/mounts")
+    };
+    let Ok(text) = read_lossy(mounts, buf) else {
         return Vec::new();
     };
-    parse_mounts(text)
+    parse_mounts(&text)
         .into_iter()
-        .filter_map(|m| statvfs(&m.mountpoint).map(|b| (m, b)))
+        .filter_map(|m| {
+            let at = roots.mountpoint(&m.mountpoint);
+            statvfs(&at.to_string_lossy()).map(|b| (m, b))
+        })
         .collect()
 }
 
@@ -163,6 +174,18 @@ pub fn to_wire(disks: &[(Mount, FsBytes)]) -> Vec<MountedDisk> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A mount point that is not UTF-8 (read lossily) once emptied the whole list.
+    #[test]
+    fn a_non_utf8_mount_point_hides_no_other() {
+        let raw = b"/dev/vda1 / ext4 rw 0 0\n/dev/sdb1 /mnt/x\xff ext4 rw 0 0\n/dev/sdc1 /data ext4 rw 0 0\n";
+        let text = String::from_utf8_lossy(raw);
+        let points: Vec<String> = parse_mounts(&text)
+            .into_iter()
+            .map(|m| m.mountpoint)
+            .collect();
+        assert_eq!(points, ["/", "/mnt/x\u{fffd}", "/data"]);
+    }
 
     #[test]
     fn keeps_real_filesystems_once() {

@@ -35,8 +35,8 @@ pub fn parse(text: &str) -> MemInfo {
 }
 
 /// Reads `/proc/meminfo`; zeros if it cannot be read.
-pub fn read(buf: &mut Vec<u8>) -> MemInfo {
-    read_into("/proc/meminfo", buf)
+pub fn read(roots: &super::family::Roots, buf: &mut Vec<u8>) -> MemInfo {
+    read_into(roots.proc("meminfo"), buf)
         .map(parse)
         .unwrap_or_default()
 }

@@ -49,7 +49,6 @@ pub mod wireless;
 pub mod zfs;
 
 use crate::model::{self, Network, System};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -110,18 +109,19 @@ impl Collector {
             .filter_map(|n| families::find(n))
             .map(|r| (r.make)(&collection.settings))
             .collect();
-        let mut users = users::Users::load();
+        let roots = &collection.roots;
+        let mut users = users::Users::load(roots);
         let user = platform::current_user(&mut users);
         Collector {
             cpu: cpu::CpuCollector::default(),
-            procs: processes::ProcessCollector::default(),
+            procs: processes::ProcessCollector::new(roots),
             net: network::NetworkCollector::default(),
             users,
             iw: wireless::IwCache::default(),
             sensors: Vec::new(),
             sensors_found: None,
-            distro: platform::distro(),
-            kernel: platform::kernel(),
+            distro: platform::distro(roots),
+            kernel: platform::kernel(roots),
             user,
             uname: Arc::new(platform::uname()),
             // SAFETY: sysconf has no preconditions.
@@ -168,7 +168,7 @@ impl Collector {
             .sensors_found
             .is_none_or(|t| t.elapsed() > Duration::from_secs(60))
         {
-            self.sensors = sensors::discover(Path::new("/sys/class"));
+            self.sensors = sensors::discover(&self.roots.sys("class"));
             self.sensors_found = Some(Instant::now());
             self.users.refresh();
         }
@@ -185,12 +185,12 @@ impl Collector {
         let freq = cpu::frequency_mhz(&mut self.buf, count).map(|f| model::round(f, 2));
         let sensors = sensors::read_all(&self.sensors, &mut self.buf);
         let cpu_temp = sensors::pick_cpu(&sensors);
-        let mem = memory::read(&mut self.buf);
+        let mem = memory::read(&self.roots, &mut self.buf);
         let root = disk::statvfs("/").unwrap_or_default();
-        let disks = disk::mounted(&mut self.buf);
+        let disks = disk::mounted(&self.roots, &mut self.buf);
         let procs = self.procs.sample(&mut self.users, elapsed);
-        let uptime = platform::uptime_secs(&mut self.buf) as u64;
-        let net = self.net.sample(elapsed);
+        let uptime = platform::uptime_secs(&self.roots, &mut self.buf) as u64;
+        let net = self.net.sample(&self.roots, elapsed);
 
         let mut processes = procs.top(10, false);
         if processes.is_empty() {
@@ -221,10 +221,10 @@ impl Collector {
                 uptime: platform::format_uptime(uptime),
             },
             processes,
-            hostname: platform::hostname(&mut self.buf),
+            hostname: platform::hostname(&self.roots, &mut self.buf),
             uptime_seconds: uptime,
             process_count: procs.count,
-            load: platform::load(&mut self.buf),
+            load: platform::load(&self.roots, &mut self.buf),
             swap: mem.swap(),
             disks: disk::to_wire(&disks),
             sensors: sensors.clone(),
@@ -259,7 +259,7 @@ impl Collector {
     }
 
     fn wireless(&mut self) -> Option<model::Wireless> {
-        let text = procfs::read_into("/proc/net/wireless", &mut self.buf).ok()?;
+        let text = procfs::read_into(self.roots.proc("net/wireless"), &mut self.buf).ok()?;
         let mut w = wireless::parse_proc(text)?;
         self.iw.enrich(&mut w);
         Some(w)

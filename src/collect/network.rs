@@ -96,8 +96,8 @@ impl NetworkSample {
 impl NetworkCollector {
     /// Reads `/proc/net/dev`; `elapsed_secs` is the time since the previous reading.
     /// A counter that went backwards (interface re-created) gives rate 0, not a huge number.
-    pub fn sample(&mut self, elapsed_secs: f64) -> NetworkSample {
-        let interfaces = read_into("/proc/net/dev", &mut self.buf)
+    pub fn sample(&mut self, roots: &super::family::Roots, elapsed_secs: f64) -> NetworkSample {
+        let interfaces = read_into(roots.proc("net/dev"), &mut self.buf)
             .map(parse)
             .unwrap_or_default();
         let mut rates = BTreeMap::new();

@@ -3,10 +3,10 @@
 use super::procfs::{read_into, read_trimmed};
 
 /// `PRETTY_NAME` from os-release (`/etc/os-release`, else `/usr/lib/os-release`).
-pub fn distro() -> String {
+pub fn distro(roots: &super::family::Roots) -> String {
     ["/etc/os-release", "/usr/lib/os-release"]
         .iter()
-        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .filter_map(|p| std::fs::read_to_string(roots.root(p)).ok())
         .find_map(|text| {
             text.lines().find_map(|l| {
                 let v = l.strip_prefix("PRETTY_NAME=")?;
@@ -17,29 +17,29 @@ pub fn distro() -> String {
 }
 
 /// The kernel release, as `uname -r` prints it.
-pub fn kernel() -> String {
-    read_trimmed("/proc/sys/kernel/osrelease").unwrap_or_default()
+pub fn kernel(roots: &super::family::Roots) -> String {
+    read_trimmed(roots.proc("sys/kernel/osrelease")).unwrap_or_default()
 }
 
 /// The host name (it can change at run time, so it is read each tick: one tiny read).
-pub fn hostname(buf: &mut Vec<u8>) -> String {
-    read_into("/proc/sys/kernel/hostname", buf)
+pub fn hostname(roots: &super::family::Roots, buf: &mut Vec<u8>) -> String {
+    read_into(roots.proc("sys/kernel/hostname"), buf)
         .map(|s| s.trim().to_owned())
         .unwrap_or_default()
 }
 
 /// Seconds since boot from `/proc/uptime`.
-pub fn uptime_secs(buf: &mut Vec<u8>) -> f64 {
-    read_into("/proc/uptime", buf)
+pub fn uptime_secs(roots: &super::family::Roots, buf: &mut Vec<u8>) -> f64 {
+    read_into(roots.proc("uptime"), buf)
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse().ok())
         .unwrap_or(0.0)
 }
 
 /// Load averages from `/proc/loadavg`.
-pub fn load(buf: &mut Vec<u8>) -> [f64; 3] {
+pub fn load(roots: &super::family::Roots, buf: &mut Vec<u8>) -> [f64; 3] {
     let mut out = [0.0; 3];
-    if let Ok(s) = read_into("/proc/loadavg", buf) {
+    if let Ok(s) = read_into(roots.proc("loadavg"), buf) {
         for (slot, v) in out.iter_mut().zip(s.split_whitespace()) {
             *slot = v.parse().unwrap_or(0.0);
         }
@@ -129,10 +129,11 @@ mod tests {
     #[test]
     fn reads_this_host() {
         let mut buf = Vec::new();
-        assert!(uptime_secs(&mut buf) > 0.0);
-        assert!(!kernel().is_empty());
-        assert!(!distro().is_empty());
-        assert!(load(&mut buf).iter().all(|l| *l >= 0.0));
+        let roots = Default::default();
+        assert!(uptime_secs(&roots, &mut buf) > 0.0);
+        assert!(!kernel(&roots).is_empty());
+        assert!(!distro(&roots).is_empty());
+        assert!(load(&roots, &mut buf).iter().all(|l| *l >= 0.0));
     }
 
     mod props {

@@ -5,7 +5,7 @@
 //! and opens each pid three ways), and the scan is most of what the sampler costs.
 //! Reading `/proc` lists thread-group leaders only, so threads are never counted as processes.
 
-use super::procfs::read_into;
+use super::procfs::read_lossy;
 use super::users::Users;
 use crate::model::{mib, round, Process};
 use std::collections::HashMap;
@@ -72,6 +72,8 @@ pub struct ProcessCollector {
     ticks_per_sec: f64,
     buf: Vec<u8>,
     path: String,
+    /// The procfs root as text, to build `<proc>/<pid>/stat` paths without allocating.
+    proc: String,
 }
 
 /// The result of one scan.
@@ -96,6 +98,13 @@ impl ProcessSample {
 
 impl Default for ProcessCollector {
     fn default() -> Self {
+        Self::new(&super::family::Roots::default())
+    }
+}
+
+impl ProcessCollector {
+    /// A scanner of `roots.procfs`.
+    pub fn new(roots: &super::family::Roots) -> Self {
         // SAFETY: sysconf has no preconditions; it only reads configuration values.
         let (page, hz) = unsafe {
             (
@@ -109,15 +118,18 @@ impl Default for ProcessCollector {
             ticks_per_sec: if hz > 0 { hz as f64 } else { 100.0 },
             buf: Vec::with_capacity(1024),
             path: String::with_capacity(32),
+            proc: roots
+                .procfs
+                .to_string_lossy()
+                .trim_end_matches('/')
+                .to_owned(),
         }
     }
-}
 
-impl ProcessCollector {
     /// Scans `/proc`. `elapsed` is the time since the previous scan, for CPU percent.
     /// Processes that exit mid-scan are skipped: that race is normal, not an error.
     pub fn sample(&mut self, users: &mut Users, elapsed_secs: f64) -> ProcessSample {
-        let Ok(dir) = std::fs::read_dir("/proc") else {
+        let Ok(dir) = std::fs::read_dir(&self.proc) else {
             return ProcessSample::default();
         };
         let mut seen: HashMap<u32, u64> = HashMap::with_capacity(self.prev.len() + 16);
@@ -129,10 +141,12 @@ impl ProcessCollector {
             };
             self.path.clear();
             use std::fmt::Write;
-            let _ = write!(self.path, "/proc/{pid}/stat");
-            let Some(stat) = read_into(&self.path, &mut self.buf)
+            let _ = write!(self.path, "{}/{pid}/stat", self.proc);
+            // Lossy: a process may name itself with any bytes (`comm` of `x\xff`); it must
+            // still be seen and counted, not skipped.
+            let Some(stat) = read_lossy(&self.path, &mut self.buf)
                 .ok()
-                .and_then(parse_stat)
+                .and_then(|t| parse_stat(&t))
             else {
                 continue;
             };
@@ -150,7 +164,7 @@ impl ProcessCollector {
             seen.insert(pid, stat.ticks);
             // Kernel threads (no memory of their own) have an empty cmdline: do not read it.
             let comm = if stat.comm.len() >= 15 && stat.rss_pages > 0 {
-                full_name(pid, &stat.comm, &mut self.buf).unwrap_or(stat.comm)
+                full_name(&self.proc, pid, &stat.comm, &mut self.buf).unwrap_or(stat.comm)
             } else {
                 stat.comm
             };
@@ -188,8 +202,8 @@ pub const MAX_NAME: usize = 256;
 
 /// The kernel truncates `comm` to 15 bytes; like psutil, take the full name from `cmdline`
 /// when its first word's basename starts with the truncated one, capped at [`MAX_NAME`].
-fn full_name(pid: u32, comm: &str, buf: &mut Vec<u8>) -> Option<String> {
-    let text = read_into(format!("/proc/{pid}/cmdline"), buf).ok()?;
+fn full_name(proc: &str, pid: u32, comm: &str, buf: &mut Vec<u8>) -> Option<String> {
+    let text = read_lossy(format!("{proc}/{pid}/cmdline"), buf).ok()?;
     let first = text.split('\0').next()?;
     let base = first.rsplit('/').next()?;
     (base.len() > comm.len() && base.starts_with(comm)).then(|| cap_name(base).to_owned())
@@ -235,9 +249,32 @@ mod tests {
         assert!(parse_stat(")(").is_none());
     }
 
+    /// The hostile tree: a `comm` that is not UTF-8 (a process must not hide by naming itself
+    /// so), one that mimics more fields, a 100 KB `argv[0]`, a pid that vanished mid-scan
+    /// and a truncated `stat`.
+    #[test]
+    fn hostile_processes_are_seen_and_counted() {
+        let roots = crate::collect::family::testing::fixture("hostile");
+        let mut users = Users::load(&roots);
+        let mut c = ProcessCollector::new(&roots);
+        let s = c.sample(&mut users, 1.0);
+        assert_eq!(s.count, 4, "every readable process is counted");
+        let names: Vec<&str> = s.groups.iter().map(|g| g.name.as_str()).collect();
+        assert!(names.contains(&"x\u{fffd}"), "{names:?}");
+        assert!(names.contains(&"a) R 1 2 (b"), "{names:?}");
+        assert!(names.contains(&"miner"), "{names:?}");
+        let long = names
+            .iter()
+            .find(|n| n.starts_with("longnamedperlxx"))
+            .unwrap();
+        assert_eq!(long.len(), MAX_NAME);
+        // The largest process (by resident memory) is the one with the non-UTF-8 name.
+        assert_eq!(s.groups[0].name, "x\u{fffd}");
+    }
+
     #[test]
     fn scans_this_host() {
-        let mut users = Users::load();
+        let mut users = Users::load(&Default::default());
         let mut c = ProcessCollector::default();
         let s = c.sample(&mut users, 1.0);
         assert!(s.count > 1);

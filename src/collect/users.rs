@@ -7,10 +7,10 @@
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-const PASSWD: &str = "/etc/passwd";
-
 /// A cached uid → name table.
 pub struct Users {
+    /// `/etc/passwd` below `--path.rootfs`.
+    passwd: std::path::PathBuf,
     names: HashMap<u32, String>,
     unknown: HashMap<u32, String>,
     mtime: Option<SystemTime>,
@@ -29,9 +29,11 @@ pub fn parse_passwd(text: &str) -> HashMap<u32, String> {
 }
 
 impl Users {
-    /// Loads `/etc/passwd`; an unreadable file leaves every uid numeric.
-    pub fn load() -> Users {
+    /// Loads `/etc/passwd` (below `roots.rootfs`); an unreadable file leaves every uid
+    /// numeric.
+    pub fn load(roots: &super::family::Roots) -> Users {
         let mut u = Users {
+            passwd: roots.root("/etc/passwd"),
             names: HashMap::new(),
             unknown: HashMap::new(),
             mtime: None,
@@ -42,12 +44,14 @@ impl Users {
 
     /// Re-reads `/etc/passwd` if its modification time changed.
     pub fn refresh(&mut self) {
-        let mtime = std::fs::metadata(PASSWD).and_then(|m| m.modified()).ok();
+        let mtime = std::fs::metadata(&self.passwd)
+            .and_then(|m| m.modified())
+            .ok();
         if mtime.is_some() && mtime == self.mtime {
             return;
         }
         self.mtime = mtime;
-        self.names = std::fs::read_to_string(PASSWD)
+        self.names = std::fs::read_to_string(&self.passwd)
             .map(|t| parse_passwd(&t))
             .unwrap_or_default();
         self.unknown.clear();
@@ -78,7 +82,7 @@ mod tests {
 
     #[test]
     fn unknown_uid_is_numeric() {
-        let mut u = Users::load();
+        let mut u = Users::load(&Default::default());
         assert_eq!(u.name(0), "root");
         assert_eq!(u.name(4_000_000_000), "4000000000");
     }
