@@ -134,7 +134,7 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
             Route::System => system(ctx, query),
             Route::Network => published(ctx, |p| &p.network_json),
             Route::Health => health(ctx),
-            Route::Metrics => metrics(ctx),
+            Route::Metrics => metrics(&req, ctx),
             Route::History => history(ctx, query),
             // `HEAD /ws` is no websocket handshake.
             Route::Connect => not_allowed(),
@@ -349,7 +349,9 @@ fn health(ctx: &Ctx) -> Reply {
     http::json(if stalled { 503 } else { 200 }, &body)
 }
 
-fn metrics(ctx: &Ctx) -> Reply {
+/// `GET /metrics`: the snapshot's families (rendered once per snapshot) and the live ones;
+/// gzipped when asked (the snapshot's part compressed once, see [`crate::gzip`]).
+fn metrics(req: &Request, ctx: &Ctx) -> Reply {
     let Some(p) = ctx.latest.get() else {
         return http::error(503, "no snapshot yet");
     };
@@ -368,13 +370,30 @@ fn metrics(ctx: &Ctx) -> Reply {
     let cached = p
         .metrics
         .get_or_init(|| crate::metrics::render_snapshot(&p.snapshot));
-    let mut text = String::with_capacity(cached.len() + 2048);
+    let mut tail = String::with_capacity(2048);
+    crate::metrics::render_live(&mut tail, &live);
+    let content_type = "text/plain; version=0.0.4; charset=utf-8";
+    let gzip = crate::gzip::accepted(
+        req.headers()
+            .iter()
+            .filter(|h| h.field.equiv("Accept-Encoding"))
+            .map(|h| h.value.as_str()),
+    );
+    if gzip {
+        let prefix = p
+            .metrics_gz
+            .get_or_init(|| crate::gzip::Prefix::new(cached));
+        let r = http::reply(200, content_type, Body::Owned(prefix.finish(&tail)));
+        let r = http::with(r, "Content-Encoding", "gzip");
+        return http::with(r, "Vary", "Accept-Encoding");
+    }
+    let mut text = String::with_capacity(cached.len() + tail.len());
     text.push_str(cached);
-    crate::metrics::render_live(&mut text, &live);
-    http::reply(
-        200,
-        "text/plain; version=0.0.4; charset=utf-8",
-        Body::Owned(text.into_bytes()),
+    text.push_str(&tail);
+    http::with(
+        http::reply(200, content_type, Body::Owned(text.into_bytes())),
+        "Vary",
+        "Accept-Encoding",
     )
 }
 

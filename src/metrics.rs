@@ -461,6 +461,7 @@ pub fn render_snapshot(s: &Snapshot) -> String {
         1.0,
     );
     let mut enc = Encoder::default();
+    s.own.render(&mut enc);
     render_families(&s.harvests, &mut enc);
     out.push_str(enc.text());
     out

@@ -24,6 +24,8 @@ pub struct Published {
     pub at: Instant,
     /// The snapshot's part of `/metrics`, rendered by the first scrape that needs it.
     pub metrics: OnceLock<String>,
+    /// The same, gzipped, by the first scrape that asks for gzip.
+    pub metrics_gz: OnceLock<crate::gzip::Prefix>,
 }
 
 /// The latest published tick and the history, shared with every handler.
@@ -87,6 +89,7 @@ pub fn publish(snapshot: Snapshot) -> Published {
         },
         at: Instant::now(),
         metrics: OnceLock::new(),
+        metrics_gz: OnceLock::new(),
     }
 }
 

@@ -25,6 +25,7 @@ pub mod netdev;
 pub mod netstat;
 pub mod network;
 pub mod os;
+pub mod own_process;
 pub mod platform;
 pub mod powersupplyclass;
 pub mod pressure;
@@ -72,6 +73,8 @@ pub struct Snapshot {
     pub uname: Arc<platform::Uname>,
     /// Each enabled metric family's reading of this tick, rendered when `/metrics` is scraped.
     pub harvests: Vec<family::Harvested>,
+    /// psmonitor's own process (`process_*`).
+    pub own: own_process::OwnProcess,
 }
 
 /// Owns all collection state (previous counters, discovered sensors, the user table).
@@ -92,6 +95,9 @@ pub struct Collector {
     buf: Vec<u8>,
     roots: family::Roots,
     families: Vec<Box<dyn family::Family>>,
+    /// When the host booted (`btime`), to date our own start.
+    boot_time: f64,
+    page_size: f64,
 }
 
 impl Default for Collector {
@@ -133,6 +139,14 @@ impl Collector {
             buf: Vec::with_capacity(8192),
             roots: collection.roots.clone(),
             families,
+            boot_time: procfs::read_trimmed("/proc/stat")
+                .and_then(|t| procfs::field_u64(&t.replace("btime ", "btime:"), "btime"))
+                .map_or(0.0, |b| b as f64),
+            // SAFETY: sysconf has no preconditions.
+            page_size: match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+                n if n > 0 => n as f64,
+                _ => 4096.0,
+            },
         }
     }
 
@@ -242,8 +256,15 @@ impl Collector {
             timestamp,
         };
         let harvests = self.harvest();
+        let own = own_process::OwnProcess::read(
+            self.boot_time,
+            self.clock_ticks,
+            self.page_size,
+            &mut self.buf,
+        );
         Snapshot {
             harvests,
+            own,
             system,
             network,
             processes: procs,
