@@ -1,0 +1,238 @@
+//! node_exporter parity: Debian's `prometheus-node-exporter` (installed here as promtool is)
+//! and psmonitor run on the same host, and every metric family node_exporter exposes must be in
+//! psmonitor with the same type, label names and label values, apart from the exceptions
+//! below, each with its reason. Values that must agree are compared too.
+
+mod common;
+use common::{ensure_tool, free_port, wait_until, Server};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Families node_exporter has and psmonitor does not, and why.
+const MISSING_OK: &[(&str, &str)] = &[
+    (
+        "go_",
+        "the Go runtime's own metrics: psmonitor is not a Go program",
+    ),
+    ("promhttp_", "the Go HTTP handler's own counters"),
+    (
+        "node_exporter_build_info",
+        "node_exporter's version; psmonitor has psmonitor_build_info",
+    ),
+];
+
+/// Label values that may differ, and why: (family prefix, label).
+const VALUES_MAY_DIFFER: &[(&str, &str, &str)] = &[
+    (
+        "node_scrape_collector_",
+        "collector",
+        "psmonitor has no collectors for what this host lacks (bcache, btrfs, xfs, nfs, ...)",
+    ),
+    ("process_", "", "each exporter reports its own process"),
+    (
+        "node_textfile_mtime_seconds",
+        "file",
+        "each exporter reads its own textfile directory",
+    ),
+];
+
+/// One exposition: family name -> (type, label sets of its samples).
+type Families = BTreeMap<String, (String, BTreeSet<Vec<(String, String)>>)>;
+
+fn parse(text: &str) -> (Families, BTreeMap<String, f64>) {
+    let mut fams: Families = BTreeMap::new();
+    let mut values = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut w = rest.split_whitespace();
+            if let (Some(n), Some(t)) = (w.next(), w.next()) {
+                fams.entry(n.to_owned()).or_default().0 = t.to_owned();
+            }
+            continue;
+        }
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let (series, value) = match line.rsplit_once(' ') {
+            Some(x) => x,
+            None => continue,
+        };
+        let (name, labels) = match series.split_once('{') {
+            Some((n, l)) => (n, l.trim_end_matches('}')),
+            None => (series, ""),
+        };
+        let labels: Vec<(String, String)> = split_labels(labels);
+        fams.entry(name.to_owned()).or_default().1.insert(labels);
+        if let Ok(v) = value.parse::<f64>() {
+            values.insert(series.to_owned(), v);
+        }
+    }
+    (fams, values)
+}
+
+/// `a="x",b="y,z"` into pairs (values may hold commas and escaped quotes).
+fn split_labels(s: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some((k, after)) = rest.split_once("=\"") {
+        let mut v = String::new();
+        let mut chars = after.char_indices();
+        let mut end = after.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, n)) = chars.next() {
+                        v.push('\\');
+                        v.push(n);
+                    }
+                }
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                c => v.push(c),
+            }
+        }
+        out.push((k.trim_start_matches(',').to_owned(), v));
+        rest = &after[end..];
+    }
+    out.sort();
+    out
+}
+
+fn get(addr: SocketAddr) -> String {
+    common::request(addr, "GET", "/metrics", &[], b"").text()
+}
+
+struct Exporter(Child);
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn node_exporter_families_are_all_here() {
+    ensure_tool("prometheus-node-exporter", "prometheus-node-exporter");
+    let textdir = std::env::temp_dir().join(format!("psmonitor-parity-{}", std::process::id()));
+    std::fs::create_dir_all(&textdir).unwrap();
+    std::fs::write(
+        textdir.join("extra.prom"),
+        "# HELP parity_check A textfile metric.\n# TYPE parity_check gauge\nparity_check 1\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let ne_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let _ne = Exporter(
+        Command::new("prometheus-node-exporter")
+            .arg(format!("--web.listen-address={ne_addr}"))
+            .arg(format!(
+                "--collector.textfile.directory={}",
+                textdir.display()
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus-node-exporter"),
+    );
+    assert!(wait_until(15, || TcpStream::connect(ne_addr).is_ok()));
+    let ps = Server::start(&[
+        "--interval",
+        "200",
+        "--collector.textfile.directory",
+        textdir.to_str().unwrap(),
+    ]);
+    // Two ticks, so rates and counters exist.
+    std::thread::sleep(Duration::from_millis(600));
+    let (ne, ne_values) = parse(&get(ne_addr));
+    let (ps_fams, ps_values) = parse(&get(ps.addr));
+
+    let mut problems = Vec::new();
+    for (name, (kind, labelsets)) in &ne {
+        if MISSING_OK.iter().any(|(p, _)| name.starts_with(p)) {
+            continue;
+        }
+        let Some((ps_kind, ps_sets)) = ps_fams.get(name) else {
+            problems.push(format!("missing family {name}"));
+            continue;
+        };
+        if kind != ps_kind {
+            problems.push(format!("{name}: type {ps_kind}, node_exporter says {kind}"));
+        }
+        let names = |sets: &BTreeSet<Vec<(String, String)>>| -> BTreeSet<Vec<String>> {
+            sets.iter()
+                .map(|s| s.iter().map(|(k, _)| k.clone()).collect())
+                .collect()
+        };
+        if names(labelsets) != names(ps_sets) {
+            problems.push(format!(
+                "{name}: label names {:?}, node_exporter has {:?}",
+                names(ps_sets),
+                names(labelsets)
+            ));
+            continue;
+        }
+        let loose = VALUES_MAY_DIFFER
+            .iter()
+            .any(|(p, l, _)| name.starts_with(p) && l.is_empty());
+        if loose {
+            continue;
+        }
+        let drop_loose = |s: &Vec<(String, String)>| -> Vec<(String, String)> {
+            s.iter()
+                .filter(|(k, _)| {
+                    !VALUES_MAY_DIFFER
+                        .iter()
+                        .any(|(p, l, _)| name.starts_with(p) && l == k)
+                })
+                .cloned()
+                .collect()
+        };
+        let want: BTreeSet<_> = labelsets.iter().map(drop_loose).collect();
+        let have: BTreeSet<_> = ps_sets.iter().map(drop_loose).collect();
+        let lacking: Vec<_> = want.difference(&have).collect();
+        if !lacking.is_empty() {
+            problems.push(format!("{name}: no series with labels {lacking:?}"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} differences from node_exporter:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+
+    // Values that must agree.
+    let same = |series: &str, tolerance: f64| {
+        let (a, b) = (ne_values.get(series), ps_values.get(series));
+        match (a, b) {
+            (Some(a), Some(b)) => assert!(
+                (a - b).abs() <= tolerance.max(a.abs() * 1e-9),
+                "{series}: psmonitor {b}, node_exporter {a}"
+            ),
+            _ => panic!("{series}: psmonitor {b:?}, node_exporter {a:?}"),
+        }
+    };
+    same("node_memory_MemTotal_bytes", 0.0);
+    same("node_memory_SwapTotal_bytes", 0.0);
+    same("node_boot_time_seconds", 1.0);
+    let gib = 1024.0 * 1024.0 * 1024.0;
+    same("node_memory_Cached_bytes", 0.25 * gib);
+    for (series, v) in &ne_values {
+        if series.starts_with("node_filesystem_size_bytes") {
+            same(series, 0.0);
+        }
+        if series.starts_with("node_filesystem_avail_bytes") {
+            same(series, 0.1 * gib.max(v * 0.01));
+        }
+        if series.starts_with("node_cpu_seconds_total") && series.contains("mode=\"idle\"") {
+            // The snapshot is at most one interval (200 ms) and a scrape apart.
+            same(series, 1.0);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&textdir);
+}
