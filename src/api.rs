@@ -337,7 +337,8 @@ fn system(ctx: &Ctx, query: &str) -> Reply {
 }
 
 fn health(ctx: &Ctx) -> Reply {
-    let age = ctx.latest.get().map(|p| p.at.elapsed());
+    let latest = ctx.latest.get();
+    let age = latest.as_ref().map(|p| p.at.elapsed());
     let stalled = age.is_none_or(|a| a > ctx.config.interval * 3);
     let body = Health {
         status: if stalled { "stalled" } else { "ok" },
@@ -345,6 +346,7 @@ fn health(ctx: &Ctx) -> Reply {
         uptime_s: ctx.started.elapsed().as_secs(),
         clients: ctx.hub.len(),
         last_sample_age_ms: age.map(|a| a.as_millis() as u64),
+        processes_every_s: latest.map(|p| p.snapshot.system.processes_every_s),
     };
     http::json(if stalled { 503 } else { 200 }, &body)
 }

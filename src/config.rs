@@ -90,12 +90,35 @@ pub struct Config {
 }
 
 /// What the sampler collects, and from where.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Collection {
     pub roots: crate::collect::family::Roots,
     pub settings: crate::collect::family::Settings,
     /// Names of the metric families that run.
     pub families: Vec<&'static str>,
+    /// The sampler's interval.
+    pub interval: Duration,
+    /// CPU the process scan may take per tick before the list refreshes less often.
+    pub process_budget: Duration,
+}
+
+impl Default for Collection {
+    fn default() -> Self {
+        Collection {
+            roots: Default::default(),
+            settings: Default::default(),
+            families: Vec::new(),
+            interval: Duration::from_secs(1),
+            process_budget: process_budget(Duration::from_secs(1)),
+        }
+    }
+}
+
+/// The process scan's CPU budget: 2 % of one core at the sampler's interval (20 ms a tick at
+/// 1 s). A Raspberry Pi scans ~300 processes well within it; thousands of processes or a
+/// slower board exceed it, and the list is then refreshed less often.
+pub fn process_budget(interval: Duration) -> Duration {
+    interval / 50
 }
 
 /// What `main` should do.
@@ -278,7 +301,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
     let worker_ttl: Option<u64> = args
         .opt_value_from_str("--test-worker-ttl")
         .map_err(|e| format!("--test-worker-ttl: {e}"))?;
-    let collection = collection(&mut args, &choices)?;
+    let collection = collection(&mut args, &choices, Duration::from_millis(interval))?;
     let (token, token_file) = token(&mut args)?;
     let rest = args.finish();
     if let Some(extra) = rest.first() {
@@ -383,6 +406,7 @@ fn family_flags(args: Vec<OsString>) -> Result<(Vec<OsString>, FamilyChoices), S
 fn collection(
     args: &mut pico_args::Arguments,
     choices: &FamilyChoices,
+    interval: Duration,
 ) -> Result<Collection, String> {
     let mut roots = crate::collect::family::Roots::default();
     for (flag, env, slot) in [
@@ -420,6 +444,8 @@ fn collection(
             textfile_directory: (!textfile.is_empty()).then(|| textfile.into()),
         },
         families,
+        interval,
+        process_budget: process_budget(interval),
     })
 }
 

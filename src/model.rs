@@ -20,6 +20,9 @@ pub struct System {
     pub uptime_seconds: u64,
     /// Processes (not threads) on the host.
     pub process_count: usize,
+    /// How often the process list is refreshed, in seconds: the interval, unless the scan
+    /// is over its CPU budget (thousands of processes on a small board).
+    pub processes_every_s: f64,
     /// Load average over 1, 5 and 15 minutes.
     pub load: [f64; 3],
     pub swap: Memory,
@@ -171,6 +174,8 @@ pub struct Health {
     pub uptime_s: u64,
     pub clients: usize,
     pub last_sample_age_ms: Option<u64>,
+    /// How often the process list is refreshed (see [`System::processes_every_s`]).
+    pub processes_every_s: Option<f64>,
 }
 
 /// Every error body: `{"error": "...", ...}` with optional detail fields.

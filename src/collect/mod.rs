@@ -59,7 +59,7 @@ pub struct Snapshot {
     pub system: System,
     pub network: Network,
     /// Process groups sorted by memory, for `?processes=N&sort=`.
-    pub processes: processes::ProcessSample,
+    pub processes: Arc<processes::ProcessSample>,
     pub cpu_times: Vec<cpu::Times>,
     pub mem: memory::MemInfo,
     pub disks: Vec<(disk::Mount, disk::FsBytes)>,
@@ -80,7 +80,7 @@ pub struct Snapshot {
 /// Owns all collection state (previous counters, discovered sensors, the user table).
 pub struct Collector {
     cpu: cpu::CpuCollector,
-    procs: processes::ProcessCollector,
+    procs: processes::Budgeted,
     net: network::NetworkCollector,
     users: users::Users,
     iw: wireless::IwCache,
@@ -95,6 +95,8 @@ pub struct Collector {
     buf: Vec<u8>,
     roots: family::Roots,
     families: Vec<Box<dyn family::Family>>,
+    /// The sampler's interval (for `processes_every_s`).
+    interval: Duration,
     /// When the host booted (`btime`), to date our own start.
     boot_time: f64,
     page_size: f64,
@@ -120,7 +122,10 @@ impl Collector {
         let user = platform::current_user(&mut users);
         Collector {
             cpu: cpu::CpuCollector::default(),
-            procs: processes::ProcessCollector::new(roots),
+            procs: processes::Budgeted::new(
+                processes::ProcessCollector::new(roots),
+                collection.process_budget,
+            ),
             net: network::NetworkCollector::default(),
             users,
             iw: wireless::IwCache::default(),
@@ -139,6 +144,7 @@ impl Collector {
             buf: Vec::with_capacity(8192),
             roots: collection.roots.clone(),
             families,
+            interval: collection.interval,
             boot_time: procfs::read_trimmed("/proc/stat")
                 .and_then(|t| procfs::field_u64(&t.replace("btime ", "btime:"), "btime"))
                 .map_or(0.0, |b| b as f64),
@@ -200,9 +206,9 @@ impl Collector {
         let sensors = sensors::read_all(&self.sensors, &mut self.buf);
         let cpu_temp = sensors::pick_cpu(&sensors);
         let mem = memory::read(&self.roots, &mut self.buf);
-        let root = disk::statvfs("/").unwrap_or_default();
+        let root = disk::statvfs(&self.roots.mountpoint("/").to_string_lossy()).unwrap_or_default();
         let disks = disk::mounted(&self.roots, &mut self.buf);
-        let procs = self.procs.sample(&mut self.users, elapsed);
+        let (procs, every) = self.procs.sample(&mut self.users);
         let uptime = platform::uptime_secs(&self.roots, &mut self.buf) as u64;
         let net = self.net.sample(&self.roots, elapsed);
 
@@ -238,6 +244,7 @@ impl Collector {
             hostname: platform::hostname(&self.roots, &mut self.buf),
             uptime_seconds: uptime,
             process_count: procs.count,
+            processes_every_s: model::round(every as f64 * self.interval.as_secs_f64(), 3),
             load: platform::load(&self.roots, &mut self.buf),
             swap: mem.swap(),
             disks: disk::to_wire(&disks),

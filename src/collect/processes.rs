@@ -1,8 +1,10 @@
 //! The process table from `/proc/PID/stat`, with per-process CPU from jiffy deltas.
 //!
-//! One `stat` read and one `stat(2)` of the directory (for the owner's uid) per process: the
-//! spike measured sysinfo's scan at ~3.6x this floor (it also reads `status`, lists `task/`
-//! and opens each pid three ways), and the scan is most of what the sampler costs.
+//! One `stat` read per process: the spike measured sysinfo's scan at ~3.6x this floor (it also
+//! reads `status`, lists `task/` and opens each pid three ways), and the scan is most of what
+//! the sampler costs. The owner's uid (a `stat(2)` of the pid's directory) is cached per
+//! process instance (pid and start time, so a reused pid is looked up again) and checked
+//! again every [`UID_RECHECK`] scans, as a daemon may drop privileges after it starts.
 //! Reading `/proc` lists thread-group leaders only, so threads are never counted as processes.
 
 use super::procfs::read_lossy;
@@ -10,6 +12,8 @@ use super::users::Users;
 use crate::model::{mib, round, Process};
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// One process as read from `/proc/PID/stat`.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +23,12 @@ pub struct Stat {
     /// utime + stime, in clock ticks.
     pub ticks: u64,
     pub rss_pages: u64,
+    /// Start time after boot, in clock ticks: with the pid, it names one process instance.
+    pub start: u64,
 }
+
+/// Scans after which a cached uid is looked up again.
+pub const UID_RECHECK: u32 = 60;
 
 /// Parses `/proc/PID/stat`. `comm` may hold spaces and parentheses, so the fields are split
 /// after the *last* `)`.
@@ -31,14 +40,19 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
     }
     let pid = text[..open].trim().parse().ok()?;
     let comm = text[open + 1..close].to_owned();
-    // Fields after ")" start at field 3 (state); utime is 14, stime 15, rss 24.
-    let rest: Vec<&str> = text[close + 1..].split_whitespace().collect();
-    let num = |field: usize| -> Option<u64> { rest.get(field - 3)?.parse().ok() };
+    // Fields after ")" start at field 3 (state); utime is 14, stime 15, starttime 22, rss 24.
+    let mut rest = text[close + 1..].split_whitespace();
+    let mut next = |skip: usize| -> Option<u64> { rest.nth(skip)?.parse().ok() };
+    let utime = next(11)?;
+    let stime = next(0)?;
+    let start = next(6)?;
+    let rss_pages = next(1)?;
     Some(Stat {
         pid,
         comm,
-        ticks: num(14)?.saturating_add(num(15)?),
-        rss_pages: num(24)?,
+        ticks: utime.saturating_add(stime),
+        rss_pages,
+        start,
     })
 }
 
@@ -74,6 +88,8 @@ pub struct ProcessCollector {
     path: String,
     /// The procfs root as text, to build `<proc>/<pid>/stat` paths without allocating.
     proc: String,
+    /// Owner per pid: (start time, uid, scans since looked up).
+    uids: HashMap<u32, (u64, u32, u32)>,
 }
 
 /// The result of one scan.
@@ -123,6 +139,7 @@ impl ProcessCollector {
                 .to_string_lossy()
                 .trim_end_matches('/')
                 .to_owned(),
+            uids: HashMap::new(),
         }
     }
 
@@ -150,9 +167,18 @@ impl ProcessCollector {
             else {
                 continue;
             };
-            let uid = match std::fs::metadata(&self.path[..self.path.len() - 5]) {
-                Ok(m) => m.uid(),
-                Err(_) => continue,
+            let uid = match self.uids.get_mut(&pid) {
+                Some((start, uid, age)) if *start == stat.start && *age < UID_RECHECK => {
+                    *age += 1;
+                    *uid
+                }
+                _ => match std::fs::metadata(&self.path[..self.path.len() - 5]) {
+                    Ok(m) => {
+                        self.uids.insert(pid, (stat.start, m.uid(), 0));
+                        m.uid()
+                    }
+                    Err(_) => continue,
+                },
             };
             let cpu = match self.prev.get(&pid) {
                 Some(&before) if elapsed_secs > 0.0 => {
@@ -185,6 +211,7 @@ impl ProcessCollector {
             }
         }
         let count = seen.len();
+        self.uids.retain(|pid, _| seen.contains_key(pid));
         self.prev = seen;
         let mut groups: Vec<Group> = groups.into_values().collect();
         groups.sort_by(|a, b| b.rss.cmp(&a.rss).then(a.pid.cmp(&b.pid)));
@@ -193,6 +220,87 @@ impl ProcessCollector {
         }
         ProcessSample { groups, count }
     }
+}
+
+/// The process scan under a CPU budget. On a host with thousands of processes (or a slow
+/// board) one scan can cost more than the sampler may spend; then the list is refreshed only
+/// every few ticks (said in `/system` and `/health` as `processes_every_s`), and every other
+/// family still runs each tick. Per-process CPU is measured over the time between scans.
+pub struct Budgeted {
+    scanner: ProcessCollector,
+    budget: Duration,
+    /// Scan every this many ticks.
+    every: u32,
+    /// Ticks since the last scan.
+    since: u32,
+    last: Option<(Arc<ProcessSample>, Instant)>,
+}
+
+impl Budgeted {
+    /// A scanner that may spend `budget` of CPU time per tick.
+    pub fn new(scanner: ProcessCollector, budget: Duration) -> Budgeted {
+        Budgeted {
+            scanner,
+            budget,
+            every: 1,
+            since: 0,
+            last: None,
+        }
+    }
+
+    /// This tick's process list (fresh, or the last one while over budget), and how many
+    /// ticks apart the list is refreshed.
+    pub fn sample(&mut self, users: &mut Users) -> (Arc<ProcessSample>, u32) {
+        self.since += 1;
+        if let Some((sample, _)) = &self.last {
+            if self.since < self.every {
+                return (Arc::clone(sample), self.every);
+            }
+        }
+        let now = Instant::now();
+        let elapsed = self
+            .last
+            .as_ref()
+            .map_or(0.0, |(_, at)| now.duration_since(*at).as_secs_f64());
+        let cpu0 = thread_cpu();
+        let sample = Arc::new(self.scanner.sample(users, elapsed));
+        let cost = thread_cpu().saturating_sub(cpu0);
+        let every = (cost.as_secs_f64() / self.budget.as_secs_f64().max(1e-6)).ceil();
+        let every = (every as u32).clamp(1, 60);
+        if (every > 1) != (self.every > 1) {
+            if every > 1 {
+                log::info!(
+                    "the process scan costs {:.1} ms of CPU, over its {:.1} ms budget: refreshing the process list every {every} ticks",
+                    cost.as_secs_f64() * 1e3,
+                    self.budget.as_secs_f64() * 1e3
+                );
+            } else {
+                log::info!(
+                    "the process scan is within its CPU budget again: refreshing every tick"
+                );
+            }
+        }
+        self.every = every;
+        self.since = 0;
+        self.last = Some((Arc::clone(&sample), now));
+        (sample, self.every)
+    }
+}
+
+/// CPU time this thread has used.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(
+        ts.tv_sec.max(0) as u64,
+        ts.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
 }
 
 /// Longest process name sent, in bytes (cut at a character boundary). A process chooses its
@@ -270,6 +378,23 @@ mod tests {
         assert_eq!(long.len(), MAX_NAME);
         // The largest process (by resident memory) is the one with the non-UTF-8 name.
         assert_eq!(s.groups[0].name, "x\u{fffd}");
+    }
+
+    /// Over budget, the list is reused between scans; back under it, every tick scans.
+    #[test]
+    fn an_expensive_scan_refreshes_less_often() {
+        let roots = crate::collect::family::testing::fixture("hostile");
+        let mut users = Users::load(&roots);
+        let mut b = Budgeted::new(ProcessCollector::new(&roots), Duration::from_nanos(1));
+        let (first, every) = b.sample(&mut users);
+        assert!(every > 1, "a 1 ns budget is always exceeded");
+        let (second, _) = b.sample(&mut users);
+        assert!(Arc::ptr_eq(&first, &second), "the list is reused");
+        let mut ok = Budgeted::new(ProcessCollector::new(&roots), Duration::from_secs(10));
+        let (a, every) = ok.sample(&mut users);
+        let (b2, _) = ok.sample(&mut users);
+        assert_eq!(every, 1);
+        assert!(!Arc::ptr_eq(&a, &b2), "within budget every tick scans");
     }
 
     #[test]
