@@ -63,8 +63,12 @@ impl Family for BondingFamily {
         };
         let mut masters: Vec<Master> = Vec::new();
         for name in names {
-            // Names are kernel interface names: no `/`, and `..` is not one.
-            if name.contains('/') || name == ".." || masters.iter().any(|m| m.0 == name) {
+            // Names are kernel interface names: no `/`, and `.` and `..` are not ones.
+            if name.contains('/')
+                || name == "."
+                || name == ".."
+                || masters.iter().any(|m| m.0 == name)
+            {
                 continue;
             }
             let dir = class.join(&name);

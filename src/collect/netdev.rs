@@ -9,12 +9,14 @@
 //! reading files keeps `--path.procfs`/`--path.sysfs` and fixture trees working.
 //!
 //! Debian's build excludes the loopback device (`--collector.netdev.device-exclude=^lo$`), so
-//! `lo` is left out, as there. Names longer than 6 bytes touch the colon (`wlp0s20f3:1234`):
-//! the line is split at the colon, not on whitespace.
+//! `lo` is left out, as there. The line is split at the colon, not on whitespace: older
+//! kernels printed `%6s:%8llu`, where a long name or a large counter touches the colon.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
+use super::netclass::read_attr;
 use super::procfs::read_lossy;
 use crate::metrics::{Encoder, Kind};
+use std::path::Path;
 use std::sync::Arc;
 
 /// Registers the `netdev` family.
@@ -100,6 +102,22 @@ fn parse_line(line: &str) -> Option<(&str, [u64; 16])> {
     Some((name, counters))
 }
 
+/// `rx_nohandler` of the device `name` below `class` (`/sys/class/net`), if sysfs has it. A
+/// name shown lossily is not the directory's name, and one that is not a file name (a hostile
+/// file's `..` or `a/b`) names no device: no lookup.
+fn nohandler(class: &Path, name: &str) -> Option<u64> {
+    let lookup = !name.contains(char::REPLACEMENT_CHARACTER)
+        && !name.contains('/')
+        && name != "."
+        && name != "..";
+    if !lookup {
+        return None;
+    }
+    read_attr(&class.join(name).join("statistics/rx_nohandler"))?
+        .parse()
+        .ok()
+}
+
 struct NetdevFamily {
     buf: Vec<u8>,
 }
@@ -128,15 +146,7 @@ impl Family for NetdevFamily {
             .map(|(name, counters)| Device {
                 name: name.to_owned(),
                 counters,
-                // A name shown lossily is not the directory's name: no lookup.
-                nohandler: (!name.contains(char::REPLACEMENT_CHARACTER))
-                    .then(|| {
-                        super::netclass::read_attr(
-                            &class.join(name).join("statistics/rx_nohandler"),
-                        )
-                    })
-                    .flatten()
-                    .and_then(|v| v.parse().ok()),
+                nohandler: nohandler(&class, name),
             })
             .collect();
         devices.sort_by(|a, b| a.name.cmp(&b.name));
@@ -229,7 +239,7 @@ mod tests {
     }
 
     #[test]
-    fn laptop_long_names_touch_the_colon() {
+    fn laptop_long_names_and_a_bond() {
         let t = run("laptop");
         let v = |m: &str, d: &str| value(&t, &format!("node_network_{m}_total{{device=\"{d}\"}}"));
         assert_eq!(v("receive_bytes", "wlp0s20f3"), Some(4123456789.0));
@@ -257,7 +267,10 @@ mod tests {
         for d in ["neg0", "big0", "trunc0", "lo"] {
             assert_eq!(v("receive_bytes", d), None, "{d}");
         }
-        assert_eq!(series(&t, "node_network_receive_bytes_total"), 2);
+        // A counter touching the colon.
+        assert_eq!(v("receive_bytes", "veth9f3c2a1"), Some(123456789.0));
+        assert_eq!(v("transmit_bytes", "veth9f3c2a1"), Some(3.0));
+        assert_eq!(series(&t, "node_network_receive_bytes_total"), 3);
     }
 
     #[test]
