@@ -1,30 +1,286 @@
-//! `netdev`: STUB.
+//! `netdev`: per-device traffic counters, `node_network_{receive,transmit}_*_total`, from
+//! `/proc/net/dev`, plus `receive_nohandler` from `/sys/class/net/<dev>/statistics/`.
+//!
+//! node_exporter 1.5.0 takes these over rtnetlink (`--collector.netdev.netlink`, on by
+//! default) and folds the detailed error counters back into `/proc/net/dev`'s columns the way
+//! the kernel prints them (`drop` = dropped + missed, `frame` = length + over + crc + frame,
+//! `carrier` = carrier + aborted + window + heartbeat), so its numbers are that file's. Netlink
+//! adds one counter the file lacks, `rx_nohandler`, which sysfs has per device (kernel 4.6+);
+//! reading files keeps `--path.procfs`/`--path.sysfs` and fixture trees working.
+//!
+//! Debian's build excludes the loopback device (`--collector.netdev.device-exclude=^lo$`), so
+//! `lo` is left out, as there. The line is split at the colon, not on whitespace: older
+//! kernels printed `%6s:%8llu`, where a long name or a large counter touches the colon.
 
-// ---------------------------------------------------------------------------------------------
-// The `netdev` family (node_exporter's `netdev` collector). STUB: to be written.
+use super::family::{Family, Harvest, Registration, Roots, Settings};
+use super::netclass::read_attr;
+use super::procfs::read_lossy;
+use crate::metrics::{Encoder, Kind};
+use std::path::Path;
+use std::sync::Arc;
 
 /// Registers the `netdev` family.
-pub const REGISTRATION: super::family::Registration = super::family::Registration {
+pub const REGISTRATION: Registration = Registration {
     name: "netdev",
     default_enabled: true,
     make: make_family,
 };
 
-fn make_family(_: &super::family::Settings) -> Box<dyn super::family::Family> {
-    Box::new(NetdevFamily)
+fn make_family(_: &Settings) -> Box<dyn Family> {
+    Box::new(NetdevFamily { buf: Vec::new() })
 }
 
-struct NetdevFamily;
+/// The device Debian's node_exporter leaves out by default.
+const EXCLUDED: &str = "lo";
 
-impl super::family::Family for NetdevFamily {
+/// A counter's metric name and help.
+struct Column {
+    metric: &'static str,
+    help: &'static str,
+}
+
+macro_rules! column {
+    ($key:literal) => {
+        Column {
+            metric: concat!("node_network_", $key, "_total"),
+            help: concat!("Network device statistic ", $key, "."),
+        }
+    };
+}
+
+/// `/proc/net/dev`'s 16 columns in file order: receive, then transmit.
+const COLUMNS: [Column; 16] = [
+    column!("receive_bytes"),
+    column!("receive_packets"),
+    column!("receive_errs"),
+    column!("receive_drop"),
+    column!("receive_fifo"),
+    column!("receive_frame"),
+    column!("receive_compressed"),
+    column!("receive_multicast"),
+    column!("transmit_bytes"),
+    column!("transmit_packets"),
+    column!("transmit_errs"),
+    column!("transmit_drop"),
+    column!("transmit_fifo"),
+    column!("transmit_colls"),
+    column!("transmit_carrier"),
+    column!("transmit_compressed"),
+];
+
+/// The counter netlink has and `/proc/net/dev` does not.
+const NOHANDLER: Column = column!("receive_nohandler");
+
+/// One device's counters.
+#[derive(Debug)]
+struct Device {
+    name: String,
+    counters: [u64; 16],
+    /// `statistics/rx_nohandler`, if sysfs has it for this device.
+    nohandler: Option<u64>,
+}
+
+/// One tick's devices, sorted by name.
+#[derive(Debug)]
+struct NetdevHarvest {
+    devices: Vec<Device>,
+}
+
+/// Parses one `/proc/net/dev` line: `name: 16 counters`. Header lines, short lines and lines
+/// with a counter that is not a `u64` give `None`; extra columns (a future kernel) are ignored.
+fn parse_line(line: &str) -> Option<(&str, [u64; 16])> {
+    let (name, rest) = line.split_once(':')?;
+    let name = name.trim();
+    if name.is_empty() || name.contains('|') {
+        return None;
+    }
+    let mut counters = [0u64; 16];
+    let mut fields = rest.split_ascii_whitespace();
+    for slot in &mut counters {
+        *slot = fields.next()?.parse().ok()?;
+    }
+    Some((name, counters))
+}
+
+/// `rx_nohandler` of the device `name` below `class` (`/sys/class/net`), if sysfs has it. A
+/// name shown lossily is not the directory's name, and one that is not a file name (a hostile
+/// file's `..` or `a/b`) names no device: no lookup.
+fn nohandler(class: &Path, name: &str) -> Option<u64> {
+    let lookup = !name.contains(char::REPLACEMENT_CHARACTER)
+        && !name.contains('/')
+        && name != "."
+        && name != "..";
+    if !lookup {
+        return None;
+    }
+    read_attr(&class.join(name).join("statistics/rx_nohandler"))?
+        .parse()
+        .ok()
+}
+
+struct NetdevFamily {
+    buf: Vec<u8>,
+}
+
+impl Family for NetdevFamily {
     fn name(&self) -> &'static str {
         "netdev"
     }
 
-    fn harvest(
-        &mut self,
-        _: &super::family::Roots,
-    ) -> Result<std::sync::Arc<dyn super::family::Harvest>, String> {
-        Ok(std::sync::Arc::new(super::family::Empty))
+    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
+        let path = roots.proc("net/dev");
+        let text = match read_lossy(&path, &mut self.buf) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Arc::new(NetdevHarvest {
+                    devices: Vec::new(),
+                }))
+            }
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let class = roots.sys("class/net");
+        let mut devices: Vec<Device> = text
+            .lines()
+            .filter_map(parse_line)
+            .filter(|(name, _)| *name != EXCLUDED)
+            .map(|(name, counters)| Device {
+                name: name.to_owned(),
+                counters,
+                nohandler: nohandler(&class, name),
+            })
+            .collect();
+        devices.sort_by(|a, b| a.name.cmp(&b.name));
+        // Two lines for one name (a hostile file) would be one series twice.
+        devices.dedup_by(|a, b| a.name == b.name);
+        Ok(Arc::new(NetdevHarvest { devices }))
+    }
+}
+
+impl Harvest for NetdevHarvest {
+    fn render(&self, out: &mut Encoder) {
+        for (i, column) in COLUMNS.iter().enumerate() {
+            let mut f = out.family(column.metric, Kind::Counter, column.help);
+            for d in &self.devices {
+                f.sample(&[("device", &d.name)], d.counters[i] as f64);
+            }
+        }
+        let mut f = out.family(NOHANDLER.metric, Kind::Counter, NOHANDLER.help);
+        for d in &self.devices {
+            if let Some(v) = d.nohandler {
+                f.sample(&[("device", &d.name)], v as f64);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::REGISTRATION;
+    use crate::collect::family::testing::{render, value};
+
+    fn run(host: &str) -> String {
+        render(&mut *(REGISTRATION.make)(&Default::default()), host)
+    }
+
+    fn series(text: &str, metric: &str) -> usize {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{metric}{{")))
+            .count()
+    }
+
+    #[test]
+    fn vm_matches_proc_net_dev_without_lo() {
+        let t = run("vm");
+        let v = |s: &str| value(&t, s);
+        assert_eq!(
+            v("node_network_receive_bytes_total{device=\"eth0\"}"),
+            Some(239094906.0)
+        );
+        assert_eq!(
+            v("node_network_receive_packets_total{device=\"eth0\"}"),
+            Some(8437.0)
+        );
+        assert_eq!(
+            v("node_network_transmit_bytes_total{device=\"eth0\"}"),
+            Some(486543.0)
+        );
+        assert_eq!(
+            v("node_network_transmit_packets_total{device=\"eth0\"}"),
+            Some(5691.0)
+        );
+        assert_eq!(
+            v("node_network_receive_nohandler_total{device=\"ifb1\"}"),
+            Some(0.0)
+        );
+        assert_eq!(v("node_network_receive_bytes_total{device=\"lo\"}"), None);
+        // eth0, ifb0, ifb1 in each of the 17 families.
+        assert_eq!(t.matches("# TYPE ").count(), 17);
+        assert_eq!(t.matches(" counter\n").count(), 17);
+        assert_eq!(series(&t, "node_network_transmit_colls_total"), 3);
+        assert!(t.contains(
+            "# HELP node_network_receive_drop_total Network device statistic receive_drop.\n"
+        ));
+    }
+
+    #[test]
+    fn pi_columns_land_in_their_metrics() {
+        let t = run("pi");
+        let v = |m: &str, d: &str| value(&t, &format!("node_network_{m}_total{{device=\"{d}\"}}"));
+        assert_eq!(v("receive_bytes", "eth0"), Some(1538259912.0));
+        assert_eq!(v("receive_drop", "eth0"), Some(12.0));
+        assert_eq!(v("receive_multicast", "eth0"), Some(41230.0));
+        assert_eq!(v("transmit_bytes", "eth0"), Some(98765432.0));
+        assert_eq!(v("receive_drop", "wlan0"), Some(1456.0));
+        assert_eq!(v("transmit_drop", "wlan0"), Some(5.0));
+        assert_eq!(v("transmit_packets", "wlan0"), Some(30123.0));
+        assert_eq!(v("receive_nohandler", "wlan0"), Some(0.0));
+        assert_eq!(v("receive_bytes", "lo"), None);
+        assert_eq!(series(&t, "node_network_receive_bytes_total"), 2);
+    }
+
+    #[test]
+    fn laptop_long_names_and_a_bond() {
+        let t = run("laptop");
+        let v = |m: &str, d: &str| value(&t, &format!("node_network_{m}_total{{device=\"{d}\"}}"));
+        assert_eq!(v("receive_bytes", "wlp0s20f3"), Some(4123456789.0));
+        assert_eq!(v("receive_packets", "wlp0s20f3"), Some(3012345.0));
+        assert_eq!(v("receive_bytes", "enp0s31f6"), Some(912345678.0));
+        assert_eq!(v("receive_multicast", "bond0"), Some(1203.0));
+        assert_eq!(v("transmit_drop", "bond0"), Some(17.0));
+        assert_eq!(v("receive_nohandler", "bond0"), Some(42.0));
+        assert_eq!(series(&t, "node_network_receive_bytes_total"), 3);
+    }
+
+    #[test]
+    fn hostile_lines_are_skipped_one_by_one() {
+        let t = run("hostile");
+        let v = |m: &str, d: &str| value(&t, &format!("node_network_{m}_total{{device=\"{d}\"}}"));
+        // u64::MAX and an extra 17th column; the second `eth0` line is dropped.
+        assert_eq!(v("receive_bytes", "eth0"), Some(u64::MAX as f64));
+        assert_eq!(v("transmit_bytes", "eth0"), Some(5.0));
+        assert_eq!(v("receive_nohandler", "eth0"), Some(12.0));
+        // A non-UTF-8 name is shown lossily; its sysfs directory cannot be named from it.
+        assert_eq!(v("receive_bytes", "x\u{fffd}"), Some(1.0));
+        assert_eq!(v("transmit_compressed", "x\u{fffd}"), Some(16.0));
+        assert_eq!(v("receive_nohandler", "x\u{fffd}"), None);
+        // Negative, over u64, truncated: skipped.
+        for d in ["neg0", "big0", "trunc0", "lo"] {
+            assert_eq!(v("receive_bytes", d), None, "{d}");
+        }
+        // A counter touching the colon.
+        assert_eq!(v("receive_bytes", "veth9f3c2a1"), Some(123456789.0));
+        assert_eq!(v("transmit_bytes", "veth9f3c2a1"), Some(3.0));
+        assert_eq!(series(&t, "node_network_receive_bytes_total"), 3);
+    }
+
+    #[test]
+    fn no_proc_net_dev_is_empty() {
+        let mut f = (REGISTRATION.make)(&Default::default());
+        let roots = crate::collect::family::Roots::under("/nonexistent");
+        let mut out = crate::metrics::Encoder::default();
+        f.harvest(&roots)
+            .expect("empty, not an error")
+            .render(&mut out);
+        assert_eq!(out.finish(), "");
     }
 }

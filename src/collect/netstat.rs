@@ -1,30 +1,320 @@
-//! `netstat`: STUB.
+//! `netstat`: the protocol counters of `/proc/net/netstat`, `/proc/net/snmp` and
+//! `/proc/net/snmp6` that node_exporter 1.5.0's default `--collector.netstat.fields` selects,
+//! as untyped `node_netstat_<Protocol>_<Field>` samples.
+//!
+//! Formats: `netstat` and `snmp` come in line pairs, a header (`Tcp: RtoAlgorithm RtoMin ...`)
+//! then its values (`Tcp: 1 200 ...`), matched by position; `snmp6` is one `Ip6InReceives 12`
+//! per line, whose protocol is the name up to and including its first `6`. Some values are
+//! negative (`Tcp: MaxConn -1`), so they are read as floats, as node_exporter reads them.
+//! A protocol that appears again (in a later file) replaces the earlier one, as there.
+//! `snmp6` is missing when IPv6 is disabled: its fields are then absent.
 
-// ---------------------------------------------------------------------------------------------
-// The `netstat` family (node_exporter's `netstat` collector). STUB: to be written.
+use super::family::{Family, Harvest, Registration, Roots, Settings};
+use super::procfs::read_lossy;
+use crate::metrics::{Encoder, Kind};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Registers the `netstat` family.
-pub const REGISTRATION: super::family::Registration = super::family::Registration {
+pub const REGISTRATION: Registration = Registration {
     name: "netstat",
     default_enabled: true,
     make: make_family,
 };
 
-fn make_family(_: &super::family::Settings) -> Box<dyn super::family::Family> {
-    Box::new(NetstatFamily)
+fn make_family(_: &Settings) -> Box<dyn Family> {
+    Box::new(NetstatFamily { buf: Vec::new() })
 }
 
-struct NetstatFamily;
+/// Protocol -> field -> value.
+type Stats = BTreeMap<String, BTreeMap<String, f64>>;
 
-impl super::family::Family for NetstatFamily {
+/// node_exporter's default `--collector.netstat.fields`:
+/// `^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|
+/// TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts)|Tcp_(ActiveOpens|InSegs|OutSegs|
+/// OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|
+/// RcvbufErrors|SndbufErrors))$`, for `key` = `Protocol_Field`.
+fn default_field(key: &str) -> bool {
+    if key.ends_with("_InErrors") || key.ends_with("_InErrs") {
+        return true;
+    }
+    let Some((proto, field)) = key.split_once('_') else {
+        return false;
+    };
+    match proto {
+        "Ip" => field == "Forwarding",
+        "Ip6" | "IpExt" => matches!(field, "InOctets" | "OutOctets"),
+        "Icmp" | "Icmp6" => matches!(field, "InMsgs" | "OutMsgs"),
+        "TcpExt" => {
+            field.starts_with("Listen")
+                || field.starts_with("Syncookies")
+                || matches!(field, "TCPSynRetrans" | "TCPTimeouts")
+        }
+        "Tcp" => matches!(
+            field,
+            "ActiveOpens"
+                | "InSegs"
+                | "OutSegs"
+                | "OutRsts"
+                | "PassiveOpens"
+                | "RetransSegs"
+                | "CurrEstab"
+        ),
+        "Udp" | "Udp6" => matches!(
+            field,
+            "InDatagrams" | "OutDatagrams" | "NoPorts" | "RcvbufErrors" | "SndbufErrors"
+        ),
+        _ => false,
+    }
+}
+
+/// Whether `name` is a valid Prometheus metric name (a hostile protocol name is not).
+fn valid_metric_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_' | b':'))
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+}
+
+/// Parses `netstat`/`snmp`: header and value lines in pairs with the same `Proto:` prefix.
+/// A pair whose field counts differ, or a line with no partner, is skipped; so is a single
+/// value that is not a number.
+fn parse_pairs(text: &str, stats: &mut Stats) {
+    let mut header: Option<(&str, Vec<&str>)> = None;
+    for line in text.lines() {
+        let Some((proto, rest)) = line.split_once(':') else {
+            header = None;
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+        match header.take() {
+            Some((hproto, names)) if hproto == proto => {
+                if names.len() != fields.len() {
+                    continue;
+                }
+                let values = names
+                    .iter()
+                    .zip(&fields)
+                    .filter_map(|(n, v)| Some((n.to_string(), v.parse().ok()?)))
+                    .collect();
+                stats.insert(proto.to_owned(), values);
+            }
+            _ => header = Some((proto, fields)),
+        }
+    }
+}
+
+/// Parses `snmp6`: `Ip6InReceives 12` lines, split after the first `6` of the name.
+fn parse_snmp6(text: &str, stats: &mut Stats) {
+    let mut parsed = Stats::new();
+    for line in text.lines() {
+        let mut fields = line.split_ascii_whitespace();
+        let (Some(key), Some(value)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let Some(six) = key.find('6') else { continue };
+        let Ok(value) = value.parse() else { continue };
+        let (proto, field) = key.split_at(six + 1);
+        parsed
+            .entry(proto.to_owned())
+            .or_default()
+            .insert(field.to_owned(), value);
+    }
+    stats.extend(parsed);
+}
+
+/// One selected sample: its metric name, help and value.
+#[derive(Debug)]
+struct Sample {
+    name: String,
+    help: String,
+    value: f64,
+}
+
+/// One tick's selected fields, sorted by name.
+#[derive(Debug)]
+struct NetstatHarvest {
+    samples: Vec<Sample>,
+}
+
+struct NetstatFamily {
+    buf: Vec<u8>,
+}
+
+impl Family for NetstatFamily {
     fn name(&self) -> &'static str {
         "netstat"
     }
 
-    fn harvest(
-        &mut self,
-        _: &super::family::Roots,
-    ) -> Result<std::sync::Arc<dyn super::family::Harvest>, String> {
-        Ok(std::sync::Arc::new(super::family::Empty))
+    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
+        let mut stats = Stats::new();
+        let mut error = None;
+        let mut read_any = false;
+        for file in ["net/netstat", "net/snmp", "net/snmp6"] {
+            let path = roots.proc(file);
+            match read_lossy(&path, &mut self.buf) {
+                Ok(text) if file == "net/snmp6" => parse_snmp6(&text, &mut stats),
+                Ok(text) => parse_pairs(&text, &mut stats),
+                Err(e) => {
+                    if e.kind() != std::io::ErrorKind::NotFound {
+                        error = Some(format!("{}: {e}", path.display()));
+                    }
+                    continue;
+                }
+            }
+            read_any = true;
+        }
+        if let (false, Some(e)) = (read_any, error) {
+            return Err(e);
+        }
+        let mut samples = Vec::new();
+        for (proto, fields) in &stats {
+            for (field, &value) in fields {
+                let key = format!("{proto}_{field}");
+                let name = format!("node_netstat_{key}");
+                if default_field(&key) && valid_metric_name(&name) {
+                    let help = format!("Statistic {proto}{field}.");
+                    samples.push(Sample { name, help, value });
+                }
+            }
+        }
+        samples.sort_by(|a, b| a.name.cmp(&b.name));
+        // `A_B` + `C` and `A` + `B_C` name the same metric: keep one.
+        samples.dedup_by(|a, b| a.name == b.name);
+        Ok(Arc::new(NetstatHarvest { samples }))
+    }
+}
+
+impl Harvest for NetstatHarvest {
+    fn render(&self, out: &mut Encoder) {
+        for s in &self.samples {
+            out.one(&s.name, Kind::Untyped, &s.help, &[], s.value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{default_field, REGISTRATION};
+    use crate::collect::family::testing::{render, value};
+
+    fn run(host: &str) -> String {
+        render(&mut *(REGISTRATION.make)(&Default::default()), host)
+    }
+
+    fn stat(text: &str, key: &str) -> Option<f64> {
+        value(text, &format!("node_netstat_{key}"))
+    }
+
+    #[test]
+    fn the_default_field_regex() {
+        for key in [
+            "Icmp_InErrors",
+            "UdpLite6_InErrors",
+            "Tcp_InErrs",
+            "Ip_Forwarding",
+            "Ip6_OutOctets",
+            "IpExt_InOctets",
+            "Icmp6_OutMsgs",
+            "TcpExt_ListenDrops",
+            "TcpExt_SyncookiesFailed",
+            "TcpExt_TCPSynRetrans",
+            "Tcp_CurrEstab",
+            "Udp6_SndbufErrors",
+            "Udp_NoPorts",
+        ] {
+            assert!(default_field(key), "{key}");
+        }
+        for key in [
+            "Ip_DefaultTTL",
+            "Ip_InHdrErrors",
+            "Tcp_MaxConn",
+            "Tcp_InCsumErrors",
+            "TcpExt_TCPTimeoutsX",
+            "UdpLite_InDatagrams",
+            "Icmp6_InCsumErrors",
+            "Ip6_InReceives",
+            "IpExt_InMcastOctets",
+            "MPTcpExt_MPCapableSYNRX",
+            "InErrors",
+        ] {
+            assert!(!default_field(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn vm_has_node_exporters_40_fields() {
+        let t = run("vm");
+        assert_eq!(t.matches("# TYPE ").count(), 40);
+        assert_eq!(t.matches(" untyped\n").count(), 40);
+        assert_eq!(stat(&t, "Tcp_ActiveOpens"), Some(126668.0));
+        assert_eq!(stat(&t, "Tcp_CurrEstab"), Some(0.0));
+        assert_eq!(stat(&t, "TcpExt_ListenDrops"), Some(27.0));
+        assert_eq!(stat(&t, "TcpExt_TCPTimeouts"), Some(30.0));
+        assert_eq!(stat(&t, "IpExt_InOctets"), Some(7580988626.0));
+        assert_eq!(stat(&t, "Ip_Forwarding"), Some(2.0));
+        assert_eq!(stat(&t, "Udp_InDatagrams"), Some(1198.0));
+        assert_eq!(stat(&t, "Ip6_InOctets"), Some(128.0));
+        assert_eq!(stat(&t, "Icmp6_OutMsgs"), Some(14.0));
+        assert_eq!(stat(&t, "Tcp_MaxConn"), None);
+        assert!(t.contains("# HELP node_netstat_Icmp6_InMsgs Statistic Icmp6InMsgs.\n"));
+        assert!(t.contains("# HELP node_netstat_UdpLite_InErrors Statistic UdpLiteInErrors.\n"));
+    }
+
+    #[test]
+    fn pi_values() {
+        let t = run("pi");
+        assert_eq!(t.matches("# TYPE ").count(), 40);
+        for (key, want) in [
+            ("TcpExt_ListenOverflows", 3.0),
+            ("TcpExt_ListenDrops", 3.0),
+            ("TcpExt_TCPSynRetrans", 118.0),
+            ("TcpExt_TCPTimeouts", 97.0),
+            ("IpExt_InOctets", 1593482211.0),
+            ("IpExt_OutOctets", 104887234.0),
+            ("Ip_Forwarding", 2.0),
+            ("Icmp_InMsgs", 212.0),
+            ("Icmp_InErrors", 4.0),
+            ("Tcp_CurrEstab", 7.0),
+            ("Tcp_InErrs", 2.0),
+            ("Tcp_RetransSegs", 812.0),
+            ("Udp_NoPorts", 91.0),
+            ("Ip6_InOctets", 8123456.0),
+            ("Icmp6_OutMsgs", 402.0),
+            ("Udp6_InDatagrams", 5120.0),
+            ("Udp6_NoPorts", 3.0),
+        ] {
+            assert_eq!(stat(&t, key), Some(want), "{key}");
+        }
+    }
+
+    #[test]
+    fn laptop_values() {
+        let t = run("laptop");
+        assert_eq!(stat(&t, "Ip_Forwarding"), Some(1.0));
+        assert_eq!(stat(&t, "Tcp_CurrEstab"), Some(38.0));
+        assert_eq!(stat(&t, "Udp_RcvbufErrors"), Some(14.0));
+        assert_eq!(stat(&t, "IpExt_InOctets"), Some(5120334871.0));
+        assert_eq!(stat(&t, "Udp6_InDatagrams"), Some(88123.0));
+    }
+
+    #[test]
+    fn hostile_pairs_and_names() {
+        let t = run("hostile");
+        assert_eq!(stat(&t, "TcpExt_SyncookiesSent"), Some(1.0));
+        assert_eq!(stat(&t, "TcpExt_ListenOverflows"), Some(2.0));
+        assert_eq!(stat(&t, "TcpExt_ListenDrops"), None);
+        assert_eq!(stat(&t, "TcpExt_TCPTimeouts"), Some(u64::MAX as f64));
+        // Header and values of different lengths; a header with no values.
+        assert_eq!(stat(&t, "IpExt_InOctets"), None);
+        assert_eq!(stat(&t, "Udp_InDatagrams"), None);
+        assert_eq!(stat(&t, "Ip_Forwarding"), Some(1.0));
+        assert_eq!(stat(&t, "Tcp_CurrEstab"), Some(-4.0));
+        assert_eq!(stat(&t, "Tcp_InErrs"), Some(1000.0));
+        assert_eq!(stat(&t, "Tcp_ActiveOpens"), Some(12.0));
+        assert_eq!(stat(&t, "Ip6_InOctets"), Some(100.0));
+        assert_eq!(stat(&t, "Icmp6_InMsgs"), Some(7.0));
+        // `Tc{p`, `Bad\xff` and `\xff6` match `.*_InErrors` but are no metric names.
+        assert_eq!(t.matches("# TYPE ").count(), 9);
+        assert!(!t.contains('{') && !t.contains('\u{fffd}'));
     }
 }
