@@ -265,55 +265,6 @@ pub fn render_snapshot(s: &Snapshot) -> String {
             f.sample(name, &labels, v as f64);
         }
     }
-    type Pick = fn(&crate::collect::network::Counters) -> u64;
-    let net: [(&str, &str, Pick); 8] = [
-        (
-            "node_network_receive_bytes_total",
-            "Network device statistic receive_bytes.",
-            |c| c.rx_bytes,
-        ),
-        (
-            "node_network_transmit_bytes_total",
-            "Network device statistic transmit_bytes.",
-            |c| c.tx_bytes,
-        ),
-        (
-            "node_network_receive_packets_total",
-            "Network device statistic receive_packets.",
-            |c| c.rx_packets,
-        ),
-        (
-            "node_network_transmit_packets_total",
-            "Network device statistic transmit_packets.",
-            |c| c.tx_packets,
-        ),
-        (
-            "node_network_receive_errs_total",
-            "Network device statistic receive_errs.",
-            |c| c.rx_errs,
-        ),
-        (
-            "node_network_transmit_errs_total",
-            "Network device statistic transmit_errs.",
-            |c| c.tx_errs,
-        ),
-        (
-            "node_network_receive_drop_total",
-            "Network device statistic receive_drop.",
-            |c| c.rx_drop,
-        ),
-        (
-            "node_network_transmit_drop_total",
-            "Network device statistic transmit_drop.",
-            |c| c.tx_drop,
-        ),
-    ];
-    for (name, help, pick) in net {
-        let mut f = family(o, name, "counter", help);
-        for (dev, c) in &s.net.interfaces {
-            f.sample(name, &[("device", dev)], pick(c) as f64);
-        }
-    }
     let (zones, chips): (Vec<_>, Vec<_>) = s
         .system
         .sensors
@@ -488,10 +439,8 @@ pub fn render_families(harvests: &[crate::collect::family::Harvested], enc: &mut
         "node_exporter: Whether a collector succeeded.",
     );
     for h in harvests {
-        f.sample(
-            &[("collector", h.name)],
-            f64::from(u8::from(h.result.is_ok())),
-        );
+        let ok = h.result.as_ref().is_ok_and(|r| !r.no_data());
+        f.sample(&[("collector", h.name)], f64::from(u8::from(ok)));
     }
 }
 

@@ -58,7 +58,10 @@ impl Family for BondingFamily {
         let list = class.join("bonding_masters");
         let names: Vec<String> = match read_lossy(&list, &mut self.buf) {
             Ok(text) => text.split_ascii_whitespace().map(str::to_owned).collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            // No bonding driver: node_exporter's "no data" (success 0).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Arc::new(super::family::NoData))
+            }
             Err(e) => return Err(format!("{}: {e}", list.display())),
         };
         let mut masters: Vec<Master> = Vec::new();

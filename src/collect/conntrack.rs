@@ -136,6 +136,10 @@ impl Family for ConntrackFamily {
         if let (true, Some(e)) = (nothing, error) {
             return Err(e);
         }
+        if nothing {
+            // No conntrack module: node_exporter's "no data" (success 0).
+            return Ok(Arc::new(super::family::NoData));
+        }
         Ok(Arc::new(h))
     }
 }

@@ -85,14 +85,33 @@ pub trait Family: Send {
 pub trait Harvest: Send + Sync + std::fmt::Debug {
     /// Writes this reading's metric families.
     fn render(&self, out: &mut Encoder);
+
+    /// True when the host has nothing of this family (node_exporter's `ErrNoData`, which it
+    /// reports as `node_scrape_collector_success 0`).
+    fn no_data(&self) -> bool {
+        false
+    }
 }
 
-/// A harvest with nothing in it (the host lacks the family).
+/// A harvest with nothing in it.
 #[derive(Debug)]
 pub struct Empty;
 
 impl Harvest for Empty {
     fn render(&self, _: &mut Encoder) {}
+}
+
+/// The host has none of this family's files (no bonding masters, no RAPL, no md arrays): as
+/// node_exporter, `node_scrape_collector_success` says 0 for it.
+#[derive(Debug)]
+pub struct NoData;
+
+impl Harvest for NoData {
+    fn render(&self, _: &mut Encoder) {}
+
+    fn no_data(&self) -> bool {
+        true
+    }
 }
 
 /// One family's result for one tick.
