@@ -406,6 +406,24 @@ pub fn render_snapshot(s: &Snapshot) -> String {
         &[],
         s.cost.as_secs_f64(),
     );
+    family(
+        o,
+        "psmonitor_process_scan_cpu_seconds_total",
+        "counter",
+        "CPU time the sampler spent scanning /proc for processes.",
+    )
+    .sample(
+        "psmonitor_process_scan_cpu_seconds_total",
+        &[],
+        s.scan_cpu_seconds,
+    );
+    family(
+        o,
+        "psmonitor_process_scans_total",
+        "counter",
+        "Scans of /proc for processes (fewer than snapshots when over the CPU budget).",
+    )
+    .sample("psmonitor_process_scans_total", &[], s.scans as f64);
     family(o, "psmonitor_build_info", "gauge", "psmonitor version.").sample(
         "psmonitor_build_info",
         &[("version", env!("CARGO_PKG_VERSION"))],

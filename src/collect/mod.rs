@@ -75,6 +75,9 @@ pub struct Snapshot {
     pub harvests: Vec<family::Harvested>,
     /// psmonitor's own process (`process_*`).
     pub own: own_process::OwnProcess,
+    /// CPU seconds spent in process scans since start, and their number.
+    pub scan_cpu_seconds: f64,
+    pub scans: u64,
 }
 
 /// Owns all collection state (previous counters, discovered sensors, the user table).
@@ -272,6 +275,8 @@ impl Collector {
         Snapshot {
             harvests,
             own,
+            scan_cpu_seconds: self.procs.spent.as_secs_f64(),
+            scans: self.procs.scans,
             system,
             network,
             processes: procs,

@@ -234,6 +234,9 @@ pub struct Budgeted {
     /// Ticks since the last scan.
     since: u32,
     last: Option<(Arc<ProcessSample>, Instant)>,
+    /// CPU time spent scanning, and scans, since start (`/metrics`).
+    pub spent: Duration,
+    pub scans: u64,
 }
 
 impl Budgeted {
@@ -245,6 +248,8 @@ impl Budgeted {
             every: 1,
             since: 0,
             last: None,
+            spent: Duration::ZERO,
+            scans: 0,
         }
     }
 
@@ -265,6 +270,8 @@ impl Budgeted {
         let cpu0 = thread_cpu();
         let sample = Arc::new(self.scanner.sample(users, elapsed));
         let cost = thread_cpu().saturating_sub(cpu0);
+        self.spent += cost;
+        self.scans += 1;
         let every = (cost.as_secs_f64() / self.budget.as_secs_f64().max(1e-6)).ceil();
         let every = (every as u32).clamp(1, 60);
         if (every > 1) != (self.every > 1) {
