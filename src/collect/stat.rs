@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 /// Reads the file at `path` as [`read_lossy`] does, or `None` when it is not there: a family
 /// whose files the host lacks reports nothing instead of failing. Other errors name the path.
-/// (Shared by the families of this module's kind; it belongs in `procfs`.)
+/// The other families use it too; it belongs in `procfs` (a shared file, left alone here).
 pub fn read_present(
     path: impl AsRef<Path>,
     buf: &mut Vec<u8>,

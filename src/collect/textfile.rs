@@ -11,7 +11,8 @@
 //! node_exporter, a series given twice, or a family given a different TYPE in another file, is
 //! an error here too (node_exporter fails that at gather time); families that several files
 //! share are merged under the first file's HELP and TYPE, so the exposition holds each family
-//! once. A family without HELP gets node_exporter's "Metric read from <path>".
+//! once. A family without HELP gets node_exporter's "Metric read from <path>, <path>...",
+//! naming each file it came from.
 //!
 //! Writers replace these files atomically now and then, while ticks come every second, so a
 //! file is parsed again only when its inode, size or mtime changes, and the validated text is
@@ -400,6 +401,17 @@ fn read_capped(file: &mut std::fs::File) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())
 }
 
+/// A family as merged from the files that have it: its first HELP, its files, its samples as
+/// exposition lines.
+struct Merged<'a> {
+    name: &'a str,
+    kind: Type,
+    help: Option<&'a str>,
+    /// The files it came from (escaped for HELP), for a family no file gave a HELP.
+    files: Vec<String>,
+    lines: String,
+}
+
 /// Escapes HELP text (backslash and newline), for the HELP made up from a path.
 fn escape_help(s: &str) -> String {
     s.replace('\\', "\\\\").replace('\n', "\\n")
@@ -439,7 +451,7 @@ impl TextfileFamily {
 
     /// Merges the files' families (in file order) into the exposition text.
     fn merge(&self, files: &[PathBuf], mut error: bool) -> TextfileHarvest {
-        let mut merged: Vec<(MetricFamily, String)> = Vec::new();
+        let mut merged: Vec<Merged> = Vec::new();
         let mut index: HashMap<&str, usize> = HashMap::new();
         let mut series: HashSet<(&str, Vec<(&str, &str)>)> = HashSet::new();
         let mut mtimes = Vec::new();
@@ -457,7 +469,7 @@ impl TextfileFamily {
             };
             let clash = families.iter().find_map(|f| {
                 if let Some(&i) = index.get(f.name.as_str()) {
-                    if merged[i].0.kind != f.kind {
+                    if merged[i].kind != f.kind {
                         return Some(format!("{} has another TYPE in an earlier file", f.name));
                     }
                 }
@@ -490,19 +502,21 @@ impl TextfileFamily {
                     series.insert((s.name.as_str(), key));
                 }
                 let i = *index.entry(f.name.as_str()).or_insert_with(|| {
-                    let help = f
-                        .help
-                        .clone()
-                        .unwrap_or_else(|| format!("Metric read from {}", escape_help(&label)));
-                    let mut head = MetricFamily {
-                        samples: Vec::new(),
-                        ..f.clone()
-                    };
-                    head.help = Some(help);
-                    merged.push((head, String::new()));
+                    merged.push(Merged {
+                        name: &f.name,
+                        kind: f.kind,
+                        help: None,
+                        files: Vec::new(),
+                        lines: String::new(),
+                    });
                     merged.len() - 1
                 });
-                let lines = &mut merged[i].1;
+                let m = &mut merged[i];
+                if m.help.is_none() {
+                    m.help = f.help.as_deref();
+                }
+                m.files.push(escape_help(&label));
+                let lines = &mut m.lines;
                 for s in &f.samples {
                     lines.push_str(&s.name);
                     if !s.labels.is_empty() {
@@ -521,15 +535,23 @@ impl TextfileFamily {
             mtimes.push((label, cached.mtime));
         }
         let mut text = String::new();
-        for (f, lines) in &merged {
-            let _ = writeln!(
-                text,
-                "# HELP {} {}",
-                f.name,
-                f.help.as_deref().unwrap_or("")
-            );
-            let _ = writeln!(text, "# TYPE {} {}", f.name, f.kind.as_str());
-            text.push_str(lines);
+        for m in &merged {
+            match m.help {
+                Some(help) => {
+                    let _ = writeln!(text, "# HELP {} {help}", m.name);
+                }
+                // node_exporter names every file the family came from.
+                None => {
+                    let _ = writeln!(
+                        text,
+                        "# HELP {} Metric read from {}",
+                        m.name,
+                        m.files.join(", ")
+                    );
+                }
+            }
+            let _ = writeln!(text, "# TYPE {} {}", m.name, m.kind.as_str());
+            text.push_str(&m.lines);
         }
         TextfileHarvest {
             text,
@@ -779,6 +801,26 @@ mod tests {
         f.harvest(&Roots::default()).unwrap().render(&mut out);
         assert!(!out.text().contains("\na "));
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_family_without_help_names_every_file() {
+        let d =
+            std::env::temp_dir().join(format!("psmonitor-textfile-help-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("a.prom"), "x 1\n").unwrap();
+        std::fs::write(d.join("b.prom"), "x{a=\"b\"} 2\n# HELP y Why.\ny 3\n").unwrap();
+        std::fs::write(d.join("c.prom"), "y{a=\"b\"} 4\n").unwrap();
+        let text = run_dir(Some(d.clone()));
+        std::fs::remove_dir_all(&d).unwrap();
+        let (a, b) = (d.join("a.prom"), d.join("b.prom"));
+        assert!(text.contains(&format!(
+            "# HELP x Metric read from {}, {}\n# TYPE x untyped\nx 1\nx{{a=\"b\"}} 2\n",
+            a.display(),
+            b.display()
+        )));
+        assert!(text.contains("# HELP y Why.\n# TYPE y untyped\ny 3\ny{a=\"b\"} 4\n"));
+        assert_eq!(value(&text, "node_textfile_scrape_error"), Some(0.0));
     }
 
     #[test]
