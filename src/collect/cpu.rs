@@ -257,6 +257,14 @@ intr 12345\nctxt 99\n";
 // CPU and mode and guest seconds from `/proc/stat`, isolated CPUs, and thermal throttle counts
 // where the host has them. `node_cpu_info` is behind node_exporter's `--collector.cpu.info`,
 // off by default, and not written here.
+//
+// Pitfalls: guest time is already inside user and nice (so `node_cpu_guest_seconds_total` must
+// not be added to them); the kernel's per-CPU counters can step backwards a little (iowait
+// notably, and on some hypervisors idle), which would make `rate()` see a counter reset, so a
+// value that goes back keeps the previous one, and only an idle jump of 3 s or more, which
+// means a CPU was unplugged and came back, starts that CPU over (node_exporter's rules). A CPU
+// that goes offline loses its series (node_exporter would keep its last values). Throttle
+// counts are per core and per package, and each thread of a core repeats them: read once each.
 
 /// Registers the `cpu` family.
 pub const REGISTRATION: super::family::Registration = super::family::Registration {
@@ -396,12 +404,9 @@ impl CpuFamily {
         read_into(path, &mut self.buf).ok()?.trim().parse().ok()
     }
 
-    /// Package and core throttle counts, each package and core read once.
-    #[allow(clippy::type_complexity)]
-    fn throttles(
-        &mut self,
-        roots: &super::family::Roots,
-    ) -> (Vec<(u64, u64)>, Vec<(u64, u64, u64)>) {
+    /// Package and core throttle counts (as [`CpuHarvest`] holds them), each package and
+    /// core read once.
+    fn throttles(&mut self, roots: &super::family::Roots) -> (Vec<PackageCount>, Vec<CoreCount>) {
         let mut packages = std::collections::BTreeMap::new();
         let mut cores = std::collections::BTreeMap::new();
         let dir = roots.sys("devices/system/cpu");
@@ -458,16 +463,20 @@ impl CpuFamily {
     }
 }
 
+/// A package's throttle count: package id, count.
+pub type PackageCount = (u64, u64);
+
+/// A core's throttle count: package id, core id, count.
+pub type CoreCount = (u64, u64, u64);
+
 /// One tick of the `cpu` family.
 #[derive(Debug, Default)]
 pub struct CpuHarvest {
     /// Seconds per CPU, by CPU number.
     pub seconds: Vec<(u32, Seconds)>,
     pub isolated: Vec<u32>,
-    /// Throttle count per package.
-    pub package_throttles: Vec<(u64, u64)>,
-    /// Throttle count per (package, core).
-    pub core_throttles: Vec<(u64, u64, u64)>,
+    pub package_throttles: Vec<PackageCount>,
+    pub core_throttles: Vec<CoreCount>,
 }
 
 impl super::family::Family for CpuFamily {
