@@ -253,7 +253,18 @@ intr 12345\nctxt 99\n";
 }
 
 // ---------------------------------------------------------------------------------------------
-// The `cpu` family (node_exporter's `cpu` collector). STUB: to be written.
+// The `cpu` family (node_exporter's `cpu` collector, as 1.5.0 runs it by default): seconds per
+// CPU and mode and guest seconds from `/proc/stat`, isolated CPUs, and thermal throttle counts
+// where the host has them. `node_cpu_info` is behind node_exporter's `--collector.cpu.info`,
+// off by default, and not written here.
+//
+// Pitfalls: guest time is already inside user and nice (so `node_cpu_guest_seconds_total` must
+// not be added to them); the kernel's per-CPU counters can step backwards a little (iowait
+// notably, and on some hypervisors idle), which would make `rate()` see a counter reset, so a
+// value that goes back keeps the previous one, and only an idle jump of 3 s or more, which
+// means a CPU was unplugged and came back, starts that CPU over (node_exporter's rules). A CPU
+// that goes offline loses its series (node_exporter would keep its last values). Throttle
+// counts are per core and per package, and each thread of a core repeats them: read once each.
 
 /// Registers the `cpu` family.
 pub const REGISTRATION: super::family::Registration = super::family::Registration {
@@ -263,10 +274,210 @@ pub const REGISTRATION: super::family::Registration = super::family::Registratio
 };
 
 fn make_family(_: &super::family::Settings) -> Box<dyn super::family::Family> {
-    Box::new(CpuFamily)
+    Box::new(CpuFamily::new())
 }
 
-struct CpuFamily;
+/// Columns of a `cpuN` line of `/proc/stat`, as [`Times`] orders them.
+const COLUMNS: usize = 10;
+
+/// Seconds per column of one CPU line (user nice system idle iowait irq softirq steal guest
+/// guest_nice).
+pub type Seconds = [f64; COLUMNS];
+
+/// An idle counter that falls back this far (seconds) means the CPU was unplugged and came
+/// back: its counters start over (node_exporter's `jumpBackSeconds`).
+const JUMP_BACK_SECONDS: f64 = 3.0;
+
+/// The `cpuN` lines of `/proc/stat`: CPU number and jiffies per column (columns the kernel does
+/// not write are 0). The aggregate `cpu` line is left out, and so is a line with a field that
+/// is not a number, rather than reporting half of it.
+pub fn parse_cpu_lines(text: &str) -> Vec<(u32, [u64; COLUMNS])> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        let Some(id) = fields
+            .next()
+            .and_then(|f| f.strip_prefix("cpu"))
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let mut t = [0u64; COLUMNS];
+        let mut n = 0;
+        let mut ok = true;
+        for (slot, v) in t.iter_mut().zip(fields) {
+            match v.parse() {
+                Ok(v) => *slot = v,
+                Err(_) => ok = false,
+            }
+            n += 1;
+        }
+        if ok && n > 0 {
+            out.push((id, t));
+        }
+    }
+    out
+}
+
+/// Parses a sysfs CPU list (`0-3,8,10-11`); `None` if it is malformed.
+pub fn parse_cpu_list(text: &str) -> Option<Vec<u32>> {
+    let mut out = Vec::new();
+    for part in text.trim().split(',').filter(|p| !p.is_empty()) {
+        let (lo, hi) = match part.split_once('-') {
+            Some((lo, hi)) => (lo.parse::<u32>().ok()?, hi.parse::<u32>().ok()?),
+            None => {
+                let n = part.parse::<u32>().ok()?;
+                (n, n)
+            }
+        };
+        // A range this long is not a CPU list (the kernel caps CPUs far below it).
+        if hi < lo || hi - lo > 65_536 {
+            return None;
+        }
+        out.extend(lo..=hi);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Some(out)
+}
+
+/// Where one CPU sits, read once per CPU number.
+#[derive(Debug, Clone, Copy)]
+struct Topology {
+    package: u64,
+    core: u64,
+    /// Whether it has `thermal_throttle/` (Intel, and some AMD, with the therm_throt driver).
+    throttle: bool,
+}
+
+struct CpuFamily {
+    buf: Vec<u8>,
+    /// Jiffies per second (USER_HZ).
+    hz: f64,
+    /// The last seconds reported per CPU: a counter that goes backwards keeps its old value,
+    /// as node_exporter does, so rates never go negative.
+    seen: std::collections::BTreeMap<u32, Seconds>,
+    /// `isolated`, read on the first tick (it is fixed at boot).
+    isolated: Option<Vec<u32>>,
+    /// Topology per CPU number; `None` for a CPU without topology files.
+    topology: std::collections::HashMap<u32, Option<Topology>>,
+}
+
+impl CpuFamily {
+    fn new() -> CpuFamily {
+        // SAFETY: sysconf has no preconditions.
+        let hz = match unsafe { libc::sysconf(libc::_SC_CLK_TCK) } {
+            n if n > 0 => n as f64,
+            _ => 100.0,
+        };
+        CpuFamily {
+            buf: Vec::with_capacity(4096),
+            hz,
+            seen: Default::default(),
+            isolated: None,
+            topology: Default::default(),
+        }
+    }
+
+    /// Folds a new reading into [`Self::seen`] (node_exporter's `updateCPUStats`), dropping
+    /// CPUs that went offline.
+    fn update(&mut self, lines: &[(u32, [u64; COLUMNS])]) {
+        let mut next = std::collections::BTreeMap::new();
+        for (id, jiffies) in lines {
+            let new: Seconds = jiffies.map(|j| j as f64 / self.hz);
+            let mut kept = self.seen.get(id).copied().unwrap_or_default();
+            if kept[3] - new[3] >= JUMP_BACK_SECONDS {
+                kept = Seconds::default();
+            }
+            for (k, n) in kept.iter_mut().zip(new) {
+                if n >= *k {
+                    *k = n;
+                }
+            }
+            next.insert(*id, kept);
+        }
+        self.seen = next;
+    }
+
+    fn read_u64(&mut self, path: std::path::PathBuf) -> Option<u64> {
+        read_into(path, &mut self.buf).ok()?.trim().parse().ok()
+    }
+
+    /// Package and core throttle counts (as [`CpuHarvest`] holds them), each package and
+    /// core read once.
+    fn throttles(&mut self, roots: &super::family::Roots) -> (Vec<PackageCount>, Vec<CoreCount>) {
+        let mut packages = std::collections::BTreeMap::new();
+        let mut cores = std::collections::BTreeMap::new();
+        let dir = roots.sys("devices/system/cpu");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return (Vec::new(), Vec::new());
+        };
+        let mut cpus: Vec<u32> = entries
+            .filter_map(|e| {
+                let name = e.ok()?.file_name();
+                let n = name.to_str()?.strip_prefix("cpu")?;
+                if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                n.parse().ok()
+            })
+            .collect();
+        cpus.sort_unstable();
+        for id in cpus {
+            let cpu = dir.join(format!("cpu{id}"));
+            let topo = match self.topology.get(&id) {
+                Some(t) => *t,
+                None => {
+                    let package = self.read_u64(cpu.join("topology/physical_package_id"));
+                    let core = self.read_u64(cpu.join("topology/core_id"));
+                    let t = package.zip(core).map(|(package, core)| Topology {
+                        package,
+                        core,
+                        throttle: cpu.join("thermal_throttle").is_dir(),
+                    });
+                    self.topology.insert(id, t);
+                    t
+                }
+            };
+            let Some(t) = topo.filter(|t| t.throttle) else {
+                continue;
+            };
+            let throttle = cpu.join("thermal_throttle");
+            if let std::collections::btree_map::Entry::Vacant(e) = cores.entry((t.package, t.core))
+            {
+                if let Some(n) = self.read_u64(throttle.join("core_throttle_count")) {
+                    e.insert(n);
+                }
+            }
+            if let std::collections::btree_map::Entry::Vacant(e) = packages.entry(t.package) {
+                if let Some(n) = self.read_u64(throttle.join("package_throttle_count")) {
+                    e.insert(n);
+                }
+            }
+        }
+        (
+            packages.into_iter().collect(),
+            cores.into_iter().map(|((p, c), n)| (p, c, n)).collect(),
+        )
+    }
+}
+
+/// A package's throttle count: package id, count.
+pub type PackageCount = (u64, u64);
+
+/// A core's throttle count: package id, core id, count.
+pub type CoreCount = (u64, u64, u64);
+
+/// One tick of the `cpu` family.
+#[derive(Debug, Default)]
+pub struct CpuHarvest {
+    /// Seconds per CPU, by CPU number.
+    pub seconds: Vec<(u32, Seconds)>,
+    pub isolated: Vec<u32>,
+    pub package_throttles: Vec<PackageCount>,
+    pub core_throttles: Vec<CoreCount>,
+}
 
 impl super::family::Family for CpuFamily {
     fn name(&self) -> &'static str {
@@ -275,8 +486,288 @@ impl super::family::Family for CpuFamily {
 
     fn harvest(
         &mut self,
-        _: &super::family::Roots,
+        roots: &super::family::Roots,
     ) -> Result<std::sync::Arc<dyn super::family::Harvest>, String> {
-        Ok(std::sync::Arc::new(super::family::Empty))
+        let lines = match super::stat::read_present(roots.proc("stat"), &mut self.buf)? {
+            None => return Ok(std::sync::Arc::new(super::family::Empty)),
+            Some(text) => parse_cpu_lines(&text),
+        };
+        self.update(&lines);
+        if self.isolated.is_none() {
+            let path = roots.sys("devices/system/cpu/isolated");
+            self.isolated = Some(
+                read_into(path, &mut self.buf)
+                    .ok()
+                    .and_then(parse_cpu_list)
+                    .unwrap_or_default(),
+            );
+        }
+        let (package_throttles, core_throttles) = self.throttles(roots);
+        Ok(std::sync::Arc::new(CpuHarvest {
+            seconds: self.seen.iter().map(|(id, s)| (*id, *s)).collect(),
+            isolated: self.isolated.clone().unwrap_or_default(),
+            package_throttles,
+            core_throttles,
+        }))
+    }
+}
+
+impl super::family::Harvest for CpuHarvest {
+    fn render(&self, out: &mut crate::metrics::Encoder) {
+        use crate::metrics::Kind;
+        let ids: Vec<String> = self.seconds.iter().map(|(id, _)| id.to_string()).collect();
+        let mut f = out.family(
+            "node_cpu_seconds_total",
+            Kind::Counter,
+            "Seconds the CPUs spent in each mode.",
+        );
+        for ((_, s), cpu) in self.seconds.iter().zip(&ids) {
+            for (mode, v) in MODES.iter().zip(s) {
+                f.sample(&[("cpu", cpu), ("mode", mode)], *v);
+            }
+        }
+        let mut f = out.family(
+            "node_cpu_guest_seconds_total",
+            Kind::Counter,
+            "Seconds the CPUs spent in guests (VMs) for each mode.",
+        );
+        for ((_, s), cpu) in self.seconds.iter().zip(&ids) {
+            f.sample(&[("cpu", cpu), ("mode", "user")], s[8]);
+            f.sample(&[("cpu", cpu), ("mode", "nice")], s[9]);
+        }
+        let mut f = out.family(
+            "node_cpu_isolated",
+            Kind::Gauge,
+            "Whether each core is isolated, information from /sys/devices/system/cpu/isolated.",
+        );
+        for id in &self.isolated {
+            f.sample(&[("cpu", &id.to_string())], 1.0);
+        }
+        let mut f = out.family(
+            "node_cpu_package_throttles_total",
+            Kind::Counter,
+            "Number of times this CPU package has been throttled.",
+        );
+        for (package, n) in &self.package_throttles {
+            f.sample(&[("package", &package.to_string())], *n as f64);
+        }
+        let mut f = out.family(
+            "node_cpu_core_throttles_total",
+            Kind::Counter,
+            "Number of times this CPU core has been throttled.",
+        );
+        for (package, core, n) in &self.core_throttles {
+            f.sample(
+                &[
+                    ("package", &package.to_string()),
+                    ("core", &core.to_string()),
+                ],
+                *n as f64,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod family_tests {
+    use super::*;
+    use crate::collect::family::testing::{render, value};
+    use crate::collect::family::Family;
+    use proptest::prelude::*;
+
+    fn family_with_hz(hz: f64) -> CpuFamily {
+        CpuFamily {
+            hz,
+            ..CpuFamily::new()
+        }
+    }
+
+    #[test]
+    fn vm_fixture() {
+        let text = render(&mut family_with_hz(100.0), "vm");
+        assert_eq!(
+            value(&text, r#"node_cpu_seconds_total{cpu="0",mode="user"}"#),
+            Some(408.08)
+        );
+        assert_eq!(
+            value(&text, r#"node_cpu_seconds_total{cpu="1",mode="idle"}"#),
+            Some(2695.4)
+        );
+        assert_eq!(
+            value(
+                &text,
+                r#"node_cpu_guest_seconds_total{cpu="1",mode="nice"}"#
+            ),
+            Some(0.0)
+        );
+        // 2 CPUs x 8 modes, and no aggregate line.
+        assert_eq!(text.matches("node_cpu_seconds_total{").count(), 16);
+        assert_eq!(text.matches("node_cpu_guest_seconds_total{").count(), 4);
+        // No thermal_throttle, nothing isolated, and no node_cpu_info (not a default).
+        assert!(!text.contains("throttles"));
+        assert!(!text.contains("node_cpu_isolated"));
+        assert!(!text.contains("node_cpu_info"));
+    }
+
+    #[test]
+    fn laptop_fixture_has_guests_throttles_and_isolated() {
+        let text = render(&mut family_with_hz(100.0), "laptop");
+        assert_eq!(
+            value(
+                &text,
+                r#"node_cpu_guest_seconds_total{cpu="2",mode="user"}"#
+            ),
+            Some(12.34)
+        );
+        assert_eq!(
+            value(&text, r#"node_cpu_package_throttles_total{package="0"}"#),
+            Some(1752.0)
+        );
+        // cpu0 and cpu4 are the threads of core 0: one series per core.
+        assert_eq!(
+            value(
+                &text,
+                r#"node_cpu_core_throttles_total{package="0",core="0"}"#
+            ),
+            Some(31.0)
+        );
+        assert_eq!(
+            value(
+                &text,
+                r#"node_cpu_core_throttles_total{package="0",core="1"}"#
+            ),
+            Some(7.0)
+        );
+        assert_eq!(text.matches("node_cpu_core_throttles_total{").count(), 4);
+        assert_eq!(text.matches("node_cpu_package_throttles_total{").count(), 1);
+        assert_eq!(value(&text, r#"node_cpu_isolated{cpu="6"}"#), Some(1.0));
+        assert_eq!(value(&text, r#"node_cpu_isolated{cpu="7"}"#), Some(1.0));
+        assert_eq!(text.matches("node_cpu_isolated{").count(), 2);
+        assert_eq!(text.matches("mode=\"idle\"").count(), 8);
+        assert!(text.contains("# TYPE node_cpu_core_throttles_total counter\n"));
+        assert!(text.contains("# TYPE node_cpu_isolated gauge\n"));
+    }
+
+    #[test]
+    fn pi_fixture_has_four_cpus() {
+        let text = render(&mut family_with_hz(100.0), "pi");
+        assert_eq!(text.matches("mode=\"idle\"").count(), 4);
+        assert!(text.contains(r#"node_cpu_seconds_total{cpu="3",mode="steal"} 0"#));
+    }
+
+    #[test]
+    fn hostile_fixture_keeps_the_good_lines() {
+        let text = render(&mut family_with_hz(100.0), "hostile");
+        // cpu0 is fine; cpu1 has text in it; "cpuX" and "cpu-1" are not CPUs; cpu7 is short.
+        assert!(text.contains(r#"node_cpu_seconds_total{cpu="0",mode="user"} 1"#));
+        assert!(!text.contains(r#"cpu="1""#));
+        assert!(!text.contains("cpuX"));
+        assert_eq!(
+            value(&text, r#"node_cpu_seconds_total{cpu="7",mode="system"}"#),
+            Some(0.03)
+        );
+        assert_eq!(
+            value(&text, r#"node_cpu_seconds_total{cpu="7",mode="steal"}"#),
+            Some(0.0)
+        );
+        // Topology: cpu1's core_id is text, cpu3's core count is negative, "cpufoo" is not a
+        // CPU: only cpu3's package count is left; the malformed isolated list is nothing.
+        assert_eq!(
+            value(&text, r#"node_cpu_package_throttles_total{package="0"}"#),
+            Some(5.0)
+        );
+        assert!(!text.contains("node_cpu_core_throttles_total{"));
+        assert!(!text.contains("node_cpu_isolated{"));
+    }
+
+    #[test]
+    fn counters_never_go_backwards_unless_idle_jumps() {
+        let mut f = family_with_hz(100.0);
+        f.update(&[(0, [100, 0, 0, 1000, 0, 0, 0, 0, 0, 0])]);
+        // user falls back a little: the old value is kept.
+        f.update(&[(0, [90, 0, 0, 1100, 0, 0, 0, 0, 0, 0])]);
+        assert_eq!(f.seen[&0][0], 1.0);
+        assert_eq!(f.seen[&0][3], 11.0);
+        // idle falls back by less than 3 s: kept.
+        f.update(&[(0, [120, 0, 0, 1000, 0, 0, 0, 0, 0, 0])]);
+        assert_eq!(f.seen[&0][3], 11.0);
+        assert_eq!(f.seen[&0][0], 1.2);
+        // idle falls back by 3 s or more (hotplug): everything starts over.
+        f.update(&[(0, [5, 0, 0, 700, 0, 0, 0, 0, 0, 0])]);
+        assert_eq!(f.seen[&0][0], 0.05);
+        assert_eq!(f.seen[&0][3], 7.0);
+        // A CPU that went offline is dropped.
+        f.update(&[(1, [5, 0, 0, 700, 0, 0, 0, 0, 0, 0])]);
+        assert!(!f.seen.contains_key(&0));
+    }
+
+    #[test]
+    fn missing_proc_is_empty() {
+        let mut out = crate::metrics::Encoder::default();
+        CpuFamily::new()
+            .harvest(&crate::collect::family::Roots::under(
+                "/nonexistent/psmonitor",
+            ))
+            .unwrap()
+            .render(&mut out);
+        assert_eq!(out.finish(), "");
+    }
+
+    #[test]
+    fn real_host_matches_the_json_collector_layout() {
+        // The host's own /proc: one series per online CPU and mode.
+        let mut f = CpuFamily::new();
+        let h = f
+            .harvest(&crate::collect::family::Roots::default())
+            .unwrap();
+        let mut out = crate::metrics::Encoder::default();
+        h.render(&mut out);
+        let text = out.finish();
+        let cpus = std::fs::read_to_string("/proc/stat")
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
+            .count();
+        assert_eq!(text.matches("mode=\"idle\"").count(), cpus);
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list(""), Some(vec![]));
+        assert_eq!(parse_cpu_list("\n"), Some(vec![]));
+        assert_eq!(parse_cpu_list("3\n"), Some(vec![3]));
+        assert_eq!(parse_cpu_list("0-2,5,7-8"), Some(vec![0, 1, 2, 5, 7, 8]));
+        assert_eq!(parse_cpu_list("2-1"), None);
+        assert_eq!(parse_cpu_list("a"), None);
+        assert_eq!(parse_cpu_list("0-4294967295"), None);
+    }
+
+    proptest! {
+        #![proptest_config(crate::testing::cases(256))]
+
+        #[test]
+        fn any_text_parses(text in any::<String>()) {
+            let _ = parse_cpu_lines(&text);
+            let _ = parse_cpu_list(&text);
+        }
+
+        /// Generated CPU lines come back with their numbers, in file order.
+        #[test]
+        fn generated_lines(rows in proptest::collection::vec(
+            (0u32..4096, proptest::collection::vec(any::<u64>(), 1..=10)), 0..8)) {
+            let mut text = String::from("cpu  1 2 3 4 5 6 7 8 9 10\n");
+            for (id, v) in &rows {
+                let cols: Vec<String> = v.iter().map(u64::to_string).collect();
+                text.push_str(&format!("cpu{id} {}\n", cols.join(" ")));
+            }
+            text.push_str("intr 5 6 7\n");
+            let got = parse_cpu_lines(&text);
+            prop_assert_eq!(got.len(), rows.len());
+            for ((id, v), (gid, g)) in rows.iter().zip(&got) {
+                prop_assert_eq!(id, gid);
+                prop_assert_eq!(&g[..v.len()], &v[..]);
+                prop_assert!(g[v.len()..].iter().all(|x| *x == 0));
+            }
+        }
     }
 }

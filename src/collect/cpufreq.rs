@@ -1,30 +1,254 @@
-//! `cpufreq`: STUB.
+//! `cpufreq`: per-CPU frequencies from sysfs `devices/system/cpu/cpuN/cpufreq/` (node_exporter
+//! 1.5.0's `cpufreq` collector: `node_cpu_frequency_{,min_,max_}hertz` and
+//! `node_cpu_scaling_frequency_{,min_,max_}hertz`, by `cpu`).
+//!
+//! sysfs gives kHz; the metrics are Hz. `cpuinfo_*` is what the hardware can do and
+//! `scaling_*` what the governor is allowed and chose. `cpuinfo_cur_freq` is readable by root
+//! only (and some drivers, intel_pstate among them, do not provide it), so without it there is
+//! no `node_cpu_frequency_hertz`; `scaling_cur_freq` is the one to use. VMs usually have no
+//! cpufreq at all: no samples. The hardware limits `cpuinfo_{min,max}_freq` are read once per
+//! CPU, the rest every tick.
 
-// ---------------------------------------------------------------------------------------------
-// The `cpufreq` family (node_exporter's `cpufreq` collector). STUB: to be written.
+use super::family::{Family, Harvest, Registration, Roots, Settings};
+use super::procfs::read_into;
+use crate::metrics::{Encoder, Kind};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Registers the `cpufreq` family.
-pub const REGISTRATION: super::family::Registration = super::family::Registration {
+pub const REGISTRATION: Registration = Registration {
     name: "cpufreq",
     default_enabled: true,
     make: make_family,
 };
 
-fn make_family(_: &super::family::Settings) -> Box<dyn super::family::Family> {
-    Box::new(CpufreqFamily)
+fn make_family(_: &Settings) -> Box<dyn Family> {
+    Box::new(CpufreqFamily::default())
 }
 
-struct CpufreqFamily;
+#[derive(Default)]
+struct CpufreqFamily {
+    buf: Vec<u8>,
+    /// `cpuinfo_min_freq` and `cpuinfo_max_freq` (kHz) per CPU: hardware limits, fixed.
+    limits: HashMap<u32, [Option<u64>; 2]>,
+}
 
-impl super::family::Family for CpufreqFamily {
+/// The files read, in [`Cpu::khz`] order.
+const FILES: [&str; 6] = [
+    "cpuinfo_cur_freq",
+    "cpuinfo_min_freq",
+    "cpuinfo_max_freq",
+    "scaling_cur_freq",
+    "scaling_min_freq",
+    "scaling_max_freq",
+];
+
+/// The families written, in [`Cpu::khz`] order.
+const FAMILIES: [(&str, &str); 6] = [
+    (
+        "node_cpu_frequency_hertz",
+        "Current cpu thread frequency in hertz.",
+    ),
+    (
+        "node_cpu_frequency_min_hertz",
+        "Minimum cpu thread frequency in hertz.",
+    ),
+    (
+        "node_cpu_frequency_max_hertz",
+        "Maximum cpu thread frequency in hertz.",
+    ),
+    (
+        "node_cpu_scaling_frequency_hertz",
+        "Current scaled CPU thread frequency in hertz.",
+    ),
+    (
+        "node_cpu_scaling_frequency_min_hertz",
+        "Minimum scaled CPU thread frequency in hertz.",
+    ),
+    (
+        "node_cpu_scaling_frequency_max_hertz",
+        "Maximum scaled CPU thread frequency in hertz.",
+    ),
+];
+
+/// One CPU's frequencies in kHz, as [`FILES`] orders them; a file that is missing,
+/// unreadable or not a number is `None`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Cpu {
+    pub cpu: u32,
+    pub khz: [Option<u64>; 6],
+}
+
+/// One tick: the CPUs that have cpufreq, by number.
+#[derive(Debug, Default, PartialEq)]
+pub struct Cpufreq(pub Vec<Cpu>);
+
+impl CpufreqFamily {
+    fn read_khz(&mut self, path: std::path::PathBuf) -> Option<u64> {
+        read_into(path, &mut self.buf).ok()?.trim().parse().ok()
+    }
+}
+
+impl Family for CpufreqFamily {
     fn name(&self) -> &'static str {
         "cpufreq"
     }
 
-    fn harvest(
-        &mut self,
-        _: &super::family::Roots,
-    ) -> Result<std::sync::Arc<dyn super::family::Harvest>, String> {
-        Ok(std::sync::Arc::new(super::family::Empty))
+    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
+        let dir = roots.sys("devices/system/cpu");
+        let mut cpus: Vec<u32> = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(|e| {
+                    let name = e.ok()?.file_name();
+                    let n = name.to_str()?.strip_prefix("cpu")?;
+                    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+                        return None;
+                    }
+                    n.parse().ok()
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        cpus.sort_unstable();
+        let mut out = Vec::with_capacity(cpus.len());
+        for cpu in cpus {
+            let freq = dir.join(format!("cpu{cpu}/cpufreq"));
+            if !freq.is_dir() {
+                continue;
+            }
+            let limits = match self.limits.get(&cpu) {
+                Some(l) => *l,
+                None => {
+                    let l = [
+                        self.read_khz(freq.join(FILES[1])),
+                        self.read_khz(freq.join(FILES[2])),
+                    ];
+                    self.limits.insert(cpu, l);
+                    l
+                }
+            };
+            let khz = [
+                self.read_khz(freq.join(FILES[0])),
+                limits[0],
+                limits[1],
+                self.read_khz(freq.join(FILES[3])),
+                self.read_khz(freq.join(FILES[4])),
+                self.read_khz(freq.join(FILES[5])),
+            ];
+            out.push(Cpu { cpu, khz });
+        }
+        Ok(Arc::new(Cpufreq(out)))
+    }
+}
+
+impl Harvest for Cpufreq {
+    fn render(&self, out: &mut Encoder) {
+        let ids: Vec<String> = self.0.iter().map(|c| c.cpu.to_string()).collect();
+        for (i, (name, help)) in FAMILIES.iter().enumerate() {
+            let mut f = out.family(name, Kind::Gauge, help);
+            for (c, id) in self.0.iter().zip(&ids) {
+                if let Some(khz) = c.khz[i] {
+                    f.sample(&[("cpu", id)], khz as f64 * 1000.0);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::family::testing::{render, value};
+
+    fn run(host: &str) -> String {
+        render(&mut *(REGISTRATION.make)(&Default::default()), host)
+    }
+
+    #[test]
+    fn pi_fixture() {
+        let text = run("pi");
+        assert_eq!(
+            value(&text, r#"node_cpu_scaling_frequency_hertz{cpu="2"}"#),
+            Some(1_500_000_000.0)
+        );
+        assert_eq!(
+            value(&text, r#"node_cpu_frequency_max_hertz{cpu="0"}"#),
+            Some(1_800_000_000.0)
+        );
+        assert_eq!(
+            value(&text, r#"node_cpu_frequency_min_hertz{cpu="3"}"#),
+            Some(600_000_000.0)
+        );
+        assert_eq!(
+            value(&text, r#"node_cpu_scaling_frequency_min_hertz{cpu="1"}"#),
+            Some(600_000_000.0)
+        );
+        // The four cores share one policy (cpuN/cpufreq are links to it).
+        assert_eq!(
+            value(&text, r#"node_cpu_frequency_hertz{cpu="1"}"#),
+            Some(1_500_000_000.0)
+        );
+        assert_eq!(
+            text.matches("node_cpu_scaling_frequency_max_hertz{")
+                .count(),
+            4
+        );
+        assert!(text.contains("# TYPE node_cpu_scaling_frequency_hertz gauge\n"));
+    }
+
+    #[test]
+    fn laptop_fixture() {
+        let text = run("laptop");
+        assert_eq!(
+            value(&text, r#"node_cpu_scaling_frequency_hertz{cpu="5"}"#),
+            Some(2_100_000_000.0)
+        );
+        assert_eq!(
+            value(&text, r#"node_cpu_scaling_frequency_hertz{cpu="7"}"#),
+            Some(3_912_345_000.0)
+        );
+        assert_eq!(
+            value(&text, r#"node_cpu_scaling_frequency_max_hertz{cpu="0"}"#),
+            Some(4_700_000_000.0)
+        );
+        assert_eq!(
+            value(&text, r#"node_cpu_frequency_min_hertz{cpu="6"}"#),
+            Some(400_000_000.0)
+        );
+        assert_eq!(text.matches("node_cpu_scaling_frequency_hertz{").count(), 8);
+        // intel_pstate has no cpuinfo_cur_freq.
+        assert!(!text.contains("node_cpu_frequency_hertz"));
+    }
+
+    #[test]
+    fn vm_has_none() {
+        assert_eq!(run("vm"), "");
+    }
+
+    #[test]
+    fn hostile_fixture() {
+        let text = run("hostile");
+        // cpu0: text in scaling_cur_freq, a negative minimum, u64::MAX maximum, an empty
+        // cpuinfo_max_freq, a good cpuinfo_cur_freq.
+        assert_eq!(
+            value(&text, r#"node_cpu_frequency_hertz{cpu="0"}"#),
+            Some(1_000_000_000.0)
+        );
+        assert!(!text.contains("node_cpu_frequency_max_hertz"));
+        assert_eq!(
+            value(&text, r#"node_cpu_scaling_frequency_hertz{cpu="0"}"#),
+            None
+        );
+        assert_eq!(
+            value(&text, r#"node_cpu_scaling_frequency_min_hertz{cpu="0"}"#),
+            None
+        );
+        assert_eq!(
+            value(&text, r#"node_cpu_scaling_frequency_max_hertz{cpu="0"}"#),
+            Some(18_446_744_073_709_551_615_000.0)
+        );
+        // cpu1: an empty cpufreq directory; cpu2: cpufreq is a file. Neither writes anything.
+        assert!(!text.contains("cpu=\"1\""));
+        assert!(!text.contains("cpu=\"2\""));
     }
 }

@@ -1,30 +1,107 @@
-//! `loadavg`: STUB.
+//! `loadavg`: the 1, 5 and 15 minute load averages from `/proc/loadavg` (node_exporter's
+//! `loadavg` collector: `node_load1`, `node_load5`, `node_load15`).
 
-// ---------------------------------------------------------------------------------------------
-// The `loadavg` family (node_exporter's `loadavg` collector). STUB: to be written.
+use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
+use super::stat::read_present;
+use crate::metrics::{Encoder, Kind};
+use std::sync::Arc;
 
 /// Registers the `loadavg` family.
-pub const REGISTRATION: super::family::Registration = super::family::Registration {
+pub const REGISTRATION: Registration = Registration {
     name: "loadavg",
     default_enabled: true,
     make: make_family,
 };
 
-fn make_family(_: &super::family::Settings) -> Box<dyn super::family::Family> {
-    Box::new(LoadavgFamily)
+fn make_family(_: &Settings) -> Box<dyn Family> {
+    Box::new(LoadavgFamily::default())
 }
 
-struct LoadavgFamily;
+#[derive(Default)]
+struct LoadavgFamily {
+    buf: Vec<u8>,
+}
 
-impl super::family::Family for LoadavgFamily {
+/// The three load averages of one tick.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Loads(pub [f64; 3]);
+
+/// Parses the first three fields of `/proc/loadavg` (`0.69 0.71 0.51 2/181 12345`).
+pub fn parse(text: &str) -> Result<Loads, String> {
+    let mut out = [0.0; 3];
+    let mut fields = text.split_whitespace();
+    for slot in &mut out {
+        let field = fields
+            .next()
+            .ok_or_else(|| format!("loadavg: fewer than 3 fields in {text:?}"))?;
+        *slot = field
+            .parse()
+            .map_err(|_| format!("loadavg: {field:?} is not a number"))?;
+    }
+    Ok(Loads(out))
+}
+
+impl Family for LoadavgFamily {
     fn name(&self) -> &'static str {
         "loadavg"
     }
 
-    fn harvest(
-        &mut self,
-        _: &super::family::Roots,
-    ) -> Result<std::sync::Arc<dyn super::family::Harvest>, String> {
-        Ok(std::sync::Arc::new(super::family::Empty))
+    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
+        match read_present(roots.proc("loadavg"), &mut self.buf)? {
+            None => Ok(Arc::new(Empty)),
+            Some(text) => Ok(Arc::new(parse(&text)?)),
+        }
+    }
+}
+
+impl Harvest for Loads {
+    fn render(&self, out: &mut Encoder) {
+        for (name, help, v) in [
+            ("node_load1", "1m load average.", self.0[0]),
+            ("node_load5", "5m load average.", self.0[1]),
+            ("node_load15", "15m load average.", self.0[2]),
+        ] {
+            out.one(name, Kind::Gauge, help, &[], v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::family::testing::{render, value};
+
+    #[test]
+    fn fixtures() {
+        let text = render(&mut LoadavgFamily::default(), "vm");
+        assert_eq!(value(&text, "node_load1"), Some(1.89));
+        assert_eq!(value(&text, "node_load5"), Some(1.41));
+        assert_eq!(value(&text, "node_load15"), Some(1.15));
+        assert!(text.contains("# TYPE node_load1 gauge\n"));
+        let text = render(&mut LoadavgFamily::default(), "pi");
+        assert_eq!(value(&text, "node_load15"), Some(1.05));
+    }
+
+    #[test]
+    fn hostile_and_missing() {
+        let mut f = LoadavgFamily::default();
+        assert!(f
+            .harvest(&crate::collect::family::testing::fixture("hostile"))
+            .is_err());
+        let missing = Roots::under("/nonexistent/psmonitor");
+        let mut out = Encoder::default();
+        f.harvest(&missing).unwrap().render(&mut out);
+        assert_eq!(out.finish(), "");
+    }
+
+    #[test]
+    fn parses() {
+        assert_eq!(
+            parse("1.00 2.50 0.00 1/100 5\n"),
+            Ok(Loads([1.0, 2.5, 0.0]))
+        );
+        assert!(parse("1.00 2.50").is_err());
+        assert!(parse("").is_err());
+        assert!(parse("a b c").is_err());
     }
 }

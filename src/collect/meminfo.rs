@@ -1,30 +1,263 @@
-//! `meminfo`: STUB.
+//! `meminfo`: every field of `/proc/meminfo` (node_exporter's `meminfo` collector).
+//!
+//! A field with a unit (the kernel only ever writes `kB`, meaning KiB) becomes
+//! `node_memory_<Field>_bytes`, times 1024; a field without one (`HugePages_Total`, a page count)
+//! becomes `node_memory_<Field>` as it is. Parentheses become an underscore:
+//! `Active(anon)` → `node_memory_Active_anon_bytes`. Fields are passed on as the kernel names
+//! them, so a new kernel's new field appears without a code change; `Cached` is the kernel's
+//! `Cached` alone (the JSON API's "cached" adds `SReclaimable`, node_exporter's does not).
 
-// ---------------------------------------------------------------------------------------------
-// The `meminfo` family (node_exporter's `meminfo` collector). STUB: to be written.
+use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
+use super::stat::read_present;
+use crate::metrics::{Encoder, Kind};
+use std::sync::Arc;
 
 /// Registers the `meminfo` family.
-pub const REGISTRATION: super::family::Registration = super::family::Registration {
+pub const REGISTRATION: Registration = Registration {
     name: "meminfo",
     default_enabled: true,
     make: make_family,
 };
 
-fn make_family(_: &super::family::Settings) -> Box<dyn super::family::Family> {
-    Box::new(MeminfoFamily)
+fn make_family(_: &Settings) -> Box<dyn Family> {
+    Box::new(MeminfoFamily::default())
 }
 
-struct MeminfoFamily;
+#[derive(Default)]
+struct MeminfoFamily {
+    buf: Vec<u8>,
+}
 
-impl super::family::Family for MeminfoFamily {
+/// One tick of `/proc/meminfo`: metric name (`node_memory_...`) and value, in file order.
+#[derive(Debug, Default, PartialEq)]
+pub struct Meminfo(pub Vec<(String, f64)>);
+
+/// node_exporter's name for a field: `Active(anon)` → `Active_anon`; `None` if the result
+/// would not be a valid metric name (a hostile or garbled line).
+pub fn field_name(key: &str) -> Option<String> {
+    let name = match (key.find('('), key.rfind(')')) {
+        (Some(open), Some(close)) if open < close => {
+            format!(
+                "{}_{}{}",
+                &key[..open],
+                &key[open + 1..close],
+                &key[close + 1..]
+            )
+        }
+        _ => key.to_owned(),
+    };
+    let valid = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':');
+    valid.then_some(name)
+}
+
+/// Parses `/proc/meminfo`. A line that is not `Key: value [kB]` is skipped; a key seen twice
+/// keeps its first value (two samples of one series would be an invalid exposition).
+pub fn parse(text: &str) -> Meminfo {
+    let mut out: Vec<(String, f64)> = Vec::new();
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(key), Some(value)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let Some(key) = key.strip_suffix(':') else {
+            continue;
+        };
+        let Ok(value) = value.parse::<u64>() else {
+            continue;
+        };
+        let (suffix, value) = match (fields.next(), fields.next()) {
+            (None, _) => ("", value as f64),
+            (Some(_unit), None) => ("_bytes", value as f64 * 1024.0),
+            _ => continue,
+        };
+        let Some(field) = field_name(key) else {
+            continue;
+        };
+        let name = format!("node_memory_{field}{suffix}");
+        if out.iter().all(|(n, _)| *n != name) {
+            out.push((name, value));
+        }
+    }
+    Meminfo(out)
+}
+
+impl Family for MeminfoFamily {
     fn name(&self) -> &'static str {
         "meminfo"
     }
 
-    fn harvest(
-        &mut self,
-        _: &super::family::Roots,
-    ) -> Result<std::sync::Arc<dyn super::family::Harvest>, String> {
-        Ok(std::sync::Arc::new(super::family::Empty))
+    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
+        match read_present(roots.proc("meminfo"), &mut self.buf)? {
+            None => Ok(Arc::new(Empty)),
+            Some(text) => Ok(Arc::new(parse(&text))),
+        }
+    }
+}
+
+impl Harvest for Meminfo {
+    fn render(&self, out: &mut Encoder) {
+        for (name, v) in &self.0 {
+            let field = name.strip_prefix("node_memory_").unwrap_or(name);
+            let help = format!("Memory information field {field}.");
+            // node_exporter types a field ending in `_total` as a counter (none does today).
+            let kind = if name.ends_with("_total") {
+                Kind::Counter
+            } else {
+                Kind::Gauge
+            };
+            out.one(name, kind, &help, &[], *v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::family::testing::{render, value};
+    use proptest::prelude::*;
+
+    fn run(host: &str) -> String {
+        render(&mut *(REGISTRATION.make)(&Default::default()), host)
+    }
+
+    #[test]
+    fn vm_fixture_has_every_field() {
+        let text = run("vm");
+        let fixture =
+            std::fs::read_to_string(crate::collect::family::testing::fixture("vm").proc("meminfo"))
+                .unwrap();
+        assert_eq!(
+            text.matches("# TYPE ").count(),
+            fixture.lines().count(),
+            "one family per line"
+        );
+        assert_eq!(
+            value(&text, "node_memory_MemTotal_bytes"),
+            Some(24_683_584.0 * 1024.0)
+        );
+        assert_eq!(
+            value(&text, "node_memory_Active_anon_bytes"),
+            Some(1_620.0 * 1024.0)
+        );
+        assert_eq!(
+            value(&text, "node_memory_Inactive_file_bytes"),
+            Some(1_384_140.0 * 1024.0)
+        );
+        // Cached is the kernel's Cached, not Cached + SReclaimable.
+        assert_eq!(
+            value(&text, "node_memory_Cached_bytes"),
+            Some(2_560_324.0 * 1024.0)
+        );
+        assert_eq!(value(&text, "node_memory_HugePages_Total"), Some(0.0));
+        assert_eq!(
+            value(&text, "node_memory_Hugepagesize_bytes"),
+            Some(2048.0 * 1024.0)
+        );
+        assert!(text.contains(
+            "# HELP node_memory_MemFree_bytes Memory information field MemFree_bytes.\n\
+             # TYPE node_memory_MemFree_bytes gauge\n"
+        ));
+    }
+
+    #[test]
+    fn pi_and_laptop_fixtures() {
+        let text = run("pi");
+        assert_eq!(
+            value(&text, "node_memory_CmaTotal_bytes"),
+            Some(65_536.0 * 1024.0)
+        );
+        assert_eq!(value(&text, "node_memory_DirectMap4k_bytes"), None);
+        let text = run("laptop");
+        assert_eq!(value(&text, "node_memory_HugePages_Free"), Some(4.0));
+        assert_eq!(value(&text, "node_memory_ShmemHugePages_bytes"), Some(0.0));
+        assert_eq!(
+            value(&text, "node_memory_DirectMap1G_bytes"),
+            Some(3_145_728.0 * 1024.0)
+        );
+    }
+
+    #[test]
+    fn hostile_fixture_skips_bad_lines() {
+        let text = run("hostile");
+        // Good lines around the bad ones survive.
+        assert_eq!(value(&text, "node_memory_MemTotal_bytes"), Some(1024.0));
+        assert_eq!(
+            value(&text, "node_memory_SwapFree_bytes"),
+            Some(18_446_744_073_709_551_615.0 * 1024.0)
+        );
+        // A duplicate keeps its first value; no line is written twice.
+        assert_eq!(value(&text, "node_memory_MemFree_bytes"), Some(2048.0));
+        assert_eq!(text.matches("\nnode_memory_MemFree_bytes ").count(), 1);
+        // Negative, text, four fields, no colon, spaces or non-UTF-8 in the key: skipped.
+        for bad in [
+            "Negative",
+            "Text",
+            "Extra",
+            "NoColon",
+            "Two_Words",
+            "Bad\u{fffd}",
+        ] {
+            assert!(!text.contains(bad), "{bad} skipped");
+        }
+        // Every sample line is a valid metric name and a number.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (name, v) = line.split_once(' ').unwrap();
+            assert!(field_name(name).is_some(), "{line}");
+            assert!(v.parse::<f64>().is_ok(), "{line}");
+        }
+    }
+
+    #[test]
+    fn names_as_node_exporter_mangles_them() {
+        assert_eq!(field_name("Active(anon)").as_deref(), Some("Active_anon"));
+        assert_eq!(
+            field_name("Inactive(file)").as_deref(),
+            Some("Inactive_file")
+        );
+        assert_eq!(field_name("NFS_Unstable").as_deref(), Some("NFS_Unstable"));
+        assert_eq!(field_name("Bad key"), None);
+        assert_eq!(field_name(""), None);
+        assert_eq!(field_name("()"), Some("_".into()));
+    }
+
+    #[test]
+    fn units() {
+        let m = parse("MemTotal:  10 kB\nHugePages_Total:     3\nDirectMap2M: 1 kB\n");
+        assert_eq!(
+            m.0,
+            vec![
+                ("node_memory_MemTotal_bytes".into(), 10240.0),
+                ("node_memory_HugePages_Total".into(), 3.0),
+                ("node_memory_DirectMap2M_bytes".into(), 1024.0),
+            ]
+        );
+    }
+
+    proptest! {
+        #![proptest_config(crate::testing::cases(256))]
+
+        #[test]
+        fn any_text(text in any::<String>()) {
+            for (name, _) in parse(&text).0 {
+                prop_assert!(name.starts_with("node_memory_"));
+                prop_assert!(field_name(&name).is_some());
+            }
+        }
+
+        /// Every generated `Key: value kB` line comes back, in bytes.
+        #[test]
+        fn generated(fields in proptest::collection::btree_map("[A-Z][A-Za-z]{0,10}", any::<u32>(), 1..20)) {
+            let text: String = fields.iter().map(|(k, v)| format!("{k}:{v:>12} kB\n")).collect();
+            let m = parse(&text);
+            prop_assert_eq!(m.0.len(), fields.len());
+            for (k, v) in &fields {
+                let name = format!("node_memory_{k}_bytes");
+                prop_assert!(m.0.contains(&(name, f64::from(*v) * 1024.0)));
+            }
+        }
     }
 }

@@ -1,30 +1,198 @@
-//! `pressure`: STUB.
+//! `pressure`: pressure stall information from `/proc/pressure/{cpu,io,memory}` (node_exporter
+//! 1.5.0's `pressure` collector).
+//!
+//! Each file has a `some` line (time at least one task was stalled) and, except `cpu` before
+//! Linux 5.13, a `full` line (time all non-idle tasks were stalled at once); `total=` is
+//! microseconds, written here as seconds. node_exporter 1.5.0 maps `cpu some`, `io some` and
+//! `memory some` to `*_waiting_seconds_total` and `io full` and `memory full` to
+//! `*_stalled_seconds_total`; it ignores `cpu full`, and so does this. The files are missing
+//! before Linux 4.20 or without `CONFIG_PSI`, and fail with EOPNOTSUPP when the kernel was
+//! booted with `psi=0`: then there are no samples.
 
-// ---------------------------------------------------------------------------------------------
-// The `pressure` family (node_exporter's `pressure` collector). STUB: to be written.
+use super::family::{Family, Harvest, Registration, Roots, Settings};
+use super::procfs::read_lossy;
+use crate::metrics::{Encoder, Kind};
+use std::sync::Arc;
 
 /// Registers the `pressure` family.
-pub const REGISTRATION: super::family::Registration = super::family::Registration {
+pub const REGISTRATION: Registration = Registration {
     name: "pressure",
     default_enabled: true,
     make: make_family,
 };
 
-fn make_family(_: &super::family::Settings) -> Box<dyn super::family::Family> {
-    Box::new(PressureFamily)
+fn make_family(_: &Settings) -> Box<dyn Family> {
+    Box::new(PressureFamily::default())
 }
 
-struct PressureFamily;
+#[derive(Default)]
+struct PressureFamily {
+    buf: Vec<u8>,
+}
 
-impl super::family::Family for PressureFamily {
+/// The families: file, line, name and help.
+const FAMILIES: [(&str, &str, &str, &str); 5] = [
+    (
+        "cpu",
+        "some",
+        "node_pressure_cpu_waiting_seconds_total",
+        "Total time in seconds that processes have waited for CPU time",
+    ),
+    (
+        "io",
+        "some",
+        "node_pressure_io_waiting_seconds_total",
+        "Total time in seconds that processes have waited due to IO congestion",
+    ),
+    (
+        "io",
+        "full",
+        "node_pressure_io_stalled_seconds_total",
+        "Total time in seconds no process could make progress due to IO congestion",
+    ),
+    (
+        "memory",
+        "some",
+        "node_pressure_memory_waiting_seconds_total",
+        "Total time in seconds that processes have waited for memory",
+    ),
+    (
+        "memory",
+        "full",
+        "node_pressure_memory_stalled_seconds_total",
+        "Total time in seconds no process could make progress due to memory congestion",
+    ),
+];
+
+/// One tick: microseconds per [`FAMILIES`] entry; `None` where the file or line is missing or
+/// garbled.
+#[derive(Debug, Default, PartialEq)]
+pub struct Pressure(pub [Option<u64>; 5]);
+
+/// The `total=` microseconds of the `kind` (`some` or `full`) line of a pressure file.
+pub fn total(text: &str, kind: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        if fields.next() != Some(kind) {
+            return None;
+        }
+        fields.find_map(|f| f.strip_prefix("total="))?.parse().ok()
+    })
+}
+
+impl Family for PressureFamily {
     fn name(&self) -> &'static str {
         "pressure"
     }
 
-    fn harvest(
-        &mut self,
-        _: &super::family::Roots,
-    ) -> Result<std::sync::Arc<dyn super::family::Harvest>, String> {
-        Ok(std::sync::Arc::new(super::family::Empty))
+    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
+        let mut totals = [None; 5];
+        for file in ["cpu", "io", "memory"] {
+            // Missing, EOPNOTSUPP (psi=0) or unreadable: that resource has no samples.
+            let Ok(text) = read_lossy(roots.proc(&format!("pressure/{file}")), &mut self.buf)
+            else {
+                continue;
+            };
+            for (slot, (f, kind, ..)) in totals.iter_mut().zip(FAMILIES) {
+                if f == file {
+                    *slot = total(&text, kind);
+                }
+            }
+        }
+        Ok(Arc::new(Pressure(totals)))
+    }
+}
+
+impl Harvest for Pressure {
+    fn render(&self, out: &mut Encoder) {
+        for (us, (_, _, name, help)) in self.0.iter().zip(FAMILIES) {
+            if let Some(us) = us {
+                out.one(name, Kind::Counter, help, &[], *us as f64 / 1e6);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::family::testing::{render, value};
+    use proptest::prelude::*;
+
+    fn run(host: &str) -> String {
+        render(&mut *(REGISTRATION.make)(&Default::default()), host)
+    }
+
+    #[test]
+    fn vm_fixture() {
+        let text = run("vm");
+        assert_eq!(
+            value(&text, "node_pressure_cpu_waiting_seconds_total"),
+            Some(231.783_784)
+        );
+        assert_eq!(
+            value(&text, "node_pressure_io_waiting_seconds_total"),
+            Some(10.234_216)
+        );
+        assert_eq!(
+            value(&text, "node_pressure_io_stalled_seconds_total"),
+            Some(8.289_945)
+        );
+        assert_eq!(
+            value(&text, "node_pressure_memory_waiting_seconds_total"),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(&text, "node_pressure_memory_stalled_seconds_total"),
+            Some(0.0)
+        );
+        assert!(text.contains("# TYPE node_pressure_io_stalled_seconds_total counter\n"));
+        // cpu's `full` line is not node_exporter 1.5.0's.
+        assert!(!text.contains("cpu_stalled"));
+    }
+
+    #[test]
+    fn laptop_and_pi() {
+        let text = run("laptop");
+        assert_eq!(
+            value(&text, "node_pressure_memory_stalled_seconds_total"),
+            Some(12.5)
+        );
+        // The Pi's kernel has no PSI.
+        assert_eq!(run("pi"), "");
+    }
+
+    #[test]
+    fn hostile_fixture() {
+        let text = run("hostile");
+        // cpu: total is text; io: only a `some` line; memory: a directory.
+        assert_eq!(
+            value(&text, "node_pressure_cpu_waiting_seconds_total"),
+            None
+        );
+        assert_eq!(
+            value(&text, "node_pressure_io_waiting_seconds_total"),
+            Some(18_446_744_073_709.55)
+        );
+        assert_eq!(value(&text, "node_pressure_io_stalled_seconds_total"), None);
+        assert!(!text.contains("memory"));
+    }
+
+    proptest! {
+        #![proptest_config(crate::testing::cases(256))]
+
+        #[test]
+        fn any_text(text in any::<String>()) {
+            let _ = total(&text, "some");
+        }
+
+        #[test]
+        fn generated(some in any::<u64>(), full in any::<u64>()) {
+            let text = format!(
+                "some avg10=1.00 avg60=0.50 avg300=0.10 total={some}\nfull avg10=0.00 avg60=0.00 avg300=0.00 total={full}\n"
+            );
+            prop_assert_eq!(total(&text, "some"), Some(some));
+            prop_assert_eq!(total(&text, "full"), Some(full));
+        }
     }
 }

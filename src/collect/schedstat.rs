@@ -1,30 +1,183 @@
-//! `schedstat`: STUB.
+//! `schedstat`: per-CPU scheduler time from `/proc/schedstat` (node_exporter's `schedstat`
+//! collector: `node_schedstat_{running,waiting}_seconds_total` and
+//! `node_schedstat_timeslices_total`, by `cpu`).
+//!
+//! The file exists only with `CONFIG_SCHEDSTATS` (this VM's kernel has none: no samples). Its
+//! `cpuN` lines have nine numbers; the 7th is the time tasks spent running on the CPU and the
+//! 8th the time they waited for it, in nanoseconds, the 9th the timeslices run. A line with
+//! fewer numbers (another schedstat version) is skipped rather than misread; so are the
+//! `domainN` lines.
 
-// ---------------------------------------------------------------------------------------------
-// The `schedstat` family (node_exporter's `schedstat` collector). STUB: to be written.
+use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
+use super::stat::read_present;
+use crate::metrics::{Encoder, Kind};
+use std::sync::Arc;
 
 /// Registers the `schedstat` family.
-pub const REGISTRATION: super::family::Registration = super::family::Registration {
+pub const REGISTRATION: Registration = Registration {
     name: "schedstat",
     default_enabled: true,
     make: make_family,
 };
 
-fn make_family(_: &super::family::Settings) -> Box<dyn super::family::Family> {
-    Box::new(SchedstatFamily)
+fn make_family(_: &Settings) -> Box<dyn Family> {
+    Box::new(SchedstatFamily::default())
 }
 
-struct SchedstatFamily;
+#[derive(Default)]
+struct SchedstatFamily {
+    buf: Vec<u8>,
+}
 
-impl super::family::Family for SchedstatFamily {
+/// One CPU's line: running and waiting nanoseconds, and timeslices.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Cpu {
+    pub cpu: u32,
+    pub running_ns: u64,
+    pub waiting_ns: u64,
+    pub timeslices: u64,
+}
+
+/// One tick: the CPUs in file order.
+#[derive(Debug, Default, PartialEq)]
+pub struct Schedstat(pub Vec<Cpu>);
+
+/// Parses `/proc/schedstat`, keeping the `cpuN` lines with at least nine numbers.
+pub fn parse(text: &str) -> Schedstat {
+    let mut out: Vec<Cpu> = Vec::new();
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        let Some(cpu) = fields
+            .next()
+            .and_then(|f| f.strip_prefix("cpu"))
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let numbers: Option<Vec<u64>> = fields.take(9).map(|f| f.parse().ok()).collect();
+        let Some(&[_, _, _, _, _, _, running_ns, waiting_ns, timeslices]) = numbers.as_deref()
+        else {
+            continue;
+        };
+        if out.iter().all(|c| c.cpu != cpu) {
+            out.push(Cpu {
+                cpu,
+                running_ns,
+                waiting_ns,
+                timeslices,
+            });
+        }
+    }
+    Schedstat(out)
+}
+
+impl Family for SchedstatFamily {
     fn name(&self) -> &'static str {
         "schedstat"
     }
 
-    fn harvest(
-        &mut self,
-        _: &super::family::Roots,
-    ) -> Result<std::sync::Arc<dyn super::family::Harvest>, String> {
-        Ok(std::sync::Arc::new(super::family::Empty))
+    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
+        match read_present(roots.proc("schedstat"), &mut self.buf)? {
+            None => Ok(Arc::new(Empty)),
+            Some(text) => Ok(Arc::new(parse(&text))),
+        }
+    }
+}
+
+impl Harvest for Schedstat {
+    fn render(&self, out: &mut Encoder) {
+        let ids: Vec<String> = self.0.iter().map(|c| c.cpu.to_string()).collect();
+        type Pick = fn(&Cpu) -> f64;
+        let families: [(&str, &str, Pick); 3] = [
+            (
+                "node_schedstat_running_seconds_total",
+                "Number of seconds CPU spent running a process.",
+                |c| c.running_ns as f64 / 1e9,
+            ),
+            (
+                "node_schedstat_waiting_seconds_total",
+                "Number of seconds spent by processing waiting for this CPU.",
+                |c| c.waiting_ns as f64 / 1e9,
+            ),
+            (
+                "node_schedstat_timeslices_total",
+                "Number of timeslices executed by CPU.",
+                |c| c.timeslices as f64,
+            ),
+        ];
+        for (name, help, pick) in families {
+            let mut f = out.family(name, Kind::Counter, help);
+            for (c, id) in self.0.iter().zip(&ids) {
+                f.sample(&[("cpu", id)], pick(c));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::family::testing::{render, value};
+    use proptest::prelude::*;
+
+    fn run(host: &str) -> String {
+        render(&mut *(REGISTRATION.make)(&Default::default()), host)
+    }
+
+    #[test]
+    fn laptop_fixture() {
+        let text = run("laptop");
+        assert_eq!(
+            value(&text, r#"node_schedstat_running_seconds_total{cpu="0"}"#),
+            Some(2_345.678_901_234)
+        );
+        assert_eq!(
+            value(&text, r#"node_schedstat_waiting_seconds_total{cpu="7"}"#),
+            Some(98.765_432_1)
+        );
+        assert_eq!(
+            value(&text, r#"node_schedstat_timeslices_total{cpu="3"}"#),
+            Some(4_567_890.0)
+        );
+        assert_eq!(text.matches("node_schedstat_timeslices_total{").count(), 8);
+        assert!(text.contains("# TYPE node_schedstat_running_seconds_total counter\n"));
+    }
+
+    #[test]
+    fn vm_has_none() {
+        assert_eq!(run("vm"), "");
+    }
+
+    #[test]
+    fn hostile_fixture() {
+        let text = run("hostile");
+        // cpu0 good, cpu1 short, cpu2 has text, cpu0 again (kept once), cpuX not a CPU.
+        assert_eq!(
+            value(&text, r#"node_schedstat_timeslices_total{cpu="0"}"#),
+            Some(9.0)
+        );
+        assert_eq!(text.matches("node_schedstat_timeslices_total{").count(), 1);
+        assert_eq!(
+            value(&text, r#"node_schedstat_running_seconds_total{cpu="0"}"#),
+            Some(18_446_744_073.709_553)
+        );
+    }
+
+    proptest! {
+        #![proptest_config(crate::testing::cases(256))]
+
+        #[test]
+        fn any_text(text in any::<String>()) {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn generated(v in proptest::collection::vec(any::<u64>(), 9)) {
+            let line: Vec<String> = v.iter().map(u64::to_string).collect();
+            let text = format!("version 15\ntimestamp 1\ncpu4 {}\ndomain0 3 1 2 3\n", line.join(" "));
+            let s = parse(&text);
+            prop_assert_eq!(s.0, vec![Cpu { cpu: 4, running_ns: v[6], waiting_ns: v[7], timeslices: v[8] }]);
+        }
     }
 }

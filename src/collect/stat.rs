@@ -1,30 +1,229 @@
-//! `stat`: STUB.
+//! `stat`: the kernel-wide counters of `/proc/stat` (node_exporter's `stat` collector): boot
+//! time, context switches, forks, interrupts, and runnable and blocked processes. The per-CPU
+//! lines are the `cpu` family's.
 
-// ---------------------------------------------------------------------------------------------
-// The `stat` family (node_exporter's `stat` collector). STUB: to be written.
+use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
+use super::procfs::read_lossy;
+use crate::metrics::{Encoder, Kind};
+use std::borrow::Cow;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Reads the file at `path` as [`read_lossy`] does, or `None` when it is not there: a family
+/// whose files the host lacks reports nothing instead of failing. Other errors name the path.
+/// The other families use it too; it belongs in `procfs` (a shared file, left alone here).
+pub fn read_present(
+    path: impl AsRef<Path>,
+    buf: &mut Vec<u8>,
+) -> Result<Option<Cow<'_, str>>, String> {
+    let path = path.as_ref();
+    match read_lossy(path, buf) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if is_absent(&e) => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Whether `e` says the file is not there (no such file, or a path component that is not a
+/// directory), as opposed to being there and unreadable.
+pub fn is_absent(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR)
+}
 
 /// Registers the `stat` family.
-pub const REGISTRATION: super::family::Registration = super::family::Registration {
+pub const REGISTRATION: Registration = Registration {
     name: "stat",
     default_enabled: true,
     make: make_family,
 };
 
-fn make_family(_: &super::family::Settings) -> Box<dyn super::family::Family> {
-    Box::new(StatFamily)
+fn make_family(_: &Settings) -> Box<dyn Family> {
+    Box::new(StatFamily::default())
 }
 
-struct StatFamily;
+#[derive(Default)]
+struct StatFamily {
+    buf: Vec<u8>,
+}
 
-impl super::family::Family for StatFamily {
+/// One tick's reading of `/proc/stat`; a line the kernel did not write (or wrote garbage on)
+/// is `None` and its metric is left out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stat {
+    /// `intr`: the first number is the total of all interrupts.
+    pub intr: Option<f64>,
+    /// `ctxt`.
+    pub ctxt: Option<f64>,
+    /// `processes`: forks since boot.
+    pub forks: Option<f64>,
+    /// `btime`: boot time, seconds since the epoch.
+    pub btime: Option<f64>,
+    pub procs_running: Option<f64>,
+    pub procs_blocked: Option<f64>,
+}
+
+/// Parses the kernel-wide lines of `/proc/stat`.
+pub fn parse(text: &str) -> Stat {
+    let mut s = Stat::default();
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        let slot = match fields.next() {
+            Some("intr") => &mut s.intr,
+            Some("ctxt") => &mut s.ctxt,
+            Some("processes") => &mut s.forks,
+            Some("btime") => &mut s.btime,
+            Some("procs_running") => &mut s.procs_running,
+            Some("procs_blocked") => &mut s.procs_blocked,
+            _ => continue,
+        };
+        *slot = fields
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(|v| v as f64);
+    }
+    s
+}
+
+impl Family for StatFamily {
     fn name(&self) -> &'static str {
         "stat"
     }
 
-    fn harvest(
-        &mut self,
-        _: &super::family::Roots,
-    ) -> Result<std::sync::Arc<dyn super::family::Harvest>, String> {
-        Ok(std::sync::Arc::new(super::family::Empty))
+    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
+        match read_present(roots.proc("stat"), &mut self.buf)? {
+            None => Ok(Arc::new(Empty)),
+            Some(text) => Ok(Arc::new(parse(&text))),
+        }
+    }
+}
+
+impl Harvest for Stat {
+    fn render(&self, out: &mut Encoder) {
+        for (name, kind, help, v) in [
+            (
+                "node_intr_total",
+                Kind::Counter,
+                "Total number of interrupts serviced.",
+                self.intr,
+            ),
+            (
+                "node_context_switches_total",
+                Kind::Counter,
+                "Total number of context switches.",
+                self.ctxt,
+            ),
+            (
+                "node_forks_total",
+                Kind::Counter,
+                "Total number of forks.",
+                self.forks,
+            ),
+            (
+                "node_boot_time_seconds",
+                Kind::Gauge,
+                "Node boot time, in unixtime.",
+                self.btime,
+            ),
+            (
+                "node_procs_running",
+                Kind::Gauge,
+                "Number of processes in runnable state.",
+                self.procs_running,
+            ),
+            (
+                "node_procs_blocked",
+                Kind::Gauge,
+                "Number of processes blocked waiting for I/O to complete.",
+                self.procs_blocked,
+            ),
+        ] {
+            if let Some(v) = v {
+                out.one(name, kind, help, &[], v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::family::testing::{render, value};
+    use proptest::prelude::*;
+
+    #[test]
+    fn vm_fixture() {
+        let text = render(&mut StatFamily::default(), "vm");
+        assert_eq!(
+            value(&text, "node_boot_time_seconds"),
+            Some(1_796_148_028.0)
+        );
+        assert_eq!(
+            value(&text, "node_context_switches_total"),
+            Some(19_783_557.0)
+        );
+        assert_eq!(value(&text, "node_forks_total"), Some(141_452.0));
+        assert_eq!(value(&text, "node_intr_total"), Some(3_971_143.0));
+        assert_eq!(value(&text, "node_procs_running"), Some(1.0));
+        assert_eq!(value(&text, "node_procs_blocked"), Some(0.0));
+        assert!(text.contains("# TYPE node_forks_total counter\n"));
+        assert!(text.contains("# TYPE node_procs_running gauge\n"));
+        // The per-CPU lines belong to the cpu family.
+        assert!(!text.contains("node_cpu"));
+    }
+
+    #[test]
+    fn other_fixtures() {
+        let text = render(&mut StatFamily::default(), "pi");
+        assert_eq!(value(&text, "node_boot_time_seconds"), Some(1733036400.0));
+        let text = render(&mut StatFamily::default(), "laptop");
+        assert_eq!(value(&text, "node_procs_blocked"), Some(1.0));
+    }
+
+    #[test]
+    fn hostile_lines_are_left_out() {
+        let text = render(&mut StatFamily::default(), "hostile");
+        // `intr` has no number, `ctxt` a negative one, `btime` text: all left out.
+        assert_eq!(value(&text, "node_intr_total"), None);
+        assert_eq!(value(&text, "node_context_switches_total"), None);
+        assert_eq!(value(&text, "node_boot_time_seconds"), None);
+        assert!(!text.contains("node_intr_total"));
+        assert_eq!(
+            value(&text, "node_forks_total"),
+            Some(18446744073709551615.0)
+        );
+    }
+
+    #[test]
+    fn missing_file_is_empty() {
+        let mut out = Encoder::default();
+        StatFamily::default()
+            .harvest(&Roots::under("/nonexistent/psmonitor"))
+            .unwrap()
+            .render(&mut out);
+        assert_eq!(out.finish(), "");
+    }
+
+    proptest! {
+        #![proptest_config(crate::testing::cases(256))]
+
+        /// Any text parses, and every generated line is read back.
+        #[test]
+        fn any_text(text in any::<String>()) {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn generated(intr in any::<u64>(), ctxt in any::<u64>(), btime in any::<u32>(),
+                     running in 0u64..10_000, junk in "[a-z_]{1,12} [0-9 ]{0,20}") {
+            let text = format!(
+                "cpu  1 2 3 4\n{junk}\nintr {intr} 0 1 2\nctxt {ctxt}\nbtime {btime}\nprocs_running {running}\n"
+            );
+            let s = parse(&text);
+            prop_assert_eq!(s.intr, Some(intr as f64));
+            prop_assert_eq!(s.ctxt, Some(ctxt as f64));
+            prop_assert_eq!(s.btime, Some(f64::from(btime)));
+            prop_assert_eq!(s.procs_running, Some(running as f64));
+        }
     }
 }

@@ -1,30 +1,186 @@
-//! `vmstat`: STUB.
+//! `vmstat`: the fields of `/proc/vmstat` that node_exporter's `vmstat` collector passes by
+//! default (`--collector.vmstat.fields` = `^(oom_kill|pgpg|pswp|pg.*fault).*`): page-ins and
+//! -outs, swap-ins and -outs, page faults and OOM kills, as `node_vmstat_<field>`.
+//!
+//! node_exporter types them `untyped` although they are counters: dashboards `rate()` them
+//! either way, and the TYPE is kept so queries and recording rules see the same thing.
+//! `pgpgin`/`pgpgout` count KiB, not pages, whatever the name says.
 
-// ---------------------------------------------------------------------------------------------
-// The `vmstat` family (node_exporter's `vmstat` collector). STUB: to be written.
+use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
+use super::stat::read_present;
+use crate::metrics::{Encoder, Kind};
+use std::sync::Arc;
 
 /// Registers the `vmstat` family.
-pub const REGISTRATION: super::family::Registration = super::family::Registration {
+pub const REGISTRATION: Registration = Registration {
     name: "vmstat",
     default_enabled: true,
     make: make_family,
 };
 
-fn make_family(_: &super::family::Settings) -> Box<dyn super::family::Family> {
-    Box::new(VmstatFamily)
+fn make_family(_: &Settings) -> Box<dyn Family> {
+    Box::new(VmstatFamily::default())
 }
 
-struct VmstatFamily;
+#[derive(Default)]
+struct VmstatFamily {
+    buf: Vec<u8>,
+}
 
-impl super::family::Family for VmstatFamily {
+/// node_exporter's default field filter, `^(oom_kill|pgpg|pswp|pg.*fault).*`.
+pub fn wanted(field: &str) -> bool {
+    field.starts_with("oom_kill")
+        || field.starts_with("pgpg")
+        || field.starts_with("pswp")
+        || field
+            .strip_prefix("pg")
+            .is_some_and(|r| r.contains("fault"))
+}
+
+/// The wanted fields of one tick, in file order.
+#[derive(Debug, Default, PartialEq)]
+pub struct Vmstat(pub Vec<(String, f64)>);
+
+/// Parses `/proc/vmstat` (`name value` per line), keeping the wanted fields whose value is a
+/// number and whose name makes a valid metric name; a name seen twice keeps its first value.
+pub fn parse(text: &str) -> Vmstat {
+    let mut out: Vec<(String, f64)> = Vec::new();
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(name), Some(value), None) = (fields.next(), fields.next(), fields.next()) else {
+            continue;
+        };
+        if !wanted(name)
+            || name.len() > 128
+            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            || out.iter().any(|(n, _)| n == name)
+        {
+            continue;
+        }
+        // The kernel writes unsigned counters; node_exporter parses them as floats.
+        if let Ok(v) = value.parse::<u64>() {
+            out.push((name.to_owned(), v as f64));
+        }
+    }
+    Vmstat(out)
+}
+
+impl Family for VmstatFamily {
     fn name(&self) -> &'static str {
         "vmstat"
     }
 
-    fn harvest(
-        &mut self,
-        _: &super::family::Roots,
-    ) -> Result<std::sync::Arc<dyn super::family::Harvest>, String> {
-        Ok(std::sync::Arc::new(super::family::Empty))
+    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
+        match read_present(roots.proc("vmstat"), &mut self.buf)? {
+            None => Ok(Arc::new(Empty)),
+            Some(text) => Ok(Arc::new(parse(&text))),
+        }
+    }
+}
+
+impl Harvest for Vmstat {
+    fn render(&self, out: &mut Encoder) {
+        for (field, v) in &self.0 {
+            let name = format!("node_vmstat_{field}");
+            let help = format!("/proc/vmstat information field {field}.");
+            out.one(&name, Kind::Untyped, &help, &[], *v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::family::testing::{render, value};
+    use proptest::prelude::*;
+
+    fn run(host: &str) -> String {
+        render(&mut *(REGISTRATION.make)(&Default::default()), host)
+    }
+
+    #[test]
+    fn vm_fixture_has_the_default_fields() {
+        let text = run("vm");
+        let names: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "node_vmstat_pgpgin untyped",
+                "node_vmstat_pgpgout untyped",
+                "node_vmstat_pswpin untyped",
+                "node_vmstat_pswpout untyped",
+                "node_vmstat_pgfault untyped",
+                "node_vmstat_pgmajfault untyped",
+                "node_vmstat_oom_kill untyped",
+            ]
+        );
+        assert_eq!(value(&text, "node_vmstat_pgfault"), Some(54_770_799.0));
+        assert_eq!(value(&text, "node_vmstat_pgmajfault"), Some(19_688.0));
+        assert_eq!(value(&text, "node_vmstat_oom_kill"), Some(0.0));
+        assert!(text.contains("# HELP node_vmstat_pgpgin /proc/vmstat information field pgpgin.\n"));
+    }
+
+    #[test]
+    fn laptop_fixture() {
+        let text = run("laptop");
+        assert_eq!(value(&text, "node_vmstat_oom_kill"), Some(3.0));
+        assert_eq!(value(&text, "node_vmstat_pswpout"), Some(1_024_113.0));
+    }
+
+    #[test]
+    fn hostile_fixture() {
+        let text = run("hostile");
+        assert_eq!(
+            value(&text, "node_vmstat_pgfault"),
+            Some(18_446_744_073_709_551_615.0)
+        );
+        // No value, a text value, a negative one, three fields, a bad name: skipped.
+        assert_eq!(value(&text, "node_vmstat_pgmajfault"), None);
+        assert_eq!(value(&text, "node_vmstat_pgpgin"), None);
+        assert_eq!(value(&text, "node_vmstat_pgpgout"), None);
+        assert_eq!(value(&text, "node_vmstat_pswpin"), None);
+        assert!(!text.contains("pg-bad"));
+        // The duplicate keeps its first value.
+        assert_eq!(value(&text, "node_vmstat_oom_kill"), Some(1.0));
+        assert_eq!(text.matches("\nnode_vmstat_oom_kill ").count(), 1);
+    }
+
+    #[test]
+    fn filter_is_node_exporters() {
+        for yes in [
+            "pgpgin",
+            "pgpgout",
+            "pswpin",
+            "pswpout",
+            "pgfault",
+            "pgmajfault",
+            "oom_kill",
+            "pgpromote_candidate_fault",
+        ] {
+            assert!(wanted(yes), "{yes}");
+        }
+        for no in [
+            "nr_free_pages",
+            "pgscan_kswapd",
+            "thp_fault_alloc",
+            "pgsteal_direct",
+            "pg",
+        ] {
+            assert!(!wanted(no), "{no}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(crate::testing::cases(256))]
+
+        #[test]
+        fn any_text(text in any::<String>()) {
+            for (name, _) in parse(&text).0 {
+                prop_assert!(wanted(&name));
+            }
+        }
     }
 }
