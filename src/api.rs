@@ -372,8 +372,7 @@ fn metrics(req: &Request, ctx: &Ctx) -> Reply {
     let cached = p
         .metrics
         .get_or_init(|| crate::metrics::render_snapshot(&p.snapshot));
-    let mut tail = String::with_capacity(2048);
-    crate::metrics::render_live(&mut tail, &live);
+    let tail = crate::metrics::render_live(&live);
     let content_type = "text/plain; version=0.0.4; charset=utf-8";
     let gzip = crate::gzip::accepted(
         req.headers()

@@ -4,10 +4,8 @@
 //! Names and labels follow node_exporter wherever it has a counterpart, so existing Grafana
 //! dashboards ("Node Exporter Full" and friends) work; the rest is under `psmonitor_`.
 
-use crate::collect::cpu::MODES;
 use crate::collect::Snapshot;
 use std::fmt::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Live figures that are not part of a snapshot.
 pub struct Live {
@@ -84,6 +82,7 @@ impl Encoder {
     }
 
     /// The exposition so far.
+    #[cfg(test)]
     pub fn text(&self) -> &str {
         &self.out
     }
@@ -141,299 +140,86 @@ fn fmt(v: f64) -> String {
     }
 }
 
-/// The old one-family writer, kept while the remaining families move to [`Encoder`].
-struct Family<'a> {
-    out: &'a mut String,
-}
-
-impl Family<'_> {
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
-        self.out.push_str(name);
-        if !labels.is_empty() {
-            self.out.push('{');
-            for (i, (k, v)) in labels.iter().enumerate() {
-                if i > 0 {
-                    self.out.push(',');
-                }
-                let _ = write!(self.out, "{k}=\"{}\"", escape(v));
-            }
-            self.out.push('}');
-        }
-        let _ = writeln!(self.out, " {}", fmt(value));
-    }
-}
-
-fn family<'a>(out: &'a mut String, name: &str, kind: &str, help: &str) -> Family<'a> {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-    Family { out }
-}
-
 /// Renders the families that depend only on the snapshot. The sampler's snapshot changes once
 /// per interval, so the caller renders this once per snapshot and keeps it
 /// (`Published::metrics`); [`render_live`] adds the rest per scrape.
 pub fn render_snapshot(s: &Snapshot) -> String {
-    let mut out = String::with_capacity(16 * 1024);
-    let o = &mut out;
-    let hz = s.clock_ticks;
-
-    let mut f = family(
-        o,
-        "node_cpu_seconds_total",
-        "counter",
-        "Seconds the CPUs spent in each mode.",
-    );
-    for (i, t) in s.cpu_times.iter().enumerate() {
-        let cpu = i.to_string();
-        for (m, mode) in MODES.iter().enumerate() {
-            f.sample(
-                "node_cpu_seconds_total",
-                &[("cpu", &cpu), ("mode", mode)],
-                t.0[m] as f64 / hz,
-            );
-        }
-    }
-    let load = s.system.load;
-    for (name, v) in [
-        ("node_load1", load[0]),
-        ("node_load5", load[1]),
-        ("node_load15", load[2]),
-    ] {
-        family(o, name, "gauge", "Load average.").sample(name, &[], v);
-    }
-    let m = &s.mem;
-    for (name, v, help) in [
-        (
-            "node_memory_MemTotal_bytes",
-            m.total,
-            "Memory information field MemTotal_bytes.",
-        ),
-        (
-            "node_memory_MemFree_bytes",
-            m.free,
-            "Memory information field MemFree_bytes.",
-        ),
-        (
-            "node_memory_MemAvailable_bytes",
-            m.available,
-            "Memory information field MemAvailable_bytes.",
-        ),
-        (
-            "node_memory_Buffers_bytes",
-            m.buffers,
-            "Memory information field Buffers_bytes.",
-        ),
-        (
-            "node_memory_Cached_bytes",
-            m.cached,
-            "Memory information field Cached_bytes (with SReclaimable).",
-        ),
-        (
-            "node_memory_SwapTotal_bytes",
-            m.swap_total,
-            "Memory information field SwapTotal_bytes.",
-        ),
-        (
-            "node_memory_SwapFree_bytes",
-            m.swap_free,
-            "Memory information field SwapFree_bytes.",
-        ),
-    ] {
-        family(o, name, "gauge", help).sample(name, &[], v as f64);
-    }
-    for (name, help, pick) in [
-        ("node_filesystem_size_bytes", "Filesystem size in bytes.", 0),
-        (
-            "node_filesystem_free_bytes",
-            "Filesystem free space in bytes.",
-            1,
-        ),
-        (
-            "node_filesystem_avail_bytes",
-            "Filesystem space available to non-root users in bytes.",
-            2,
-        ),
-    ] {
-        let mut f = family(o, name, "gauge", help);
-        for (mount, b) in &s.disks {
-            let v = [b.size, b.free, b.avail][pick];
-            let labels = [
-                ("device", mount.device.as_str()),
-                ("fstype", &mount.fstype),
-                ("mountpoint", &mount.mountpoint),
-            ];
-            f.sample(name, &labels, v as f64);
-        }
-    }
-    let (zones, chips): (Vec<_>, Vec<_>) = s
-        .system
-        .sensors
-        .iter()
-        .partition(|x| x.label.starts_with("thermal_zone"));
-    let mut f = family(
-        o,
-        "node_hwmon_temp_celsius",
-        "gauge",
-        "Hardware monitor for temperature (input).",
-    );
-    for x in chips {
-        f.sample(
-            "node_hwmon_temp_celsius",
-            &[("chip", &x.name), ("sensor", &x.label)],
-            x.temp,
-        );
-    }
-    let mut f = family(
-        o,
-        "node_thermal_zone_temp",
-        "gauge",
-        "Zone temperature in Celsius.",
-    );
-    for x in zones {
-        let zone = x.label.trim_start_matches("thermal_zone");
-        f.sample(
-            "node_thermal_zone_temp",
-            &[("type", &x.name), ("zone", zone)],
-            x.temp,
-        );
-    }
-    let taken = s
-        .taken
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
-    family(
-        o,
-        "node_boot_time_seconds",
-        "gauge",
-        "Node boot time, in unixtime.",
-    )
-    .sample(
-        "node_boot_time_seconds",
-        &[],
-        (taken - s.system.uptime_seconds as f64).round(),
-    );
-    let u = &s.uname;
-    family(
-        o,
-        "node_uname_info",
-        "gauge",
-        "Labeled system information as provided by the uname system call.",
-    )
-    .sample(
-        "node_uname_info",
-        &[
-            ("domainname", &u.domainname),
-            ("machine", &u.machine),
-            ("nodename", &s.system.hostname),
-            ("release", &s.system.platform.kernel),
-            ("sysname", &u.sysname),
-            ("version", &u.version),
-        ],
-        1.0,
-    );
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
-    family(
-        o,
-        "node_time_seconds",
-        "gauge",
-        "System time in seconds since epoch (1970).",
-    )
-    .sample("node_time_seconds", &[], now);
-
-    family(
-        o,
+    let mut enc = Encoder::default();
+    let (g, k) = (Kind::Gauge, Kind::Counter);
+    let e = &mut enc;
+    e.one(
         "psmonitor_cpu_usage_percent",
-        "gauge",
+        g,
         "CPU busy over the last sampler interval, percent of all CPUs.",
-    )
-    .sample("psmonitor_cpu_usage_percent", &[], s.system.cpu.usage);
-    let mut f = family(
-        o,
+        &[],
+        s.system.cpu.usage,
+    );
+    let mut f = e.family(
         "psmonitor_cpu_core_usage_percent",
-        "gauge",
+        g,
         "Per-CPU busy over the last sampler interval, percent.",
     );
     for (i, c) in s.system.cpu.cores.iter().enumerate() {
-        f.sample(
-            "psmonitor_cpu_core_usage_percent",
-            &[("cpu", &i.to_string())],
-            *c,
-        );
+        f.sample(&[("cpu", &i.to_string())], *c);
     }
     if let Some(t) = s.system.cpu.temp {
-        family(
-            o,
+        let sensor = s.system.cpu.temp_sensor.as_deref().unwrap_or("");
+        e.one(
             "psmonitor_cpu_temp_celsius",
-            "gauge",
+            g,
             "CPU package temperature from the best sensor.",
-        )
-        .sample(
-            "psmonitor_cpu_temp_celsius",
-            &[("sensor", s.system.cpu.temp_sensor.as_deref().unwrap_or(""))],
+            &[("sensor", sensor)],
             t,
         );
     }
-    let mut f = family(
-        o,
+    let mut f = e.family(
         "psmonitor_process_resident_memory_bytes",
-        "gauge",
+        g,
         "Resident memory of the top 10 process groups (by name).",
     );
-    for g in s.processes.groups.iter().take(10) {
-        f.sample(
-            "psmonitor_process_resident_memory_bytes",
-            &[("name", &g.name)],
-            g.rss as f64,
-        );
+    for grp in s.processes.groups.iter().take(10) {
+        f.sample(&[("name", &grp.name)], grp.rss as f64);
     }
-    family(
-        o,
+    let procs = s.system.process_count as f64;
+    e.one(
         "psmonitor_processes",
-        "gauge",
+        g,
         "Processes on the host (threads not counted).",
-    )
-    .sample("psmonitor_processes", &[], s.system.process_count as f64);
-    family(
-        o,
+        &[],
+        procs,
+    );
+    e.one(
         "psmonitor_sampler_duration_seconds",
-        "gauge",
+        g,
         "How long the last snapshot took to collect.",
-    )
-    .sample(
-        "psmonitor_sampler_duration_seconds",
         &[],
         s.cost.as_secs_f64(),
     );
-    family(
-        o,
+    e.one(
         "psmonitor_process_scan_cpu_seconds_total",
-        "counter",
+        k,
         "CPU time the sampler spent scanning /proc for processes.",
-    )
-    .sample(
-        "psmonitor_process_scan_cpu_seconds_total",
         &[],
         s.scan_cpu_seconds,
     );
-    family(
-        o,
+    e.one(
         "psmonitor_process_scans_total",
-        "counter",
+        k,
         "Scans of /proc for processes (fewer than snapshots when over the CPU budget).",
-    )
-    .sample("psmonitor_process_scans_total", &[], s.scans as f64);
-    family(o, "psmonitor_build_info", "gauge", "psmonitor version.").sample(
+        &[],
+        s.scans as f64,
+    );
+    let version = [("version", env!("CARGO_PKG_VERSION"))];
+    e.one(
         "psmonitor_build_info",
-        &[("version", env!("CARGO_PKG_VERSION"))],
+        g,
+        "psmonitor version.",
+        &version,
         1.0,
     );
-    let mut enc = Encoder::default();
-    s.own.render(&mut enc);
-    render_families(&s.harvests, &mut enc);
-    out.push_str(enc.text());
-    out
+    s.own.render(e);
+    render_families(&s.harvests, e);
+    enc.finish()
 }
 
 /// Each family's harvest, then node_exporter's `node_scrape_collector_*` for them.
@@ -463,57 +249,50 @@ pub fn render_families(harvests: &[crate::collect::family::Harvested], enc: &mut
 }
 
 /// Appends the families that change between snapshots (sessions, workers, counters).
-pub fn render_live(o: &mut String, live: &Live) {
-    family(
-        o,
-        "psmonitor_websocket_clients",
-        "gauge",
-        "Open websocket sessions.",
-    )
-    .sample("psmonitor_websocket_clients", &[], live.clients as f64);
-    family(
-        o,
-        "psmonitor_snapshots_total",
-        "counter",
-        "Snapshots the sampler has taken.",
-    )
-    .sample("psmonitor_snapshots_total", &[], live.snapshots as f64);
-    family(
-        o,
-        "psmonitor_websocket_frames_total",
-        "counter",
-        "Frames handed to websocket sessions.",
-    )
-    .sample("psmonitor_websocket_frames_total", &[], live.frames as f64);
-    family(
-        o,
-        "psmonitor_workers_pending",
-        "gauge",
-        "Workers registered by POST / and not yet claimed.",
-    )
-    .sample(
-        "psmonitor_workers_pending",
-        &[],
-        live.pending_workers as f64,
-    );
-    family(
-        o,
-        "psmonitor_history_points",
-        "gauge",
-        "Points held in the /history ring buffer.",
-    )
-    .sample("psmonitor_history_points", &[], live.history_points as f64);
-    family(
-        o,
-        "psmonitor_history_capacity_points",
-        "gauge",
-        "Points the /history ring buffer holds at most.",
-    )
-    .sample(
-        "psmonitor_history_capacity_points",
-        &[],
-        live.history_capacity as f64,
-    );
+pub fn render_live(live: &Live) -> String {
+    let mut e = Encoder::default();
+    let (g, k) = (Kind::Gauge, Kind::Counter);
+    for (name, kind, help, v) in [
+        (
+            "psmonitor_websocket_clients",
+            g,
+            "Open websocket sessions.",
+            live.clients,
+        ),
+        (
+            "psmonitor_snapshots_total",
+            k,
+            "Snapshots the sampler has taken.",
+            live.snapshots as usize,
+        ),
+        (
+            "psmonitor_websocket_frames_total",
+            k,
+            "Frames handed to websocket sessions.",
+            live.frames as usize,
+        ),
+        (
+            "psmonitor_workers_pending",
+            g,
+            "Workers registered by POST / and not yet claimed.",
+            live.pending_workers,
+        ),
+        (
+            "psmonitor_history_points",
+            g,
+            "Points held in the /history ring buffer.",
+            live.history_points,
+        ),
+        (
+            "psmonitor_history_capacity_points",
+            g,
+            "Points the /history ring buffer holds at most.",
+            live.history_capacity,
+        ),
+    ] {
+        e.one(name, kind, help, &[], v as f64);
+    }
+    e.finish()
 }
 
 #[cfg(test)]

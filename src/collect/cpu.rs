@@ -74,18 +74,17 @@ pub struct CpuCollector {
     buf: Vec<u8>,
 }
 
-/// One CPU reading: usage over the last interval and the raw counters behind it.
+/// One CPU reading: usage over the last interval, in all and per CPU.
 #[derive(Debug, Clone, Default)]
 pub struct CpuSample {
     pub usage: f64,
     pub cores: Vec<f64>,
-    pub times: Vec<Times>,
 }
 
 impl CpuCollector {
-    /// Reads `/proc/stat` and reports usage since the previous call.
-    pub fn sample(&mut self) -> CpuSample {
-        let (all, cores) = match read_into("/proc/stat", &mut self.buf) {
+    /// Reads `/proc/stat` (below `roots`) and reports usage since the previous call.
+    pub fn sample(&mut self, roots: &super::family::Roots) -> CpuSample {
+        let (all, cores) = match read_into(roots.proc("stat"), &mut self.buf) {
             Ok(text) => parse_stat(text),
             Err(_) => return CpuSample::default(),
         };
@@ -102,7 +101,6 @@ impl CpuCollector {
         let sample = CpuSample {
             usage,
             cores: per_core,
-            times: cores.clone(),
         };
         self.prev = Some((all, cores));
         sample
@@ -114,11 +112,13 @@ impl CpuCollector {
 /// cpufreq's `scaling_cur_freq` is live; VMs often lack cpufreq, and then `/proc/cpuinfo`'s
 /// `cpu MHz` (fixed at boot on most hypervisors) is all there is. ARM boards without cpufreq
 /// have neither.
-pub fn frequency_mhz(buf: &mut Vec<u8>, cpus: usize) -> Option<f64> {
+pub fn frequency_mhz(roots: &super::family::Roots, buf: &mut Vec<u8>, cpus: usize) -> Option<f64> {
     let mut sum = 0.0;
     let mut n = 0;
     for i in 0..cpus {
-        let path = format!("/sys/devices/system/cpu/cpu{i}/cpufreq/scaling_cur_freq");
+        let path = roots.sys(&format!(
+            "devices/system/cpu/cpu{i}/cpufreq/scaling_cur_freq"
+        ));
         if let Ok(text) = read_into(&path, buf) {
             if let Ok(khz) = text.trim().parse::<f64>() {
                 sum += khz / 1000.0;
@@ -127,7 +127,7 @@ pub fn frequency_mhz(buf: &mut Vec<u8>, cpus: usize) -> Option<f64> {
         }
     }
     if n == 0 {
-        let text = read_into("/proc/cpuinfo", buf).ok()?;
+        let text = read_into(roots.proc("cpuinfo"), buf).ok()?;
         for line in text.lines() {
             if let Some((k, v)) = line.split_once(':') {
                 if k.trim() == "cpu MHz" {

@@ -32,6 +32,7 @@ impl Default for Roots {
 
 impl Roots {
     /// All three below one directory: `DIR/proc`, `DIR/sys`, `DIR/root` (fixture trees).
+    #[cfg(test)]
     pub fn under(dir: impl Into<PathBuf>) -> Roots {
         let dir = dir.into();
         Roots {

@@ -60,17 +60,11 @@ pub struct Snapshot {
     pub network: Network,
     /// Process groups sorted by memory, for `?processes=N&sort=`.
     pub processes: Arc<processes::ProcessSample>,
-    pub cpu_times: Vec<cpu::Times>,
-    pub mem: memory::MemInfo,
-    pub disks: Vec<(disk::Mount, disk::FsBytes)>,
     pub net: network::NetworkSample,
     /// Wall-clock time of the sample.
     pub taken: SystemTime,
     /// How long the collection took.
     pub cost: Duration,
-    /// Kernel clock ticks per second, to turn jiffies into seconds.
-    pub clock_ticks: f64,
-    pub uname: Arc<platform::Uname>,
     /// Each enabled metric family's reading of this tick, rendered when `/metrics` is scraped.
     pub harvests: Vec<family::Harvested>,
     /// psmonitor's own process (`process_*`).
@@ -92,7 +86,6 @@ pub struct Collector {
     distro: String,
     kernel: String,
     user: String,
-    uname: Arc<platform::Uname>,
     clock_ticks: f64,
     last: Option<Instant>,
     buf: Vec<u8>,
@@ -137,7 +130,6 @@ impl Collector {
             distro: platform::distro(roots),
             kernel: platform::kernel(roots),
             user,
-            uname: Arc::new(platform::uname()),
             // SAFETY: sysconf has no preconditions.
             clock_ticks: match unsafe { libc::sysconf(libc::_SC_CLK_TCK) } {
                 n if n > 0 => n as f64,
@@ -203,9 +195,10 @@ impl Collector {
                 .map_or(0.0, |d| d.as_secs_f64()),
             3,
         );
-        let cpu = self.cpu.sample();
+        let cpu = self.cpu.sample(&self.roots);
         let count = cpu.cores.len().max(1);
-        let freq = cpu::frequency_mhz(&mut self.buf, count).map(|f| model::round(f, 2));
+        let freq =
+            cpu::frequency_mhz(&self.roots, &mut self.buf, count).map(|f| model::round(f, 2));
         let sensors = sensors::read_all(&self.sensors, &mut self.buf);
         let cpu_temp = sensors::pick_cpu(&sensors);
         let mem = memory::read(&self.roots, &mut self.buf);
@@ -280,14 +273,9 @@ impl Collector {
             system,
             network,
             processes: procs,
-            cpu_times: cpu.times,
-            mem,
-            disks,
             net,
             taken,
             cost: start.elapsed(),
-            clock_ticks: self.clock_ticks,
-            uname: Arc::clone(&self.uname),
         }
     }
 

@@ -74,40 +74,6 @@ pub fn current_user(users: &mut super::users::Users) -> String {
     users.name(uid).to_owned()
 }
 
-/// `uname(2)` fields for `node_uname_info`; read once, they do not change while running.
-#[derive(Debug, Clone, Default)]
-pub struct Uname {
-    pub sysname: String,
-    pub version: String,
-    pub machine: String,
-    pub domainname: String,
-}
-
-/// Reads `uname(2)`; empty fields if it fails.
-pub fn uname() -> Uname {
-    let mut u = std::mem::MaybeUninit::<libc::utsname>::zeroed();
-    // SAFETY: `u` points to writable memory of the right type; uname fills it on success.
-    if unsafe { libc::uname(u.as_mut_ptr()) } != 0 {
-        return Uname::default();
-    }
-    // SAFETY: uname returned 0, so the struct is initialised with NUL-terminated fields.
-    let u = unsafe { u.assume_init() };
-    let text = |f: &[libc::c_char]| {
-        let bytes: Vec<u8> = f
-            .iter()
-            .take_while(|c| **c != 0)
-            .map(|c| *c as u8)
-            .collect();
-        String::from_utf8_lossy(&bytes).into_owned()
-    };
-    Uname {
-        sysname: text(&u.sysname),
-        version: text(&u.version),
-        machine: text(&u.machine),
-        domainname: text(&u.domainname),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
