@@ -42,16 +42,21 @@ pub(super) const FILE_CAP: usize = 1 << 20;
 /// At most this many entries of one directory are looked at.
 const MAX_ENTRIES: usize = 4096;
 
-/// Reads at most `cap` bytes of the file at `path`, with bytes that are not UTF-8 shown as
-/// U+FFFD. Opened non-blocking, so a FIFO planted where an attribute should be cannot hang
-/// the sampler; reading a directory fails (`EISDIR`).
-pub(super) fn read_capped(path: &Path, cap: usize) -> io::Result<String> {
+/// Reads at most `cap` bytes of the file at `path`. Opened non-blocking, so a FIFO planted
+/// where an attribute should be cannot hang the sampler; reading a directory fails (`EISDIR`).
+pub(super) fn read_capped_bytes(path: &Path, cap: usize) -> io::Result<Vec<u8>> {
     let file: File = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)?;
     let mut buf = Vec::with_capacity(cap.min(4096));
     file.take(cap as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// [`read_capped_bytes`] as text, with bytes that are not UTF-8 shown as U+FFFD.
+pub(super) fn read_capped(path: &Path, cap: usize) -> io::Result<String> {
+    let buf = read_capped_bytes(path, cap)?;
     Ok(match String::from_utf8(buf) {
         Ok(s) => s,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
