@@ -18,7 +18,7 @@
 //! default `--path.udev.data=/run/udev/data` is the same on the host itself.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::{read_capped, FILE_CAP};
+use super::hwmon::{parse_float, read_capped, FILE_CAP};
 use crate::metrics::{Encoder, Kind};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -370,7 +370,7 @@ impl Harvest for Reading {
         for (key, name, help) in ATA {
             let mut f = out.family(name, Kind::Gauge, help);
             for d in self.0.iter().filter(|d| !d.prop("ID_ATA").is_empty()) {
-                if let Some(v) = d.udev.get(key).and_then(|v| super::hwmon::parse_float(v)) {
+                if let Some(v) = d.udev.get(key).and_then(|v| parse_float(v)) {
                     f.sample(&[("device", &d.name)], v);
                 }
             }

@@ -102,12 +102,17 @@ fn excluded_mount_point(mp: &str) -> bool {
 
 /// What `statvfs` says of one filesystem, in node_exporter's units.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Stat {
-    pub size: f64,
-    pub free: f64,
-    pub avail: f64,
-    pub files: f64,
-    pub files_free: f64,
+struct Stat {
+    /// Bytes in all.
+    size: f64,
+    /// Free bytes, the root-reserved ones included.
+    free: f64,
+    /// Free bytes for unprivileged users.
+    avail: f64,
+    /// Inodes in all.
+    files: f64,
+    /// Free inodes.
+    files_free: f64,
 }
 
 /// `statvfs(3)` on `path`; `None` if it fails.
@@ -205,7 +210,12 @@ impl FilesystemFamily {
                     let _ = slow.worker.jobs.send(path);
                     answer
                 }
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Disconnected) => {
+                    // Its helper is gone: measured the usual way from the next tick on.
+                    slow.seen = false;
+                    None
+                }
             };
         }
         if self.worker.is_none() {

@@ -14,7 +14,9 @@
 //!
 //! Pitfalls: some drivers answer a read with `EAGAIN` or `ENXIO` (a sensor that is not
 //! wired), so every file is read once, at most 128 bytes like node_exporter, and a failed read
-//! skips that file only. Values are not parsed as integers: some drivers write `-273150`.
+//! skips that file only. Sentinels are passed on as they are, as node_exporter does: NVMe's
+//! unset `temp1_min` is `-273150` (-273.15 °C). Two chips that end up with the same `chip`
+//! label keep the first one's series.
 //!
 //! This file also holds what the other sysfs families of this group share: the bounded
 //! attribute reader, sorted directory listings, and [`Samples`] for families whose names are
@@ -263,9 +265,10 @@ fn chip_name(dir: &Path) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-/// A sensor file name split as node_exporter's `^(type[^0-9]+)(id[0-9]*)?(_(property.+))?$`
-/// splits it (with the regex's backtracking), the id as a number.
-fn explode(name: &str) -> Option<(&str, u64, &str)> {
+/// A sensor file name split as node_exporter's
+/// `^(?P<type>[^0-9]+)(?P<id>[0-9]*)?(_(?P<property>.+))?$` splits it (backtracking
+/// included), the id as Go's `Atoi` reads it (`temp01` is sensor `temp1`).
+fn explode(name: &str) -> Option<(&str, i64, &str)> {
     let b = name.as_bytes();
     let t = b.iter().position(u8::is_ascii_digit).unwrap_or(b.len());
     if t == 0 {
@@ -318,6 +321,7 @@ fn collect(dir: &Path, sensors: &mut BTreeMap<String, Sensor>) {
     }
 }
 
+/// Adds the series of the chip in `dir`.
 fn read_chip(dir: &Path, out: &mut Samples) {
     let Some(chip) = chip_label(dir) else {
         return;

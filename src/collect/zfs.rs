@@ -1,5 +1,5 @@
 //! `zfs`: OpenZFS statistics from the SPL kstat files in `/proc/spl/kstat/zfs/`, as
-//! node_exporter 1.5.0's `zfs` collector exposes them: every numeric kstat of `arcstats`,
+//! node_exporter 1.5.0's `zfs` collector exposes them: every uint64 kstat of `arcstats`,
 //! `zil`, `dmu_tx` ... as an untyped `node_zfs_<subsystem>_<kstat>` whose HELP is the kstat's
 //! sysctl-style name (`kstat.zfs.misc.arcstats.hits`), and per pool its state
 //! (`node_zfs_zpool_state{zpool,state}`), its dataset counters
