@@ -1,30 +1,848 @@
-//! `hwmon`: STUB.
+//! `hwmon`: the hardware monitors of `/sys/class/hwmon/hwmon*/` (lm-sensors' data), as
+//! node_exporter 1.5.0's `hwmon` collector exposes them.
+//!
+//! Every file named `<type><n>_<element>` whose type is a known sensor type becomes
+//! `node_hwmon_<type>_<element>_<unit>{chip,sensor="<type><n>"}`; `temp1_input` is the sensor's
+//! value and drops its element (`node_hwmon_temp_celsius`). The files of the chip's `device`
+//! directory count too, which is why a thermal zone's own `temp` shows up as sensor `temp0`
+//! (node_exporter does the same). Units: millidegrees, millivolts, milliamperes and
+//! milliseconds are divided by 1000, microwatts and microjoules by 10^6.
+//!
+//! The `chip` label comes from where the `device` link points (`platform_coretemp_0`,
+//! `pci0000:00_0000:00:1f_3`, `thermal_thermal_zone0`), because the `hwmonN` numbers change
+//! with module load order; without a device, the chip's `name` file, then `hwmonN` itself.
+//!
+//! Pitfalls: some drivers answer a read with `EAGAIN` or `ENXIO` (a sensor that is not
+//! wired), so every file is read once, at most 128 bytes like node_exporter, and a failed read
+//! skips that file only. Sentinels are passed on as they are, as node_exporter does: NVMe's
+//! unset `temp1_min` is `-273150` (-273.15 °C). Two chips that end up with the same `chip`
+//! label keep the first one's series.
+//!
+//! This file also holds what the other sysfs families of this group share: the bounded
+//! attribute reader, sorted directory listings, and [`Samples`] for families whose names are
+//! only known once the files are read.
+
+use super::family::{Family, Harvest, Registration, Roots, Settings};
+use crate::metrics::{Encoder, Kind};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::Arc;
+
+/// How much of a sysfs attribute node_exporter reads (its `sysReadFile`).
+pub(super) const ATTR_CAP: usize = 128;
+
+/// How much of a whole small file (a `name`, a kstat table) is read at most: sysfs attributes
+/// are at most a page, but a hostile tree could hold anything.
+pub(super) const FILE_CAP: usize = 1 << 20;
+
+/// At most this many entries of one directory are looked at.
+const MAX_ENTRIES: usize = 4096;
+
+/// Reads at most `cap` bytes of the file at `path`. Opened non-blocking, so a FIFO planted
+/// where an attribute should be cannot hang the sampler; reading a directory fails (`EISDIR`).
+pub(super) fn read_capped_bytes(path: &Path, cap: usize) -> io::Result<Vec<u8>> {
+    let file: File = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let mut buf = Vec::with_capacity(cap.min(4096));
+    file.take(cap as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// [`read_capped_bytes`] as text, with bytes that are not UTF-8 shown as U+FFFD.
+pub(super) fn read_capped(path: &Path, cap: usize) -> io::Result<String> {
+    let buf = read_capped_bytes(path, cap)?;
+    Ok(match String::from_utf8(buf) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+/// The names in `dir`, sorted bytewise as Go's `os.ReadDir` sorts them (at most
+/// [`MAX_ENTRIES`]); empty if it cannot be listed.
+pub(super) fn sorted_entries(dir: &Path) -> Vec<OsString> {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<OsString> = rd
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .take(MAX_ENTRIES)
+        .collect();
+    names.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    names
+}
+
+/// The entries of `dir` that `filepath.Glob(dir/<prefix>[0-9]*)` matches, sorted, each with
+/// what follows the prefix (node_exporter's `TrimPrefix`).
+pub(super) fn numbered_entries(dir: &Path, prefix: &str) -> Vec<(OsString, String)> {
+    sorted_entries(dir)
+        .into_iter()
+        .filter_map(|name| {
+            let rest = name.as_bytes().strip_prefix(prefix.as_bytes())?;
+            let rest = rest
+                .first()
+                .is_some_and(u8::is_ascii_digit)
+                .then(|| String::from_utf8_lossy(rest).into_owned())?;
+            Some((name, rest))
+        })
+        .collect()
+}
+
+/// One sample of a family whose name is known only once the files are read.
+#[derive(Debug)]
+struct Row {
+    name: Cow<'static, str>,
+    kind: Kind,
+    help: Cow<'static, str>,
+    labels: Vec<(&'static str, String)>,
+    value: f64,
+}
+
+/// Samples of families named at run time (`node_hwmon_<type>_<element>`, `node_zfs_arc_<kstat>`),
+/// kept sorted by name and labels so that each family is written once, under one header.
+/// A series repeated with the same labels keeps its first value, as the Prometheus client
+/// keeps the first of two colliding metrics.
+#[derive(Debug, Default)]
+pub(super) struct Samples(Vec<Row>);
+
+impl Samples {
+    /// Adds a sample; its labels are written in name order, as the Prometheus client does.
+    pub(super) fn push(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        kind: Kind,
+        help: impl Into<Cow<'static, str>>,
+        mut labels: Vec<(&'static str, String)>,
+        value: f64,
+    ) {
+        labels.sort_by(|a, b| a.0.cmp(b.0));
+        self.0.push(Row {
+            name: name.into(),
+            kind,
+            help: help.into(),
+            labels,
+            value,
+        });
+    }
+
+    /// Sorts the samples by family and labels and drops repeated series (the first stays).
+    pub(super) fn sorted(mut self) -> Samples {
+        self.0
+            .sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.labels.cmp(&b.labels)));
+        self.0
+            .dedup_by(|later, first| later.name == first.name && later.labels == first.labels);
+        self
+    }
+}
+
+impl Harvest for Samples {
+    fn render(&self, out: &mut Encoder) {
+        let mut i = 0;
+        while let Some(first) = self.0.get(i) {
+            let mut fam = out.family(&first.name, first.kind, &first.help);
+            for row in self.0[i..].iter().take_while(|r| r.name == first.name) {
+                let labels: Vec<(&str, &str)> =
+                    row.labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                fam.sample(&labels, row.value);
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Parses a number as Go's `strconv.ParseFloat` does for what sysfs holds (no spaces).
+pub(super) fn parse_float(s: &str) -> Option<f64> {
+    s.parse().ok()
+}
 
 // ---------------------------------------------------------------------------------------------
-// The `hwmon` family (node_exporter's `hwmon` collector). STUB: to be written.
+// The `hwmon` family.
 
 /// Registers the `hwmon` family.
-pub const REGISTRATION: super::family::Registration = super::family::Registration {
+pub const REGISTRATION: Registration = Registration {
     name: "hwmon",
     default_enabled: true,
     make: make_family,
 };
 
-fn make_family(_: &super::family::Settings) -> Box<dyn super::family::Family> {
+fn make_family(_: &Settings) -> Box<dyn Family> {
     Box::new(HwmonFamily)
 }
 
+/// The sensor types node_exporter knows; files of other types are ignored.
+const SENSOR_TYPES: &[&str] = &[
+    "vrm",
+    "beep_enable",
+    "update_interval",
+    "in",
+    "cpu",
+    "fan",
+    "pwm",
+    "temp",
+    "curr",
+    "power",
+    "energy",
+    "humidity",
+    "intrusion",
+];
+
 struct HwmonFamily;
 
-impl super::family::Family for HwmonFamily {
+impl Family for HwmonFamily {
     fn name(&self) -> &'static str {
         "hwmon"
     }
 
-    fn harvest(
-        &mut self,
-        _: &super::family::Roots,
-    ) -> Result<std::sync::Arc<dyn super::family::Harvest>, String> {
-        Ok(std::sync::Arc::new(super::family::Empty))
+    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
+        let class = roots.sys("class/hwmon");
+        let mut out = Samples::default();
+        for entry in sorted_entries(&class) {
+            let dir = class.join(&entry);
+            // A link to a chip is followed; a dangling link or a plain file is no chip.
+            if fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
+                read_chip(&dir, &mut out);
+            }
+        }
+        Ok(Arc::new(out.sorted()))
+    }
+}
+
+/// node_exporter's `cleanMetricName`: lower case, anything but `[a-z0-9:_]` made `_`, then
+/// `_` trimmed from both ends.
+fn clean_name(s: &str) -> String {
+    let mapped: String = s
+        .chars()
+        .map(|c| {
+            let c = c.to_lowercase().next().unwrap_or(c);
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == ':' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    mapped.trim_matches('_').to_owned()
+}
+
+/// The chip's stable name: the device's parent directory and its own name, else the `name`
+/// file, else the `hwmonN` directory's real name (node_exporter's `hwmonName`).
+fn chip_label(dir: &Path) -> Option<String> {
+    if let Ok(dev) = fs::canonicalize(dir.join("device")) {
+        let name = dev
+            .file_name()
+            .map(|n| clean_name(&n.to_string_lossy()))
+            .unwrap_or_default();
+        let parent = dev
+            .parent()
+            .and_then(Path::file_name)
+            .map(|n| clean_name(&n.to_string_lossy()))
+            .unwrap_or_default();
+        match (parent.is_empty(), name.is_empty()) {
+            (false, false) => return Some(format!("{parent}_{name}")),
+            (true, false) => return Some(name),
+            _ => {}
+        }
+    }
+    if let Some(name) = chip_name(dir) {
+        return Some(name);
+    }
+    let real = fs::canonicalize(dir).ok()?;
+    let name = clean_name(&real.file_name()?.to_string_lossy());
+    (!name.is_empty()).then_some(name)
+}
+
+/// The chip's `name` file, cleaned; `None` if missing or empty.
+fn chip_name(dir: &Path) -> Option<String> {
+    let raw = read_capped(&dir.join("name"), FILE_CAP).ok()?;
+    let name = clean_name(&raw);
+    (!name.is_empty()).then_some(name)
+}
+
+/// A sensor file name split as node_exporter's
+/// `^(?P<type>[^0-9]+)(?P<id>[0-9]*)?(_(?P<property>.+))?$` splits it (backtracking
+/// included), the id as Go's `Atoi` reads it (`temp01` is sensor `temp1`).
+fn explode(name: &str) -> Option<(&str, i64, &str)> {
+    let b = name.as_bytes();
+    let t = b.iter().position(u8::is_ascii_digit).unwrap_or(b.len());
+    if t == 0 {
+        return None;
+    }
+    let d = t + b[t..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let property_ok = |p: &str| !p.is_empty() && !p.contains('\n');
+    let rest = &name[d..];
+    let found = if rest.is_empty() {
+        Some((&name[..t], &name[t..d], ""))
+    } else if let Some(p) = rest.strip_prefix('_').filter(|p| property_ok(p)) {
+        Some((&name[..t], &name[t..d], p))
+    } else {
+        // The type gives back characters up to an `_` that starts the property.
+        (1..t)
+            .rev()
+            .find(|&k| b[k] == b'_' && property_ok(&name[k + 1..]))
+            .map(|k| (&name[..k], "", &name[k + 1..]))
+    };
+    let (kind, id, property) = found?;
+    let id = if id.is_empty() { 0 } else { id.parse().ok()? };
+    Some((kind, id, property))
+}
+
+/// One sensor's files: element (`input`, `max`, `label`; `""` for a bare `pwm1`) to content.
+#[derive(Debug, Default)]
+struct Sensor {
+    kind: &'static str,
+    elements: BTreeMap<String, String>,
+}
+
+/// Reads the sensor files of `dir` into `sensors` (later files win, as in node_exporter).
+fn collect(dir: &Path, sensors: &mut BTreeMap<String, Sensor>) {
+    for entry in sorted_entries(dir) {
+        let file = entry.to_string_lossy();
+        let Some((kind, id, element)) = explode(&file) else {
+            continue;
+        };
+        let Some(kind) = SENSOR_TYPES.iter().copied().find(|t| *t == kind) else {
+            continue;
+        };
+        let Ok(raw) = read_capped(&dir.join(&entry), ATTR_CAP) else {
+            continue;
+        };
+        let sensor = sensors.entry(format!("{kind}{id}")).or_default();
+        sensor.kind = kind;
+        sensor
+            .elements
+            .insert(element.to_owned(), raw.trim_matches('\n').to_owned());
+    }
+}
+
+/// Adds the series of the chip in `dir`.
+fn read_chip(dir: &Path, out: &mut Samples) {
+    let Some(chip) = chip_label(dir) else {
+        return;
+    };
+    let mut sensors = BTreeMap::new();
+    collect(dir, &mut sensors);
+    let device = dir.join("device");
+    if fs::metadata(&device).is_ok_and(|m| m.is_dir()) {
+        collect(&device, &mut sensors);
+    }
+    if let Some(name) = chip_name(dir) {
+        out.push(
+            "node_hwmon_chip_names",
+            Kind::Gauge,
+            "Annotation metric for human-readable chip names",
+            vec![("chip", chip.clone()), ("chip_name", name)],
+            1.0,
+        );
+    }
+    for (sensor, data) in &sensors {
+        emit_sensor(&chip, sensor, data, out);
+    }
+}
+
+/// Writes one sensor's families, named and scaled as node_exporter 1.5.0 does.
+fn emit_sensor(chip: &str, sensor: &str, data: &Sensor, out: &mut Samples) {
+    let labels = || vec![("chip", chip.to_owned()), ("sensor", sensor.to_owned())];
+    let bare = data.elements.get("").map(String::as_str);
+    let kind = data.kind;
+    match kind {
+        "beep_enable" => {
+            let v = f64::from(u8::from(bare == Some("1")));
+            out.push(
+                "node_hwmon_beep_enabled",
+                Kind::Gauge,
+                "Hardware beep enabled",
+                labels(),
+                v,
+            );
+            return;
+        }
+        "vrm" => {
+            if let Some(v) = bare.and_then(parse_float) {
+                out.push(
+                    "node_hwmon_voltage_regulator_version",
+                    Kind::Gauge,
+                    "Hardware voltage regulator",
+                    labels(),
+                    v,
+                );
+            }
+            return;
+        }
+        "update_interval" => {
+            if let Some(v) = bare.and_then(parse_float) {
+                out.push(
+                    "node_hwmon_update_interval_seconds",
+                    Kind::Gauge,
+                    "Hardware monitor update interval",
+                    labels(),
+                    v * 0.001,
+                );
+            }
+            return;
+        }
+        _ => {}
+    }
+    for (element, value) in &data.elements {
+        if element == "label" {
+            let mut l = labels();
+            l.push(("label", value.clone()));
+            out.push(
+                "node_hwmon_sensor_label",
+                Kind::Gauge,
+                "Label for given chip and sensor",
+                l,
+                1.0,
+            );
+            continue;
+        }
+        let mut name = format!("node_hwmon_{kind}");
+        if element == "input" {
+            if bare.is_some() {
+                name.push_str("_input");
+            }
+        } else if !element.is_empty() {
+            name.push('_');
+            name.push_str(&clean_name(element));
+        }
+        let Some(v) = parse_float(value) else {
+            continue;
+        };
+        let e = element.as_str();
+        let (suffix, help, value, counter): (&str, String, f64, bool) = match (kind, e) {
+            (_, "fault" | "alarm") => ("", format!("Hardware sensor {e} status ({kind})"), v, false),
+            (_, "beep") => (
+                "_enabled",
+                "Hardware monitor sensor has beeping enabled".into(),
+                v,
+                false,
+            ),
+            ("in" | "cpu", _) => (
+                "_volts",
+                format!("Hardware monitor for voltage ({e})"),
+                v * 0.001,
+                false,
+            ),
+            ("temp", _) if e != "type" => (
+                "_celsius",
+                format!(
+                    "Hardware monitor for temperature ({})",
+                    if e.is_empty() { "input" } else { e }
+                ),
+                v * 0.001,
+                false,
+            ),
+            ("curr", _) => (
+                "_amps",
+                format!("Hardware monitor for current ({e})"),
+                v * 0.001,
+                false,
+            ),
+            ("energy", _) => (
+                "_joule_total",
+                format!("Hardware monitor for joules used so far ({e})"),
+                v / 1_000_000.0,
+                true,
+            ),
+            ("power", "accuracy") => (
+                "",
+                "Hardware monitor power meter accuracy, as a ratio".into(),
+                v / 1_000_000.0,
+                false,
+            ),
+            ("power", "average_interval" | "average_interval_min" | "average_interval_max") => (
+                "_seconds",
+                format!("Hardware monitor power usage update interval ({e})"),
+                v * 0.001,
+                false,
+            ),
+            ("power", _) => (
+                "_watt",
+                format!("Hardware monitor for power usage in watts ({e})"),
+                v / 1_000_000.0,
+                false,
+            ),
+            ("humidity", _) => (
+                "",
+                format!("Hardware monitor for humidity, as a ratio (multiply with 100.0 to get the humidity as a percentage) ({e})"),
+                v / 1_000_000.0,
+                false,
+            ),
+            ("fan", "input" | "min" | "max" | "target") => (
+                "_rpm",
+                format!("Hardware monitor for fan revolutions per minute ({e})"),
+                v,
+                false,
+            ),
+            _ => ("", format!("Hardware monitor {kind} element {e}"), v, false),
+        };
+        name.push_str(suffix);
+        let kind = if counter { Kind::Counter } else { Kind::Gauge };
+        out.push(name, kind, help, labels(), value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::family::testing::{render, value};
+
+    fn run(host: &str) -> String {
+        render(&mut *(REGISTRATION.make)(&Default::default()), host)
+    }
+
+    fn close(text: &str, series: &str, want: f64) {
+        let got = value(text, series).unwrap_or_else(|| panic!("{series} missing in\n{text}"));
+        assert!(
+            (got - want).abs() <= want.abs() * 1e-12,
+            "{series}: {got} != {want}"
+        );
+    }
+
+    #[test]
+    fn splits_file_names_as_the_regex_does() {
+        assert_eq!(explode("temp1_input"), Some(("temp", 1, "input")));
+        assert_eq!(
+            explode("temp10_crit_alarm"),
+            Some(("temp", 10, "crit_alarm"))
+        );
+        assert_eq!(explode("pwm1"), Some(("pwm", 1, "")));
+        assert_eq!(explode("update_interval"), Some(("update_interval", 0, "")));
+        assert_eq!(explode("in007_input"), Some(("in", 7, "input")));
+        assert_eq!(explode("temp_a1b"), Some(("temp", 0, "a1b")));
+        assert_eq!(explode("temp1x"), None);
+        assert_eq!(explode("temp1_"), None);
+        assert_eq!(explode("1abc"), None);
+        assert_eq!(explode("in99999999999999999999_input"), None);
+    }
+
+    #[test]
+    fn cleans_names_as_node_exporter() {
+        assert_eq!(clean_name("My Chip!\n"), "my_chip");
+        assert_eq!(clean_name("coretemp.0"), "coretemp_0");
+        assert_eq!(clean_name("0000:00:1f.3"), "0000:00:1f_3");
+        assert_eq!(clean_name("__"), "");
+    }
+
+    #[test]
+    fn pi() {
+        let t = run("pi");
+        let tz = "chip=\"thermal_thermal_zone0\"";
+        close(
+            &t,
+            &format!("node_hwmon_temp_celsius{{{tz},sensor=\"temp1\"}}"),
+            47.85,
+        );
+        // The thermal zone's own `temp` file, read through `device/`.
+        close(
+            &t,
+            &format!("node_hwmon_temp_celsius{{{tz},sensor=\"temp0\"}}"),
+            47.85,
+        );
+        let rpi = "chip=\"soc:firmware_raspberrypi_hwmon\"";
+        assert_eq!(
+            value(
+                &t,
+                &format!("node_hwmon_in_lcrit_alarm_volts{{{rpi},sensor=\"in0\"}}")
+            ),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(
+                &t,
+                &format!("node_hwmon_chip_names{{{rpi},chip_name=\"rpi_volt\"}}")
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &t,
+                &format!("node_hwmon_chip_names{{{tz},chip_name=\"cpu_thermal\"}}")
+            ),
+            Some(1.0)
+        );
+        assert!(t.contains("# HELP node_hwmon_temp_celsius Hardware monitor for temperature (input)\n# TYPE node_hwmon_temp_celsius gauge\n"));
+        assert_eq!(t.matches("# TYPE").count(), 3, "{t}");
+        assert_eq!(t.lines().filter(|l| !l.starts_with('#')).count(), 5, "{t}");
+    }
+
+    #[test]
+    fn laptop() {
+        let t = run("laptop");
+        let core = "chip=\"platform_coretemp_0\"";
+        close(
+            &t,
+            &format!("node_hwmon_temp_celsius{{{core},sensor=\"temp1\"}}"),
+            56.0,
+        );
+        close(
+            &t,
+            &format!("node_hwmon_temp_crit_celsius{{{core},sensor=\"temp5\"}}"),
+            100.0,
+        );
+        close(
+            &t,
+            &format!("node_hwmon_temp_max_celsius{{{core},sensor=\"temp3\"}}"),
+            100.0,
+        );
+        assert_eq!(
+            value(
+                &t,
+                &format!("node_hwmon_temp_crit_alarm_celsius{{{core},sensor=\"temp2\"}}")
+            ),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(
+                &t,
+                &format!(
+                    "node_hwmon_sensor_label{{{core},label=\"Package id 0\",sensor=\"temp1\"}}"
+                )
+            ),
+            Some(1.0)
+        );
+        let nvme = "chip=\"nvme_nvme0\"";
+        close(
+            &t,
+            &format!("node_hwmon_temp_min_celsius{{{nvme},sensor=\"temp1\"}}"),
+            -273.15,
+        );
+        assert_eq!(
+            value(
+                &t,
+                &format!("node_hwmon_temp_alarm{{{nvme},sensor=\"temp1\"}}")
+            ),
+            Some(0.0)
+        );
+        let tp = "chip=\"platform_thinkpad_hwmon\"";
+        assert_eq!(
+            value(&t, &format!("node_hwmon_fan_rpm{{{tp},sensor=\"fan1\"}}")),
+            Some(2845.0)
+        );
+        assert_eq!(
+            value(&t, &format!("node_hwmon_pwm{{{tp},sensor=\"pwm1\"}}")),
+            Some(128.0)
+        );
+        assert_eq!(
+            value(
+                &t,
+                &format!("node_hwmon_pwm_enable{{{tp},sensor=\"pwm1\"}}")
+            ),
+            Some(2.0)
+        );
+        assert!(t.contains("# HELP node_hwmon_pwm Hardware monitor pwm element \n"));
+        close(
+            &t,
+            "node_hwmon_in_volts{chip=\"power_supply_bat0\",sensor=\"in0\"}",
+            12.456,
+        );
+        assert_eq!(
+            value(
+                &t,
+                "node_hwmon_chip_names{chip=\"power_supply_bat0\",chip_name=\"bat0\"}"
+            ),
+            Some(1.0)
+        );
+        close(
+            &t,
+            "node_hwmon_temp_celsius{chip=\"thermal_thermal_zone2\",sensor=\"temp0\"}",
+            42.0,
+        );
+        // 6 chips, 8 labels, 14 temperatures, 5 + 7 + 8 + 3 crit_alarm/crit/max/min, fan, pwm x2, in, alarm.
+        assert_eq!(t.matches("node_hwmon_chip_names{").count(), 6);
+        assert_eq!(t.lines().filter(|l| !l.starts_with('#')).count(), 56, "{t}");
+    }
+
+    #[test]
+    fn hostile() {
+        let t = run("hostile");
+        let c = "chip=\"platform_hostile\"";
+        // `abc` is no number; the label is shown lossily.
+        assert_eq!(
+            value(
+                &t,
+                &format!("node_hwmon_temp_celsius{{{c},sensor=\"temp1\"}}")
+            ),
+            None
+        );
+        assert_eq!(
+            value(
+                &t,
+                &format!(
+                    "node_hwmon_sensor_label{{{c},label=\"Bad\u{fffd}Label\",sensor=\"temp1\"}}"
+                )
+            ),
+            Some(1.0)
+        );
+        close(
+            &t,
+            &format!("node_hwmon_temp_celsius{{{c},sensor=\"temp2\"}}"),
+            18446744073709551615.0 * 0.001,
+        );
+        close(
+            &t,
+            &format!("node_hwmon_temp_celsius{{{c},sensor=\"temp3\"}}"),
+            -5.0,
+        );
+        assert_eq!(
+            value(
+                &t,
+                &format!("node_hwmon_temp_crit_alarm_celsius{{{c},sensor=\"temp3\"}}")
+            ),
+            Some(0.001)
+        );
+        assert_eq!(
+            value(&t, &format!("node_hwmon_fan_rpm{{{c},sensor=\"fan1\"}}")),
+            None
+        );
+        assert_eq!(
+            value(
+                &t,
+                &format!("node_hwmon_temp_celsius{{{c},sensor=\"temp4\"}}")
+            ),
+            None
+        );
+        assert_eq!(
+            value(
+                &t,
+                &format!("node_hwmon_temp_celsius{{{c},sensor=\"temp6\"}}")
+            ),
+            None
+        );
+        close(
+            &t,
+            &format!("node_hwmon_in_volts{{{c},sensor=\"in7\"}}"),
+            3.3,
+        );
+        close(
+            &t,
+            &format!("node_hwmon_power_average_watt{{{c},sensor=\"power1\"}}"),
+            12.5,
+        );
+        close(
+            &t,
+            &format!("node_hwmon_power_accuracy{{{c},sensor=\"power1\"}}"),
+            0.05,
+        );
+        close(
+            &t,
+            &format!("node_hwmon_power_average_interval_seconds{{{c},sensor=\"power1\"}}"),
+            1.0,
+        );
+        close(
+            &t,
+            &format!("node_hwmon_curr_amps{{{c},sensor=\"curr1\"}}"),
+            1.5,
+        );
+        close(
+            &t,
+            &format!("node_hwmon_energy_joule_total{{{c},sensor=\"energy1\"}}"),
+            3.0,
+        );
+        assert!(t.contains("# TYPE node_hwmon_energy_joule_total counter\n"));
+        close(
+            &t,
+            &format!("node_hwmon_humidity{{{c},sensor=\"humidity1\"}}"),
+            45.0,
+        );
+        assert_eq!(
+            value(
+                &t,
+                &format!("node_hwmon_intrusion_alarm{{{c},sensor=\"intrusion0\"}}")
+            ),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(
+                &t,
+                &format!("node_hwmon_beep_enabled{{{c},sensor=\"beep_enable0\"}}")
+            ),
+            Some(1.0)
+        );
+        close(
+            &t,
+            &format!("node_hwmon_update_interval_seconds{{{c},sensor=\"update_interval0\"}}"),
+            2.0,
+        );
+        assert_eq!(
+            value(
+                &t,
+                &format!("node_hwmon_voltage_regulator_version{{{c},sensor=\"vrm0\"}}")
+            ),
+            Some(90.0)
+        );
+        assert_eq!(
+            value(
+                &t,
+                &format!("node_hwmon_fan_beep_enabled{{{c},sensor=\"fan1\"}}")
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&t, &format!("node_hwmon_fan_fault{{{c},sensor=\"fan1\"}}")),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(&t, &format!("node_hwmon_fan_pulses{{{c},sensor=\"fan1\"}}")),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(
+                &t,
+                &format!("node_hwmon_fan_target_rpm{{{c},sensor=\"fan1\"}}")
+            ),
+            Some(1200.0)
+        );
+        assert_eq!(
+            value(&t, &format!("node_hwmon_temp_type{{{c},sensor=\"temp5\"}}")),
+            Some(4.0)
+        );
+        assert_eq!(
+            value(
+                &t,
+                &format!("node_hwmon_chip_names{{{c},chip_name=\"my_chip\"}}")
+            ),
+            Some(1.0)
+        );
+        assert!(!t.contains("foo"), "{t}");
+        // No name and no device: the directory's name. A non-UTF-8 directory: its `name`.
+        close(
+            &t,
+            "node_hwmon_temp_celsius{chip=\"hwmon2\",sensor=\"temp1\"}",
+            30.0,
+        );
+        close(
+            &t,
+            "node_hwmon_temp_celsius{chip=\"odd_name\",sensor=\"temp1\"}",
+            1.0,
+        );
+        // Two chips called `dup`: the first directory's series win, the second adds temp2.
+        close(
+            &t,
+            "node_hwmon_temp_celsius{chip=\"dup\",sensor=\"temp1\"}",
+            11.0,
+        );
+        close(
+            &t,
+            "node_hwmon_temp_celsius{chip=\"dup\",sensor=\"temp2\"}",
+            33.0,
+        );
+        assert_eq!(t.matches("node_hwmon_chip_names{chip=\"dup\"").count(), 1);
+        // Each family once.
+        let mut types: Vec<&str> = t.lines().filter(|l| l.starts_with("# TYPE")).collect();
+        let n = types.len();
+        types.dedup();
+        assert_eq!(types.len(), n);
+    }
+
+    #[test]
+    fn no_hwmon_is_empty() {
+        assert_eq!(run("vm"), "");
     }
 }

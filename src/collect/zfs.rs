@@ -1,30 +1,279 @@
-//! `zfs`: STUB.
+//! `zfs`: OpenZFS statistics from the SPL kstat files in `/proc/spl/kstat/zfs/`, as
+//! node_exporter 1.5.0's `zfs` collector exposes them: every uint64 kstat of `arcstats`,
+//! `zil`, `dmu_tx` ... as an untyped `node_zfs_<subsystem>_<kstat>` whose HELP is the kstat's
+//! sysctl-style name (`kstat.zfs.misc.arcstats.hits`), and per pool its state
+//! (`node_zfs_zpool_state{zpool,state}`), its dataset counters
+//! (`node_zfs_zpool_dataset_<kstat>{zpool,dataset}` from `objset-*`) and, on ZFS < 2.0, its
+//! `io` counters (`node_zfs_zpool_<field>{zpool}`).
+//!
+//! A kstat file is a header line, a `name type data` line, then one `name type value` line per
+//! statistic; node_exporter 1.5.0 takes only type 4 (uint64), so int64 kstats such as
+//! `memory_available_bytes` are left out, as are strings. Pitfalls: the names are the kernel's,
+//! so one that is not a valid metric name is skipped (node_exporter would panic on it); a file
+//! that is missing, unreadable or has no `name type data` line adds nothing (ZFS adds files as
+//! it gains features). The pool states are 1.5.0's six (no `suspended`).
 
-// ---------------------------------------------------------------------------------------------
-// The `zfs` family (node_exporter's `zfs` collector). STUB: to be written.
+use super::family::{Family, Harvest, Registration, Roots, Settings};
+use super::hwmon::{read_capped, sorted_entries, Samples, FILE_CAP};
+use crate::metrics::Kind;
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
 
 /// Registers the `zfs` family.
-pub const REGISTRATION: super::family::Registration = super::family::Registration {
+pub const REGISTRATION: Registration = Registration {
     name: "zfs",
     default_enabled: true,
     make: make_family,
 };
 
-fn make_family(_: &super::family::Settings) -> Box<dyn super::family::Family> {
+fn make_family(_: &Settings) -> Box<dyn Family> {
     Box::new(ZfsFamily)
 }
 
+/// The kstat files read, with the subsystem their metrics are named after.
+const SUBSYSTEMS: &[(&str, &str)] = &[
+    ("zfs_abd", "abdstats"),
+    ("zfs_arc", "arcstats"),
+    ("zfs_dbuf", "dbufstats"),
+    ("zfs_dmu_tx", "dmu_tx"),
+    ("zfs_dnode", "dnodestats"),
+    ("zfs_fm", "fm"),
+    ("zfs_vdev_cache", "vdev_cache_stats"),
+    ("zfs_vdev_mirror", "vdev_mirror_stats"),
+    ("zfs_xuio", "xuio_stats"),
+    ("zfs_zfetch", "zfetchstats"),
+    ("zfs_zil", "zil"),
+];
+
+/// The pool states node_exporter reports, one 0/1 series each.
+const POOL_STATES: &[&str] = &[
+    "online", "degraded", "faulted", "offline", "removed", "unavail",
+];
+
 struct ZfsFamily;
 
-impl super::family::Family for ZfsFamily {
+/// The metric name node_exporter derives from a sysctl-style key: its last `.` part, `-`
+/// made `_`, after `prefix`; `None` if that is not a valid metric name.
+fn metric(prefix: &str, key: &str) -> Option<String> {
+    let last = key.rsplit('.').next().unwrap_or(key).replace('-', "_");
+    let ok = last
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+    ok.then(|| format!("node_{prefix}_{last}"))
+}
+
+/// The `name type data` rows of a kstat file, after its header; `None` without a header.
+fn kstat_rows(text: &str) -> Option<impl Iterator<Item = Vec<&str>>> {
+    let mut lines = text.lines();
+    lines.find(|l| l.split_whitespace().eq(["name", "type", "data"]))?;
+    Some(
+        lines
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .filter(|p| p.len() >= 3),
+    )
+}
+
+fn read(path: &Path) -> Option<String> {
+    read_capped(path, FILE_CAP).ok()
+}
+
+fn subsystem(out: &mut Samples, prefix: &str, file: &str, text: &str) {
+    let Some(rows) = kstat_rows(text) else {
+        return;
+    };
+    for p in rows {
+        if p[1] != "4" {
+            continue;
+        }
+        let key = format!("kstat.zfs.misc.{file}.{}", p[0]);
+        if let (Some(name), Ok(v)) = (metric(prefix, &key), p[2].parse::<u64>()) {
+            out.push(name, Kind::Untyped, key, Vec::new(), v as f64);
+        }
+    }
+}
+
+fn pool_io(out: &mut Samples, pool: &str, text: &str) {
+    let mut lines = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>());
+    let Some(fields) = lines.find(|f| f.len() >= 12 && f[0] == "nread") else {
+        return;
+    };
+    for line in lines {
+        for (field, v) in fields.iter().zip(&line) {
+            let key = format!("kstat.zfs.misc.io.{field}");
+            if let (Some(name), Ok(v)) = (metric("zfs_zpool", &key), v.parse::<u64>()) {
+                out.push(
+                    name,
+                    Kind::Untyped,
+                    key,
+                    vec![("zpool", pool.to_owned())],
+                    v as f64,
+                );
+            }
+        }
+    }
+}
+
+fn pool_objset(out: &mut Samples, pool: &str, text: &str) {
+    let Some(rows) = kstat_rows(text) else {
+        return;
+    };
+    let mut dataset = String::new();
+    for p in rows {
+        if p[0] == "dataset_name" {
+            dataset = p[2].to_owned();
+            continue;
+        }
+        if p[1] != "4" {
+            continue;
+        }
+        let key = format!("kstat.zfs.misc.objset.{}", p[0]);
+        if let (Some(name), Ok(v)) = (metric("zfs_zpool_dataset", &key), p[2].parse::<u64>()) {
+            let labels = vec![("zpool", pool.to_owned()), ("dataset", dataset.clone())];
+            out.push(name, Kind::Untyped, key, labels, v as f64);
+        }
+    }
+}
+
+fn pool_state(out: &mut Samples, pool: &str, text: &str) {
+    let actual = text.lines().next().unwrap_or("").to_lowercase();
+    for state in POOL_STATES {
+        out.push(
+            "node_zfs_zpool_state",
+            Kind::Gauge,
+            "kstat.zfs.misc.state",
+            vec![("zpool", pool.to_owned()), ("state", (*state).to_owned())],
+            f64::from(u8::from(actual == *state)),
+        );
+    }
+}
+
+impl Family for ZfsFamily {
     fn name(&self) -> &'static str {
         "zfs"
     }
 
-    fn harvest(
-        &mut self,
-        _: &super::family::Roots,
-    ) -> Result<std::sync::Arc<dyn super::family::Harvest>, String> {
-        Ok(std::sync::Arc::new(super::family::Empty))
+    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
+        let base = roots.proc("spl/kstat/zfs");
+        let mut out = Samples::default();
+        if !fs::metadata(&base).is_ok_and(|m| m.is_dir()) {
+            return Ok(Arc::new(out));
+        }
+        for (prefix, file) in SUBSYSTEMS {
+            if let Some(text) = read(&base.join(file)) {
+                subsystem(&mut out, prefix, file, &text);
+            }
+        }
+        for entry in sorted_entries(&base) {
+            let dir = base.join(&entry);
+            if !fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
+                continue;
+            }
+            let pool = entry.to_string_lossy();
+            if let Some(text) = read(&dir.join("io")) {
+                pool_io(&mut out, &pool, &text);
+            }
+            for file in sorted_entries(&dir) {
+                if file.as_encoded_bytes().starts_with(b"objset-") {
+                    if let Some(text) = read(&dir.join(&file)) {
+                        pool_objset(&mut out, &pool, &text);
+                    }
+                }
+            }
+            if let Some(text) = read(&dir.join("state")) {
+                pool_state(&mut out, &pool, &text);
+            }
+        }
+        Ok(Arc::new(out.sorted()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::family::testing::{render, value};
+
+    fn run(host: &str) -> String {
+        render(&mut *(REGISTRATION.make)(&Default::default()), host)
+    }
+
+    #[test]
+    fn hostile() {
+        let t = run("hostile");
+        for (series, v) in [
+            ("node_zfs_arc_hits", 8772612.0),
+            ("node_zfs_arc_misses", 604635.0),
+            ("node_zfs_arc_c_max", 8325287936.0),
+            ("node_zfs_arc_size", 975890184.0),
+            ("node_zfs_arc_l2_hits", u64::MAX as f64),
+            // `-` becomes `_`; a dotted name keeps its last part, as in node_exporter.
+            ("node_zfs_arc_bad_name", 5.0),
+            ("node_zfs_arc_name", 7.0),
+            ("node_zfs_zil_zil_commit_count", 127.0),
+            ("node_zfs_zil_zil_itx_count", 52.0),
+            ("node_zfs_zpool_nread{zpool=\"old\"}", 1884160.0),
+            ("node_zfs_zpool_rcnt{zpool=\"old\"}", 1.0),
+            (
+                "node_zfs_zpool_dataset_writes{dataset=\"tank\",zpool=\"tank\"}",
+                12.0,
+            ),
+            (
+                "node_zfs_zpool_dataset_nread{dataset=\"tank\",zpool=\"tank\"}",
+                32768.0,
+            ),
+            (
+                "node_zfs_zpool_dataset_nwritten{dataset=\"tank/home\",zpool=\"tank\"}",
+                12302.0,
+            ),
+            ("node_zfs_zpool_state{state=\"online\",zpool=\"tank\"}", 1.0),
+            (
+                "node_zfs_zpool_state{state=\"degraded\",zpool=\"tank\"}",
+                0.0,
+            ),
+            (
+                "node_zfs_zpool_state{state=\"degraded\",zpool=\"old\"}",
+                1.0,
+            ),
+            ("node_zfs_zpool_state{state=\"online\",zpool=\"gone\"}", 0.0),
+            (
+                "node_zfs_zpool_state{state=\"faulted\",zpool=\"p\u{fffd}ool\"}",
+                1.0,
+            ),
+        ] {
+            assert_eq!(value(&t, series), Some(v), "{series}");
+        }
+        assert!(t.contains("# HELP node_zfs_arc_hits kstat.zfs.misc.arcstats.hits\n# TYPE node_zfs_arc_hits untyped\n"));
+        assert!(t.contains(
+            "# HELP node_zfs_zpool_state kstat.zfs.misc.state\n# TYPE node_zfs_zpool_state gauge\n"
+        ));
+        // An int64 and a string kstat, a negative int64, a short line, a name that is not UTF-8, a file
+        // without header (dmu_tx), an unparsable objset counter: skipped.
+        for absent in [
+            "bogus_string",
+            "negative",
+            "truncated",
+            "utf8",
+            "dmu_tx",
+            "nunlinks{dataset=\"tank/home\"",
+        ] {
+            assert!(!t.contains(absent), "{absent} in {t}");
+        }
+        let arc = t.lines().filter(|l| l.starts_with("node_zfs_arc_")).count();
+        assert_eq!(arc, 11, "{t}");
+        // 4 pools x 6 states, 12 io counters, 6 + 4 dataset counters.
+        let pools = t
+            .lines()
+            .filter(|l| l.starts_with("node_zfs_zpool"))
+            .count();
+        assert_eq!(pools, 4 * 6 + 12 + 6 + 4, "{t}");
+    }
+
+    #[test]
+    fn no_zfs_is_empty() {
+        for host in ["vm", "pi", "laptop"] {
+            assert_eq!(run(host), "", "{host}");
+        }
     }
 }
