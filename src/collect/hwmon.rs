@@ -202,6 +202,10 @@ impl Family for HwmonFamily {
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         let class = roots.sys("class/hwmon");
+        if !fs::metadata(&class).is_ok_and(|m| m.is_dir()) {
+            // The host has no such files: node_exporter's "no data" (success 0).
+            return Ok(Arc::new(super::family::NoData));
+        }
         let mut out = Samples::default();
         for entry in sorted_entries(&class) {
             let dir = class.join(&entry);

@@ -79,6 +79,10 @@ impl Family for RaplFamily {
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         let class = roots.sys("class/powercap");
+        if !std::fs::metadata(&class).is_ok_and(|m| m.is_dir()) {
+            // The host has no such files: node_exporter's "no data" (success 0).
+            return Ok(Arc::new(super::family::NoData));
+        }
         let mut counts: HashMap<String, i64> = HashMap::new();
         let mut out = Samples::default();
         for entry in sorted_entries(&class) {

@@ -8,7 +8,7 @@
 //! fewer numbers (another schedstat version) is skipped rather than misread; so are the
 //! `domainN` lines.
 
-use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
+use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::stat::read_present;
 use crate::metrics::{Encoder, Kind};
 use std::sync::Arc;
@@ -79,7 +79,8 @@ impl Family for SchedstatFamily {
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         match read_present(roots.proc("schedstat"), &mut self.buf)? {
-            None => Ok(Arc::new(Empty)),
+            // No schedstat: node_exporter's "no data" (success 0).
+            None => Ok(Arc::new(super::family::NoData)),
             Some(text) => Ok(Arc::new(parse(&text))),
         }
     }

@@ -159,7 +159,8 @@ impl Family for ZfsFamily {
         let base = roots.proc("spl/kstat/zfs");
         let mut out = Samples::default();
         if !fs::metadata(&base).is_ok_and(|m| m.is_dir()) {
-            return Ok(Arc::new(out));
+            // The host has no such files: node_exporter's "no data" (success 0).
+            return Ok(Arc::new(super::family::NoData));
         }
         for (prefix, file) in SUBSYSTEMS {
             if let Some(text) = read(&base.join(file)) {
