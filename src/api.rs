@@ -354,6 +354,7 @@ fn health(ctx: &Ctx) -> Reply {
 /// `GET /metrics`: the snapshot's families (rendered once per snapshot) and the live ones;
 /// gzipped when asked (the snapshot's part compressed once, see [`crate::gzip`]).
 fn metrics(req: &Request, ctx: &Ctx) -> Reply {
+    ctx.latest.scraped();
     let Some(p) = ctx.latest.get() else {
         return http::error(503, "no snapshot yet");
     };

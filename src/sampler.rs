@@ -11,6 +11,13 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 use tungstenite::Utf8Bytes;
 
+/// After a scrape of `/metrics`, the metric families are harvested every tick for this long;
+/// past it (nobody runs Prometheus against us, the common case of a dashboard-only host) the
+/// sampler reads only what the JSON needs, and the families' last harvest is kept for the next
+/// scrape, which restarts them. Measured on the 2-vCPU VM: the families cost 2.0 ms of CPU a
+/// tick (0.2 % of a core at 1 s), the whole tick 3.8 ms with them and 1.7 ms without.
+pub const FAMILIES_WANTED_FOR: Duration = Duration::from_secs(300);
+
 /// One published tick: the snapshot and its serialised forms.
 pub struct Published {
     pub snapshot: Snapshot,
@@ -33,6 +40,9 @@ pub struct Latest {
     slot: RwLock<Option<Arc<Published>>>,
     ticks: AtomicU64,
     history: Mutex<History>,
+    /// When `/metrics` was last scraped, in ms since `epoch` (0: never).
+    scraped: AtomicU64,
+    epoch: Instant,
 }
 
 impl Latest {
@@ -42,7 +52,23 @@ impl Latest {
             slot: RwLock::new(None),
             ticks: AtomicU64::new(0),
             history: Mutex::new(History::new(history_points)),
+            scraped: AtomicU64::new(0),
+            epoch: Instant::now(),
         }
+    }
+
+    /// Notes a scrape of `/metrics`: the families are wanted.
+    pub fn scraped(&self) {
+        let ms = self.epoch.elapsed().as_millis() as u64;
+        self.scraped.store(ms.max(1), Ordering::Relaxed);
+    }
+
+    /// Whether `/metrics` was scraped within [`FAMILIES_WANTED_FOR`].
+    pub fn families_wanted(&self) -> bool {
+        let at = self.scraped.load(Ordering::Relaxed);
+        at != 0
+            && self.epoch.elapsed().as_millis() as u64
+                <= at + FAMILIES_WANTED_FOR.as_millis() as u64
     }
 
     /// The history, locked (briefly: the sampler pushes one point per tick).
@@ -105,7 +131,7 @@ pub fn spawn(
 ) -> std::io::Result<()> {
     let started = Instant::now();
     let mut collector = Collector::new(collection);
-    latest.set(publish(collector.sample()));
+    latest.set(publish(collector.sample(true)));
     std::thread::Builder::new()
         .name("sampler".into())
         .spawn(move || {
@@ -124,7 +150,7 @@ pub fn spawn(
                 if stall_after.is_some_and(|d| started.elapsed() >= d) {
                     continue;
                 }
-                let published = publish(collector.sample());
+                let published = publish(collector.sample(latest.families_wanted()));
                 hub.publish(&published.frames);
                 log::trace!("sampled in {:?}", published.snapshot.cost);
                 latest.set(published);
@@ -134,4 +160,25 @@ pub fn spawn(
             }
         })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_are_wanted_only_after_a_scrape() {
+        let l = Latest::new(1);
+        assert!(!l.families_wanted(), "never scraped");
+        l.scraped();
+        assert!(l.families_wanted());
+        // A scrape longer ago than the window no longer counts.
+        let past = FAMILIES_WANTED_FOR.as_millis() as u64 + 10;
+        let l2 = Latest {
+            epoch: Instant::now() - Duration::from_millis(past),
+            ..Latest::new(1)
+        };
+        l2.scraped.store(1, Ordering::Relaxed);
+        assert!(!l2.families_wanted());
+    }
 }

@@ -12,9 +12,9 @@ const WINDOW: Duration = Duration::from_millis(250);
 /// Collects twice, `WINDOW` apart, so CPU usage and network rates are real, then prints.
 pub fn run(network: bool, pretty: bool) -> ExitCode {
     let mut c = Collector::default();
-    c.sample();
+    c.sample(true);
     std::thread::sleep(WINDOW);
-    let snap = c.sample();
+    let snap = c.sample(true);
     let json = match (network, pretty) {
         (false, false) => serde_json::to_string(&snap.system),
         (false, true) => serde_json::to_string_pretty(&snap.system),

@@ -271,3 +271,18 @@ fn sensors_match_what_the_host_exposes() {
         );
     }
 }
+
+/// Nobody scraping: the families are not read each tick (the last harvest is kept); the first
+/// scrape restarts them, so a later scrape shows fresh counters.
+#[test]
+fn families_are_read_while_scraped() {
+    let s = Server::start(&["--interval", "200"]);
+    // Several ticks pass unscraped.
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let series = "node_context_switches_total";
+    let first = samples(&scrape(&s))[series];
+    assert!(
+        wait_until(10, || samples(&scrape(&s))[series] > first),
+        "{series} moves once scraped"
+    );
+}

@@ -65,8 +65,9 @@ pub struct Snapshot {
     pub taken: SystemTime,
     /// How long the collection took.
     pub cost: Duration,
-    /// Each enabled metric family's reading of this tick, rendered when `/metrics` is scraped.
-    pub harvests: Vec<family::Harvested>,
+    /// Each enabled metric family's reading (of this tick, or carried over while nobody
+    /// scrapes), rendered when `/metrics` is scraped.
+    pub harvests: Arc<Vec<family::Harvested>>,
     /// psmonitor's own process (`process_*`).
     pub own: own_process::OwnProcess,
     /// CPU seconds spent in process scans since start, and their number.
@@ -91,6 +92,7 @@ pub struct Collector {
     buf: Vec<u8>,
     roots: family::Roots,
     families: Vec<Box<dyn family::Family>>,
+    last_harvest: Option<Arc<Vec<family::Harvested>>>,
     /// The sampler's interval (for `processes_every_s`).
     interval: Duration,
     /// When the host booted (`btime`), to date our own start.
@@ -139,6 +141,7 @@ impl Collector {
             buf: Vec::with_capacity(8192),
             roots: collection.roots.clone(),
             families,
+            last_harvest: None,
             interval: collection.interval,
             boot_time: procfs::read_trimmed("/proc/stat")
                 .and_then(|t| procfs::field_u64(&t.replace("btime ", "btime:"), "btime"))
@@ -172,8 +175,10 @@ impl Collector {
     }
 
     /// Collects one snapshot. Rates and usages are relative to the previous call; the very
-    /// first call reports them as 0.
-    pub fn sample(&mut self) -> Snapshot {
+    /// first call reports them as 0. The metric families are harvested when `families` is
+    /// true (someone scrapes `/metrics`) or nothing has been harvested yet; otherwise the last
+    /// harvest is carried over (see [`crate::sampler::FAMILIES_WANTED_FOR`]).
+    pub fn sample(&mut self, families: bool) -> Snapshot {
         let start = Instant::now();
         let elapsed = self
             .last
@@ -258,7 +263,14 @@ impl Collector {
             averages: net.rates.clone(),
             timestamp,
         };
-        let harvests = self.harvest();
+        let harvests = match (&self.last_harvest, families) {
+            (Some(h), false) => h.clone(),
+            _ => {
+                let h = Arc::new(self.harvest());
+                self.last_harvest = Some(Arc::clone(&h));
+                h
+            }
+        };
         let own = own_process::OwnProcess::read(
             self.boot_time,
             self.clock_ticks,
