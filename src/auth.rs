@@ -40,18 +40,62 @@ impl Token {
         (!t.is_empty()).then(|| Token(t.to_owned()))
     }
 
-    /// True when the request carries `Authorization: Bearer <this token>`.
+    /// True when the request carries `Authorization: Bearer <this token>`, or HTTP Basic
+    /// with the token as the password and any user name (Home Assistant's and Homepage's
+    /// Glances clients only do Basic).
     pub fn admits(&self, req: &Request) -> bool {
         req.headers()
             .iter()
             .filter(|h| h.field.equiv("Authorization"))
-            .filter_map(|h| {
-                let v = h.value.as_str().trim();
-                let (scheme, rest) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-            })
-            .any(|given| constant_time_eq(given.as_bytes(), self.0.as_bytes()))
+            .any(|h| self.admits_value(h.value.as_str()))
     }
+
+    /// Whether one `Authorization` value carries the token.
+    fn admits_value(&self, value: &str) -> bool {
+        let Some((scheme, rest)) = value.trim().split_once(' ') else {
+            return false;
+        };
+        let rest = rest.trim();
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return constant_time_eq(rest.as_bytes(), self.0.as_bytes());
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            let Some(pair) = base64_decode(rest) else {
+                return false;
+            };
+            let password = pair.splitn(2, |b| *b == b':').nth(1).unwrap_or(&[]);
+            return constant_time_eq(password, self.0.as_bytes());
+        }
+        false
+    }
+}
+
+/// Standard base64 (RFC 4648, padding optional); `None` on anything else.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes = text.trim_end_matches('=').as_bytes();
+    if bytes.len() % 4 == 1 || text.len() > 4096 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= digit(*c)? << (18 - 6 * i);
+        }
+        let got = chunk.len() * 6 / 8;
+        out.extend_from_slice(&n.to_be_bytes()[1..1 + got]);
+    }
+    Some(out)
 }
 
 /// Compares without an early exit, so the time taken does not tell how much of a guess was
@@ -69,6 +113,24 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn basic_auth_takes_the_token_as_password() {
+        let t = Token::new("s3cret").unwrap();
+        // "homepage:s3cret", "x:s3cret" (no padding), ":s3cret"
+        assert!(t.admits_value("Basic aG9tZXBhZ2U6czNjcmV0"));
+        assert!(t.admits_value("basic eDpzM2NyZXQ"));
+        assert!(t.admits_value("Basic OnMzY3JldA=="));
+        assert!(t.admits_value("Bearer s3cret"));
+        // "homepage:wrong", "s3cret" (no colon), garbage
+        assert!(!t.admits_value("Basic aG9tZXBhZ2U6d3Jvbmc="));
+        assert!(!t.admits_value("Basic czNjcmV0"));
+        assert!(!t.admits_value("Basic !!!!"));
+        assert!(!t.admits_value("Digest s3cret"));
+        assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(base64_decode("aGVsbG8").unwrap(), b"hello");
+        assert!(base64_decode("a").is_none());
+    }
 
     #[test]
     fn compares_whole_strings() {

@@ -111,6 +111,9 @@ pub struct Process {
 #[derive(Debug, Clone, Serialize)]
 pub struct Network {
     pub interfaces: Vec<String>,
+    /// `"N/A"` on a host without Wi-Fi, as the original sends: its own test page loops over
+    /// this object's keys, and `null` made it throw.
+    #[serde(serialize_with = "wireless_or_na")]
     pub wireless: Option<Wireless>,
     pub statistics: BTreeMap<String, InterfaceStats>,
     /// MB/s over the last sampler interval.
@@ -140,6 +143,14 @@ pub struct Rates {
     pub rx: f64,
     #[serde(rename = "out")]
     pub tx: f64,
+}
+
+/// `wireless`: the object, or the original's `"N/A"`.
+fn wireless_or_na<S: serde::Serializer>(w: &Option<Wireless>, s: S) -> Result<S::Ok, S::Error> {
+    match w {
+        Some(w) => w.serialize(s),
+        None => s.serialize_str("N/A"),
+    }
 }
 
 /// What `iw`/`/proc/net/wireless` tell about the connected Wi-Fi; unknown parts are `null`.
