@@ -158,15 +158,11 @@ impl Harvest for Cpufreq {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     #[test]
     fn pi_fixture() {
-        let text = run("pi");
+        let text = run(&REGISTRATION, "pi");
         assert_eq!(
             value(&text, r#"node_cpu_scaling_frequency_hertz{cpu="2"}"#),
             Some(1_500_000_000.0)
@@ -198,7 +194,7 @@ mod tests {
 
     #[test]
     fn laptop_fixture() {
-        let text = run("laptop");
+        let text = run(&REGISTRATION, "laptop");
         assert_eq!(
             value(&text, r#"node_cpu_scaling_frequency_hertz{cpu="5"}"#),
             Some(2_100_000_000.0)
@@ -222,12 +218,12 @@ mod tests {
 
     #[test]
     fn vm_has_none() {
-        assert_eq!(run("vm"), "");
+        assert_eq!(run(&REGISTRATION, "vm"), "");
     }
 
     #[test]
     fn hostile_fixture() {
-        let text = run("hostile");
+        let text = run(&REGISTRATION, "hostile");
         // cpu0: text in scaling_cur_freq, a negative minimum, u64::MAX maximum, an empty
         // cpuinfo_max_freq, a good cpuinfo_cur_freq.
         assert_eq!(

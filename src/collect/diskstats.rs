@@ -381,11 +381,7 @@ impl Harvest for Reading {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     fn close(text: &str, series: &str, want: f64) {
         let got = value(text, series).unwrap_or_else(|| panic!("{series} missing in\n{text}"));
@@ -429,7 +425,7 @@ mod tests {
 
     #[test]
     fn pi() {
-        let t = run("pi");
+        let t = run(&REGISTRATION, "pi");
         let d = "{device=\"mmcblk0\"}";
         for (name, v) in [
             ("reads_completed_total", 51234.0),
@@ -476,7 +472,7 @@ mod tests {
 
     #[test]
     fn laptop() {
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         assert_eq!(
             value(&t, "node_disk_info{device=\"nvme0n1\",major=\"259\",minor=\"0\",model=\"SAMSUNG MZVL2512HCJQ-00BL7\",path=\"pci-0000:3d:00.0-nvme-1\",revision=\"GXA7801Q\",serial=\"S64KNX0T123456\",wwn=\"eui.002538b911b12345\"}"),
             Some(1.0)
@@ -521,7 +517,7 @@ mod tests {
 
     #[test]
     fn hostile() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         // 14 fields: 11 counters, no discard or flush series.
         assert_eq!(
             value(
@@ -608,7 +604,7 @@ mod tests {
 
     #[test]
     fn vm() {
-        let t = run("vm");
+        let t = run(&REGISTRATION, "vm");
         assert!(t.contains("node_disk_reads_completed_total{device=\"vda\"}"));
         assert!(t.contains("node_disk_info{device=\"zram0\",major=\"253\",minor=\"0\""));
         assert!(!t.contains("loop"));

@@ -153,15 +153,11 @@ impl Harvest for Reading {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     #[test]
     fn hostile() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         for (series, v) in [
             ("node_edac_correctable_errors_total{controller=\"0\"}", 5.0),
             (
@@ -223,7 +219,7 @@ mod tests {
     #[test]
     fn no_edac_is_empty() {
         for host in ["vm", "pi", "laptop"] {
-            assert_eq!(run(host), "", "{host}");
+            assert_eq!(run(&REGISTRATION, host), "", "{host}");
         }
     }
 }

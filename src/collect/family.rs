@@ -155,6 +155,12 @@ pub mod testing {
         out.finish()
     }
 
+    /// Makes the family `reg` registers (default settings), harvests it on the fixture `host`
+    /// and renders it.
+    pub fn run(reg: &Registration, host: &str) -> String {
+        render(&mut *(reg.make)(&Settings::default()), host)
+    }
+
     /// The value of the sample written exactly as `series` (`name{a="b"}`) in `text`.
     pub fn value(text: &str, series: &str) -> Option<f64> {
         text.lines().find_map(|l| {

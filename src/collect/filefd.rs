@@ -87,7 +87,7 @@ impl Harvest for FileNr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{fixture, render, value};
+    use crate::collect::family::testing::{fixture, run, value};
 
     fn family() -> Box<dyn Family> {
         (REGISTRATION.make)(&Default::default())
@@ -95,11 +95,11 @@ mod tests {
 
     #[test]
     fn fixtures() {
-        let text = render(&mut *family(), "vm");
+        let text = run(&REGISTRATION, "vm");
         assert_eq!(value(&text, "node_filefd_allocated"), Some(838.0));
         assert_eq!(value(&text, "node_filefd_maximum"), Some(2_466_116.0));
         assert!(text.contains("# TYPE node_filefd_allocated gauge\n"));
-        let text = render(&mut *family(), "pi");
+        let text = run(&REGISTRATION, "pi");
         assert_eq!(value(&text, "node_filefd_allocated"), Some(1_568.0));
         assert_eq!(
             value(&text, "node_filefd_maximum"),

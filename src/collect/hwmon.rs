@@ -495,11 +495,7 @@ fn emit_sensor(chip: &str, sensor: &str, data: &Sensor, out: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     fn close(text: &str, series: &str, want: f64) {
         let got = value(text, series).unwrap_or_else(|| panic!("{series} missing in\n{text}"));
@@ -536,7 +532,7 @@ mod tests {
 
     #[test]
     fn pi() {
-        let t = run("pi");
+        let t = run(&REGISTRATION, "pi");
         let tz = "chip=\"thermal_thermal_zone0\"";
         close(
             &t,
@@ -578,7 +574,7 @@ mod tests {
 
     #[test]
     fn laptop() {
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         let core = "chip=\"platform_coretemp_0\"";
         close(
             &t,
@@ -665,7 +661,7 @@ mod tests {
 
     #[test]
     fn hostile() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         let c = "chip=\"platform_hostile\"";
         // `abc` is no number; the label is shown lossily.
         assert_eq!(
@@ -847,6 +843,6 @@ mod tests {
 
     #[test]
     fn no_hwmon_is_empty() {
-        assert_eq!(run("vm"), "");
+        assert_eq!(run(&REGISTRATION, "vm"), "");
     }
 }

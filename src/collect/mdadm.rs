@@ -241,11 +241,7 @@ impl Harvest for Reading {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     #[test]
     fn finds_the_last_disk_counts_after_blocks() {
@@ -262,7 +258,7 @@ mod tests {
 
     #[test]
     fn hostile() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         // device: (blocks, synced, active, failed, spare, required, state)
         for (md, blocks, synced, active, failed, spare, required, state) in [
             (
@@ -368,7 +364,7 @@ mod tests {
     #[test]
     fn no_mdstat_is_empty() {
         for host in ["vm", "pi", "laptop"] {
-            assert_eq!(run(host), "", "{host}");
+            assert_eq!(run(&REGISTRATION, host), "", "{host}");
         }
     }
 }

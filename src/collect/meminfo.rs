@@ -117,16 +117,12 @@ impl Harvest for Meminfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
+    use crate::collect::family::testing::{run, value};
     use proptest::prelude::*;
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
 
     #[test]
     fn vm_fixture_has_every_field() {
-        let text = run("vm");
+        let text = run(&REGISTRATION, "vm");
         let fixture =
             std::fs::read_to_string(crate::collect::family::testing::fixture("vm").proc("meminfo"))
                 .unwrap();
@@ -165,13 +161,13 @@ mod tests {
 
     #[test]
     fn pi_and_laptop_fixtures() {
-        let text = run("pi");
+        let text = run(&REGISTRATION, "pi");
         assert_eq!(
             value(&text, "node_memory_CmaTotal_bytes"),
             Some(65_536.0 * 1024.0)
         );
         assert_eq!(value(&text, "node_memory_DirectMap4k_bytes"), None);
-        let text = run("laptop");
+        let text = run(&REGISTRATION, "laptop");
         assert_eq!(value(&text, "node_memory_HugePages_Free"), Some(4.0));
         assert_eq!(value(&text, "node_memory_ShmemHugePages_bytes"), Some(0.0));
         assert_eq!(
@@ -182,7 +178,7 @@ mod tests {
 
     #[test]
     fn hostile_fixture_skips_bad_lines() {
-        let text = run("hostile");
+        let text = run(&REGISTRATION, "hostile");
         // Good lines around the bad ones survive.
         assert_eq!(value(&text, "node_memory_MemTotal_bytes"), Some(1024.0));
         assert_eq!(

@@ -243,11 +243,7 @@ impl NetclassHarvest {
 #[cfg(test)]
 mod tests {
     use super::{parse_int, REGISTRATION};
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     /// The value of `node_network_<metric>{device="<device>"}`.
     fn prop(text: &str, metric: &str, device: &str) -> Option<f64> {
@@ -293,7 +289,7 @@ mod tests {
 
     #[test]
     fn vm_devices_as_node_exporter_shows_them() {
-        let t = run("vm");
+        let t = run(&REGISTRATION, "vm");
         assert_eq!(prop(&t, "flags", "eth0"), Some(4099.0));
         assert_eq!(prop(&t, "flags", "ifb0"), Some(130.0));
         assert_eq!(prop(&t, "flags", "lo"), Some(9.0));
@@ -339,7 +335,7 @@ mod tests {
 
     #[test]
     fn pi_ethernet_and_wifi() {
-        let t = run("pi");
+        let t = run(&REGISTRATION, "pi");
         assert_eq!(prop(&t, "speed_bytes", "eth0"), Some(125_000_000.0));
         assert_eq!(prop(&t, "speed_bytes", "wlan0"), None);
         assert_eq!(prop(&t, "iface_link_mode", "wlan0"), Some(1.0));
@@ -355,7 +351,7 @@ mod tests {
 
     #[test]
     fn laptop_bond_and_unplugged_ethernet() {
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         assert_eq!(prop(&t, "carrier", "enp0s31f6"), Some(0.0));
         assert_eq!(prop(&t, "up", "enp0s31f6"), Some(0.0));
         assert_eq!(prop(&t, "speed_bytes", "enp0s31f6"), Some(-125000.0));
@@ -375,7 +371,7 @@ mod tests {
 
     #[test]
     fn hostile_attributes_fail_alone() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         // Unparsable, out of i64, empty, a directory: that metric only is missing.
         for metric in [
             "carrier",

@@ -197,11 +197,7 @@ impl Family for PowersupplyclassFamily {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     #[test]
     fn parses_ints_as_go_base_0() {
@@ -220,7 +216,7 @@ mod tests {
 
     #[test]
     fn laptop() {
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         let bat = "{power_supply=\"BAT0\"}";
         for (name, v) in [
             ("capacity", 87.0),
@@ -282,7 +278,7 @@ mod tests {
 
     #[test]
     fn hostile() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         let bat = "{power_supply=\"BAT0\"}";
         assert_eq!(value(&t, &format!("node_power_supply_capacity{bat}")), None);
         assert_eq!(
@@ -320,7 +316,7 @@ mod tests {
 
     #[test]
     fn no_supplies_is_empty() {
-        assert_eq!(run("pi"), "");
-        assert_eq!(run("vm"), "");
+        assert_eq!(run(&REGISTRATION, "pi"), "");
+        assert_eq!(run(&REGISTRATION, "vm"), "");
     }
 }

@@ -116,16 +116,12 @@ impl Harvest for Pressure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
+    use crate::collect::family::testing::{run, value};
     use proptest::prelude::*;
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
 
     #[test]
     fn vm_fixture() {
-        let text = run("vm");
+        let text = run(&REGISTRATION, "vm");
         assert_eq!(
             value(&text, "node_pressure_cpu_waiting_seconds_total"),
             Some(231.783_784)
@@ -153,18 +149,18 @@ mod tests {
 
     #[test]
     fn laptop_and_pi() {
-        let text = run("laptop");
+        let text = run(&REGISTRATION, "laptop");
         assert_eq!(
             value(&text, "node_pressure_memory_stalled_seconds_total"),
             Some(12.5)
         );
         // The Pi's kernel has no PSI.
-        assert_eq!(run("pi"), "");
+        assert_eq!(run(&REGISTRATION, "pi"), "");
     }
 
     #[test]
     fn hostile_fixture() {
-        let text = run("hostile");
+        let text = run(&REGISTRATION, "hostile");
         // cpu: total is text; io: only a `some` line; memory: a directory.
         assert_eq!(
             value(&text, "node_pressure_cpu_waiting_seconds_total"),

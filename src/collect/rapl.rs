@@ -123,11 +123,7 @@ impl Family for RaplFamily {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{fixture, render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{fixture, run, value};
 
     fn zone(host: &str, z: &str) -> String {
         fixture(host)
@@ -149,7 +145,7 @@ mod tests {
 
     #[test]
     fn laptop() {
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         for (metric, z, v) in [
             ("package", "intel-rapl:0", 123456.789012),
             ("package", "intel-rapl-mmio:0", 123400.0),
@@ -169,7 +165,7 @@ mod tests {
 
     #[test]
     fn hostile() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         let s = |m: &str, i: &str, z: &str| {
             format!(
                 "node_rapl_{m}_joules_total{{index=\"{i}\",path=\"{}\"}}",
@@ -197,6 +193,6 @@ mod tests {
 
     #[test]
     fn no_powercap_is_empty() {
-        assert_eq!(run("pi"), "");
+        assert_eq!(run(&REGISTRATION, "pi"), "");
     }
 }

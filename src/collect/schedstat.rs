@@ -119,16 +119,12 @@ impl Harvest for Schedstat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
+    use crate::collect::family::testing::{run, value};
     use proptest::prelude::*;
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
 
     #[test]
     fn laptop_fixture() {
-        let text = run("laptop");
+        let text = run(&REGISTRATION, "laptop");
         assert_eq!(
             value(&text, r#"node_schedstat_running_seconds_total{cpu="0"}"#),
             Some(2_345.678_901_234)
@@ -147,12 +143,12 @@ mod tests {
 
     #[test]
     fn vm_has_none() {
-        assert_eq!(run("vm"), "");
+        assert_eq!(run(&REGISTRATION, "vm"), "");
     }
 
     #[test]
     fn hostile_fixture() {
-        let text = run("hostile");
+        let text = run(&REGISTRATION, "hostile");
         // cpu0 good, cpu1 short, cpu2 has text, cpu0 again (kept once), cpuX not a CPU.
         assert_eq!(
             value(&text, r#"node_schedstat_timeslices_total{cpu="0"}"#),

@@ -133,11 +133,7 @@ impl Harvest for Reading {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     fn samples(text: &str) -> usize {
         text.lines().filter(|l| !l.starts_with('#')).count()
@@ -145,7 +141,7 @@ mod tests {
 
     #[test]
     fn pi() {
-        let t = run("pi");
+        let t = run(&REGISTRATION, "pi");
         assert_eq!(
             value(
                 &t,
@@ -158,7 +154,7 @@ mod tests {
 
     #[test]
     fn laptop() {
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         for (kind, zone, v) in [
             ("acpitz", 0, 50.0),
             ("x86_pkg_temp", 1, 52.0),
@@ -201,7 +197,7 @@ mod tests {
 
     #[test]
     fn hostile() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         assert_eq!(
             value(&t, "node_thermal_zone_temp{type=\"good\",zone=\"0\"}"),
             Some(45.0)
@@ -239,6 +235,6 @@ mod tests {
 
     #[test]
     fn no_thermal_is_empty() {
-        assert_eq!(run("vm"), "");
+        assert_eq!(run(&REGISTRATION, "vm"), "");
     }
 }

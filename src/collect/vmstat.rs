@@ -91,16 +91,12 @@ impl Harvest for Vmstat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
+    use crate::collect::family::testing::{run, value};
     use proptest::prelude::*;
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
 
     #[test]
     fn vm_fixture_has_the_default_fields() {
-        let text = run("vm");
+        let text = run(&REGISTRATION, "vm");
         let names: Vec<&str> = text
             .lines()
             .filter_map(|l| l.strip_prefix("# TYPE "))
@@ -125,14 +121,14 @@ mod tests {
 
     #[test]
     fn laptop_fixture() {
-        let text = run("laptop");
+        let text = run(&REGISTRATION, "laptop");
         assert_eq!(value(&text, "node_vmstat_oom_kill"), Some(3.0));
         assert_eq!(value(&text, "node_vmstat_pswpout"), Some(1_024_113.0));
     }
 
     #[test]
     fn hostile_fixture() {
-        let text = run("hostile");
+        let text = run(&REGISTRATION, "hostile");
         assert_eq!(
             value(&text, "node_vmstat_pgfault"),
             Some(18_446_744_073_709_551_615.0)

@@ -194,15 +194,11 @@ impl Family for ZfsFamily {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     #[test]
     fn hostile() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         for (series, v) in [
             ("node_zfs_arc_hits", 8772612.0),
             ("node_zfs_arc_misses", 604635.0),
@@ -274,7 +270,7 @@ mod tests {
     #[test]
     fn no_zfs_is_empty() {
         for host in ["vm", "pi", "laptop"] {
-            assert_eq!(run(host), "", "{host}");
+            assert_eq!(run(&REGISTRATION, host), "", "{host}");
         }
     }
 }
