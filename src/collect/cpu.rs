@@ -488,7 +488,7 @@ impl super::family::Family for CpuFamily {
         &mut self,
         roots: &super::family::Roots,
     ) -> Result<std::sync::Arc<dyn super::family::Harvest>, String> {
-        let lines = match super::stat::read_present(roots.proc("stat"), &mut self.buf)? {
+        let lines = match super::procfs::read_present(roots.proc("stat"), &mut self.buf)? {
             None => return Ok(std::sync::Arc::new(super::family::Empty)),
             Some(text) => parse_cpu_lines(&text),
         };

@@ -8,7 +8,7 @@
 //! that cannot be read or parsed is left out, where node_exporter fails the whole collector.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::{numbered_entries, read_capped, FILE_CAP};
+use super::procfs::{numbered_entries, read_capped, FILE_CAP};
 use crate::metrics::{Encoder, Kind};
 use std::path::Path;
 use std::sync::Arc;

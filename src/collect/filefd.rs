@@ -6,7 +6,7 @@
 //! `LONG_MAX`, 9223372036854775807: shown as a float, as node_exporter does).
 
 use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
-use super::stat::read_present;
+use super::procfs::read_present;
 use crate::metrics::{Encoder, Kind};
 use std::sync::Arc;
 

@@ -21,7 +21,7 @@
 //! need one get `device_error 1` too.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::{read_capped_bytes, FILE_CAP};
+use super::procfs::{read_capped_bytes, FILE_CAP};
 use crate::metrics::{Encoder, Kind};
 use std::borrow::Cow;
 use std::ffi::{CString, OsStr};

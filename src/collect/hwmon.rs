@@ -18,82 +18,17 @@
 //! unset `temp1_min` is `-273150` (-273.15 °C). Two chips that end up with the same `chip`
 //! label keep the first one's series.
 //!
-//! This file also holds what the other sysfs families of this group share: the bounded
-//! attribute reader, sorted directory listings, and [`Samples`] for families whose names are
-//! only known once the files are read.
+//! This file also holds what the other sysfs families of this group share: [`Samples`] for
+//! families whose names are only known once the files are read.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
+use super::procfs::{read_capped, sorted_entries, ATTR_CAP, FILE_CAP};
 use crate::metrics::{Encoder, Kind};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
 use std::path::Path;
 use std::sync::Arc;
-
-/// How much of a sysfs attribute node_exporter reads (its `sysReadFile`).
-pub(super) const ATTR_CAP: usize = 128;
-
-/// How much of a whole small file (a `name`, a kstat table) is read at most: sysfs attributes
-/// are at most a page, but a hostile tree could hold anything.
-pub(super) const FILE_CAP: usize = 1 << 20;
-
-/// At most this many entries of one directory are looked at.
-const MAX_ENTRIES: usize = 4096;
-
-/// Reads at most `cap` bytes of the file at `path`. Opened non-blocking, so a FIFO planted
-/// where an attribute should be cannot hang the sampler; reading a directory fails (`EISDIR`).
-pub(super) fn read_capped_bytes(path: &Path, cap: usize) -> io::Result<Vec<u8>> {
-    let file: File = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    let mut buf = Vec::with_capacity(cap.min(4096));
-    file.take(cap as u64).read_to_end(&mut buf)?;
-    Ok(buf)
-}
-
-/// [`read_capped_bytes`] as text, with bytes that are not UTF-8 shown as U+FFFD.
-pub(super) fn read_capped(path: &Path, cap: usize) -> io::Result<String> {
-    let buf = read_capped_bytes(path, cap)?;
-    Ok(match String::from_utf8(buf) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })
-}
-
-/// The names in `dir`, sorted bytewise as Go's `os.ReadDir` sorts them (at most
-/// [`MAX_ENTRIES`]); empty if it cannot be listed.
-pub(super) fn sorted_entries(dir: &Path) -> Vec<OsString> {
-    let Ok(rd) = fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<OsString> = rd
-        .filter_map(|e| e.ok().map(|e| e.file_name()))
-        .take(MAX_ENTRIES)
-        .collect();
-    names.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    names
-}
-
-/// The entries of `dir` that `filepath.Glob(dir/<prefix>[0-9]*)` matches, sorted, each with
-/// what follows the prefix (node_exporter's `TrimPrefix`).
-pub(super) fn numbered_entries(dir: &Path, prefix: &str) -> Vec<(OsString, String)> {
-    sorted_entries(dir)
-        .into_iter()
-        .filter_map(|name| {
-            let rest = name.as_bytes().strip_prefix(prefix.as_bytes())?;
-            let rest = rest
-                .first()
-                .is_some_and(u8::is_ascii_digit)
-                .then(|| String::from_utf8_lossy(rest).into_owned())?;
-            Some((name, rest))
-        })
-        .collect()
-}
 
 /// One sample of a family whose name is known only once the files are read.
 #[derive(Debug)]

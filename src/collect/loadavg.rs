@@ -2,7 +2,7 @@
 //! `loadavg` collector: `node_load1`, `node_load5`, `node_load15`).
 
 use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
-use super::stat::read_present;
+use super::procfs::read_present;
 use crate::metrics::{Encoder, Kind};
 use std::sync::Arc;
 

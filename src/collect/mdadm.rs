@@ -13,7 +13,7 @@
 //! skipped, where node_exporter drops every array.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::{read_capped, FILE_CAP};
+use super::procfs::{read_capped, FILE_CAP};
 use crate::metrics::{Encoder, Kind};
 use std::sync::Arc;
 

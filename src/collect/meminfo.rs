@@ -8,7 +8,7 @@
 //! `Cached` alone (the JSON API's "cached" adds `SReclaimable`, node_exporter's does not).
 
 use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
-use super::stat::read_present;
+use super::procfs::read_present;
 use crate::metrics::{Encoder, Kind};
 use std::sync::Arc;
 

@@ -10,8 +10,7 @@
 //! is none (`rolling`, or no `VERSION_ID` at all).
 
 use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_lossy;
-use super::stat::is_absent;
+use super::procfs::{is_absent, read_lossy};
 use crate::metrics::{Encoder, Kind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -15,7 +15,8 @@
 //! `subsystem`) and directories (`power`, `hwmonN`) are not attributes.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::{read_capped, sorted_entries, Samples, ATTR_CAP};
+use super::hwmon::Samples;
+use super::procfs::{parse_int, read_capped, sorted_entries, ATTR_CAP};
 use crate::metrics::Kind;
 use std::fs;
 use std::sync::Arc;
@@ -106,33 +107,6 @@ const TEXTS: &[&str] = &[
     "usb_type",
     "scope",
 ];
-
-/// Go's `strconv.ParseInt(s, 0, 64)`: an optional sign, then `0x`/`0o`/`0b` or a leading `0`
-/// for octal, else decimal.
-fn parse_int(s: &str) -> Option<i64> {
-    let (negative, body) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let lower = body.get(..2).map(str::to_ascii_lowercase);
-    let (radix, digits) = match lower.as_deref() {
-        Some("0x") => (16, &body[2..]),
-        Some("0o") => (8, &body[2..]),
-        Some("0b") => (2, &body[2..]),
-        _ if body.len() > 1 && body.starts_with('0') => (8, &body[1..]),
-        _ => (10, body),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return None;
-    }
-    let magnitude = u64::from_str_radix(digits, radix).ok()?;
-    if negative {
-        0i64.checked_sub_unsigned(magnitude)
-    } else {
-        i64::try_from(magnitude).ok()
-    }
-}
 
 struct PowersupplyclassFamily;
 

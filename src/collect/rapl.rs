@@ -13,7 +13,8 @@
 //! The control-type directories (`intel-rapl`) have no `name` and are not zones.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::{read_capped, sorted_entries, Samples, FILE_CAP};
+use super::hwmon::Samples;
+use super::procfs::{read_capped, sorted_entries, FILE_CAP};
 use crate::metrics::Kind;
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -9,7 +9,7 @@
 //! `domainN` lines.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::stat::read_present;
+use super::procfs::read_present;
 use crate::metrics::{Encoder, Kind};
 use std::sync::Arc;
 

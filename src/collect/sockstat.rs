@@ -9,8 +9,7 @@
 //! arm64). The IPv6 file is missing when IPv6 is disabled.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::netclass::parse_int;
-use super::procfs::read_lossy;
+use super::procfs::{parse_int, read_lossy};
 use crate::metrics::{Encoder, Kind};
 use std::sync::Arc;
 

@@ -3,33 +3,9 @@
 //! lines are the `cpu` family's.
 
 use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_lossy;
+use super::procfs::read_present;
 use crate::metrics::{Encoder, Kind};
-use std::borrow::Cow;
-use std::io;
-use std::path::Path;
 use std::sync::Arc;
-
-/// Reads the file at `path` as [`read_lossy`] does, or `None` when it is not there: a family
-/// whose files the host lacks reports nothing instead of failing. Other errors name the path.
-/// The other families use it too; it belongs in `procfs` (a shared file, left alone here).
-pub fn read_present(
-    path: impl AsRef<Path>,
-    buf: &mut Vec<u8>,
-) -> Result<Option<Cow<'_, str>>, String> {
-    let path = path.as_ref();
-    match read_lossy(path, buf) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if is_absent(&e) => Ok(None),
-        Err(e) => Err(format!("{}: {e}", path.display())),
-    }
-}
-
-/// Whether `e` says the file is not there (no such file, or a path component that is not a
-/// directory), as opposed to being there and unreadable.
-pub fn is_absent(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR)
-}
 
 /// Registers the `stat` family.
 pub const REGISTRATION: Registration = Registration {

@@ -9,7 +9,7 @@
 //! `thermal_zone` / `cooling_device` in the directory name.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::{numbered_entries, read_capped, ATTR_CAP, FILE_CAP};
+use super::procfs::{numbered_entries, read_capped, ATTR_CAP, FILE_CAP};
 use crate::metrics::{Encoder, Kind};
 use std::path::Path;
 use std::sync::Arc;

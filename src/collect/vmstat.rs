@@ -7,7 +7,7 @@
 //! `pgpgin`/`pgpgout` count KiB, not pages, whatever the name says.
 
 use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
-use super::stat::read_present;
+use super::procfs::read_present;
 use crate::metrics::{Encoder, Kind};
 use std::sync::Arc;
 

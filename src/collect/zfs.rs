@@ -14,7 +14,8 @@
 //! it gains features). The pool states are 1.5.0's six (no `suspended`).
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::{read_capped, sorted_entries, Samples, FILE_CAP};
+use super::hwmon::Samples;
+use super::procfs::{read_capped, sorted_entries, FILE_CAP};
 use crate::metrics::Kind;
 use std::fs;
 use std::path::Path;
