@@ -10,7 +10,7 @@
 //! CPU, the rest every tick.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_into;
+use super::procfs::read_u64;
 use crate::metrics::{Encoder, Kind};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -83,12 +83,6 @@ pub struct Cpu {
 #[derive(Debug, Default, PartialEq)]
 pub struct Cpufreq(pub Vec<Cpu>);
 
-impl CpufreqFamily {
-    fn read_khz(&mut self, path: std::path::PathBuf) -> Option<u64> {
-        read_into(path, &mut self.buf).ok()?.trim().parse().ok()
-    }
-}
-
 impl Family for CpufreqFamily {
     fn name(&self) -> &'static str {
         "cpufreq"
@@ -96,20 +90,7 @@ impl Family for CpufreqFamily {
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         let dir = roots.sys("devices/system/cpu");
-        let mut cpus: Vec<u32> = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries
-                .filter_map(|e| {
-                    let name = e.ok()?.file_name();
-                    let n = name.to_str()?.strip_prefix("cpu")?;
-                    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
-                        return None;
-                    }
-                    n.parse().ok()
-                })
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        cpus.sort_unstable();
+        let cpus = super::cpu::sysfs_cpus(&dir);
         let mut out = Vec::with_capacity(cpus.len());
         for cpu in cpus {
             let freq = dir.join(format!("cpu{cpu}/cpufreq"));
@@ -120,20 +101,20 @@ impl Family for CpufreqFamily {
                 Some(l) => *l,
                 None => {
                     let l = [
-                        self.read_khz(freq.join(FILES[1])),
-                        self.read_khz(freq.join(FILES[2])),
+                        read_u64(freq.join(FILES[1]), &mut self.buf),
+                        read_u64(freq.join(FILES[2]), &mut self.buf),
                     ];
                     self.limits.insert(cpu, l);
                     l
                 }
             };
             let khz = [
-                self.read_khz(freq.join(FILES[0])),
+                read_u64(freq.join(FILES[0]), &mut self.buf),
                 limits[0],
                 limits[1],
-                self.read_khz(freq.join(FILES[3])),
-                self.read_khz(freq.join(FILES[4])),
-                self.read_khz(freq.join(FILES[5])),
+                read_u64(freq.join(FILES[3]), &mut self.buf),
+                read_u64(freq.join(FILES[4]), &mut self.buf),
+                read_u64(freq.join(FILES[5]), &mut self.buf),
             ];
             out.push(Cpu { cpu, khz });
         }

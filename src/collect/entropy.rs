@@ -6,7 +6,7 @@
 //! older kernels report a 4096-bit pool that drains. Dashboards still alert on low values.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_lossy;
+use super::procfs::read_u64;
 use crate::metrics::{Encoder, Kind};
 use std::sync::Arc;
 
@@ -38,8 +38,7 @@ impl EntropyFamily {
     /// one bad file does not hide the other.
     fn read(&mut self, roots: &Roots, file: &str) -> Option<f64> {
         let path = roots.proc(&format!("sys/kernel/random/{file}"));
-        let text = read_lossy(path, &mut self.buf).ok()?;
-        text.trim().parse::<u64>().ok().map(|v| v as f64)
+        read_u64(path, &mut self.buf).map(|v| v as f64)
     }
 }
 

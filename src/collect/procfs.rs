@@ -48,6 +48,12 @@ pub fn read_trimmed(path: impl AsRef<Path>) -> Option<String> {
     read_into(path, &mut buf).ok().map(|s| s.trim().to_owned())
 }
 
+/// The unsigned number a one-line file holds (trimmed), read into `buf`; `None` if the file is
+/// missing, unreadable or not such a number.
+pub fn read_u64(path: impl AsRef<Path>, buf: &mut Vec<u8>) -> Option<u64> {
+    read_into(path, buf).ok()?.trim().parse().ok()
+}
+
 /// Parses the value after `key:` in a `Key:   value unit` style file such as `/proc/meminfo`.
 pub fn field_u64(text: &str, key: &str) -> Option<u64> {
     text.lines().find_map(|line| {

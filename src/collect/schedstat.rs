@@ -47,12 +47,7 @@ pub fn parse(text: &str) -> Schedstat {
     let mut out: Vec<Cpu> = Vec::new();
     for line in text.lines() {
         let mut fields = line.split_whitespace();
-        let Some(cpu) = fields
-            .next()
-            .and_then(|f| f.strip_prefix("cpu"))
-            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
+        let Some(cpu) = fields.next().and_then(super::cpu::cpu_number) else {
             continue;
         };
         let numbers: Option<Vec<u64>> = fields.take(9).map(|f| f.parse().ok()).collect();
