@@ -382,15 +382,7 @@ impl Harvest for Reading {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{run, value};
-
-    fn close(text: &str, series: &str, want: f64) {
-        let got = value(text, series).unwrap_or_else(|| panic!("{series} missing in\n{text}"));
-        assert!(
-            (got - want).abs() <= want.abs() * 1e-12,
-            "{series}: {got} != {want}"
-        );
-    }
+    use crate::collect::family::testing::{assert_close, run, value};
 
     #[test]
     fn ignores_what_node_exporter_ignores() {
@@ -447,7 +439,7 @@ mod tests {
             ("flush_requests_total", 2345.0),
             ("flush_requests_time_seconds_total", 1.234),
         ] {
-            close(&t, &format!("node_disk_{name}{d}"), v);
+            assert_close(&t, &format!("node_disk_{name}{d}"), v);
         }
         // Partitions of an SD card are not excluded; ram and loop devices are.
         assert_eq!(
@@ -498,12 +490,12 @@ mod tests {
             value(&t, "node_disk_ata_write_cache_enabled{device=\"sda\"}"),
             Some(1.0)
         );
-        close(
+        assert_close(
             &t,
             "node_disk_flush_requests_time_seconds_total{device=\"nvme0n1\"}",
             8.901,
         );
-        close(
+        assert_close(
             &t,
             "node_disk_discarded_sectors_total{device=\"dm-0\"}",
             123456789.0,

@@ -153,12 +153,14 @@ impl Harvest for Reading {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{run, value};
+    use crate::collect::family::testing::{assert_values, run, value};
 
     #[test]
     fn hostile() {
         let t = run(&REGISTRATION, "hostile");
-        for (series, v) in [
+        assert_values(
+            &t,
+            &[
             ("node_edac_correctable_errors_total{controller=\"0\"}", 5.0),
             (
                 "node_edac_uncorrectable_errors_total{controller=\"0\"}",
@@ -201,9 +203,8 @@ mod tests {
                 "node_edac_csrow_uncorrectable_errors_total{controller=\"1\",csrow=\"0\"}",
                 4.0,
             ),
-        ] {
-            assert_eq!(value(&t, series), Some(v), "{series}");
-        }
+            ],
+        );
         assert_eq!(
             value(&t, "node_edac_correctable_errors_total{controller=\"1\"}"),
             None

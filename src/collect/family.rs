@@ -168,4 +168,20 @@ pub mod testing {
             rest.parse().ok()
         })
     }
+
+    /// Asserts that every `(series, value)` pair is in `text` with exactly that value.
+    pub fn assert_values(text: &str, expected: &[(&str, f64)]) {
+        for &(series, v) in expected {
+            assert_eq!(value(text, series), Some(v), "{series}");
+        }
+    }
+
+    /// Asserts that `series` is in `text` with a value within 1e-12 (relative) of `want`.
+    pub fn assert_close(text: &str, series: &str, want: f64) {
+        let got = value(text, series).unwrap_or_else(|| panic!("{series} missing in\n{text}"));
+        assert!(
+            (got - want).abs() <= want.abs() * 1e-12,
+            "{series}: {got} != {want}"
+        );
+    }
 }

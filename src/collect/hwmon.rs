@@ -430,15 +430,7 @@ fn emit_sensor(chip: &str, sensor: &str, data: &Sensor, out: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{run, value};
-
-    fn close(text: &str, series: &str, want: f64) {
-        let got = value(text, series).unwrap_or_else(|| panic!("{series} missing in\n{text}"));
-        assert!(
-            (got - want).abs() <= want.abs() * 1e-12,
-            "{series}: {got} != {want}"
-        );
-    }
+    use crate::collect::family::testing::{assert_close, run, value};
 
     #[test]
     fn splits_file_names_as_the_regex_does() {
@@ -469,13 +461,13 @@ mod tests {
     fn pi() {
         let t = run(&REGISTRATION, "pi");
         let tz = "chip=\"thermal_thermal_zone0\"";
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_temp_celsius{{{tz},sensor=\"temp1\"}}"),
             47.85,
         );
         // The thermal zone's own `temp` file, read through `device/`.
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_temp_celsius{{{tz},sensor=\"temp0\"}}"),
             47.85,
@@ -511,17 +503,17 @@ mod tests {
     fn laptop() {
         let t = run(&REGISTRATION, "laptop");
         let core = "chip=\"platform_coretemp_0\"";
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_temp_celsius{{{core},sensor=\"temp1\"}}"),
             56.0,
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_temp_crit_celsius{{{core},sensor=\"temp5\"}}"),
             100.0,
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_temp_max_celsius{{{core},sensor=\"temp3\"}}"),
             100.0,
@@ -543,7 +535,7 @@ mod tests {
             Some(1.0)
         );
         let nvme = "chip=\"nvme_nvme0\"";
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_temp_min_celsius{{{nvme},sensor=\"temp1\"}}"),
             -273.15,
@@ -572,7 +564,7 @@ mod tests {
             Some(2.0)
         );
         assert!(t.contains("# HELP node_hwmon_pwm Hardware monitor pwm element \n"));
-        close(
+        assert_close(
             &t,
             "node_hwmon_in_volts{chip=\"power_supply_bat0\",sensor=\"in0\"}",
             12.456,
@@ -584,7 +576,7 @@ mod tests {
             ),
             Some(1.0)
         );
-        close(
+        assert_close(
             &t,
             "node_hwmon_temp_celsius{chip=\"thermal_thermal_zone2\",sensor=\"temp0\"}",
             42.0,
@@ -615,12 +607,12 @@ mod tests {
             ),
             Some(1.0)
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_temp_celsius{{{c},sensor=\"temp2\"}}"),
             18446744073709551615.0 * 0.001,
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_temp_celsius{{{c},sensor=\"temp3\"}}"),
             -5.0,
@@ -650,38 +642,38 @@ mod tests {
             ),
             None
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_in_volts{{{c},sensor=\"in7\"}}"),
             3.3,
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_power_average_watt{{{c},sensor=\"power1\"}}"),
             12.5,
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_power_accuracy{{{c},sensor=\"power1\"}}"),
             0.05,
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_power_average_interval_seconds{{{c},sensor=\"power1\"}}"),
             1.0,
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_curr_amps{{{c},sensor=\"curr1\"}}"),
             1.5,
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_energy_joule_total{{{c},sensor=\"energy1\"}}"),
             3.0,
         );
         assert!(t.contains("# TYPE node_hwmon_energy_joule_total counter\n"));
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_humidity{{{c},sensor=\"humidity1\"}}"),
             45.0,
@@ -700,7 +692,7 @@ mod tests {
             ),
             Some(1.0)
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_update_interval_seconds{{{c},sensor=\"update_interval0\"}}"),
             2.0,
@@ -747,23 +739,23 @@ mod tests {
         );
         assert!(!t.contains("foo"), "{t}");
         // No name and no device: the directory's name. A non-UTF-8 directory: its `name`.
-        close(
+        assert_close(
             &t,
             "node_hwmon_temp_celsius{chip=\"hwmon2\",sensor=\"temp1\"}",
             30.0,
         );
-        close(
+        assert_close(
             &t,
             "node_hwmon_temp_celsius{chip=\"odd_name\",sensor=\"temp1\"}",
             1.0,
         );
         // Two chips called `dup`: the first directory's series win, the second adds temp2.
-        close(
+        assert_close(
             &t,
             "node_hwmon_temp_celsius{chip=\"dup\",sensor=\"temp1\"}",
             11.0,
         );
-        close(
+        assert_close(
             &t,
             "node_hwmon_temp_celsius{chip=\"dup\",sensor=\"temp2\"}",
             33.0,

@@ -195,53 +195,54 @@ impl Family for ZfsFamily {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{run, value};
+    use crate::collect::family::testing::{assert_values, run};
 
     #[test]
     fn hostile() {
         let t = run(&REGISTRATION, "hostile");
-        for (series, v) in [
-            ("node_zfs_arc_hits", 8772612.0),
-            ("node_zfs_arc_misses", 604635.0),
-            ("node_zfs_arc_c_max", 8325287936.0),
-            ("node_zfs_arc_size", 975890184.0),
-            ("node_zfs_arc_l2_hits", u64::MAX as f64),
-            // `-` becomes `_`; a dotted name keeps its last part, as in node_exporter.
-            ("node_zfs_arc_bad_name", 5.0),
-            ("node_zfs_arc_name", 7.0),
-            ("node_zfs_zil_zil_commit_count", 127.0),
-            ("node_zfs_zil_zil_itx_count", 52.0),
-            ("node_zfs_zpool_nread{zpool=\"old\"}", 1884160.0),
-            ("node_zfs_zpool_rcnt{zpool=\"old\"}", 1.0),
-            (
-                "node_zfs_zpool_dataset_writes{dataset=\"tank\",zpool=\"tank\"}",
-                12.0,
-            ),
-            (
-                "node_zfs_zpool_dataset_nread{dataset=\"tank\",zpool=\"tank\"}",
-                32768.0,
-            ),
-            (
-                "node_zfs_zpool_dataset_nwritten{dataset=\"tank/home\",zpool=\"tank\"}",
-                12302.0,
-            ),
-            ("node_zfs_zpool_state{state=\"online\",zpool=\"tank\"}", 1.0),
-            (
-                "node_zfs_zpool_state{state=\"degraded\",zpool=\"tank\"}",
-                0.0,
-            ),
-            (
-                "node_zfs_zpool_state{state=\"degraded\",zpool=\"old\"}",
-                1.0,
-            ),
-            ("node_zfs_zpool_state{state=\"online\",zpool=\"gone\"}", 0.0),
-            (
-                "node_zfs_zpool_state{state=\"faulted\",zpool=\"p\u{fffd}ool\"}",
-                1.0,
-            ),
-        ] {
-            assert_eq!(value(&t, series), Some(v), "{series}");
-        }
+        assert_values(
+            &t,
+            &[
+                ("node_zfs_arc_hits", 8772612.0),
+                ("node_zfs_arc_misses", 604635.0),
+                ("node_zfs_arc_c_max", 8325287936.0),
+                ("node_zfs_arc_size", 975890184.0),
+                ("node_zfs_arc_l2_hits", u64::MAX as f64),
+                // `-` becomes `_`; a dotted name keeps its last part, as in node_exporter.
+                ("node_zfs_arc_bad_name", 5.0),
+                ("node_zfs_arc_name", 7.0),
+                ("node_zfs_zil_zil_commit_count", 127.0),
+                ("node_zfs_zil_zil_itx_count", 52.0),
+                ("node_zfs_zpool_nread{zpool=\"old\"}", 1884160.0),
+                ("node_zfs_zpool_rcnt{zpool=\"old\"}", 1.0),
+                (
+                    "node_zfs_zpool_dataset_writes{dataset=\"tank\",zpool=\"tank\"}",
+                    12.0,
+                ),
+                (
+                    "node_zfs_zpool_dataset_nread{dataset=\"tank\",zpool=\"tank\"}",
+                    32768.0,
+                ),
+                (
+                    "node_zfs_zpool_dataset_nwritten{dataset=\"tank/home\",zpool=\"tank\"}",
+                    12302.0,
+                ),
+                ("node_zfs_zpool_state{state=\"online\",zpool=\"tank\"}", 1.0),
+                (
+                    "node_zfs_zpool_state{state=\"degraded\",zpool=\"tank\"}",
+                    0.0,
+                ),
+                (
+                    "node_zfs_zpool_state{state=\"degraded\",zpool=\"old\"}",
+                    1.0,
+                ),
+                ("node_zfs_zpool_state{state=\"online\",zpool=\"gone\"}", 0.0),
+                (
+                    "node_zfs_zpool_state{state=\"faulted\",zpool=\"p\u{fffd}ool\"}",
+                    1.0,
+                ),
+            ],
+        );
         assert!(t.contains("# HELP node_zfs_arc_hits kstat.zfs.misc.arcstats.hits\n# TYPE node_zfs_arc_hits untyped\n"));
         assert!(t.contains(
             "# HELP node_zfs_zpool_state kstat.zfs.misc.state\n# TYPE node_zfs_zpool_state gauge\n"
