@@ -178,63 +178,85 @@ impl Family for MdadmFamily {
     }
 }
 
+/// The states of `node_md_state`: label, and the procfs word that means it.
+const STATES: [(&str, &str); 5] = [
+    ("active", "active"),
+    ("inactive", "inactive"),
+    ("recovering", "recovering"),
+    ("resync", "resyncing"),
+    ("check", "checking"),
+];
+
+impl Reading {
+    /// Writes the gauge family `name` with `pick`'s value for each array, by `device`.
+    fn per_device(&self, out: &mut Encoder, name: &str, help: &str, pick: fn(&Array) -> i64) {
+        let mut f = out.family(name, Kind::Gauge, help);
+        for a in &self.0 {
+            f.sample(&[("device", &a.name)], pick(a) as f64);
+        }
+    }
+
+    /// Writes the gauge family `name` with `pick`'s values for each array, by `device` and
+    /// `state`.
+    fn per_state(
+        &self,
+        out: &mut Encoder,
+        name: &str,
+        help: &str,
+        pick: fn(&Array) -> Vec<(&'static str, f64)>,
+    ) {
+        let mut f = out.family(name, Kind::Gauge, help);
+        for a in &self.0 {
+            for (state, v) in pick(a) {
+                f.sample(&[("device", &a.name), ("state", state)], v);
+            }
+        }
+    }
+}
+
 impl Harvest for Reading {
     fn render(&self, out: &mut Encoder) {
-        let mut f = out.family(
+        self.per_device(
+            out,
             "node_md_blocks",
-            Kind::Gauge,
             "Total number of blocks on device.",
+            |a| a.blocks,
         );
-        for a in &self.0 {
-            f.sample(&[("device", &a.name)], a.blocks as f64);
-        }
-        let mut f = out.family(
+        self.per_device(
+            out,
             "node_md_blocks_synced",
-            Kind::Gauge,
             "Number of blocks synced on device.",
+            |a| a.synced,
         );
-        for a in &self.0 {
-            f.sample(&[("device", &a.name)], a.synced as f64);
-        }
-        let mut f = out.family(
+        self.per_state(
+            out,
             "node_md_disks",
-            Kind::Gauge,
             "Number of active/failed/spare disks of device.",
+            |a| {
+                vec![
+                    ("active", a.active as f64),
+                    ("failed", a.failed as f64),
+                    ("spare", a.spare as f64),
+                ]
+            },
         );
-        for a in &self.0 {
-            for (state, n) in [
-                ("active", a.active),
-                ("failed", a.failed),
-                ("spare", a.spare),
-            ] {
-                f.sample(&[("device", &a.name), ("state", state)], n as f64);
-            }
-        }
-        let mut f = out.family(
+        self.per_device(
+            out,
             "node_md_disks_required",
-            Kind::Gauge,
             "Total number of disks of device.",
+            |a| a.required,
         );
-        for a in &self.0 {
-            f.sample(&[("device", &a.name)], a.required as f64);
-        }
-        let mut f = out.family(
+        self.per_state(
+            out,
             "node_md_state",
-            Kind::Gauge,
             "Indicates the state of md-device.",
+            |a| {
+                STATES
+                    .iter()
+                    .map(|&(label, word)| (label, f64::from(u8::from(a.state == word))))
+                    .collect()
+            },
         );
-        for a in &self.0 {
-            for (label, word) in [
-                ("active", "active"),
-                ("inactive", "inactive"),
-                ("recovering", "recovering"),
-                ("resync", "resyncing"),
-                ("check", "checking"),
-            ] {
-                let on = f64::from(u8::from(a.state == word));
-                f.sample(&[("device", &a.name), ("state", label)], on);
-            }
-        }
     }
 }
 
