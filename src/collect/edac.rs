@@ -161,48 +161,48 @@ mod tests {
         assert_values(
             &t,
             &[
-            ("node_edac_correctable_errors_total{controller=\"0\"}", 5.0),
-            (
-                "node_edac_uncorrectable_errors_total{controller=\"0\"}",
-                0.0,
-            ),
-            (
-                "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"unknown\"}",
-                1.0,
-            ),
-            (
-                "node_edac_csrow_uncorrectable_errors_total{controller=\"0\",csrow=\"unknown\"}",
-                0.0,
-            ),
-            (
-                "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"0\"}",
-                3.0,
-            ),
-            (
-                "node_edac_csrow_uncorrectable_errors_total{controller=\"0\",csrow=\"0\"}",
-                0.0,
-            ),
-            (
-                "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"1\"}",
-                1.0,
-            ),
-            (
-                "node_edac_csrow_uncorrectable_errors_total{controller=\"0\",csrow=\"1\"}",
-                2.0,
-            ),
-            // mc1: `garbage` and `-1` are left out, the rest stays.
-            (
-                "node_edac_uncorrectable_errors_total{controller=\"1\"}",
-                u64::MAX as f64,
-            ),
-            (
-                "node_edac_csrow_correctable_errors_total{controller=\"1\",csrow=\"unknown\"}",
-                0.0,
-            ),
-            (
-                "node_edac_csrow_uncorrectable_errors_total{controller=\"1\",csrow=\"0\"}",
-                4.0,
-            ),
+                ("node_edac_correctable_errors_total{controller=\"0\"}", 5.0),
+                (
+                    "node_edac_uncorrectable_errors_total{controller=\"0\"}",
+                    0.0,
+                ),
+                (
+                    "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"unknown\"}",
+                    1.0,
+                ),
+                (
+                    "node_edac_csrow_uncorrectable_errors_total{controller=\"0\",csrow=\"unknown\"}",
+                    0.0,
+                ),
+                (
+                    "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"0\"}",
+                    3.0,
+                ),
+                (
+                    "node_edac_csrow_uncorrectable_errors_total{controller=\"0\",csrow=\"0\"}",
+                    0.0,
+                ),
+                (
+                    "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"1\"}",
+                    1.0,
+                ),
+                (
+                    "node_edac_csrow_uncorrectable_errors_total{controller=\"0\",csrow=\"1\"}",
+                    2.0,
+                ),
+                // mc1: `garbage` and `-1` are left out, the rest stays.
+                (
+                    "node_edac_uncorrectable_errors_total{controller=\"1\"}",
+                    u64::MAX as f64,
+                ),
+                (
+                    "node_edac_csrow_correctable_errors_total{controller=\"1\",csrow=\"unknown\"}",
+                    0.0,
+                ),
+                (
+                    "node_edac_csrow_uncorrectable_errors_total{controller=\"1\",csrow=\"0\"}",
+                    4.0,
+                ),
             ],
         );
         assert_eq!(
