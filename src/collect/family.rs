@@ -6,6 +6,7 @@
 //! psmonitor can watch its host from a container (`--path.procfs=/host/proc`) and every family
 //! can be tested on a fixture tree (`tests/fixtures/<host>/`).
 
+use super::procfs::read_present;
 use crate::metrics::Encoder;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -112,6 +113,57 @@ impl Harvest for NoData {
 
     fn no_data(&self) -> bool {
         true
+    }
+}
+
+/// A family that parses one procfs file each tick (`meminfo`, `loadavg`, ...): a host without
+/// the file gives an empty harvest, or "no data" where node_exporter says so.
+pub struct ProcFile<H> {
+    name: &'static str,
+    /// Below procfs, as [`Roots::proc`] takes it.
+    file: &'static str,
+    parse: fn(&str) -> Result<H, String>,
+    /// Whether a missing file is node_exporter's "no data" (success 0) rather than empty.
+    absent_is_no_data: bool,
+    buf: Vec<u8>,
+}
+
+impl<H: Harvest + 'static> ProcFile<H> {
+    /// The family `name`, reading `file` below procfs with `parse`.
+    pub fn new(
+        name: &'static str,
+        file: &'static str,
+        parse: fn(&str) -> Result<H, String>,
+    ) -> Self {
+        ProcFile {
+            name,
+            file,
+            parse,
+            absent_is_no_data: false,
+            buf: Vec::new(),
+        }
+    }
+
+    /// A missing file is node_exporter's "no data" ([`NoData`]), not an empty harvest.
+    pub fn absent_is_no_data(self) -> Self {
+        ProcFile {
+            absent_is_no_data: true,
+            ..self
+        }
+    }
+}
+
+impl<H: Harvest + 'static> Family for ProcFile<H> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
+        match read_present(roots.proc(self.file), &mut self.buf)? {
+            None if self.absent_is_no_data => Ok(Arc::new(NoData)),
+            None => Ok(Arc::new(Empty)),
+            Some(text) => Ok(Arc::new((self.parse)(&text)?)),
+        }
     }
 }
 

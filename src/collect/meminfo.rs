@@ -7,10 +7,8 @@
 //! them, so a new kernel's new field appears without a code change; `Cached` is the kernel's
 //! `Cached` alone (the JSON API's "cached" adds `SReclaimable`, node_exporter's does not).
 
-use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_present;
+use super::family::{Family, Harvest, ProcFile, Registration, Settings};
 use crate::metrics::{Encoder, Kind};
-use std::sync::Arc;
 
 /// Registers the `meminfo` family.
 pub const REGISTRATION: Registration = Registration {
@@ -20,12 +18,7 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(MeminfoFamily::default())
-}
-
-#[derive(Default)]
-struct MeminfoFamily {
-    buf: Vec<u8>,
+    Box::new(ProcFile::new("meminfo", "meminfo", |text| Ok(parse(text))))
 }
 
 /// One tick of `/proc/meminfo`: metric name (`node_memory_...`) and value, in file order.
@@ -83,19 +76,6 @@ pub fn parse(text: &str) -> Meminfo {
         }
     }
     Meminfo(out)
-}
-
-impl Family for MeminfoFamily {
-    fn name(&self) -> &'static str {
-        "meminfo"
-    }
-
-    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
-        match read_present(roots.proc("meminfo"), &mut self.buf)? {
-            None => Ok(Arc::new(Empty)),
-            Some(text) => Ok(Arc::new(parse(&text))),
-        }
-    }
 }
 
 impl Harvest for Meminfo {

@@ -8,10 +8,8 @@
 //! fewer numbers (another schedstat version) is skipped rather than misread; so are the
 //! `domainN` lines.
 
-use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_present;
+use super::family::{Family, Harvest, ProcFile, Registration, Settings};
 use crate::metrics::{Encoder, Kind};
-use std::sync::Arc;
 
 /// Registers the `schedstat` family.
 pub const REGISTRATION: Registration = Registration {
@@ -21,12 +19,7 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(SchedstatFamily::default())
-}
-
-#[derive(Default)]
-struct SchedstatFamily {
-    buf: Vec<u8>,
+    Box::new(ProcFile::new("schedstat", "schedstat", |text| Ok(parse(text))).absent_is_no_data())
 }
 
 /// One CPU's line: running and waiting nanoseconds, and timeslices.
@@ -65,20 +58,6 @@ pub fn parse(text: &str) -> Schedstat {
         }
     }
     Schedstat(out)
-}
-
-impl Family for SchedstatFamily {
-    fn name(&self) -> &'static str {
-        "schedstat"
-    }
-
-    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
-        match read_present(roots.proc("schedstat"), &mut self.buf)? {
-            // No schedstat: node_exporter's "no data" (success 0).
-            None => Ok(Arc::new(super::family::NoData)),
-            Some(text) => Ok(Arc::new(parse(&text))),
-        }
-    }
 }
 
 impl Harvest for Schedstat {

@@ -2,10 +2,8 @@
 //! time, context switches, forks, interrupts, and runnable and blocked processes. The per-CPU
 //! lines are the `cpu` family's.
 
-use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_present;
+use super::family::{Family, Harvest, ProcFile, Registration, Settings};
 use crate::metrics::{Encoder, Kind};
-use std::sync::Arc;
 
 /// Registers the `stat` family.
 pub const REGISTRATION: Registration = Registration {
@@ -15,12 +13,7 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(StatFamily::default())
-}
-
-#[derive(Default)]
-struct StatFamily {
-    buf: Vec<u8>,
+    Box::new(ProcFile::new("stat", "stat", |text| Ok(parse(text))))
 }
 
 /// One tick's reading of `/proc/stat`; a line the kernel did not write (or wrote garbage on)
@@ -59,19 +52,6 @@ pub fn parse(text: &str) -> Stat {
             .map(|v| v as f64);
     }
     s
-}
-
-impl Family for StatFamily {
-    fn name(&self) -> &'static str {
-        "stat"
-    }
-
-    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
-        match read_present(roots.proc("stat"), &mut self.buf)? {
-            None => Ok(Arc::new(Empty)),
-            Some(text) => Ok(Arc::new(parse(&text))),
-        }
-    }
 }
 
 impl Harvest for Stat {
@@ -124,12 +104,12 @@ impl Harvest for Stat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
+    use crate::collect::family::testing::{run, value};
     use proptest::prelude::*;
 
     #[test]
     fn vm_fixture() {
-        let text = render(&mut StatFamily::default(), "vm");
+        let text = run(&REGISTRATION, "vm");
         assert_eq!(
             value(&text, "node_boot_time_seconds"),
             Some(1_796_148_028.0)
@@ -150,15 +130,15 @@ mod tests {
 
     #[test]
     fn other_fixtures() {
-        let text = render(&mut StatFamily::default(), "pi");
+        let text = run(&REGISTRATION, "pi");
         assert_eq!(value(&text, "node_boot_time_seconds"), Some(1733036400.0));
-        let text = render(&mut StatFamily::default(), "laptop");
+        let text = run(&REGISTRATION, "laptop");
         assert_eq!(value(&text, "node_procs_blocked"), Some(1.0));
     }
 
     #[test]
     fn hostile_lines_are_left_out() {
-        let text = render(&mut StatFamily::default(), "hostile");
+        let text = run(&REGISTRATION, "hostile");
         // `intr` has no number, `ctxt` a negative one, `btime` text: all left out.
         assert_eq!(value(&text, "node_intr_total"), None);
         assert_eq!(value(&text, "node_context_switches_total"), None);
@@ -173,8 +153,10 @@ mod tests {
     #[test]
     fn missing_file_is_empty() {
         let mut out = Encoder::default();
-        StatFamily::default()
-            .harvest(&Roots::under("/nonexistent/psmonitor"))
+        (REGISTRATION.make)(&Default::default())
+            .harvest(&crate::collect::family::Roots::under(
+                "/nonexistent/psmonitor",
+            ))
             .unwrap()
             .render(&mut out);
         assert_eq!(out.finish(), "");

@@ -6,10 +6,8 @@
 //! either way, and the TYPE is kept so queries and recording rules see the same thing.
 //! `pgpgin`/`pgpgout` count KiB, not pages, whatever the name says.
 
-use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_present;
+use super::family::{Family, Harvest, ProcFile, Registration, Settings};
 use crate::metrics::{Encoder, Kind};
-use std::sync::Arc;
 
 /// Registers the `vmstat` family.
 pub const REGISTRATION: Registration = Registration {
@@ -19,12 +17,7 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(VmstatFamily::default())
-}
-
-#[derive(Default)]
-struct VmstatFamily {
-    buf: Vec<u8>,
+    Box::new(ProcFile::new("vmstat", "vmstat", |text| Ok(parse(text))))
 }
 
 /// node_exporter's default field filter, `^(oom_kill|pgpg|pswp|pg.*fault).*`.
@@ -63,19 +56,6 @@ pub fn parse(text: &str) -> Vmstat {
         }
     }
     Vmstat(out)
-}
-
-impl Family for VmstatFamily {
-    fn name(&self) -> &'static str {
-        "vmstat"
-    }
-
-    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
-        match read_present(roots.proc("vmstat"), &mut self.buf)? {
-            None => Ok(Arc::new(Empty)),
-            Some(text) => Ok(Arc::new(parse(&text))),
-        }
-    }
 }
 
 impl Harvest for Vmstat {
