@@ -8,7 +8,7 @@
 //! that cannot be read or parsed is left out, where node_exporter fails the whole collector.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::{numbered_entries, read_capped, FILE_CAP};
+use super::procfs::{numbered_entries, read_capped_number, FILE_CAP};
 use crate::metrics::{Encoder, Kind};
 use std::path::Path;
 use std::sync::Arc;
@@ -47,11 +47,7 @@ struct Controller {
 struct Reading(Vec<Controller>);
 
 fn count(dir: &Path, file: &str) -> Option<u64> {
-    read_capped(&dir.join(file), FILE_CAP)
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    read_capped_number(&dir.join(file), FILE_CAP)
 }
 
 /// The leading digits of what followed the prefix (node_exporter's `mc([0-9]+)` capture).

@@ -113,6 +113,12 @@ pub fn read_capped(path: &Path, cap: usize) -> io::Result<String> {
     })
 }
 
+/// The number a small file holds, trimmed, reading at most `cap` bytes as [`read_capped`]
+/// does; `None` if it is missing, unreadable or not such a number.
+pub fn read_capped_number<T: std::str::FromStr>(path: &Path, cap: usize) -> Option<T> {
+    read_capped(path, cap).ok()?.trim().parse().ok()
+}
+
 /// The names in `dir`, sorted bytewise as Go's `os.ReadDir` sorts them (at most
 /// [`MAX_ENTRIES`]); empty if it cannot be listed.
 pub fn sorted_entries(dir: &Path) -> Vec<OsString> {

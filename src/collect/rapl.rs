@@ -14,7 +14,7 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::hwmon::Samples;
-use super::procfs::{read_capped, sorted_entries, FILE_CAP};
+use super::procfs::{read_capped, read_capped_number, sorted_entries, FILE_CAP};
 use crate::metrics::Kind;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -92,13 +92,7 @@ impl Family for RaplFamily {
                 continue;
             };
             let (index, name) = index_and_name(&counts, raw.trim());
-            let read_u64 = |file: &str| -> Option<u64> {
-                read_capped(&zone.join(file), FILE_CAP)
-                    .ok()?
-                    .trim()
-                    .parse()
-                    .ok()
-            };
+            let read_u64 = |file: &str| read_capped_number::<u64>(&zone.join(file), FILE_CAP);
             if read_u64("max_energy_range_uj").is_none() {
                 continue;
             }

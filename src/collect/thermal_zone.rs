@@ -9,7 +9,7 @@
 //! `thermal_zone` / `cooling_device` in the directory name.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::{numbered_entries, read_capped, ATTR_CAP, FILE_CAP};
+use super::procfs::{numbered_entries, read_capped, read_capped_number, ATTR_CAP, FILE_CAP};
 use crate::metrics::{Encoder, Kind};
 use std::path::Path;
 use std::sync::Arc;
@@ -61,11 +61,7 @@ fn attr(dir: &Path, file: &str) -> Option<String> {
 fn zone(dir: &Path, number: String) -> Option<Zone> {
     let kind = attr(dir, "type")?;
     attr(dir, "policy")?;
-    let temp: i64 = read_capped(&dir.join("temp"), FILE_CAP)
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
+    let temp: i64 = read_capped_number(&dir.join("temp"), FILE_CAP)?;
     Some(Zone {
         zone: number,
         kind,
