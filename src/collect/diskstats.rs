@@ -18,8 +18,7 @@
 //! default `--path.udev.data=/run/udev/data` is the same on the host itself.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::parse_float;
-use super::procfs::{read_capped, FILE_CAP};
+use super::procfs::{parse_float, read_capped, FILE_CAP};
 use crate::metrics::{Encoder, Kind};
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -7,7 +7,8 @@
 //! can be tested on a fixture tree (`tests/fixtures/<host>/`).
 
 use super::procfs::read_present;
-use crate::metrics::Encoder;
+use crate::metrics::{Encoder, Kind};
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -163,6 +164,68 @@ impl<H: Harvest + 'static> Family for ProcFile<H> {
             None if self.absent_is_no_data => Ok(Arc::new(NoData)),
             None => Ok(Arc::new(Empty)),
             Some(text) => Ok(Arc::new((self.parse)(&text)?)),
+        }
+    }
+}
+
+/// One sample of a family whose name is known only once the files are read.
+#[derive(Debug)]
+struct Row {
+    name: Cow<'static, str>,
+    kind: Kind,
+    help: Cow<'static, str>,
+    labels: Vec<(&'static str, String)>,
+    value: f64,
+}
+
+/// Samples of families named at run time (`node_hwmon_<type>_<element>`, `node_zfs_arc_<kstat>`),
+/// kept sorted by name and labels so that each family is written once, under one header.
+/// A series repeated with the same labels keeps its first value, as the Prometheus client
+/// keeps the first of two colliding metrics.
+#[derive(Debug, Default)]
+pub struct Samples(Vec<Row>);
+
+impl Samples {
+    /// Adds a sample; its labels are written in name order, as the Prometheus client does.
+    pub fn push(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        kind: Kind,
+        help: impl Into<Cow<'static, str>>,
+        mut labels: Vec<(&'static str, String)>,
+        value: f64,
+    ) {
+        labels.sort_by(|a, b| a.0.cmp(b.0));
+        self.0.push(Row {
+            name: name.into(),
+            kind,
+            help: help.into(),
+            labels,
+            value,
+        });
+    }
+
+    /// Sorts the samples by family and labels and drops repeated series (the first stays).
+    pub fn sorted(mut self) -> Samples {
+        self.0
+            .sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.labels.cmp(&b.labels)));
+        self.0
+            .dedup_by(|later, first| later.name == first.name && later.labels == first.labels);
+        self
+    }
+}
+
+impl Harvest for Samples {
+    fn render(&self, out: &mut Encoder) {
+        let mut i = 0;
+        while let Some(first) = self.0.get(i) {
+            let mut fam = out.family(&first.name, first.kind, &first.help);
+            for row in self.0[i..].iter().take_while(|r| r.name == first.name) {
+                let labels: Vec<(&str, &str)> =
+                    row.labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                fam.sample(&labels, row.value);
+                i += 1;
+            }
         }
     }
 }

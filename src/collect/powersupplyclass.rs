@@ -14,8 +14,7 @@
 //! file is skipped, where node_exporter fails the whole collector. Links (`device`,
 //! `subsystem`) and directories (`power`, `hwmonN`) are not attributes.
 
-use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::Samples;
+use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
 use super::procfs::{parse_int, read_capped, sorted_entries, ATTR_CAP};
 use crate::metrics::Kind;
 use std::fs;

@@ -182,6 +182,11 @@ pub fn parse_int(s: &str) -> Option<i64> {
     }
 }
 
+/// Parses a number as Go's `strconv.ParseFloat` does for what sysfs holds (no spaces).
+pub fn parse_float(s: &str) -> Option<f64> {
+    s.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

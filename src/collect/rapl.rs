@@ -12,8 +12,7 @@
 //! zone whose files cannot be read is skipped; node_exporter gives up the whole collector.
 //! The control-type directories (`intel-rapl`) have no `name` and are not zones.
 
-use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::Samples;
+use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
 use super::procfs::{read_capped, read_capped_number, sorted_entries, FILE_CAP};
 use crate::metrics::Kind;
 use std::collections::HashMap;

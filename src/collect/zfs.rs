@@ -13,8 +13,7 @@
 //! that is missing, unreadable or has no `name type data` line adds nothing (ZFS adds files as
 //! it gains features). The pool states are 1.5.0's six (no `suspended`).
 
-use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::Samples;
+use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
 use super::procfs::{read_capped, sorted_entries, FILE_CAP};
 use crate::metrics::Kind;
 use std::fs;
