@@ -139,26 +139,25 @@ impl Harvest for Cpufreq {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{run, value};
+    use crate::collect::family::testing::{assert_values, run, value};
 
     #[test]
     fn pi_fixture() {
         let text = run(&REGISTRATION, "pi");
-        assert_eq!(
-            value(&text, r#"node_cpu_scaling_frequency_hertz{cpu="2"}"#),
-            Some(1_500_000_000.0)
-        );
-        assert_eq!(
-            value(&text, r#"node_cpu_frequency_max_hertz{cpu="0"}"#),
-            Some(1_800_000_000.0)
-        );
-        assert_eq!(
-            value(&text, r#"node_cpu_frequency_min_hertz{cpu="3"}"#),
-            Some(600_000_000.0)
-        );
-        assert_eq!(
-            value(&text, r#"node_cpu_scaling_frequency_min_hertz{cpu="1"}"#),
-            Some(600_000_000.0)
+        assert_values(
+            &text,
+            &[
+                (
+                    r#"node_cpu_scaling_frequency_hertz{cpu="2"}"#,
+                    1_500_000_000.0,
+                ),
+                (r#"node_cpu_frequency_max_hertz{cpu="0"}"#, 1_800_000_000.0),
+                (r#"node_cpu_frequency_min_hertz{cpu="3"}"#, 600_000_000.0),
+                (
+                    r#"node_cpu_scaling_frequency_min_hertz{cpu="1"}"#,
+                    600_000_000.0,
+                ),
+            ],
         );
         // The four cores share one policy (cpuN/cpufreq are links to it).
         assert_eq!(
@@ -176,21 +175,23 @@ mod tests {
     #[test]
     fn laptop_fixture() {
         let text = run(&REGISTRATION, "laptop");
-        assert_eq!(
-            value(&text, r#"node_cpu_scaling_frequency_hertz{cpu="5"}"#),
-            Some(2_100_000_000.0)
-        );
-        assert_eq!(
-            value(&text, r#"node_cpu_scaling_frequency_hertz{cpu="7"}"#),
-            Some(3_912_345_000.0)
-        );
-        assert_eq!(
-            value(&text, r#"node_cpu_scaling_frequency_max_hertz{cpu="0"}"#),
-            Some(4_700_000_000.0)
-        );
-        assert_eq!(
-            value(&text, r#"node_cpu_frequency_min_hertz{cpu="6"}"#),
-            Some(400_000_000.0)
+        assert_values(
+            &text,
+            &[
+                (
+                    r#"node_cpu_scaling_frequency_hertz{cpu="5"}"#,
+                    2_100_000_000.0,
+                ),
+                (
+                    r#"node_cpu_scaling_frequency_hertz{cpu="7"}"#,
+                    3_912_345_000.0,
+                ),
+                (
+                    r#"node_cpu_scaling_frequency_max_hertz{cpu="0"}"#,
+                    4_700_000_000.0,
+                ),
+                (r#"node_cpu_frequency_min_hertz{cpu="6"}"#, 400_000_000.0),
+            ],
         );
         assert_eq!(text.matches("node_cpu_scaling_frequency_hertz{").count(), 8);
         // intel_pstate has no cpuinfo_cur_freq.

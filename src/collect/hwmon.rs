@@ -26,9 +26,6 @@ use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-// ---------------------------------------------------------------------------------------------
-// The `hwmon` family.
-
 /// Registers the `hwmon` family.
 pub const REGISTRATION: Registration = Registration {
     name: "hwmon",

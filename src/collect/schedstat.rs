@@ -93,23 +93,25 @@ impl Harvest for Schedstat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{run, value};
+    use crate::collect::family::testing::{assert_values, run, value};
     use proptest::prelude::*;
 
     #[test]
     fn laptop_fixture() {
         let text = run(&REGISTRATION, "laptop");
-        assert_eq!(
-            value(&text, r#"node_schedstat_running_seconds_total{cpu="0"}"#),
-            Some(2_345.678_901_234)
-        );
-        assert_eq!(
-            value(&text, r#"node_schedstat_waiting_seconds_total{cpu="7"}"#),
-            Some(98.765_432_1)
-        );
-        assert_eq!(
-            value(&text, r#"node_schedstat_timeslices_total{cpu="3"}"#),
-            Some(4_567_890.0)
+        assert_values(
+            &text,
+            &[
+                (
+                    r#"node_schedstat_running_seconds_total{cpu="0"}"#,
+                    2_345.678_901_234,
+                ),
+                (
+                    r#"node_schedstat_waiting_seconds_total{cpu="7"}"#,
+                    98.765_432_1,
+                ),
+                (r#"node_schedstat_timeslices_total{cpu="3"}"#, 4_567_890.0),
+            ],
         );
         assert_eq!(text.matches("node_schedstat_timeslices_total{").count(), 8);
         assert!(text.contains("# TYPE node_schedstat_running_seconds_total counter\n"));
