@@ -381,7 +381,7 @@ impl Harvest for Reading {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{assert_close, run, value};
+    use crate::collect::family::testing::{assert_close, assert_values, run, value};
 
     #[test]
     fn ignores_what_node_exporter_ignores() {
@@ -465,29 +465,16 @@ mod tests {
     #[test]
     fn laptop() {
         let t = run(&REGISTRATION, "laptop");
-        assert_eq!(
-            value(&t, "node_disk_info{device=\"nvme0n1\",major=\"259\",minor=\"0\",model=\"SAMSUNG MZVL2512HCJQ-00BL7\",path=\"pci-0000:3d:00.0-nvme-1\",revision=\"GXA7801Q\",serial=\"S64KNX0T123456\",wwn=\"eui.002538b911b12345\"}"),
-            Some(1.0)
-        );
-        assert_eq!(
-            value(&t, "node_disk_device_mapper_info{device=\"dm-1\",lv_layer=\"\",lv_name=\"root\",name=\"vgubuntu-root\",uuid=\"LVM-Hq0m2Zt8eX1pYw9Lk3Vn7Rb5Cs4Df6Ga1Jh8Ki0Lm2No4Pq6Rs8Tu0Vw\",vg_name=\"vgubuntu\"}"),
-            Some(1.0)
-        );
-        assert_eq!(
-            value(&t, "node_disk_filesystem_info{device=\"dm-0\",type=\"LVM2_member\",usage=\"raid\",uuid=\"Xc3v9B-2kQe-8f3L-Wd1s-0PqZ-a7Hm-4TnR2u\",version=\"LVM2 001\"}"),
-            Some(1.0)
-        );
-        assert_eq!(
-            value(&t, "node_disk_ata_rotation_rate_rpm{device=\"sda\"}"),
-            Some(0.0)
-        );
-        assert_eq!(
-            value(&t, "node_disk_ata_write_cache{device=\"sda\"}"),
-            Some(1.0)
-        );
-        assert_eq!(
-            value(&t, "node_disk_ata_write_cache_enabled{device=\"sda\"}"),
-            Some(1.0)
+        assert_values(
+            &t,
+            &[
+                ("node_disk_info{device=\"nvme0n1\",major=\"259\",minor=\"0\",model=\"SAMSUNG MZVL2512HCJQ-00BL7\",path=\"pci-0000:3d:00.0-nvme-1\",revision=\"GXA7801Q\",serial=\"S64KNX0T123456\",wwn=\"eui.002538b911b12345\"}", 1.0),
+                ("node_disk_device_mapper_info{device=\"dm-1\",lv_layer=\"\",lv_name=\"root\",name=\"vgubuntu-root\",uuid=\"LVM-Hq0m2Zt8eX1pYw9Lk3Vn7Rb5Cs4Df6Ga1Jh8Ki0Lm2No4Pq6Rs8Tu0Vw\",vg_name=\"vgubuntu\"}", 1.0),
+                ("node_disk_filesystem_info{device=\"dm-0\",type=\"LVM2_member\",usage=\"raid\",uuid=\"Xc3v9B-2kQe-8f3L-Wd1s-0PqZ-a7Hm-4TnR2u\",version=\"LVM2 001\"}", 1.0),
+                ("node_disk_ata_rotation_rate_rpm{device=\"sda\"}", 0.0),
+                ("node_disk_ata_write_cache{device=\"sda\"}", 1.0),
+                ("node_disk_ata_write_cache_enabled{device=\"sda\"}", 1.0),
+            ],
         );
         assert_close(
             &t,
@@ -554,17 +541,13 @@ mod tests {
             ),
             Some(0.017)
         );
-        assert_eq!(
-            value(&t, "node_disk_reads_completed_total{device=\"zram0\"}"),
-            Some(0.0)
-        );
-        assert_eq!(
-            value(&t, "node_disk_reads_completed_total{device=\"sdaa1\"}"),
-            Some(1.0)
-        );
-        assert_eq!(
-            value(&t, "node_disk_reads_completed_total{device=\"mmcblk0p1\"}"),
-            Some(1.0)
+        assert_values(
+            &t,
+            &[
+                ("node_disk_reads_completed_total{device=\"zram0\"}", 0.0),
+                ("node_disk_reads_completed_total{device=\"sdaa1\"}", 1.0),
+                ("node_disk_reads_completed_total{device=\"mmcblk0p1\"}", 1.0),
+            ],
         );
         for gone in [
             "\"sdb1\"",

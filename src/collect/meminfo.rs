@@ -97,7 +97,7 @@ impl Harvest for Meminfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{run, value};
+    use crate::collect::family::testing::{assert_values, run, value};
     use proptest::prelude::*;
 
     #[test]
@@ -111,27 +111,22 @@ mod tests {
             fixture.lines().count(),
             "one family per line"
         );
-        assert_eq!(
-            value(&text, "node_memory_MemTotal_bytes"),
-            Some(24_683_584.0 * 1024.0)
-        );
-        assert_eq!(
-            value(&text, "node_memory_Active_anon_bytes"),
-            Some(1_620.0 * 1024.0)
-        );
-        assert_eq!(
-            value(&text, "node_memory_Inactive_file_bytes"),
-            Some(1_384_140.0 * 1024.0)
+        assert_values(
+            &text,
+            &[
+                ("node_memory_MemTotal_bytes", 24_683_584.0 * 1024.0),
+                ("node_memory_Active_anon_bytes", 1_620.0 * 1024.0),
+                ("node_memory_Inactive_file_bytes", 1_384_140.0 * 1024.0),
+            ],
         );
         // Cached is the kernel's Cached, not Cached + SReclaimable.
-        assert_eq!(
-            value(&text, "node_memory_Cached_bytes"),
-            Some(2_560_324.0 * 1024.0)
-        );
-        assert_eq!(value(&text, "node_memory_HugePages_Total"), Some(0.0));
-        assert_eq!(
-            value(&text, "node_memory_Hugepagesize_bytes"),
-            Some(2048.0 * 1024.0)
+        assert_values(
+            &text,
+            &[
+                ("node_memory_Cached_bytes", 2_560_324.0 * 1024.0),
+                ("node_memory_HugePages_Total", 0.0),
+                ("node_memory_Hugepagesize_bytes", 2048.0 * 1024.0),
+            ],
         );
         assert!(text.contains(
             "# HELP node_memory_MemFree_bytes Memory information field MemFree_bytes.\n\
@@ -148,11 +143,13 @@ mod tests {
         );
         assert_eq!(value(&text, "node_memory_DirectMap4k_bytes"), None);
         let text = run(&REGISTRATION, "laptop");
-        assert_eq!(value(&text, "node_memory_HugePages_Free"), Some(4.0));
-        assert_eq!(value(&text, "node_memory_ShmemHugePages_bytes"), Some(0.0));
-        assert_eq!(
-            value(&text, "node_memory_DirectMap1G_bytes"),
-            Some(3_145_728.0 * 1024.0)
+        assert_values(
+            &text,
+            &[
+                ("node_memory_HugePages_Free", 4.0),
+                ("node_memory_ShmemHugePages_bytes", 0.0),
+                ("node_memory_DirectMap1G_bytes", 3_145_728.0 * 1024.0),
+            ],
         );
     }
 

@@ -104,24 +104,23 @@ impl Harvest for Stat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{run, value};
+    use crate::collect::family::testing::{assert_values, run, value};
     use proptest::prelude::*;
 
     #[test]
     fn vm_fixture() {
         let text = run(&REGISTRATION, "vm");
-        assert_eq!(
-            value(&text, "node_boot_time_seconds"),
-            Some(1_796_148_028.0)
+        assert_values(
+            &text,
+            &[
+                ("node_boot_time_seconds", 1_796_148_028.0),
+                ("node_context_switches_total", 19_783_557.0),
+                ("node_forks_total", 141_452.0),
+                ("node_intr_total", 3_971_143.0),
+                ("node_procs_running", 1.0),
+                ("node_procs_blocked", 0.0),
+            ],
         );
-        assert_eq!(
-            value(&text, "node_context_switches_total"),
-            Some(19_783_557.0)
-        );
-        assert_eq!(value(&text, "node_forks_total"), Some(141_452.0));
-        assert_eq!(value(&text, "node_intr_total"), Some(3_971_143.0));
-        assert_eq!(value(&text, "node_procs_running"), Some(1.0));
-        assert_eq!(value(&text, "node_procs_blocked"), Some(0.0));
         assert!(text.contains("# TYPE node_forks_total counter\n"));
         assert!(text.contains("# TYPE node_procs_running gauge\n"));
         // The per-CPU lines belong to the cpu family.
