@@ -76,11 +76,7 @@ impl Harvest for ArpHarvest {
 #[cfg(test)]
 mod tests {
     use super::REGISTRATION;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     fn entries(text: &str, device: &str) -> Option<f64> {
         value(text, &format!("node_arp_entries{{device=\"{device}\"}}"))
@@ -88,23 +84,23 @@ mod tests {
 
     #[test]
     fn entries_per_device() {
-        let t = run("vm");
+        let t = run(&REGISTRATION, "vm");
         assert_eq!(entries(&t, "eth0"), Some(1.0));
         assert!(t.contains(
             "# HELP node_arp_entries ARP entries by device\n# TYPE node_arp_entries gauge\n"
         ));
         // Incomplete entries (flags 0x0) count, as in node_exporter.
-        let t = run("pi");
+        let t = run(&REGISTRATION, "pi");
         assert_eq!(entries(&t, "eth0"), Some(3.0));
         assert_eq!(entries(&t, "wlan0"), Some(2.0));
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         assert_eq!(entries(&t, "bond0"), Some(2.0));
         assert_eq!(t.matches("node_arp_entries{").count(), 1);
     }
 
     #[test]
     fn hostile_lines_of_other_widths_are_skipped() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         // One good line, one with 7 columns, one with 5, and a last one without newline.
         assert_eq!(entries(&t, "eth0"), Some(2.0));
         assert_eq!(entries(&t, "x\u{fffd}"), Some(1.0));

@@ -114,11 +114,7 @@ impl Harvest for BondingHarvest {
 #[cfg(test)]
 mod tests {
     use super::REGISTRATION;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     fn bond(text: &str, metric: &str, master: &str) -> Option<f64> {
         value(
@@ -129,13 +125,13 @@ mod tests {
 
     #[test]
     fn no_bonding_module_no_samples() {
-        assert_eq!(run("vm"), "");
-        assert_eq!(run("pi"), "");
+        assert_eq!(run(&REGISTRATION, "vm"), "");
+        assert_eq!(run(&REGISTRATION, "pi"), "");
     }
 
     #[test]
     fn laptop_failover_bond() {
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         assert_eq!(bond(&t, "slaves", "bond0"), Some(2.0));
         assert_eq!(bond(&t, "active", "bond0"), Some(1.0));
         assert!(t.contains(
@@ -145,7 +141,7 @@ mod tests {
 
     #[test]
     fn hostile_masters_and_slaves() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         // eth0 up, eth1 in another state, ghost without status: three configured, one up.
         assert_eq!(bond(&t, "slaves", "bond0"), Some(3.0));
         assert_eq!(bond(&t, "active", "bond0"), Some(1.0));

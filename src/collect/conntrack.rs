@@ -173,11 +173,7 @@ impl Harvest for ConntrackHarvest {
 #[cfg(test)]
 mod tests {
     use super::REGISTRATION;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     fn ct(text: &str, name: &str) -> Option<f64> {
         value(text, &format!("node_nf_conntrack_{name}"))
@@ -185,7 +181,7 @@ mod tests {
 
     #[test]
     fn vm_has_node_exporters_10_families() {
-        let t = run("vm");
+        let t = run(&REGISTRATION, "vm");
         assert_eq!(ct(&t, "entries"), Some(0.0));
         assert_eq!(ct(&t, "entries_limit"), Some(262144.0));
         assert_eq!(ct(&t, "stat_search_restart"), Some(0.0));
@@ -195,12 +191,12 @@ mod tests {
 
     #[test]
     fn pi_without_the_module_has_nothing() {
-        assert_eq!(run("pi"), "");
+        assert_eq!(run(&REGISTRATION, "pi"), "");
     }
 
     #[test]
     fn laptop_sums_the_cpus() {
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         assert_eq!(ct(&t, "entries"), Some(187.0));
         assert_eq!(ct(&t, "entries_limit"), Some(262144.0));
         // Per CPU c of 8: found 10+c, invalid 100c+1, ignore 1000+c, insert_failed c%2,
@@ -217,7 +213,7 @@ mod tests {
 
     #[test]
     fn hostile_files_and_lines_fail_alone() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         // `lots` is no number: that sample only is missing.
         assert_eq!(ct(&t, "entries"), None);
         assert_eq!(ct(&t, "entries_limit"), Some(u64::MAX as f64));

@@ -3,7 +3,7 @@
 //! Usage is always a delta between two samples one sampler interval apart: an instant reading
 //! (the original sampled every ~9 ms) flips between 0 and 100 and means nothing.
 
-use super::procfs::read_into;
+use super::procfs::{read_into, read_u64};
 
 /// Jiffies per mode for one CPU line of `/proc/stat`, in the kernel's column order:
 /// user nice system idle iowait irq softirq steal guest guest_nice.
@@ -288,6 +288,27 @@ pub type Seconds = [f64; COLUMNS];
 /// back: its counters start over (node_exporter's `jumpBackSeconds`).
 const JUMP_BACK_SECONDS: f64 = 3.0;
 
+/// The CPU number of a `cpuN` word (`/proc/stat` and `/proc/schedstat` lines, sysfs
+/// `devices/system/cpu` entries); `None` for `cpu`, `cpufreq` or `cpuX`.
+pub fn cpu_number(word: &str) -> Option<u32> {
+    word.strip_prefix("cpu")
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse::<u32>().ok())
+}
+
+/// The numbers of the `cpuN` entries of sysfs `devices/system/cpu` at `dir`, sorted; empty if
+/// it cannot be listed.
+pub fn sysfs_cpus(dir: &std::path::Path) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut cpus: Vec<u32> = entries
+        .filter_map(|e| cpu_number(e.ok()?.file_name().to_str()?))
+        .collect();
+    cpus.sort_unstable();
+    cpus
+}
+
 /// The `cpuN` lines of `/proc/stat`: CPU number and jiffies per column (columns the kernel does
 /// not write are 0). The aggregate `cpu` line is left out, and so is a line with a field that
 /// is not a number, rather than reporting half of it.
@@ -295,12 +316,7 @@ pub fn parse_cpu_lines(text: &str) -> Vec<(u32, [u64; COLUMNS])> {
     let mut out = Vec::new();
     for line in text.lines() {
         let mut fields = line.split_whitespace();
-        let Some(id) = fields
-            .next()
-            .and_then(|f| f.strip_prefix("cpu"))
-            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
+        let Some(id) = fields.next().and_then(cpu_number) else {
             continue;
         };
         let mut t = [0u64; COLUMNS];
@@ -400,37 +416,19 @@ impl CpuFamily {
         self.seen = next;
     }
 
-    fn read_u64(&mut self, path: std::path::PathBuf) -> Option<u64> {
-        read_into(path, &mut self.buf).ok()?.trim().parse().ok()
-    }
-
     /// Package and core throttle counts (as [`CpuHarvest`] holds them), each package and
     /// core read once.
     fn throttles(&mut self, roots: &super::family::Roots) -> (Vec<PackageCount>, Vec<CoreCount>) {
         let mut packages = std::collections::BTreeMap::new();
         let mut cores = std::collections::BTreeMap::new();
         let dir = roots.sys("devices/system/cpu");
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return (Vec::new(), Vec::new());
-        };
-        let mut cpus: Vec<u32> = entries
-            .filter_map(|e| {
-                let name = e.ok()?.file_name();
-                let n = name.to_str()?.strip_prefix("cpu")?;
-                if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
-                    return None;
-                }
-                n.parse().ok()
-            })
-            .collect();
-        cpus.sort_unstable();
-        for id in cpus {
+        for id in sysfs_cpus(&dir) {
             let cpu = dir.join(format!("cpu{id}"));
             let topo = match self.topology.get(&id) {
                 Some(t) => *t,
                 None => {
-                    let package = self.read_u64(cpu.join("topology/physical_package_id"));
-                    let core = self.read_u64(cpu.join("topology/core_id"));
+                    let package = read_u64(cpu.join("topology/physical_package_id"), &mut self.buf);
+                    let core = read_u64(cpu.join("topology/core_id"), &mut self.buf);
                     let t = package.zip(core).map(|(package, core)| Topology {
                         package,
                         core,
@@ -446,12 +444,12 @@ impl CpuFamily {
             let throttle = cpu.join("thermal_throttle");
             if let std::collections::btree_map::Entry::Vacant(e) = cores.entry((t.package, t.core))
             {
-                if let Some(n) = self.read_u64(throttle.join("core_throttle_count")) {
+                if let Some(n) = read_u64(throttle.join("core_throttle_count"), &mut self.buf) {
                     e.insert(n);
                 }
             }
             if let std::collections::btree_map::Entry::Vacant(e) = packages.entry(t.package) {
-                if let Some(n) = self.read_u64(throttle.join("package_throttle_count")) {
+                if let Some(n) = read_u64(throttle.join("package_throttle_count"), &mut self.buf) {
                     e.insert(n);
                 }
             }
@@ -488,7 +486,7 @@ impl super::family::Family for CpuFamily {
         &mut self,
         roots: &super::family::Roots,
     ) -> Result<std::sync::Arc<dyn super::family::Harvest>, String> {
-        let lines = match super::stat::read_present(roots.proc("stat"), &mut self.buf)? {
+        let lines = match super::procfs::read_present(roots.proc("stat"), &mut self.buf)? {
             None => return Ok(std::sync::Arc::new(super::family::Empty)),
             Some(text) => parse_cpu_lines(&text),
         };

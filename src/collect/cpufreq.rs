@@ -10,7 +10,7 @@
 //! CPU, the rest every tick.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_into;
+use super::procfs::read_u64;
 use crate::metrics::{Encoder, Kind};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -83,12 +83,6 @@ pub struct Cpu {
 #[derive(Debug, Default, PartialEq)]
 pub struct Cpufreq(pub Vec<Cpu>);
 
-impl CpufreqFamily {
-    fn read_khz(&mut self, path: std::path::PathBuf) -> Option<u64> {
-        read_into(path, &mut self.buf).ok()?.trim().parse().ok()
-    }
-}
-
 impl Family for CpufreqFamily {
     fn name(&self) -> &'static str {
         "cpufreq"
@@ -96,20 +90,7 @@ impl Family for CpufreqFamily {
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         let dir = roots.sys("devices/system/cpu");
-        let mut cpus: Vec<u32> = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries
-                .filter_map(|e| {
-                    let name = e.ok()?.file_name();
-                    let n = name.to_str()?.strip_prefix("cpu")?;
-                    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
-                        return None;
-                    }
-                    n.parse().ok()
-                })
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        cpus.sort_unstable();
+        let cpus = super::cpu::sysfs_cpus(&dir);
         let mut out = Vec::with_capacity(cpus.len());
         for cpu in cpus {
             let freq = dir.join(format!("cpu{cpu}/cpufreq"));
@@ -120,20 +101,20 @@ impl Family for CpufreqFamily {
                 Some(l) => *l,
                 None => {
                     let l = [
-                        self.read_khz(freq.join(FILES[1])),
-                        self.read_khz(freq.join(FILES[2])),
+                        read_u64(freq.join(FILES[1]), &mut self.buf),
+                        read_u64(freq.join(FILES[2]), &mut self.buf),
                     ];
                     self.limits.insert(cpu, l);
                     l
                 }
             };
             let khz = [
-                self.read_khz(freq.join(FILES[0])),
+                read_u64(freq.join(FILES[0]), &mut self.buf),
                 limits[0],
                 limits[1],
-                self.read_khz(freq.join(FILES[3])),
-                self.read_khz(freq.join(FILES[4])),
-                self.read_khz(freq.join(FILES[5])),
+                read_u64(freq.join(FILES[3]), &mut self.buf),
+                read_u64(freq.join(FILES[4]), &mut self.buf),
+                read_u64(freq.join(FILES[5]), &mut self.buf),
             ];
             out.push(Cpu { cpu, khz });
         }
@@ -158,30 +139,25 @@ impl Harvest for Cpufreq {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{assert_values, run, value};
 
     #[test]
     fn pi_fixture() {
-        let text = run("pi");
-        assert_eq!(
-            value(&text, r#"node_cpu_scaling_frequency_hertz{cpu="2"}"#),
-            Some(1_500_000_000.0)
-        );
-        assert_eq!(
-            value(&text, r#"node_cpu_frequency_max_hertz{cpu="0"}"#),
-            Some(1_800_000_000.0)
-        );
-        assert_eq!(
-            value(&text, r#"node_cpu_frequency_min_hertz{cpu="3"}"#),
-            Some(600_000_000.0)
-        );
-        assert_eq!(
-            value(&text, r#"node_cpu_scaling_frequency_min_hertz{cpu="1"}"#),
-            Some(600_000_000.0)
+        let text = run(&REGISTRATION, "pi");
+        assert_values(
+            &text,
+            &[
+                (
+                    r#"node_cpu_scaling_frequency_hertz{cpu="2"}"#,
+                    1_500_000_000.0,
+                ),
+                (r#"node_cpu_frequency_max_hertz{cpu="0"}"#, 1_800_000_000.0),
+                (r#"node_cpu_frequency_min_hertz{cpu="3"}"#, 600_000_000.0),
+                (
+                    r#"node_cpu_scaling_frequency_min_hertz{cpu="1"}"#,
+                    600_000_000.0,
+                ),
+            ],
         );
         // The four cores share one policy (cpuN/cpufreq are links to it).
         assert_eq!(
@@ -198,22 +174,24 @@ mod tests {
 
     #[test]
     fn laptop_fixture() {
-        let text = run("laptop");
-        assert_eq!(
-            value(&text, r#"node_cpu_scaling_frequency_hertz{cpu="5"}"#),
-            Some(2_100_000_000.0)
-        );
-        assert_eq!(
-            value(&text, r#"node_cpu_scaling_frequency_hertz{cpu="7"}"#),
-            Some(3_912_345_000.0)
-        );
-        assert_eq!(
-            value(&text, r#"node_cpu_scaling_frequency_max_hertz{cpu="0"}"#),
-            Some(4_700_000_000.0)
-        );
-        assert_eq!(
-            value(&text, r#"node_cpu_frequency_min_hertz{cpu="6"}"#),
-            Some(400_000_000.0)
+        let text = run(&REGISTRATION, "laptop");
+        assert_values(
+            &text,
+            &[
+                (
+                    r#"node_cpu_scaling_frequency_hertz{cpu="5"}"#,
+                    2_100_000_000.0,
+                ),
+                (
+                    r#"node_cpu_scaling_frequency_hertz{cpu="7"}"#,
+                    3_912_345_000.0,
+                ),
+                (
+                    r#"node_cpu_scaling_frequency_max_hertz{cpu="0"}"#,
+                    4_700_000_000.0,
+                ),
+                (r#"node_cpu_frequency_min_hertz{cpu="6"}"#, 400_000_000.0),
+            ],
         );
         assert_eq!(text.matches("node_cpu_scaling_frequency_hertz{").count(), 8);
         // intel_pstate has no cpuinfo_cur_freq.
@@ -222,12 +200,12 @@ mod tests {
 
     #[test]
     fn vm_has_none() {
-        assert_eq!(run("vm"), "");
+        assert_eq!(run(&REGISTRATION, "vm"), "");
     }
 
     #[test]
     fn hostile_fixture() {
-        let text = run("hostile");
+        let text = run(&REGISTRATION, "hostile");
         // cpu0: text in scaling_cur_freq, a negative minimum, u64::MAX maximum, an empty
         // cpuinfo_max_freq, a good cpuinfo_cur_freq.
         assert_eq!(

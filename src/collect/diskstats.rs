@@ -18,7 +18,7 @@
 //! default `--path.udev.data=/run/udev/data` is the same on the host itself.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::{parse_float, read_capped, FILE_CAP};
+use super::procfs::{parse_float, read_capped, FILE_CAP};
 use crate::metrics::{Encoder, Kind};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -381,19 +381,7 @@ impl Harvest for Reading {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
-
-    fn close(text: &str, series: &str, want: f64) {
-        let got = value(text, series).unwrap_or_else(|| panic!("{series} missing in\n{text}"));
-        assert!(
-            (got - want).abs() <= want.abs() * 1e-12,
-            "{series}: {got} != {want}"
-        );
-    }
+    use crate::collect::family::testing::{assert_close, assert_values, run, value};
 
     #[test]
     fn ignores_what_node_exporter_ignores() {
@@ -429,7 +417,7 @@ mod tests {
 
     #[test]
     fn pi() {
-        let t = run("pi");
+        let t = run(&REGISTRATION, "pi");
         let d = "{device=\"mmcblk0\"}";
         for (name, v) in [
             ("reads_completed_total", 51234.0),
@@ -450,7 +438,7 @@ mod tests {
             ("flush_requests_total", 2345.0),
             ("flush_requests_time_seconds_total", 1.234),
         ] {
-            close(&t, &format!("node_disk_{name}{d}"), v);
+            assert_close(&t, &format!("node_disk_{name}{d}"), v);
         }
         // Partitions of an SD card are not excluded; ram and loop devices are.
         assert_eq!(
@@ -476,37 +464,24 @@ mod tests {
 
     #[test]
     fn laptop() {
-        let t = run("laptop");
-        assert_eq!(
-            value(&t, "node_disk_info{device=\"nvme0n1\",major=\"259\",minor=\"0\",model=\"SAMSUNG MZVL2512HCJQ-00BL7\",path=\"pci-0000:3d:00.0-nvme-1\",revision=\"GXA7801Q\",serial=\"S64KNX0T123456\",wwn=\"eui.002538b911b12345\"}"),
-            Some(1.0)
+        let t = run(&REGISTRATION, "laptop");
+        assert_values(
+            &t,
+            &[
+                ("node_disk_info{device=\"nvme0n1\",major=\"259\",minor=\"0\",model=\"SAMSUNG MZVL2512HCJQ-00BL7\",path=\"pci-0000:3d:00.0-nvme-1\",revision=\"GXA7801Q\",serial=\"S64KNX0T123456\",wwn=\"eui.002538b911b12345\"}", 1.0),
+                ("node_disk_device_mapper_info{device=\"dm-1\",lv_layer=\"\",lv_name=\"root\",name=\"vgubuntu-root\",uuid=\"LVM-Hq0m2Zt8eX1pYw9Lk3Vn7Rb5Cs4Df6Ga1Jh8Ki0Lm2No4Pq6Rs8Tu0Vw\",vg_name=\"vgubuntu\"}", 1.0),
+                ("node_disk_filesystem_info{device=\"dm-0\",type=\"LVM2_member\",usage=\"raid\",uuid=\"Xc3v9B-2kQe-8f3L-Wd1s-0PqZ-a7Hm-4TnR2u\",version=\"LVM2 001\"}", 1.0),
+                ("node_disk_ata_rotation_rate_rpm{device=\"sda\"}", 0.0),
+                ("node_disk_ata_write_cache{device=\"sda\"}", 1.0),
+                ("node_disk_ata_write_cache_enabled{device=\"sda\"}", 1.0),
+            ],
         );
-        assert_eq!(
-            value(&t, "node_disk_device_mapper_info{device=\"dm-1\",lv_layer=\"\",lv_name=\"root\",name=\"vgubuntu-root\",uuid=\"LVM-Hq0m2Zt8eX1pYw9Lk3Vn7Rb5Cs4Df6Ga1Jh8Ki0Lm2No4Pq6Rs8Tu0Vw\",vg_name=\"vgubuntu\"}"),
-            Some(1.0)
-        );
-        assert_eq!(
-            value(&t, "node_disk_filesystem_info{device=\"dm-0\",type=\"LVM2_member\",usage=\"raid\",uuid=\"Xc3v9B-2kQe-8f3L-Wd1s-0PqZ-a7Hm-4TnR2u\",version=\"LVM2 001\"}"),
-            Some(1.0)
-        );
-        assert_eq!(
-            value(&t, "node_disk_ata_rotation_rate_rpm{device=\"sda\"}"),
-            Some(0.0)
-        );
-        assert_eq!(
-            value(&t, "node_disk_ata_write_cache{device=\"sda\"}"),
-            Some(1.0)
-        );
-        assert_eq!(
-            value(&t, "node_disk_ata_write_cache_enabled{device=\"sda\"}"),
-            Some(1.0)
-        );
-        close(
+        assert_close(
             &t,
             "node_disk_flush_requests_time_seconds_total{device=\"nvme0n1\"}",
             8.901,
         );
-        close(
+        assert_close(
             &t,
             "node_disk_discarded_sectors_total{device=\"dm-0\"}",
             123456789.0,
@@ -521,7 +496,7 @@ mod tests {
 
     #[test]
     fn hostile() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         // 14 fields: 11 counters, no discard or flush series.
         assert_eq!(
             value(
@@ -566,17 +541,13 @@ mod tests {
             ),
             Some(0.017)
         );
-        assert_eq!(
-            value(&t, "node_disk_reads_completed_total{device=\"zram0\"}"),
-            Some(0.0)
-        );
-        assert_eq!(
-            value(&t, "node_disk_reads_completed_total{device=\"sdaa1\"}"),
-            Some(1.0)
-        );
-        assert_eq!(
-            value(&t, "node_disk_reads_completed_total{device=\"mmcblk0p1\"}"),
-            Some(1.0)
+        assert_values(
+            &t,
+            &[
+                ("node_disk_reads_completed_total{device=\"zram0\"}", 0.0),
+                ("node_disk_reads_completed_total{device=\"sdaa1\"}", 1.0),
+                ("node_disk_reads_completed_total{device=\"mmcblk0p1\"}", 1.0),
+            ],
         );
         for gone in [
             "\"sdb1\"",
@@ -608,7 +579,7 @@ mod tests {
 
     #[test]
     fn vm() {
-        let t = run("vm");
+        let t = run(&REGISTRATION, "vm");
         assert!(t.contains("node_disk_reads_completed_total{device=\"vda\"}"));
         assert!(t.contains("node_disk_info{device=\"zram0\",major=\"253\",minor=\"0\""));
         assert!(!t.contains("loop"));

@@ -8,7 +8,7 @@
 //! that cannot be read or parsed is left out, where node_exporter fails the whole collector.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::{numbered_entries, read_capped, FILE_CAP};
+use super::procfs::{numbered_entries, read_capped_number, FILE_CAP};
 use crate::metrics::{Encoder, Kind};
 use std::path::Path;
 use std::sync::Arc;
@@ -47,11 +47,7 @@ struct Controller {
 struct Reading(Vec<Controller>);
 
 fn count(dir: &Path, file: &str) -> Option<u64> {
-    read_capped(&dir.join(file), FILE_CAP)
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    read_capped_number(&dir.join(file), FILE_CAP)
 }
 
 /// The leading digits of what followed the prefix (node_exporter's `mc([0-9]+)` capture).
@@ -153,61 +149,58 @@ impl Harvest for Reading {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{assert_values, run, value};
 
     #[test]
     fn hostile() {
-        let t = run("hostile");
-        for (series, v) in [
-            ("node_edac_correctable_errors_total{controller=\"0\"}", 5.0),
-            (
-                "node_edac_uncorrectable_errors_total{controller=\"0\"}",
-                0.0,
-            ),
-            (
-                "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"unknown\"}",
-                1.0,
-            ),
-            (
-                "node_edac_csrow_uncorrectable_errors_total{controller=\"0\",csrow=\"unknown\"}",
-                0.0,
-            ),
-            (
-                "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"0\"}",
-                3.0,
-            ),
-            (
-                "node_edac_csrow_uncorrectable_errors_total{controller=\"0\",csrow=\"0\"}",
-                0.0,
-            ),
-            (
-                "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"1\"}",
-                1.0,
-            ),
-            (
-                "node_edac_csrow_uncorrectable_errors_total{controller=\"0\",csrow=\"1\"}",
-                2.0,
-            ),
-            // mc1: `garbage` and `-1` are left out, the rest stays.
-            (
-                "node_edac_uncorrectable_errors_total{controller=\"1\"}",
-                u64::MAX as f64,
-            ),
-            (
-                "node_edac_csrow_correctable_errors_total{controller=\"1\",csrow=\"unknown\"}",
-                0.0,
-            ),
-            (
-                "node_edac_csrow_uncorrectable_errors_total{controller=\"1\",csrow=\"0\"}",
-                4.0,
-            ),
-        ] {
-            assert_eq!(value(&t, series), Some(v), "{series}");
-        }
+        let t = run(&REGISTRATION, "hostile");
+        assert_values(
+            &t,
+            &[
+                ("node_edac_correctable_errors_total{controller=\"0\"}", 5.0),
+                (
+                    "node_edac_uncorrectable_errors_total{controller=\"0\"}",
+                    0.0,
+                ),
+                (
+                    "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"unknown\"}",
+                    1.0,
+                ),
+                (
+                    "node_edac_csrow_uncorrectable_errors_total{controller=\"0\",csrow=\"unknown\"}",
+                    0.0,
+                ),
+                (
+                    "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"0\"}",
+                    3.0,
+                ),
+                (
+                    "node_edac_csrow_uncorrectable_errors_total{controller=\"0\",csrow=\"0\"}",
+                    0.0,
+                ),
+                (
+                    "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"1\"}",
+                    1.0,
+                ),
+                (
+                    "node_edac_csrow_uncorrectable_errors_total{controller=\"0\",csrow=\"1\"}",
+                    2.0,
+                ),
+                // mc1: `garbage` and `-1` are left out, the rest stays.
+                (
+                    "node_edac_uncorrectable_errors_total{controller=\"1\"}",
+                    u64::MAX as f64,
+                ),
+                (
+                    "node_edac_csrow_correctable_errors_total{controller=\"1\",csrow=\"unknown\"}",
+                    0.0,
+                ),
+                (
+                    "node_edac_csrow_uncorrectable_errors_total{controller=\"1\",csrow=\"0\"}",
+                    4.0,
+                ),
+            ],
+        );
         assert_eq!(
             value(&t, "node_edac_correctable_errors_total{controller=\"1\"}"),
             None
@@ -223,7 +216,7 @@ mod tests {
     #[test]
     fn no_edac_is_empty() {
         for host in ["vm", "pi", "laptop"] {
-            assert_eq!(run(host), "", "{host}");
+            assert_eq!(run(&REGISTRATION, host), "", "{host}");
         }
     }
 }

@@ -6,7 +6,7 @@
 //! older kernels report a 4096-bit pool that drains. Dashboards still alert on low values.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_lossy;
+use super::procfs::read_u64;
 use crate::metrics::{Encoder, Kind};
 use std::sync::Arc;
 
@@ -38,8 +38,7 @@ impl EntropyFamily {
     /// one bad file does not hide the other.
     fn read(&mut self, roots: &Roots, file: &str) -> Option<f64> {
         let path = roots.proc(&format!("sys/kernel/random/{file}"));
-        let text = read_lossy(path, &mut self.buf).ok()?;
-        text.trim().parse::<u64>().ok().map(|v| v as f64)
+        read_u64(path, &mut self.buf).map(|v| v as f64)
     }
 }
 
@@ -80,20 +79,16 @@ impl Harvest for Entropy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     #[test]
     fn fixtures() {
-        let text = run("vm");
+        let text = run(&REGISTRATION, "vm");
         assert_eq!(value(&text, "node_entropy_available_bits"), Some(256.0));
         assert_eq!(value(&text, "node_entropy_pool_size_bits"), Some(256.0));
         assert!(text.contains("# TYPE node_entropy_available_bits gauge\n"));
         // A pre-5.18 kernel's draining 4096-bit pool.
-        let text = run("laptop");
+        let text = run(&REGISTRATION, "laptop");
         assert_eq!(value(&text, "node_entropy_available_bits"), Some(3_712.0));
         assert_eq!(value(&text, "node_entropy_pool_size_bits"), Some(4_096.0));
     }
@@ -101,6 +96,6 @@ mod tests {
     #[test]
     fn hostile_values_are_left_out() {
         // entropy_avail is negative, poolsize is a directory: no samples, no error.
-        assert_eq!(run("hostile"), "");
+        assert_eq!(run(&REGISTRATION, "hostile"), "");
     }
 }

@@ -6,7 +6,9 @@
 //! psmonitor can watch its host from a container (`--path.procfs=/host/proc`) and every family
 //! can be tested on a fixture tree (`tests/fixtures/<host>/`).
 
-use crate::metrics::Encoder;
+use super::procfs::read_present;
+use crate::metrics::{Encoder, Kind};
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -115,6 +117,119 @@ impl Harvest for NoData {
     }
 }
 
+/// A family that parses one procfs file each tick (`meminfo`, `loadavg`, ...): a host without
+/// the file gives an empty harvest, or "no data" where node_exporter says so.
+pub struct ProcFile<H> {
+    name: &'static str,
+    /// Below procfs, as [`Roots::proc`] takes it.
+    file: &'static str,
+    parse: fn(&str) -> Result<H, String>,
+    /// Whether a missing file is node_exporter's "no data" (success 0) rather than empty.
+    absent_is_no_data: bool,
+    buf: Vec<u8>,
+}
+
+impl<H: Harvest + 'static> ProcFile<H> {
+    /// The family `name`, reading `file` below procfs with `parse`.
+    pub fn new(
+        name: &'static str,
+        file: &'static str,
+        parse: fn(&str) -> Result<H, String>,
+    ) -> Self {
+        ProcFile {
+            name,
+            file,
+            parse,
+            absent_is_no_data: false,
+            buf: Vec::new(),
+        }
+    }
+
+    /// A missing file is node_exporter's "no data" ([`NoData`]), not an empty harvest.
+    pub fn absent_is_no_data(self) -> Self {
+        ProcFile {
+            absent_is_no_data: true,
+            ..self
+        }
+    }
+}
+
+impl<H: Harvest + 'static> Family for ProcFile<H> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
+        match read_present(roots.proc(self.file), &mut self.buf)? {
+            None if self.absent_is_no_data => Ok(Arc::new(NoData)),
+            None => Ok(Arc::new(Empty)),
+            Some(text) => Ok(Arc::new((self.parse)(&text)?)),
+        }
+    }
+}
+
+/// One sample of a family whose name is known only once the files are read.
+#[derive(Debug)]
+struct Row {
+    name: Cow<'static, str>,
+    kind: Kind,
+    help: Cow<'static, str>,
+    labels: Vec<(&'static str, String)>,
+    value: f64,
+}
+
+/// Samples of families named at run time (`node_hwmon_<type>_<element>`, `node_zfs_arc_<kstat>`),
+/// kept sorted by name and labels so that each family is written once, under one header.
+/// A series repeated with the same labels keeps its first value, as the Prometheus client
+/// keeps the first of two colliding metrics.
+#[derive(Debug, Default)]
+pub struct Samples(Vec<Row>);
+
+impl Samples {
+    /// Adds a sample; its labels are written in name order, as the Prometheus client does.
+    pub fn push(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        kind: Kind,
+        help: impl Into<Cow<'static, str>>,
+        mut labels: Vec<(&'static str, String)>,
+        value: f64,
+    ) {
+        labels.sort_by(|a, b| a.0.cmp(b.0));
+        self.0.push(Row {
+            name: name.into(),
+            kind,
+            help: help.into(),
+            labels,
+            value,
+        });
+    }
+
+    /// Sorts the samples by family and labels and drops repeated series (the first stays).
+    pub fn sorted(mut self) -> Samples {
+        self.0
+            .sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.labels.cmp(&b.labels)));
+        self.0
+            .dedup_by(|later, first| later.name == first.name && later.labels == first.labels);
+        self
+    }
+}
+
+impl Harvest for Samples {
+    fn render(&self, out: &mut Encoder) {
+        let mut i = 0;
+        while let Some(first) = self.0.get(i) {
+            let mut fam = out.family(&first.name, first.kind, &first.help);
+            for row in self.0[i..].iter().take_while(|r| r.name == first.name) {
+                let labels: Vec<(&str, &str)> =
+                    row.labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                fam.sample(&labels, row.value);
+                i += 1;
+            }
+        }
+    }
+}
+
 /// One family's result for one tick.
 #[derive(Debug, Clone)]
 pub struct Harvested {
@@ -155,11 +270,33 @@ pub mod testing {
         out.finish()
     }
 
+    /// Makes the family `reg` registers (default settings), harvests it on the fixture `host`
+    /// and renders it.
+    pub fn run(reg: &Registration, host: &str) -> String {
+        render(&mut *(reg.make)(&Settings::default()), host)
+    }
+
     /// The value of the sample written exactly as `series` (`name{a="b"}`) in `text`.
     pub fn value(text: &str, series: &str) -> Option<f64> {
         text.lines().find_map(|l| {
             let rest = l.strip_prefix(series)?.strip_prefix(' ')?;
             rest.parse().ok()
         })
+    }
+
+    /// Asserts that every `(series, value)` pair is in `text` with exactly that value.
+    pub fn assert_values(text: &str, expected: &[(&str, f64)]) {
+        for &(series, v) in expected {
+            assert_eq!(value(text, series), Some(v), "{series}");
+        }
+    }
+
+    /// Asserts that `series` is in `text` with a value within 1e-12 (relative) of `want`.
+    pub fn assert_close(text: &str, series: &str, want: f64) {
+        let got = value(text, series).unwrap_or_else(|| panic!("{series} missing in\n{text}"));
+        assert!(
+            (got - want).abs() <= want.abs() * 1e-12,
+            "{series}: {got} != {want}"
+        );
     }
 }

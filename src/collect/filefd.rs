@@ -5,10 +5,8 @@
 //! since Linux 2.6), and the maximum (`fs.file-max`, which on recent 64-bit kernels defaults to
 //! `LONG_MAX`, 9223372036854775807: shown as a float, as node_exporter does).
 
-use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
-use super::stat::read_present;
+use super::family::{Family, Harvest, ProcFile, Registration, Settings};
 use crate::metrics::{Encoder, Kind};
-use std::sync::Arc;
 
 /// Registers the `filefd` family.
 pub const REGISTRATION: Registration = Registration {
@@ -18,12 +16,7 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(FilefdFamily::default())
-}
-
-#[derive(Default)]
-struct FilefdFamily {
-    buf: Vec<u8>,
+    Box::new(ProcFile::new("filefd", "sys/fs/file-nr", parse))
 }
 
 /// One tick of `file-nr`; a field that is not a number is `None` and left out.
@@ -50,19 +43,6 @@ pub fn parse(text: &str) -> Result<FileNr, String> {
     })
 }
 
-impl Family for FilefdFamily {
-    fn name(&self) -> &'static str {
-        "filefd"
-    }
-
-    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
-        match read_present(roots.proc("sys/fs/file-nr"), &mut self.buf)? {
-            None => Ok(Arc::new(Empty)),
-            Some(text) => Ok(Arc::new(parse(&text)?)),
-        }
-    }
-}
-
 impl Harvest for FileNr {
     fn render(&self, out: &mut Encoder) {
         for (name, help, v) in [
@@ -87,7 +67,7 @@ impl Harvest for FileNr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{fixture, render, value};
+    use crate::collect::family::testing::{fixture, run, value};
 
     fn family() -> Box<dyn Family> {
         (REGISTRATION.make)(&Default::default())
@@ -95,11 +75,11 @@ mod tests {
 
     #[test]
     fn fixtures() {
-        let text = render(&mut *family(), "vm");
+        let text = run(&REGISTRATION, "vm");
         assert_eq!(value(&text, "node_filefd_allocated"), Some(838.0));
         assert_eq!(value(&text, "node_filefd_maximum"), Some(2_466_116.0));
         assert!(text.contains("# TYPE node_filefd_allocated gauge\n"));
-        let text = render(&mut *family(), "pi");
+        let text = run(&REGISTRATION, "pi");
         assert_eq!(value(&text, "node_filefd_allocated"), Some(1_568.0));
         assert_eq!(
             value(&text, "node_filefd_maximum"),

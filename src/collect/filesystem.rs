@@ -21,7 +21,7 @@
 //! need one get `device_error 1` too.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::{read_capped_bytes, FILE_CAP};
+use super::procfs::{read_capped_bytes, FILE_CAP};
 use crate::metrics::{Encoder, Kind};
 use std::borrow::Cow;
 use std::ffi::{CString, OsStr};
@@ -451,11 +451,7 @@ impl Harvest for Reading {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{fixture, render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{fixture, run, value};
 
     /// The `(device, fstype, mountpoint)` label sets of the `device_error` series.
     fn series(text: &str) -> Vec<String> {
@@ -519,7 +515,7 @@ mod tests {
 
     #[test]
     fn vm() {
-        let t = run("vm");
+        let t = run(&REGISTRATION, "vm");
         // Everything else on this machine is a pseudo filesystem or below /dev, /sys, /mnt.
         assert_eq!(
             series(&t),
@@ -550,7 +546,7 @@ mod tests {
 
     #[test]
     fn pi() {
-        let t = run("pi");
+        let t = run(&REGISTRATION, "pi");
         assert_eq!(
             series(&t),
             [
@@ -569,7 +565,7 @@ mod tests {
 
     #[test]
     fn laptop() {
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         // tmpfs /tmp and the bind mount of /home are series of their own.
         assert_eq!(
             series(&t),
@@ -593,7 +589,7 @@ mod tests {
 
     #[test]
     fn hostile() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         assert_eq!(
             series(&t),
             [

@@ -17,153 +17,14 @@
 //! skips that file only. Sentinels are passed on as they are, as node_exporter does: NVMe's
 //! unset `temp1_min` is `-273150` (-273.15 °C). Two chips that end up with the same `chip`
 //! label keep the first one's series.
-//!
-//! This file also holds what the other sysfs families of this group share: the bounded
-//! attribute reader, sorted directory listings, and [`Samples`] for families whose names are
-//! only known once the files are read.
 
-use super::family::{Family, Harvest, Registration, Roots, Settings};
-use crate::metrics::{Encoder, Kind};
-use std::borrow::Cow;
+use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
+use super::procfs::{parse_float, read_capped, sorted_entries, ATTR_CAP, FILE_CAP};
+use crate::metrics::Kind;
 use std::collections::BTreeMap;
-use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
 use std::path::Path;
 use std::sync::Arc;
-
-/// How much of a sysfs attribute node_exporter reads (its `sysReadFile`).
-pub(super) const ATTR_CAP: usize = 128;
-
-/// How much of a whole small file (a `name`, a kstat table) is read at most: sysfs attributes
-/// are at most a page, but a hostile tree could hold anything.
-pub(super) const FILE_CAP: usize = 1 << 20;
-
-/// At most this many entries of one directory are looked at.
-const MAX_ENTRIES: usize = 4096;
-
-/// Reads at most `cap` bytes of the file at `path`. Opened non-blocking, so a FIFO planted
-/// where an attribute should be cannot hang the sampler; reading a directory fails (`EISDIR`).
-pub(super) fn read_capped_bytes(path: &Path, cap: usize) -> io::Result<Vec<u8>> {
-    let file: File = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    let mut buf = Vec::with_capacity(cap.min(4096));
-    file.take(cap as u64).read_to_end(&mut buf)?;
-    Ok(buf)
-}
-
-/// [`read_capped_bytes`] as text, with bytes that are not UTF-8 shown as U+FFFD.
-pub(super) fn read_capped(path: &Path, cap: usize) -> io::Result<String> {
-    let buf = read_capped_bytes(path, cap)?;
-    Ok(match String::from_utf8(buf) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })
-}
-
-/// The names in `dir`, sorted bytewise as Go's `os.ReadDir` sorts them (at most
-/// [`MAX_ENTRIES`]); empty if it cannot be listed.
-pub(super) fn sorted_entries(dir: &Path) -> Vec<OsString> {
-    let Ok(rd) = fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<OsString> = rd
-        .filter_map(|e| e.ok().map(|e| e.file_name()))
-        .take(MAX_ENTRIES)
-        .collect();
-    names.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    names
-}
-
-/// The entries of `dir` that `filepath.Glob(dir/<prefix>[0-9]*)` matches, sorted, each with
-/// what follows the prefix (node_exporter's `TrimPrefix`).
-pub(super) fn numbered_entries(dir: &Path, prefix: &str) -> Vec<(OsString, String)> {
-    sorted_entries(dir)
-        .into_iter()
-        .filter_map(|name| {
-            let rest = name.as_bytes().strip_prefix(prefix.as_bytes())?;
-            let rest = rest
-                .first()
-                .is_some_and(u8::is_ascii_digit)
-                .then(|| String::from_utf8_lossy(rest).into_owned())?;
-            Some((name, rest))
-        })
-        .collect()
-}
-
-/// One sample of a family whose name is known only once the files are read.
-#[derive(Debug)]
-struct Row {
-    name: Cow<'static, str>,
-    kind: Kind,
-    help: Cow<'static, str>,
-    labels: Vec<(&'static str, String)>,
-    value: f64,
-}
-
-/// Samples of families named at run time (`node_hwmon_<type>_<element>`, `node_zfs_arc_<kstat>`),
-/// kept sorted by name and labels so that each family is written once, under one header.
-/// A series repeated with the same labels keeps its first value, as the Prometheus client
-/// keeps the first of two colliding metrics.
-#[derive(Debug, Default)]
-pub(super) struct Samples(Vec<Row>);
-
-impl Samples {
-    /// Adds a sample; its labels are written in name order, as the Prometheus client does.
-    pub(super) fn push(
-        &mut self,
-        name: impl Into<Cow<'static, str>>,
-        kind: Kind,
-        help: impl Into<Cow<'static, str>>,
-        mut labels: Vec<(&'static str, String)>,
-        value: f64,
-    ) {
-        labels.sort_by(|a, b| a.0.cmp(b.0));
-        self.0.push(Row {
-            name: name.into(),
-            kind,
-            help: help.into(),
-            labels,
-            value,
-        });
-    }
-
-    /// Sorts the samples by family and labels and drops repeated series (the first stays).
-    pub(super) fn sorted(mut self) -> Samples {
-        self.0
-            .sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.labels.cmp(&b.labels)));
-        self.0
-            .dedup_by(|later, first| later.name == first.name && later.labels == first.labels);
-        self
-    }
-}
-
-impl Harvest for Samples {
-    fn render(&self, out: &mut Encoder) {
-        let mut i = 0;
-        while let Some(first) = self.0.get(i) {
-            let mut fam = out.family(&first.name, first.kind, &first.help);
-            for row in self.0[i..].iter().take_while(|r| r.name == first.name) {
-                let labels: Vec<(&str, &str)> =
-                    row.labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                fam.sample(&labels, row.value);
-                i += 1;
-            }
-        }
-    }
-}
-
-/// Parses a number as Go's `strconv.ParseFloat` does for what sysfs holds (no spaces).
-pub(super) fn parse_float(s: &str) -> Option<f64> {
-    s.parse().ok()
-}
-
-// ---------------------------------------------------------------------------------------------
-// The `hwmon` family.
 
 /// Registers the `hwmon` family.
 pub const REGISTRATION: Registration = Registration {
@@ -495,19 +356,7 @@ fn emit_sensor(chip: &str, sensor: &str, data: &Sensor, out: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
-
-    fn close(text: &str, series: &str, want: f64) {
-        let got = value(text, series).unwrap_or_else(|| panic!("{series} missing in\n{text}"));
-        assert!(
-            (got - want).abs() <= want.abs() * 1e-12,
-            "{series}: {got} != {want}"
-        );
-    }
+    use crate::collect::family::testing::{assert_close, run, value};
 
     #[test]
     fn splits_file_names_as_the_regex_does() {
@@ -536,15 +385,15 @@ mod tests {
 
     #[test]
     fn pi() {
-        let t = run("pi");
+        let t = run(&REGISTRATION, "pi");
         let tz = "chip=\"thermal_thermal_zone0\"";
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_temp_celsius{{{tz},sensor=\"temp1\"}}"),
             47.85,
         );
         // The thermal zone's own `temp` file, read through `device/`.
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_temp_celsius{{{tz},sensor=\"temp0\"}}"),
             47.85,
@@ -578,19 +427,19 @@ mod tests {
 
     #[test]
     fn laptop() {
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         let core = "chip=\"platform_coretemp_0\"";
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_temp_celsius{{{core},sensor=\"temp1\"}}"),
             56.0,
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_temp_crit_celsius{{{core},sensor=\"temp5\"}}"),
             100.0,
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_temp_max_celsius{{{core},sensor=\"temp3\"}}"),
             100.0,
@@ -612,7 +461,7 @@ mod tests {
             Some(1.0)
         );
         let nvme = "chip=\"nvme_nvme0\"";
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_temp_min_celsius{{{nvme},sensor=\"temp1\"}}"),
             -273.15,
@@ -641,7 +490,7 @@ mod tests {
             Some(2.0)
         );
         assert!(t.contains("# HELP node_hwmon_pwm Hardware monitor pwm element \n"));
-        close(
+        assert_close(
             &t,
             "node_hwmon_in_volts{chip=\"power_supply_bat0\",sensor=\"in0\"}",
             12.456,
@@ -653,7 +502,7 @@ mod tests {
             ),
             Some(1.0)
         );
-        close(
+        assert_close(
             &t,
             "node_hwmon_temp_celsius{chip=\"thermal_thermal_zone2\",sensor=\"temp0\"}",
             42.0,
@@ -665,7 +514,7 @@ mod tests {
 
     #[test]
     fn hostile() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         let c = "chip=\"platform_hostile\"";
         // `abc` is no number; the label is shown lossily.
         assert_eq!(
@@ -684,12 +533,12 @@ mod tests {
             ),
             Some(1.0)
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_temp_celsius{{{c},sensor=\"temp2\"}}"),
             18446744073709551615.0 * 0.001,
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_temp_celsius{{{c},sensor=\"temp3\"}}"),
             -5.0,
@@ -719,38 +568,38 @@ mod tests {
             ),
             None
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_in_volts{{{c},sensor=\"in7\"}}"),
             3.3,
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_power_average_watt{{{c},sensor=\"power1\"}}"),
             12.5,
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_power_accuracy{{{c},sensor=\"power1\"}}"),
             0.05,
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_power_average_interval_seconds{{{c},sensor=\"power1\"}}"),
             1.0,
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_curr_amps{{{c},sensor=\"curr1\"}}"),
             1.5,
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_energy_joule_total{{{c},sensor=\"energy1\"}}"),
             3.0,
         );
         assert!(t.contains("# TYPE node_hwmon_energy_joule_total counter\n"));
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_humidity{{{c},sensor=\"humidity1\"}}"),
             45.0,
@@ -769,7 +618,7 @@ mod tests {
             ),
             Some(1.0)
         );
-        close(
+        assert_close(
             &t,
             &format!("node_hwmon_update_interval_seconds{{{c},sensor=\"update_interval0\"}}"),
             2.0,
@@ -816,23 +665,23 @@ mod tests {
         );
         assert!(!t.contains("foo"), "{t}");
         // No name and no device: the directory's name. A non-UTF-8 directory: its `name`.
-        close(
+        assert_close(
             &t,
             "node_hwmon_temp_celsius{chip=\"hwmon2\",sensor=\"temp1\"}",
             30.0,
         );
-        close(
+        assert_close(
             &t,
             "node_hwmon_temp_celsius{chip=\"odd_name\",sensor=\"temp1\"}",
             1.0,
         );
         // Two chips called `dup`: the first directory's series win, the second adds temp2.
-        close(
+        assert_close(
             &t,
             "node_hwmon_temp_celsius{chip=\"dup\",sensor=\"temp1\"}",
             11.0,
         );
-        close(
+        assert_close(
             &t,
             "node_hwmon_temp_celsius{chip=\"dup\",sensor=\"temp2\"}",
             33.0,
@@ -847,6 +696,6 @@ mod tests {
 
     #[test]
     fn no_hwmon_is_empty() {
-        assert_eq!(run("vm"), "");
+        assert_eq!(run(&REGISTRATION, "vm"), "");
     }
 }

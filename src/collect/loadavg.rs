@@ -1,10 +1,8 @@
 //! `loadavg`: the 1, 5 and 15 minute load averages from `/proc/loadavg` (node_exporter's
 //! `loadavg` collector: `node_load1`, `node_load5`, `node_load15`).
 
-use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
-use super::stat::read_present;
+use super::family::{Family, Harvest, ProcFile, Registration, Settings};
 use crate::metrics::{Encoder, Kind};
-use std::sync::Arc;
 
 /// Registers the `loadavg` family.
 pub const REGISTRATION: Registration = Registration {
@@ -14,12 +12,7 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(LoadavgFamily::default())
-}
-
-#[derive(Default)]
-struct LoadavgFamily {
-    buf: Vec<u8>,
+    Box::new(ProcFile::new("loadavg", "loadavg", parse))
 }
 
 /// The three load averages of one tick.
@@ -41,19 +34,6 @@ pub fn parse(text: &str) -> Result<Loads, String> {
     Ok(Loads(out))
 }
 
-impl Family for LoadavgFamily {
-    fn name(&self) -> &'static str {
-        "loadavg"
-    }
-
-    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
-        match read_present(roots.proc("loadavg"), &mut self.buf)? {
-            None => Ok(Arc::new(Empty)),
-            Some(text) => Ok(Arc::new(parse(&text)?)),
-        }
-    }
-}
-
 impl Harvest for Loads {
     fn render(&self, out: &mut Encoder) {
         for (name, help, v) in [
@@ -69,26 +49,26 @@ impl Harvest for Loads {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
+    use crate::collect::family::testing::{run, value};
 
     #[test]
     fn fixtures() {
-        let text = render(&mut LoadavgFamily::default(), "vm");
+        let text = run(&REGISTRATION, "vm");
         assert_eq!(value(&text, "node_load1"), Some(1.89));
         assert_eq!(value(&text, "node_load5"), Some(1.41));
         assert_eq!(value(&text, "node_load15"), Some(1.15));
         assert!(text.contains("# TYPE node_load1 gauge\n"));
-        let text = render(&mut LoadavgFamily::default(), "pi");
+        let text = run(&REGISTRATION, "pi");
         assert_eq!(value(&text, "node_load15"), Some(1.05));
     }
 
     #[test]
     fn hostile_and_missing() {
-        let mut f = LoadavgFamily::default();
+        let mut f = (REGISTRATION.make)(&Default::default());
         assert!(f
             .harvest(&crate::collect::family::testing::fixture("hostile"))
             .is_err());
-        let missing = Roots::under("/nonexistent/psmonitor");
+        let missing = crate::collect::family::Roots::under("/nonexistent/psmonitor");
         let mut out = Encoder::default();
         f.harvest(&missing).unwrap().render(&mut out);
         assert_eq!(out.finish(), "");

@@ -13,7 +13,7 @@
 //! skipped, where node_exporter drops every array.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::{read_capped, FILE_CAP};
+use super::procfs::{read_capped, FILE_CAP};
 use crate::metrics::{Encoder, Kind};
 use std::sync::Arc;
 
@@ -178,74 +178,92 @@ impl Family for MdadmFamily {
     }
 }
 
+/// The states of `node_md_state`: label, and the procfs word that means it.
+const STATES: [(&str, &str); 5] = [
+    ("active", "active"),
+    ("inactive", "inactive"),
+    ("recovering", "recovering"),
+    ("resync", "resyncing"),
+    ("check", "checking"),
+];
+
+impl Reading {
+    /// Writes the gauge family `name` with `pick`'s value for each array, by `device`.
+    fn per_device(&self, out: &mut Encoder, name: &str, help: &str, pick: fn(&Array) -> i64) {
+        let mut f = out.family(name, Kind::Gauge, help);
+        for a in &self.0 {
+            f.sample(&[("device", &a.name)], pick(a) as f64);
+        }
+    }
+
+    /// Writes the gauge family `name` with `pick`'s values for each array, by `device` and
+    /// `state`.
+    fn per_state(
+        &self,
+        out: &mut Encoder,
+        name: &str,
+        help: &str,
+        pick: fn(&Array) -> Vec<(&'static str, f64)>,
+    ) {
+        let mut f = out.family(name, Kind::Gauge, help);
+        for a in &self.0 {
+            for (state, v) in pick(a) {
+                f.sample(&[("device", &a.name), ("state", state)], v);
+            }
+        }
+    }
+}
+
 impl Harvest for Reading {
     fn render(&self, out: &mut Encoder) {
-        let mut f = out.family(
+        self.per_device(
+            out,
             "node_md_blocks",
-            Kind::Gauge,
             "Total number of blocks on device.",
+            |a| a.blocks,
         );
-        for a in &self.0 {
-            f.sample(&[("device", &a.name)], a.blocks as f64);
-        }
-        let mut f = out.family(
+        self.per_device(
+            out,
             "node_md_blocks_synced",
-            Kind::Gauge,
             "Number of blocks synced on device.",
+            |a| a.synced,
         );
-        for a in &self.0 {
-            f.sample(&[("device", &a.name)], a.synced as f64);
-        }
-        let mut f = out.family(
+        self.per_state(
+            out,
             "node_md_disks",
-            Kind::Gauge,
             "Number of active/failed/spare disks of device.",
+            |a| {
+                vec![
+                    ("active", a.active as f64),
+                    ("failed", a.failed as f64),
+                    ("spare", a.spare as f64),
+                ]
+            },
         );
-        for a in &self.0 {
-            for (state, n) in [
-                ("active", a.active),
-                ("failed", a.failed),
-                ("spare", a.spare),
-            ] {
-                f.sample(&[("device", &a.name), ("state", state)], n as f64);
-            }
-        }
-        let mut f = out.family(
+        self.per_device(
+            out,
             "node_md_disks_required",
-            Kind::Gauge,
             "Total number of disks of device.",
+            |a| a.required,
         );
-        for a in &self.0 {
-            f.sample(&[("device", &a.name)], a.required as f64);
-        }
-        let mut f = out.family(
+        self.per_state(
+            out,
             "node_md_state",
-            Kind::Gauge,
             "Indicates the state of md-device.",
+            |a| {
+                STATES
+                    .iter()
+                    .map(|&(label, word)| (label, f64::from(u8::from(a.state == word))))
+                    .collect()
+            },
         );
-        for a in &self.0 {
-            for (label, word) in [
-                ("active", "active"),
-                ("inactive", "inactive"),
-                ("recovering", "recovering"),
-                ("resync", "resyncing"),
-                ("check", "checking"),
-            ] {
-                let on = f64::from(u8::from(a.state == word));
-                f.sample(&[("device", &a.name), ("state", label)], on);
-            }
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     #[test]
     fn finds_the_last_disk_counts_after_blocks() {
@@ -262,7 +280,7 @@ mod tests {
 
     #[test]
     fn hostile() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         // device: (blocks, synced, active, failed, spare, required, state)
         for (md, blocks, synced, active, failed, spare, required, state) in [
             (
@@ -368,7 +386,7 @@ mod tests {
     #[test]
     fn no_mdstat_is_empty() {
         for host in ["vm", "pi", "laptop"] {
-            assert_eq!(run(host), "", "{host}");
+            assert_eq!(run(&REGISTRATION, host), "", "{host}");
         }
     }
 }

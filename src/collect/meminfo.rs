@@ -7,10 +7,8 @@
 //! them, so a new kernel's new field appears without a code change; `Cached` is the kernel's
 //! `Cached` alone (the JSON API's "cached" adds `SReclaimable`, node_exporter's does not).
 
-use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
-use super::stat::read_present;
+use super::family::{Family, Harvest, ProcFile, Registration, Settings};
 use crate::metrics::{Encoder, Kind};
-use std::sync::Arc;
 
 /// Registers the `meminfo` family.
 pub const REGISTRATION: Registration = Registration {
@@ -20,12 +18,7 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(MeminfoFamily::default())
-}
-
-#[derive(Default)]
-struct MeminfoFamily {
-    buf: Vec<u8>,
+    Box::new(ProcFile::new("meminfo", "meminfo", |text| Ok(parse(text))))
 }
 
 /// One tick of `/proc/meminfo`: metric name (`node_memory_...`) and value, in file order.
@@ -85,19 +78,6 @@ pub fn parse(text: &str) -> Meminfo {
     Meminfo(out)
 }
 
-impl Family for MeminfoFamily {
-    fn name(&self) -> &'static str {
-        "meminfo"
-    }
-
-    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
-        match read_present(roots.proc("meminfo"), &mut self.buf)? {
-            None => Ok(Arc::new(Empty)),
-            Some(text) => Ok(Arc::new(parse(&text))),
-        }
-    }
-}
-
 impl Harvest for Meminfo {
     fn render(&self, out: &mut Encoder) {
         for (name, v) in &self.0 {
@@ -117,16 +97,12 @@ impl Harvest for Meminfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
+    use crate::collect::family::testing::{assert_values, run, value};
     use proptest::prelude::*;
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
 
     #[test]
     fn vm_fixture_has_every_field() {
-        let text = run("vm");
+        let text = run(&REGISTRATION, "vm");
         let fixture =
             std::fs::read_to_string(crate::collect::family::testing::fixture("vm").proc("meminfo"))
                 .unwrap();
@@ -135,27 +111,22 @@ mod tests {
             fixture.lines().count(),
             "one family per line"
         );
-        assert_eq!(
-            value(&text, "node_memory_MemTotal_bytes"),
-            Some(24_683_584.0 * 1024.0)
-        );
-        assert_eq!(
-            value(&text, "node_memory_Active_anon_bytes"),
-            Some(1_620.0 * 1024.0)
-        );
-        assert_eq!(
-            value(&text, "node_memory_Inactive_file_bytes"),
-            Some(1_384_140.0 * 1024.0)
+        assert_values(
+            &text,
+            &[
+                ("node_memory_MemTotal_bytes", 24_683_584.0 * 1024.0),
+                ("node_memory_Active_anon_bytes", 1_620.0 * 1024.0),
+                ("node_memory_Inactive_file_bytes", 1_384_140.0 * 1024.0),
+            ],
         );
         // Cached is the kernel's Cached, not Cached + SReclaimable.
-        assert_eq!(
-            value(&text, "node_memory_Cached_bytes"),
-            Some(2_560_324.0 * 1024.0)
-        );
-        assert_eq!(value(&text, "node_memory_HugePages_Total"), Some(0.0));
-        assert_eq!(
-            value(&text, "node_memory_Hugepagesize_bytes"),
-            Some(2048.0 * 1024.0)
+        assert_values(
+            &text,
+            &[
+                ("node_memory_Cached_bytes", 2_560_324.0 * 1024.0),
+                ("node_memory_HugePages_Total", 0.0),
+                ("node_memory_Hugepagesize_bytes", 2048.0 * 1024.0),
+            ],
         );
         assert!(text.contains(
             "# HELP node_memory_MemFree_bytes Memory information field MemFree_bytes.\n\
@@ -165,24 +136,26 @@ mod tests {
 
     #[test]
     fn pi_and_laptop_fixtures() {
-        let text = run("pi");
+        let text = run(&REGISTRATION, "pi");
         assert_eq!(
             value(&text, "node_memory_CmaTotal_bytes"),
             Some(65_536.0 * 1024.0)
         );
         assert_eq!(value(&text, "node_memory_DirectMap4k_bytes"), None);
-        let text = run("laptop");
-        assert_eq!(value(&text, "node_memory_HugePages_Free"), Some(4.0));
-        assert_eq!(value(&text, "node_memory_ShmemHugePages_bytes"), Some(0.0));
-        assert_eq!(
-            value(&text, "node_memory_DirectMap1G_bytes"),
-            Some(3_145_728.0 * 1024.0)
+        let text = run(&REGISTRATION, "laptop");
+        assert_values(
+            &text,
+            &[
+                ("node_memory_HugePages_Free", 4.0),
+                ("node_memory_ShmemHugePages_bytes", 0.0),
+                ("node_memory_DirectMap1G_bytes", 3_145_728.0 * 1024.0),
+            ],
         );
     }
 
     #[test]
     fn hostile_fixture_skips_bad_lines() {
-        let text = run("hostile");
+        let text = run(&REGISTRATION, "hostile");
         // Good lines around the bad ones survive.
         assert_eq!(value(&text, "node_memory_MemTotal_bytes"), Some(1024.0));
         assert_eq!(

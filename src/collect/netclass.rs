@@ -18,6 +18,7 @@
 //!   skipped (the devices are symlinks).
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
+use super::procfs::parse_int;
 use crate::metrics::{Encoder, Kind};
 use std::io::{self, Read};
 use std::path::Path;
@@ -51,39 +52,6 @@ pub(super) fn read_attr(path: &Path) -> Option<String> {
         }
     };
     Some(String::from_utf8_lossy(&buf[..n]).trim().to_owned())
-}
-
-/// Parses an integer as Go's `strconv.ParseInt(s, 0, 64)` (node_exporter's parser for sysfs
-/// and sockstat values): an optional sign, then `0x`, `0o`, `0b` or a bare leading `0`
-/// (octal) choose the base. Out of `i64` range, empty or malformed gives `None`.
-pub(super) fn parse_int(s: &str) -> Option<i64> {
-    let (negative, body) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let prefixed = |p: &str, q: &str| body.strip_prefix(p).or_else(|| body.strip_prefix(q));
-    let (radix, digits) = if let Some(d) = prefixed("0x", "0X") {
-        (16, d)
-    } else if let Some(d) = prefixed("0o", "0O") {
-        (8, d)
-    } else if let Some(d) = prefixed("0b", "0B") {
-        (2, d)
-    } else if body.len() > 1 && body.starts_with('0') {
-        (8, &body[1..])
-    } else {
-        (10, body)
-    };
-    // from_str_radix would take a second sign.
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return None;
-    }
-    let magnitude = u64::from_str_radix(digits, radix).ok()?;
-    if negative {
-        0i64.checked_sub_unsigned(magnitude)
-    } else {
-        i64::try_from(magnitude).ok()
-    }
 }
 
 /// A numeric attribute and the metric node_exporter names it.
@@ -242,12 +210,9 @@ impl NetclassHarvest {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_int, REGISTRATION};
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use super::REGISTRATION;
+    use crate::collect::family::testing::{run, value};
+    use crate::collect::procfs::parse_int;
 
     /// The value of `node_network_<metric>{device="<device>"}`.
     fn prop(text: &str, metric: &str, device: &str) -> Option<f64> {
@@ -293,7 +258,7 @@ mod tests {
 
     #[test]
     fn vm_devices_as_node_exporter_shows_them() {
-        let t = run("vm");
+        let t = run(&REGISTRATION, "vm");
         assert_eq!(prop(&t, "flags", "eth0"), Some(4099.0));
         assert_eq!(prop(&t, "flags", "ifb0"), Some(130.0));
         assert_eq!(prop(&t, "flags", "lo"), Some(9.0));
@@ -339,7 +304,7 @@ mod tests {
 
     #[test]
     fn pi_ethernet_and_wifi() {
-        let t = run("pi");
+        let t = run(&REGISTRATION, "pi");
         assert_eq!(prop(&t, "speed_bytes", "eth0"), Some(125_000_000.0));
         assert_eq!(prop(&t, "speed_bytes", "wlan0"), None);
         assert_eq!(prop(&t, "iface_link_mode", "wlan0"), Some(1.0));
@@ -355,7 +320,7 @@ mod tests {
 
     #[test]
     fn laptop_bond_and_unplugged_ethernet() {
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         assert_eq!(prop(&t, "carrier", "enp0s31f6"), Some(0.0));
         assert_eq!(prop(&t, "up", "enp0s31f6"), Some(0.0));
         assert_eq!(prop(&t, "speed_bytes", "enp0s31f6"), Some(-125000.0));
@@ -375,7 +340,7 @@ mod tests {
 
     #[test]
     fn hostile_attributes_fail_alone() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         // Unparsable, out of i64, empty, a directory: that metric only is missing.
         for metric in [
             "carrier",

@@ -176,11 +176,7 @@ impl Harvest for NetdevHarvest {
 #[cfg(test)]
 mod tests {
     use super::REGISTRATION;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     fn series(text: &str, metric: &str) -> usize {
         text.lines()
@@ -190,7 +186,7 @@ mod tests {
 
     #[test]
     fn vm_matches_proc_net_dev_without_lo() {
-        let t = run("vm");
+        let t = run(&REGISTRATION, "vm");
         let v = |s: &str| value(&t, s);
         assert_eq!(
             v("node_network_receive_bytes_total{device=\"eth0\"}"),
@@ -224,7 +220,7 @@ mod tests {
 
     #[test]
     fn pi_columns_land_in_their_metrics() {
-        let t = run("pi");
+        let t = run(&REGISTRATION, "pi");
         let v = |m: &str, d: &str| value(&t, &format!("node_network_{m}_total{{device=\"{d}\"}}"));
         assert_eq!(v("receive_bytes", "eth0"), Some(1538259912.0));
         assert_eq!(v("receive_drop", "eth0"), Some(12.0));
@@ -240,7 +236,7 @@ mod tests {
 
     #[test]
     fn laptop_long_names_and_a_bond() {
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         let v = |m: &str, d: &str| value(&t, &format!("node_network_{m}_total{{device=\"{d}\"}}"));
         assert_eq!(v("receive_bytes", "wlp0s20f3"), Some(4123456789.0));
         assert_eq!(v("receive_packets", "wlp0s20f3"), Some(3012345.0));
@@ -253,7 +249,7 @@ mod tests {
 
     #[test]
     fn hostile_lines_are_skipped_one_by_one() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         let v = |m: &str, d: &str| value(&t, &format!("node_network_{m}_total{{device=\"{d}\"}}"));
         // u64::MAX and an extra 17th column; the second `eth0` line is dropped.
         assert_eq!(v("receive_bytes", "eth0"), Some(u64::MAX as f64));

@@ -195,11 +195,7 @@ impl Harvest for NetstatHarvest {
 #[cfg(test)]
 mod tests {
     use super::{default_field, REGISTRATION};
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     fn stat(text: &str, key: &str) -> Option<f64> {
         value(text, &format!("node_netstat_{key}"))
@@ -243,7 +239,7 @@ mod tests {
 
     #[test]
     fn vm_has_node_exporters_40_fields() {
-        let t = run("vm");
+        let t = run(&REGISTRATION, "vm");
         assert_eq!(t.matches("# TYPE ").count(), 40);
         assert_eq!(t.matches(" untyped\n").count(), 40);
         assert_eq!(stat(&t, "Tcp_ActiveOpens"), Some(126668.0));
@@ -262,7 +258,7 @@ mod tests {
 
     #[test]
     fn pi_values() {
-        let t = run("pi");
+        let t = run(&REGISTRATION, "pi");
         assert_eq!(t.matches("# TYPE ").count(), 40);
         for (key, want) in [
             ("TcpExt_ListenOverflows", 3.0),
@@ -289,7 +285,7 @@ mod tests {
 
     #[test]
     fn laptop_values() {
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         assert_eq!(stat(&t, "Ip_Forwarding"), Some(1.0));
         assert_eq!(stat(&t, "Tcp_CurrEstab"), Some(38.0));
         assert_eq!(stat(&t, "Udp_RcvbufErrors"), Some(14.0));
@@ -299,7 +295,7 @@ mod tests {
 
     #[test]
     fn hostile_pairs_and_names() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         assert_eq!(stat(&t, "TcpExt_SyncookiesSent"), Some(1.0));
         assert_eq!(stat(&t, "TcpExt_ListenOverflows"), Some(2.0));
         assert_eq!(stat(&t, "TcpExt_ListenDrops"), None);

@@ -10,8 +10,7 @@
 //! is none (`rolling`, or no `VERSION_ID` at all).
 
 use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_lossy;
-use super::stat::is_absent;
+use super::procfs::{is_absent, read_lossy};
 use crate::metrics::{Encoder, Kind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -242,16 +241,12 @@ impl Harvest for OsRelease {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
+    use crate::collect::family::testing::{run, value};
     use proptest::prelude::*;
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
 
     #[test]
     fn vm_fixture_is_debian() {
-        let text = run("vm");
+        let text = run(&REGISTRATION, "vm");
         assert_eq!(
             value(
                 &text,
@@ -274,7 +269,7 @@ mod tests {
     #[test]
     fn pi_follows_an_absolute_link_below_the_rootfs() {
         // etc/os-release -> /usr/lib/os-release: the Pi's, not this machine's.
-        let text = run("pi");
+        let text = run(&REGISTRATION, "pi");
         assert!(text.contains("pretty_name=\"Raspbian GNU/Linux 12 (bookworm)\""));
         assert_eq!(
             value(
@@ -287,7 +282,7 @@ mod tests {
 
     #[test]
     fn laptop_falls_back_to_usr_lib() {
-        let text = run("laptop");
+        let text = run(&REGISTRATION, "laptop");
         assert!(text.contains("id=\"fedora\""), "{text}");
         assert!(text.contains("variant=\"Workstation Edition\""));
         assert!(text.contains("variant_id=\"workstation\""));
@@ -302,7 +297,7 @@ mod tests {
 
     #[test]
     fn hostile_fixture() {
-        let text = run("hostile");
+        let text = run(&REGISTRATION, "hostile");
         // Escapes, single quotes, a comment, an export, a non-UTF-8 byte, and junk lines.
         assert!(text.contains(r#"name="Evil \"Linux\" \\o/""#), "{text}");
         assert!(text.contains("id=\"evil\""));

@@ -14,8 +14,8 @@
 //! file is skipped, where node_exporter fails the whole collector. Links (`device`,
 //! `subsystem`) and directories (`power`, `hwmonN`) are not attributes.
 
-use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::{read_capped, sorted_entries, Samples, ATTR_CAP};
+use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
+use super::procfs::{parse_int, read_capped, sorted_entries, ATTR_CAP};
 use crate::metrics::Kind;
 use std::fs;
 use std::sync::Arc;
@@ -107,33 +107,6 @@ const TEXTS: &[&str] = &[
     "scope",
 ];
 
-/// Go's `strconv.ParseInt(s, 0, 64)`: an optional sign, then `0x`/`0o`/`0b` or a leading `0`
-/// for octal, else decimal.
-fn parse_int(s: &str) -> Option<i64> {
-    let (negative, body) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let lower = body.get(..2).map(str::to_ascii_lowercase);
-    let (radix, digits) = match lower.as_deref() {
-        Some("0x") => (16, &body[2..]),
-        Some("0o") => (8, &body[2..]),
-        Some("0b") => (2, &body[2..]),
-        _ if body.len() > 1 && body.starts_with('0') => (8, &body[1..]),
-        _ => (10, body),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return None;
-    }
-    let magnitude = u64::from_str_radix(digits, radix).ok()?;
-    if negative {
-        0i64.checked_sub_unsigned(magnitude)
-    } else {
-        i64::try_from(magnitude).ok()
-    }
-}
-
 struct PowersupplyclassFamily;
 
 impl Family for PowersupplyclassFamily {
@@ -197,11 +170,7 @@ impl Family for PowersupplyclassFamily {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     #[test]
     fn parses_ints_as_go_base_0() {
@@ -220,7 +189,7 @@ mod tests {
 
     #[test]
     fn laptop() {
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         let bat = "{power_supply=\"BAT0\"}";
         for (name, v) in [
             ("capacity", 87.0),
@@ -282,7 +251,7 @@ mod tests {
 
     #[test]
     fn hostile() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         let bat = "{power_supply=\"BAT0\"}";
         assert_eq!(value(&t, &format!("node_power_supply_capacity{bat}")), None);
         assert_eq!(
@@ -320,7 +289,7 @@ mod tests {
 
     #[test]
     fn no_supplies_is_empty() {
-        assert_eq!(run("pi"), "");
-        assert_eq!(run("vm"), "");
+        assert_eq!(run(&REGISTRATION, "pi"), "");
+        assert_eq!(run(&REGISTRATION, "vm"), "");
     }
 }

@@ -116,35 +116,21 @@ impl Harvest for Pressure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
+    use crate::collect::family::testing::{assert_values, run, value};
     use proptest::prelude::*;
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
 
     #[test]
     fn vm_fixture() {
-        let text = run("vm");
-        assert_eq!(
-            value(&text, "node_pressure_cpu_waiting_seconds_total"),
-            Some(231.783_784)
-        );
-        assert_eq!(
-            value(&text, "node_pressure_io_waiting_seconds_total"),
-            Some(10.234_216)
-        );
-        assert_eq!(
-            value(&text, "node_pressure_io_stalled_seconds_total"),
-            Some(8.289_945)
-        );
-        assert_eq!(
-            value(&text, "node_pressure_memory_waiting_seconds_total"),
-            Some(0.0)
-        );
-        assert_eq!(
-            value(&text, "node_pressure_memory_stalled_seconds_total"),
-            Some(0.0)
+        let text = run(&REGISTRATION, "vm");
+        assert_values(
+            &text,
+            &[
+                ("node_pressure_cpu_waiting_seconds_total", 231.783_784),
+                ("node_pressure_io_waiting_seconds_total", 10.234_216),
+                ("node_pressure_io_stalled_seconds_total", 8.289_945),
+                ("node_pressure_memory_waiting_seconds_total", 0.0),
+                ("node_pressure_memory_stalled_seconds_total", 0.0),
+            ],
         );
         assert!(text.contains("# TYPE node_pressure_io_stalled_seconds_total counter\n"));
         // cpu's `full` line is not node_exporter 1.5.0's.
@@ -153,18 +139,18 @@ mod tests {
 
     #[test]
     fn laptop_and_pi() {
-        let text = run("laptop");
+        let text = run(&REGISTRATION, "laptop");
         assert_eq!(
             value(&text, "node_pressure_memory_stalled_seconds_total"),
             Some(12.5)
         );
         // The Pi's kernel has no PSI.
-        assert_eq!(run("pi"), "");
+        assert_eq!(run(&REGISTRATION, "pi"), "");
     }
 
     #[test]
     fn hostile_fixture() {
-        let text = run("hostile");
+        let text = run(&REGISTRATION, "hostile");
         // cpu: total is text; io: only a `some` line; memory: a directory.
         assert_eq!(
             value(&text, "node_pressure_cpu_waiting_seconds_total"),

@@ -3,8 +3,12 @@
 //! `std::fs::read` calls `statx` and `lseek` to size its buffer; procfs files report size 0,
 //! so that work is wasted. Reading into a reused buffer keeps it to open/read/close.
 
-use std::fs::File;
+use std::borrow::Cow;
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// Reads the whole file at `path` into `buf` (cleared first) and returns it as text.
@@ -44,12 +48,143 @@ pub fn read_trimmed(path: impl AsRef<Path>) -> Option<String> {
     read_into(path, &mut buf).ok().map(|s| s.trim().to_owned())
 }
 
+/// The unsigned number a one-line file holds (trimmed), read into `buf`; `None` if the file is
+/// missing, unreadable or not such a number.
+pub fn read_u64(path: impl AsRef<Path>, buf: &mut Vec<u8>) -> Option<u64> {
+    read_into(path, buf).ok()?.trim().parse().ok()
+}
+
 /// Parses the value after `key:` in a `Key:   value unit` style file such as `/proc/meminfo`.
 pub fn field_u64(text: &str, key: &str) -> Option<u64> {
     text.lines().find_map(|line| {
         let rest = line.strip_prefix(key)?.strip_prefix(':')?;
         rest.split_whitespace().next()?.parse().ok()
     })
+}
+
+/// Reads the file at `path` as [`read_lossy`] does, or `None` when it is not there: a family
+/// whose files the host lacks reports nothing instead of failing. Other errors name the path.
+pub fn read_present(
+    path: impl AsRef<Path>,
+    buf: &mut Vec<u8>,
+) -> Result<Option<Cow<'_, str>>, String> {
+    let path = path.as_ref();
+    match read_lossy(path, buf) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if is_absent(&e) => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Whether `e` says the file is not there (no such file, or a path component that is not a
+/// directory), as opposed to being there and unreadable.
+pub fn is_absent(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR)
+}
+
+/// How much of a sysfs attribute node_exporter reads (its `sysReadFile`).
+pub const ATTR_CAP: usize = 128;
+
+/// How much of a whole small file (a `name`, a kstat table) is read at most: sysfs attributes
+/// are at most a page, but a hostile tree could hold anything.
+pub const FILE_CAP: usize = 1 << 20;
+
+/// At most this many entries of one directory are looked at.
+const MAX_ENTRIES: usize = 4096;
+
+/// Reads at most `cap` bytes of the file at `path`. Opened non-blocking, so a FIFO planted
+/// where an attribute should be cannot hang the sampler; reading a directory fails (`EISDIR`).
+pub fn read_capped_bytes(path: &Path, cap: usize) -> io::Result<Vec<u8>> {
+    let file: File = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let mut buf = Vec::with_capacity(cap.min(4096));
+    file.take(cap as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// [`read_capped_bytes`] as text, with bytes that are not UTF-8 shown as U+FFFD.
+pub fn read_capped(path: &Path, cap: usize) -> io::Result<String> {
+    let buf = read_capped_bytes(path, cap)?;
+    Ok(match String::from_utf8(buf) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+/// The number a small file holds, trimmed, reading at most `cap` bytes as [`read_capped`]
+/// does; `None` if it is missing, unreadable or not such a number.
+pub fn read_capped_number<T: std::str::FromStr>(path: &Path, cap: usize) -> Option<T> {
+    read_capped(path, cap).ok()?.trim().parse().ok()
+}
+
+/// The names in `dir`, sorted bytewise as Go's `os.ReadDir` sorts them (at most
+/// [`MAX_ENTRIES`]); empty if it cannot be listed.
+pub fn sorted_entries(dir: &Path) -> Vec<OsString> {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<OsString> = rd
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .take(MAX_ENTRIES)
+        .collect();
+    names.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    names
+}
+
+/// The entries of `dir` that `filepath.Glob(dir/<prefix>[0-9]*)` matches, sorted, each with
+/// what follows the prefix (node_exporter's `TrimPrefix`).
+pub fn numbered_entries(dir: &Path, prefix: &str) -> Vec<(OsString, String)> {
+    sorted_entries(dir)
+        .into_iter()
+        .filter_map(|name| {
+            let rest = name.as_bytes().strip_prefix(prefix.as_bytes())?;
+            let rest = rest
+                .first()
+                .is_some_and(u8::is_ascii_digit)
+                .then(|| String::from_utf8_lossy(rest).into_owned())?;
+            Some((name, rest))
+        })
+        .collect()
+}
+
+/// Parses an integer as Go's `strconv.ParseInt(s, 0, 64)` (node_exporter's parser for sysfs
+/// and sockstat values): an optional sign, then `0x`, `0o`, `0b` or a bare leading `0`
+/// (octal) choose the base. Out of `i64` range, empty or malformed gives `None`.
+pub fn parse_int(s: &str) -> Option<i64> {
+    let (negative, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let prefixed = |p: &str, q: &str| body.strip_prefix(p).or_else(|| body.strip_prefix(q));
+    let (radix, digits) = if let Some(d) = prefixed("0x", "0X") {
+        (16, d)
+    } else if let Some(d) = prefixed("0o", "0O") {
+        (8, d)
+    } else if let Some(d) = prefixed("0b", "0B") {
+        (2, d)
+    } else if body.len() > 1 && body.starts_with('0') {
+        (8, &body[1..])
+    } else {
+        (10, body)
+    };
+    // from_str_radix would take a second sign.
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let magnitude = u64::from_str_radix(digits, radix).ok()?;
+    if negative {
+        0i64.checked_sub_unsigned(magnitude)
+    } else {
+        i64::try_from(magnitude).ok()
+    }
+}
+
+/// Parses a number as Go's `strconv.ParseFloat` does for what sysfs holds (no spaces).
+pub fn parse_float(s: &str) -> Option<f64> {
+    s.parse().ok()
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@
 //! zone whose files cannot be read is skipped; node_exporter gives up the whole collector.
 //! The control-type directories (`intel-rapl`) have no `name` and are not zones.
 
-use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::{read_capped, sorted_entries, Samples, FILE_CAP};
+use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
+use super::procfs::{read_capped, read_capped_number, sorted_entries, FILE_CAP};
 use crate::metrics::Kind;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -91,13 +91,7 @@ impl Family for RaplFamily {
                 continue;
             };
             let (index, name) = index_and_name(&counts, raw.trim());
-            let read_u64 = |file: &str| -> Option<u64> {
-                read_capped(&zone.join(file), FILE_CAP)
-                    .ok()?
-                    .trim()
-                    .parse()
-                    .ok()
-            };
+            let read_u64 = |file: &str| read_capped_number::<u64>(&zone.join(file), FILE_CAP);
             if read_u64("max_energy_range_uj").is_none() {
                 continue;
             }
@@ -123,11 +117,7 @@ impl Family for RaplFamily {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{fixture, render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{fixture, run, value};
 
     fn zone(host: &str, z: &str) -> String {
         fixture(host)
@@ -149,7 +139,7 @@ mod tests {
 
     #[test]
     fn laptop() {
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         for (metric, z, v) in [
             ("package", "intel-rapl:0", 123456.789012),
             ("package", "intel-rapl-mmio:0", 123400.0),
@@ -169,7 +159,7 @@ mod tests {
 
     #[test]
     fn hostile() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         let s = |m: &str, i: &str, z: &str| {
             format!(
                 "node_rapl_{m}_joules_total{{index=\"{i}\",path=\"{}\"}}",
@@ -197,6 +187,6 @@ mod tests {
 
     #[test]
     fn no_powercap_is_empty() {
-        assert_eq!(run("pi"), "");
+        assert_eq!(run(&REGISTRATION, "pi"), "");
     }
 }

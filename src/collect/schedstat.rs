@@ -8,10 +8,8 @@
 //! fewer numbers (another schedstat version) is skipped rather than misread; so are the
 //! `domainN` lines.
 
-use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::stat::read_present;
+use super::family::{Family, Harvest, ProcFile, Registration, Settings};
 use crate::metrics::{Encoder, Kind};
-use std::sync::Arc;
 
 /// Registers the `schedstat` family.
 pub const REGISTRATION: Registration = Registration {
@@ -21,12 +19,7 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(SchedstatFamily::default())
-}
-
-#[derive(Default)]
-struct SchedstatFamily {
-    buf: Vec<u8>,
+    Box::new(ProcFile::new("schedstat", "schedstat", |text| Ok(parse(text))).absent_is_no_data())
 }
 
 /// One CPU's line: running and waiting nanoseconds, and timeslices.
@@ -47,12 +40,7 @@ pub fn parse(text: &str) -> Schedstat {
     let mut out: Vec<Cpu> = Vec::new();
     for line in text.lines() {
         let mut fields = line.split_whitespace();
-        let Some(cpu) = fields
-            .next()
-            .and_then(|f| f.strip_prefix("cpu"))
-            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
+        let Some(cpu) = fields.next().and_then(super::cpu::cpu_number) else {
             continue;
         };
         let numbers: Option<Vec<u64>> = fields.take(9).map(|f| f.parse().ok()).collect();
@@ -70,20 +58,6 @@ pub fn parse(text: &str) -> Schedstat {
         }
     }
     Schedstat(out)
-}
-
-impl Family for SchedstatFamily {
-    fn name(&self) -> &'static str {
-        "schedstat"
-    }
-
-    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
-        match read_present(roots.proc("schedstat"), &mut self.buf)? {
-            // No schedstat: node_exporter's "no data" (success 0).
-            None => Ok(Arc::new(super::family::NoData)),
-            Some(text) => Ok(Arc::new(parse(&text))),
-        }
-    }
 }
 
 impl Harvest for Schedstat {
@@ -119,27 +93,25 @@ impl Harvest for Schedstat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
+    use crate::collect::family::testing::{assert_values, run, value};
     use proptest::prelude::*;
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
 
     #[test]
     fn laptop_fixture() {
-        let text = run("laptop");
-        assert_eq!(
-            value(&text, r#"node_schedstat_running_seconds_total{cpu="0"}"#),
-            Some(2_345.678_901_234)
-        );
-        assert_eq!(
-            value(&text, r#"node_schedstat_waiting_seconds_total{cpu="7"}"#),
-            Some(98.765_432_1)
-        );
-        assert_eq!(
-            value(&text, r#"node_schedstat_timeslices_total{cpu="3"}"#),
-            Some(4_567_890.0)
+        let text = run(&REGISTRATION, "laptop");
+        assert_values(
+            &text,
+            &[
+                (
+                    r#"node_schedstat_running_seconds_total{cpu="0"}"#,
+                    2_345.678_901_234,
+                ),
+                (
+                    r#"node_schedstat_waiting_seconds_total{cpu="7"}"#,
+                    98.765_432_1,
+                ),
+                (r#"node_schedstat_timeslices_total{cpu="3"}"#, 4_567_890.0),
+            ],
         );
         assert_eq!(text.matches("node_schedstat_timeslices_total{").count(), 8);
         assert!(text.contains("# TYPE node_schedstat_running_seconds_total counter\n"));
@@ -147,12 +119,12 @@ mod tests {
 
     #[test]
     fn vm_has_none() {
-        assert_eq!(run("vm"), "");
+        assert_eq!(run(&REGISTRATION, "vm"), "");
     }
 
     #[test]
     fn hostile_fixture() {
-        let text = run("hostile");
+        let text = run(&REGISTRATION, "hostile");
         // cpu0 good, cpu1 short, cpu2 has text, cpu0 again (kept once), cpuX not a CPU.
         assert_eq!(
             value(&text, r#"node_schedstat_timeslices_total{cpu="0"}"#),

@@ -100,17 +100,13 @@ impl Harvest for Selinux {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     #[test]
     fn off_on_the_vm_and_the_pi() {
         for host in ["vm", "pi"] {
             assert_eq!(
-                run(host),
+                run(&REGISTRATION, host),
                 "# HELP node_selinux_enabled SELinux is enabled, 1 is true, 0 is false\n\
                  # TYPE node_selinux_enabled gauge\n\
                  node_selinux_enabled 0\n"
@@ -120,7 +116,7 @@ mod tests {
 
     #[test]
     fn laptop_is_configured_enforcing_but_runs_permissive() {
-        let text = run("laptop");
+        let text = run(&REGISTRATION, "laptop");
         assert_eq!(value(&text, "node_selinux_enabled"), Some(1.0));
         assert_eq!(value(&text, "node_selinux_config_mode"), Some(1.0));
         assert_eq!(value(&text, "node_selinux_current_mode"), Some(0.0));
@@ -129,7 +125,7 @@ mod tests {
     #[test]
     fn hostile_enforce_file_is_disabled_mode() {
         // `enforce` holds garbage and there is no config file.
-        let text = run("hostile");
+        let text = run(&REGISTRATION, "hostile");
         assert_eq!(value(&text, "node_selinux_enabled"), Some(1.0));
         assert_eq!(value(&text, "node_selinux_config_mode"), Some(-1.0));
         assert_eq!(value(&text, "node_selinux_current_mode"), Some(-1.0));

@@ -9,8 +9,7 @@
 //! arm64). The IPv6 file is missing when IPv6 is disabled.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::netclass::parse_int;
-use super::procfs::read_lossy;
+use super::procfs::{parse_int, read_lossy};
 use crate::metrics::{Encoder, Kind};
 use std::sync::Arc;
 
@@ -165,11 +164,7 @@ impl Harvest for SockstatHarvest {
 #[cfg(test)]
 mod tests {
     use super::{page_size, REGISTRATION};
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     fn sock(text: &str, key: &str) -> Option<f64> {
         value(text, &format!("node_sockstat_{key}"))
@@ -183,7 +178,7 @@ mod tests {
 
     #[test]
     fn vm_has_node_exporters_20_families() {
-        let t = run("vm");
+        let t = run(&REGISTRATION, "vm");
         assert_eq!(t.matches("# TYPE ").count(), 20);
         assert_eq!(t.matches(" gauge\n").count(), 20);
         assert_eq!(sock(&t, "sockets_used"), Some(87.0));
@@ -205,14 +200,14 @@ mod tests {
 
     #[test]
     fn pi_and_laptop() {
-        let t = run("pi");
+        let t = run(&REGISTRATION, "pi");
         assert_eq!(sock(&t, "sockets_used"), Some(312.0));
         assert_eq!(sock(&t, "TCP_mem"), Some(3.0));
         assert_eq!(sock(&t, "TCP_mem_bytes"), Some((3 * page_size()) as f64));
         assert_eq!(sock(&t, "UDP_mem_bytes"), Some((4 * page_size()) as f64));
         assert_eq!(sock(&t, "UDP6_inuse"), Some(5.0));
         assert_eq!(sock(&t, "RAW6_inuse"), Some(1.0));
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         assert_eq!(sock(&t, "sockets_used"), Some(1402.0));
         assert_eq!(sock(&t, "TCP_orphan"), Some(1.0));
         assert_eq!(sock(&t, "TCP_mem_bytes"), Some((96 * page_size()) as f64));
@@ -222,7 +217,7 @@ mod tests {
     #[test]
     fn hostile_lines_are_skipped_one_by_one() {
         // sockstat6 is a directory: IPv4 stays.
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         assert_eq!(sock(&t, "sockets_used"), Some(5.0));
         // `TCP: inuse 3 orphan` (odd) is skipped, the later TCP line counts.
         assert_eq!(sock(&t, "TCP_inuse"), Some(99.0));

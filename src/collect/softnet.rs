@@ -112,11 +112,7 @@ impl Harvest for SoftnetHarvest {
 #[cfg(test)]
 mod tests {
     use super::REGISTRATION;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     fn get(text: &str, metric: &str, cpu: usize) -> Option<f64> {
         value(
@@ -127,7 +123,7 @@ mod tests {
 
     #[test]
     fn vm_two_cpus_of_15_columns() {
-        let t = run("vm");
+        let t = run(&REGISTRATION, "vm");
         assert_eq!(get(&t, "processed", 0), Some(5660091.0));
         assert_eq!(get(&t, "processed", 1), Some(6027824.0));
         assert_eq!(get(&t, "dropped", 1), Some(0.0));
@@ -141,13 +137,13 @@ mod tests {
 
     #[test]
     fn pi_and_laptop_hex_columns() {
-        let t = run("pi");
+        let t = run(&REGISTRATION, "pi");
         assert_eq!(get(&t, "processed", 0), Some(107506.0));
         assert_eq!(get(&t, "times_squeezed", 0), Some(4.0));
         assert_eq!(get(&t, "dropped", 2), Some(2.0));
         assert_eq!(get(&t, "processed", 3), Some(16810.0));
         assert_eq!(get(&t, "times_squeezed", 3), Some(1.0));
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         assert_eq!(get(&t, "processed", 7), Some(524295.0));
         assert_eq!(get(&t, "dropped", 7), Some(1.0));
         assert_eq!(get(&t, "times_squeezed", 7), Some(21.0));
@@ -156,7 +152,7 @@ mod tests {
 
     #[test]
     fn hostile_lines_keep_their_positions() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         assert_eq!(get(&t, "processed", 0), Some(10.0));
         assert_eq!(get(&t, "dropped", 0), Some(1.0));
         assert_eq!(get(&t, "times_squeezed", 0), Some(2.0));

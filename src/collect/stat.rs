@@ -2,34 +2,8 @@
 //! time, context switches, forks, interrupts, and runnable and blocked processes. The per-CPU
 //! lines are the `cpu` family's.
 
-use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_lossy;
+use super::family::{Family, Harvest, ProcFile, Registration, Settings};
 use crate::metrics::{Encoder, Kind};
-use std::borrow::Cow;
-use std::io;
-use std::path::Path;
-use std::sync::Arc;
-
-/// Reads the file at `path` as [`read_lossy`] does, or `None` when it is not there: a family
-/// whose files the host lacks reports nothing instead of failing. Other errors name the path.
-/// The other families use it too; it belongs in `procfs` (a shared file, left alone here).
-pub fn read_present(
-    path: impl AsRef<Path>,
-    buf: &mut Vec<u8>,
-) -> Result<Option<Cow<'_, str>>, String> {
-    let path = path.as_ref();
-    match read_lossy(path, buf) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if is_absent(&e) => Ok(None),
-        Err(e) => Err(format!("{}: {e}", path.display())),
-    }
-}
-
-/// Whether `e` says the file is not there (no such file, or a path component that is not a
-/// directory), as opposed to being there and unreadable.
-pub fn is_absent(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR)
-}
 
 /// Registers the `stat` family.
 pub const REGISTRATION: Registration = Registration {
@@ -39,12 +13,7 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(StatFamily::default())
-}
-
-#[derive(Default)]
-struct StatFamily {
-    buf: Vec<u8>,
+    Box::new(ProcFile::new("stat", "stat", |text| Ok(parse(text))))
 }
 
 /// One tick's reading of `/proc/stat`; a line the kernel did not write (or wrote garbage on)
@@ -83,19 +52,6 @@ pub fn parse(text: &str) -> Stat {
             .map(|v| v as f64);
     }
     s
-}
-
-impl Family for StatFamily {
-    fn name(&self) -> &'static str {
-        "stat"
-    }
-
-    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
-        match read_present(roots.proc("stat"), &mut self.buf)? {
-            None => Ok(Arc::new(Empty)),
-            Some(text) => Ok(Arc::new(parse(&text))),
-        }
-    }
 }
 
 impl Harvest for Stat {
@@ -148,24 +104,23 @@ impl Harvest for Stat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
+    use crate::collect::family::testing::{assert_values, run, value};
     use proptest::prelude::*;
 
     #[test]
     fn vm_fixture() {
-        let text = render(&mut StatFamily::default(), "vm");
-        assert_eq!(
-            value(&text, "node_boot_time_seconds"),
-            Some(1_796_148_028.0)
+        let text = run(&REGISTRATION, "vm");
+        assert_values(
+            &text,
+            &[
+                ("node_boot_time_seconds", 1_796_148_028.0),
+                ("node_context_switches_total", 19_783_557.0),
+                ("node_forks_total", 141_452.0),
+                ("node_intr_total", 3_971_143.0),
+                ("node_procs_running", 1.0),
+                ("node_procs_blocked", 0.0),
+            ],
         );
-        assert_eq!(
-            value(&text, "node_context_switches_total"),
-            Some(19_783_557.0)
-        );
-        assert_eq!(value(&text, "node_forks_total"), Some(141_452.0));
-        assert_eq!(value(&text, "node_intr_total"), Some(3_971_143.0));
-        assert_eq!(value(&text, "node_procs_running"), Some(1.0));
-        assert_eq!(value(&text, "node_procs_blocked"), Some(0.0));
         assert!(text.contains("# TYPE node_forks_total counter\n"));
         assert!(text.contains("# TYPE node_procs_running gauge\n"));
         // The per-CPU lines belong to the cpu family.
@@ -174,15 +129,15 @@ mod tests {
 
     #[test]
     fn other_fixtures() {
-        let text = render(&mut StatFamily::default(), "pi");
+        let text = run(&REGISTRATION, "pi");
         assert_eq!(value(&text, "node_boot_time_seconds"), Some(1733036400.0));
-        let text = render(&mut StatFamily::default(), "laptop");
+        let text = run(&REGISTRATION, "laptop");
         assert_eq!(value(&text, "node_procs_blocked"), Some(1.0));
     }
 
     #[test]
     fn hostile_lines_are_left_out() {
-        let text = render(&mut StatFamily::default(), "hostile");
+        let text = run(&REGISTRATION, "hostile");
         // `intr` has no number, `ctxt` a negative one, `btime` text: all left out.
         assert_eq!(value(&text, "node_intr_total"), None);
         assert_eq!(value(&text, "node_context_switches_total"), None);
@@ -197,8 +152,10 @@ mod tests {
     #[test]
     fn missing_file_is_empty() {
         let mut out = Encoder::default();
-        StatFamily::default()
-            .harvest(&Roots::under("/nonexistent/psmonitor"))
+        (REGISTRATION.make)(&Default::default())
+            .harvest(&crate::collect::family::Roots::under(
+                "/nonexistent/psmonitor",
+            ))
             .unwrap()
             .render(&mut out);
         assert_eq!(out.finish(), "");

@@ -89,6 +89,19 @@ pub struct Sample {
     pub value: String,
 }
 
+impl Sample {
+    /// What makes this sample's series one series: its name and its labels, sorted.
+    fn series(&self) -> (&str, Vec<(&str, &str)>) {
+        let mut key: Vec<(&str, &str)> = self
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        key.sort_unstable();
+        (self.name.as_str(), key)
+    }
+}
+
 /// One metric family of a file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricFamily {
@@ -474,14 +487,8 @@ impl TextfileFamily {
                     }
                 }
                 f.samples.iter().find_map(|s| {
-                    let mut key: Vec<(&str, &str)> = s
-                        .labels
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str()))
-                        .collect();
-                    key.sort_unstable();
                     series
-                        .contains(&(s.name.as_str(), key))
+                        .contains(&s.series())
                         .then(|| format!("series {} is in an earlier file too", s.name))
                 })
             });
@@ -493,13 +500,7 @@ impl TextfileFamily {
             let label = clean(path);
             for f in families.iter() {
                 for s in &f.samples {
-                    let mut key: Vec<(&str, &str)> = s
-                        .labels
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str()))
-                        .collect();
-                    key.sort_unstable();
-                    series.insert((s.name.as_str(), key));
+                    series.insert(s.series());
                 }
                 let i = *index.entry(f.name.as_str()).or_insert_with(|| {
                     merged.push(Merged {

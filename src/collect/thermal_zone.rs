@@ -9,7 +9,7 @@
 //! `thermal_zone` / `cooling_device` in the directory name.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::{numbered_entries, read_capped, ATTR_CAP, FILE_CAP};
+use super::procfs::{numbered_entries, read_capped, read_capped_number, ATTR_CAP, FILE_CAP};
 use crate::metrics::{Encoder, Kind};
 use std::path::Path;
 use std::sync::Arc;
@@ -61,11 +61,7 @@ fn attr(dir: &Path, file: &str) -> Option<String> {
 fn zone(dir: &Path, number: String) -> Option<Zone> {
     let kind = attr(dir, "type")?;
     attr(dir, "policy")?;
-    let temp: i64 = read_capped(&dir.join("temp"), FILE_CAP)
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
+    let temp: i64 = read_capped_number(&dir.join("temp"), FILE_CAP)?;
     Some(Zone {
         zone: number,
         kind,
@@ -133,11 +129,7 @@ impl Harvest for Reading {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     fn samples(text: &str) -> usize {
         text.lines().filter(|l| !l.starts_with('#')).count()
@@ -145,7 +137,7 @@ mod tests {
 
     #[test]
     fn pi() {
-        let t = run("pi");
+        let t = run(&REGISTRATION, "pi");
         assert_eq!(
             value(
                 &t,
@@ -158,7 +150,7 @@ mod tests {
 
     #[test]
     fn laptop() {
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         for (kind, zone, v) in [
             ("acpitz", 0, 50.0),
             ("x86_pkg_temp", 1, 52.0),
@@ -201,7 +193,7 @@ mod tests {
 
     #[test]
     fn hostile() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         assert_eq!(
             value(&t, "node_thermal_zone_temp{type=\"good\",zone=\"0\"}"),
             Some(45.0)
@@ -239,6 +231,6 @@ mod tests {
 
     #[test]
     fn no_thermal_is_empty() {
-        assert_eq!(run("vm"), "");
+        assert_eq!(run(&REGISTRATION, "vm"), "");
     }
 }

@@ -161,15 +161,11 @@ impl Harvest for TimeHarvest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{run, value};
 
     #[test]
     fn vm_fixture_clocksources() {
-        let text = run("vm");
+        let text = run(&REGISTRATION, "vm");
         for series in [
             r#"node_time_clocksource_available_info{clocksource="tsc",device="0"}"#,
             r#"node_time_clocksource_available_info{clocksource="kvm-clock",device="0"}"#,
@@ -190,7 +186,7 @@ mod tests {
 
     #[test]
     fn laptop_and_pi_fixtures() {
-        let text = run("laptop");
+        let text = run(&REGISTRATION, "laptop");
         assert_eq!(
             text.matches("node_time_clocksource_available_info{")
                 .count(),
@@ -203,7 +199,7 @@ mod tests {
             ),
             Some(1.0)
         );
-        let text = run("pi");
+        let text = run(&REGISTRATION, "pi");
         assert_eq!(
             value(
                 &text,
@@ -215,7 +211,7 @@ mod tests {
 
     #[test]
     fn hostile_fixture() {
-        let text = run("hostile");
+        let text = run(&REGISTRATION, "hostile");
         // clocksource0: a quote and a non-UTF-8 byte in a name, and current_clocksource is a
         // directory; clocksource1 is fine; "clocksourceX" is not a clock source.
         assert_eq!(
@@ -239,7 +235,7 @@ mod tests {
 
     #[test]
     fn real_clock_and_zone() {
-        let text = run("vm");
+        let text = run(&REGISTRATION, "vm");
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()

@@ -235,7 +235,7 @@ impl Harvest for Raw {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
+    use crate::collect::family::testing::{run, value};
 
     #[test]
     fn units_follow_sta_nano() {
@@ -311,7 +311,7 @@ mod tests {
     fn real_host() {
         // The syscall itself: every family, with this kernel's tick (USER_HZ is not HZ, but
         // `tick` is 1e6 / USER_HZ microseconds on every Linux).
-        let text = render(&mut *(REGISTRATION.make)(&Default::default()), "vm");
+        let text = run(&REGISTRATION, "vm");
         assert_eq!(text.matches("# TYPE node_timex_").count(), 17, "{text}");
         assert_eq!(value(&text, "node_timex_tick_seconds"), Some(0.01));
         let sync = value(&text, "node_timex_sync_status").unwrap();

@@ -136,11 +136,7 @@ impl Harvest for UdpQueuesHarvest {
 #[cfg(test)]
 mod tests {
     use super::{for_each_line, REGISTRATION};
-    use crate::collect::family::testing::{fixture, render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{fixture, run, value};
 
     fn queue(text: &str, ip: &str, queue: &str) -> Option<f64> {
         value(
@@ -151,7 +147,7 @@ mod tests {
 
     #[test]
     fn vm_empty_tables_are_zero() {
-        let t = run("vm");
+        let t = run(&REGISTRATION, "vm");
         for (ip, q) in [("v4", "rx"), ("v4", "tx"), ("v6", "rx"), ("v6", "tx")] {
             assert_eq!(queue(&t, ip, q), Some(0.0), "{ip} {q}");
         }
@@ -160,12 +156,12 @@ mod tests {
 
     #[test]
     fn pi_and_laptop_sums() {
-        let t = run("pi");
+        let t = run(&REGISTRATION, "pi");
         assert_eq!(queue(&t, "v4", "tx"), Some(0x200 as f64));
         assert_eq!(queue(&t, "v4", "rx"), Some(0x340 as f64));
         assert_eq!(queue(&t, "v6", "tx"), Some(0.0));
         assert_eq!(queue(&t, "v6", "rx"), Some(0x180 as f64));
-        let t = run("laptop");
+        let t = run(&REGISTRATION, "laptop");
         assert_eq!(queue(&t, "v4", "tx"), Some(0x1c0 as f64));
         assert_eq!(queue(&t, "v4", "rx"), Some((0x700 + 0x100) as f64));
         assert_eq!(queue(&t, "v6", "rx"), Some(0.0));
@@ -173,7 +169,7 @@ mod tests {
 
     #[test]
     fn hostile_lines_are_skipped_one_by_one() {
-        let t = run("hostile");
+        let t = run(&REGISTRATION, "hostile");
         // Good lines 0x20 + 0x20, the long line's 0x200 (its fields come first), and 1
         // from a 64-bit tx queue, which saturates the tx sum; a short and a non-hex line
         // add nothing.

@@ -104,12 +104,12 @@ impl Harvest for Uname {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
+    use crate::collect::family::testing::{run, value};
 
     #[test]
     fn real_host_matches_proc() {
         // uname(2) is the kernel's, whatever fixture the roots point at.
-        let text = render(&mut *(REGISTRATION.make)(&Default::default()), "hostile");
+        let text = run(&REGISTRATION, "hostile");
         let proc = |f: &str| {
             std::fs::read_to_string(format!("/proc/sys/kernel/{f}"))
                 .unwrap()

@@ -6,10 +6,8 @@
 //! either way, and the TYPE is kept so queries and recording rules see the same thing.
 //! `pgpgin`/`pgpgout` count KiB, not pages, whatever the name says.
 
-use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
-use super::stat::read_present;
+use super::family::{Family, Harvest, ProcFile, Registration, Settings};
 use crate::metrics::{Encoder, Kind};
-use std::sync::Arc;
 
 /// Registers the `vmstat` family.
 pub const REGISTRATION: Registration = Registration {
@@ -19,12 +17,7 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(VmstatFamily::default())
-}
-
-#[derive(Default)]
-struct VmstatFamily {
-    buf: Vec<u8>,
+    Box::new(ProcFile::new("vmstat", "vmstat", |text| Ok(parse(text))))
 }
 
 /// node_exporter's default field filter, `^(oom_kill|pgpg|pswp|pg.*fault).*`.
@@ -65,19 +58,6 @@ pub fn parse(text: &str) -> Vmstat {
     Vmstat(out)
 }
 
-impl Family for VmstatFamily {
-    fn name(&self) -> &'static str {
-        "vmstat"
-    }
-
-    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
-        match read_present(roots.proc("vmstat"), &mut self.buf)? {
-            None => Ok(Arc::new(Empty)),
-            Some(text) => Ok(Arc::new(parse(&text))),
-        }
-    }
-}
-
 impl Harvest for Vmstat {
     fn render(&self, out: &mut Encoder) {
         for (field, v) in &self.0 {
@@ -91,16 +71,12 @@ impl Harvest for Vmstat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
+    use crate::collect::family::testing::{run, value};
     use proptest::prelude::*;
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
 
     #[test]
     fn vm_fixture_has_the_default_fields() {
-        let text = run("vm");
+        let text = run(&REGISTRATION, "vm");
         let names: Vec<&str> = text
             .lines()
             .filter_map(|l| l.strip_prefix("# TYPE "))
@@ -125,14 +101,14 @@ mod tests {
 
     #[test]
     fn laptop_fixture() {
-        let text = run("laptop");
+        let text = run(&REGISTRATION, "laptop");
         assert_eq!(value(&text, "node_vmstat_oom_kill"), Some(3.0));
         assert_eq!(value(&text, "node_vmstat_pswpout"), Some(1_024_113.0));
     }
 
     #[test]
     fn hostile_fixture() {
-        let text = run("hostile");
+        let text = run(&REGISTRATION, "hostile");
         assert_eq!(
             value(&text, "node_vmstat_pgfault"),
             Some(18_446_744_073_709_551_615.0)

@@ -13,8 +13,8 @@
 //! that is missing, unreadable or has no `name type data` line adds nothing (ZFS adds files as
 //! it gains features). The pool states are 1.5.0's six (no `suspended`).
 
-use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::hwmon::{read_capped, sorted_entries, Samples, FILE_CAP};
+use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
+use super::procfs::{read_capped, sorted_entries, FILE_CAP};
 use crate::metrics::Kind;
 use std::fs;
 use std::path::Path;
@@ -194,57 +194,54 @@ impl Family for ZfsFamily {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
-
-    fn run(host: &str) -> String {
-        render(&mut *(REGISTRATION.make)(&Default::default()), host)
-    }
+    use crate::collect::family::testing::{assert_values, run};
 
     #[test]
     fn hostile() {
-        let t = run("hostile");
-        for (series, v) in [
-            ("node_zfs_arc_hits", 8772612.0),
-            ("node_zfs_arc_misses", 604635.0),
-            ("node_zfs_arc_c_max", 8325287936.0),
-            ("node_zfs_arc_size", 975890184.0),
-            ("node_zfs_arc_l2_hits", u64::MAX as f64),
-            // `-` becomes `_`; a dotted name keeps its last part, as in node_exporter.
-            ("node_zfs_arc_bad_name", 5.0),
-            ("node_zfs_arc_name", 7.0),
-            ("node_zfs_zil_zil_commit_count", 127.0),
-            ("node_zfs_zil_zil_itx_count", 52.0),
-            ("node_zfs_zpool_nread{zpool=\"old\"}", 1884160.0),
-            ("node_zfs_zpool_rcnt{zpool=\"old\"}", 1.0),
-            (
-                "node_zfs_zpool_dataset_writes{dataset=\"tank\",zpool=\"tank\"}",
-                12.0,
-            ),
-            (
-                "node_zfs_zpool_dataset_nread{dataset=\"tank\",zpool=\"tank\"}",
-                32768.0,
-            ),
-            (
-                "node_zfs_zpool_dataset_nwritten{dataset=\"tank/home\",zpool=\"tank\"}",
-                12302.0,
-            ),
-            ("node_zfs_zpool_state{state=\"online\",zpool=\"tank\"}", 1.0),
-            (
-                "node_zfs_zpool_state{state=\"degraded\",zpool=\"tank\"}",
-                0.0,
-            ),
-            (
-                "node_zfs_zpool_state{state=\"degraded\",zpool=\"old\"}",
-                1.0,
-            ),
-            ("node_zfs_zpool_state{state=\"online\",zpool=\"gone\"}", 0.0),
-            (
-                "node_zfs_zpool_state{state=\"faulted\",zpool=\"p\u{fffd}ool\"}",
-                1.0,
-            ),
-        ] {
-            assert_eq!(value(&t, series), Some(v), "{series}");
-        }
+        let t = run(&REGISTRATION, "hostile");
+        assert_values(
+            &t,
+            &[
+                ("node_zfs_arc_hits", 8772612.0),
+                ("node_zfs_arc_misses", 604635.0),
+                ("node_zfs_arc_c_max", 8325287936.0),
+                ("node_zfs_arc_size", 975890184.0),
+                ("node_zfs_arc_l2_hits", u64::MAX as f64),
+                // `-` becomes `_`; a dotted name keeps its last part, as in node_exporter.
+                ("node_zfs_arc_bad_name", 5.0),
+                ("node_zfs_arc_name", 7.0),
+                ("node_zfs_zil_zil_commit_count", 127.0),
+                ("node_zfs_zil_zil_itx_count", 52.0),
+                ("node_zfs_zpool_nread{zpool=\"old\"}", 1884160.0),
+                ("node_zfs_zpool_rcnt{zpool=\"old\"}", 1.0),
+                (
+                    "node_zfs_zpool_dataset_writes{dataset=\"tank\",zpool=\"tank\"}",
+                    12.0,
+                ),
+                (
+                    "node_zfs_zpool_dataset_nread{dataset=\"tank\",zpool=\"tank\"}",
+                    32768.0,
+                ),
+                (
+                    "node_zfs_zpool_dataset_nwritten{dataset=\"tank/home\",zpool=\"tank\"}",
+                    12302.0,
+                ),
+                ("node_zfs_zpool_state{state=\"online\",zpool=\"tank\"}", 1.0),
+                (
+                    "node_zfs_zpool_state{state=\"degraded\",zpool=\"tank\"}",
+                    0.0,
+                ),
+                (
+                    "node_zfs_zpool_state{state=\"degraded\",zpool=\"old\"}",
+                    1.0,
+                ),
+                ("node_zfs_zpool_state{state=\"online\",zpool=\"gone\"}", 0.0),
+                (
+                    "node_zfs_zpool_state{state=\"faulted\",zpool=\"p\u{fffd}ool\"}",
+                    1.0,
+                ),
+            ],
+        );
         assert!(t.contains("# HELP node_zfs_arc_hits kstat.zfs.misc.arcstats.hits\n# TYPE node_zfs_arc_hits untyped\n"));
         assert!(t.contains(
             "# HELP node_zfs_zpool_state kstat.zfs.misc.state\n# TYPE node_zfs_zpool_state gauge\n"
@@ -274,7 +271,7 @@ mod tests {
     #[test]
     fn no_zfs_is_empty() {
         for host in ["vm", "pi", "laptop"] {
-            assert_eq!(run(host), "", "{host}");
+            assert_eq!(run(&REGISTRATION, host), "", "{host}");
         }
     }
 }
