@@ -30,6 +30,12 @@ pub struct System {
     pub disks: Vec<MountedDisk>,
     /// Every temperature sensor the kernel exposes; empty on hosts without any.
     pub sensors: Vec<Sensor>,
+    /// Per block device I/O over the last interval; absent on hosts without block devices.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diskio: Vec<DiskIo>,
+    /// Pressure stall information; absent where the kernel has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pressure: Option<Pressure>,
     /// When the sample was taken, Unix seconds (three decimals).
     pub timestamp: f64,
 }
@@ -84,6 +90,49 @@ pub struct Sensor {
     /// Sensor label (`Package id 0`, `Tctl`, ...) or the thermal zone (`thermal_zone0`).
     pub label: String,
     pub temp: f64,
+}
+
+/// One block device's I/O over the last interval (`diskio` in `/system`).
+#[derive(Debug, Clone, Serialize)]
+pub struct DiskIo {
+    /// The kernel's name (`sda`, `nvme0n1`, `mmcblk0`).
+    pub name: String,
+    pub read_bytes_per_s: f64,
+    pub write_bytes_per_s: f64,
+    pub reads_per_s: f64,
+    pub writes_per_s: f64,
+    /// Share of the interval the device was busy, percent (iostat's `%util`).
+    pub busy_percent: f64,
+    /// Bytes read and written since boot.
+    pub read_bytes: u64,
+    pub write_bytes: u64,
+}
+
+/// Pressure stall information per resource; a resource the kernel does not report is absent.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pressure {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<Psi>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Psi>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub io: Option<Psi>,
+}
+
+/// `some` (at least one task stalled) and `full` (all non-idle tasks stalled) for one resource.
+#[derive(Debug, Clone, Serialize)]
+pub struct Psi {
+    pub some: PsiLine,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full: Option<PsiLine>,
+}
+
+/// Percent of time stalled, averaged over 10, 60 and 300 seconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct PsiLine {
+    pub avg10: f64,
+    pub avg60: f64,
+    pub avg300: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]

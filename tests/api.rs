@@ -1,7 +1,7 @@
 //! HTTP API against the real binary: fields, units, errors, CORS, CLI.
 
 mod common;
-use common::{request, Server};
+use common::{request, wait_until, Server};
 use serde_json::Value;
 use std::process::Command;
 
@@ -379,4 +379,49 @@ fn rust_log_directives_filter_by_module() {
     assert_eq!(r.status, 426);
     assert!(s.log().contains("listening on"));
     assert!(!s.log().contains(" INFO  [psmonitor::session]"));
+}
+
+/// `diskio` (node_exporter's devices, rates over the interval) and `pressure` (PSI) in
+/// `/system`, present where the host has them and absent where it does not.
+#[test]
+fn system_has_diskio_and_pressure_where_the_host_has_them() {
+    let s = Server::start(&["--interval", "200"]);
+    assert!(wait_until(5, || s.get_json("/system")["diskio"].is_array()
+        || !std::path::Path::new("/proc/diskstats").exists()));
+    let v = s.get_json("/system");
+    if let Some(disks) = v["diskio"].as_array() {
+        for d in disks {
+            let name = d["name"].as_str().unwrap();
+            assert!(
+                !name.starts_with("loop") && !name.starts_with("ram"),
+                "{name}"
+            );
+            for k in [
+                "read_bytes_per_s",
+                "write_bytes_per_s",
+                "reads_per_s",
+                "writes_per_s",
+            ] {
+                assert!(d[k].as_f64().unwrap() >= 0.0, "{name}.{k}");
+            }
+            let busy = d["busy_percent"].as_f64().unwrap();
+            assert!((0.0..=100.0).contains(&busy), "{name}.busy_percent {busy}");
+            assert!(d["read_bytes"].is_u64() && d["write_bytes"].is_u64());
+        }
+    }
+    let psi = std::fs::read_to_string("/proc/pressure/cpu").is_ok();
+    assert_eq!(
+        v["pressure"].is_object(),
+        psi,
+        "pressure present iff the kernel has PSI"
+    );
+    if psi {
+        for r in ["cpu", "memory", "io"] {
+            let some = &v["pressure"][r]["some"];
+            for k in ["avg10", "avg60", "avg300"] {
+                let x = some[k].as_f64().unwrap();
+                assert!((0.0..=100.0).contains(&x), "{r}.some.{k} {x}");
+            }
+        }
+    }
 }

@@ -210,7 +210,7 @@ struct Reading(Vec<Disk>);
 
 /// node_exporter's default `--collector.diskstats.device-exclude`,
 /// `^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$`.
-fn ignored(name: &str) -> bool {
+pub(super) fn ignored(name: &str) -> bool {
     fn digits(s: &str) -> Option<&str> {
         let n = s.bytes().take_while(u8::is_ascii_digit).count();
         (n > 0).then(|| &s[n..])
@@ -238,7 +238,7 @@ fn ignored(name: &str) -> bool {
 }
 
 /// One `/proc/diskstats` line: major, minor, name and 11 to 17 counters.
-fn parse_line(line: &str) -> Option<(u32, u32, &str, [u64; 17], usize)> {
+pub(super) fn parse_line(line: &str) -> Option<(u32, u32, &str, [u64; 17], usize)> {
     let mut f = line.split_whitespace();
     let major = f.next()?.parse().ok()?;
     let minor = f.next()?.parse().ok()?;

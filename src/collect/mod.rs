@@ -8,6 +8,7 @@ pub mod conntrack;
 pub mod cpu;
 pub mod cpufreq;
 pub mod disk;
+pub mod diskio;
 pub mod diskstats;
 pub mod edac;
 pub mod entropy;
@@ -31,6 +32,7 @@ pub mod powersupplyclass;
 pub mod pressure;
 pub mod processes;
 pub mod procfs;
+pub mod psi;
 pub mod rapl;
 pub mod schedstat;
 pub mod selinux;
@@ -79,6 +81,7 @@ pub struct Snapshot {
 pub struct Collector {
     cpu: cpu::CpuCollector,
     procs: processes::Budgeted,
+    diskio: diskio::DiskIoCollector,
     net: network::NetworkCollector,
     users: users::Users,
     iw: wireless::IwCache,
@@ -120,6 +123,7 @@ impl Collector {
         let user = platform::current_user(&mut users);
         Collector {
             cpu: cpu::CpuCollector::default(),
+            diskio: diskio::DiskIoCollector::default(),
             procs: processes::Budgeted::new(
                 processes::ProcessCollector::new(roots),
                 collection.process_budget,
@@ -250,6 +254,8 @@ impl Collector {
             swap: mem.swap(),
             disks: disk::to_wire(&disks),
             sensors: sensors.clone(),
+            diskio: self.diskio.sample(&self.roots),
+            pressure: psi::read(&self.roots, &mut self.buf),
             timestamp,
         };
         let network = Network {
