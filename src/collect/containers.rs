@@ -147,7 +147,9 @@ fn is_hex_id(s: &str) -> bool {
 /// A container's cgroup: where it is and what it is.
 #[derive(Debug)]
 struct Found {
-    /// From the hierarchy root, with a leading `/`.
+    /// From the hierarchy root, as the directory is really named.
+    rel: PathBuf,
+    /// The same, lossy, with a leading `/` (cAdvisor's `id`).
     cgroup: String,
     runtime: &'static str,
     id: String,
@@ -157,17 +159,17 @@ struct Found {
 /// subgroups are not looked into.
 fn discover(base: &Path) -> Vec<Found> {
     let mut out = Vec::new();
-    let mut queue = std::collections::VecDeque::from([(String::new(), 0usize)]);
+    let mut queue = std::collections::VecDeque::from([(PathBuf::new(), String::new(), 0usize)]);
     let mut seen = 0;
-    while let Some((rel, depth)) = queue.pop_front() {
-        let Ok(entries) = std::fs::read_dir(base.join(rel.trim_start_matches('/'))) else {
+    while let Some((rel, cgroup, depth)) = queue.pop_front() {
+        let Ok(entries) = std::fs::read_dir(base.join(&rel)) else {
             continue;
         };
-        let parent = rel.rsplit('/').next().unwrap_or("");
-        let mut names: Vec<String> = entries
+        let parent = cgroup.rsplit('/').next().unwrap_or("");
+        let mut names: Vec<std::ffi::OsString> = entries
             .filter_map(|e| e.ok())
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .map(|e| e.file_name())
             .collect();
         names.sort_unstable();
         for name in names {
@@ -175,14 +177,16 @@ fn discover(base: &Path) -> Vec<Found> {
             if seen > MAX_DIRS || out.len() >= MAX_CONTAINERS {
                 return out;
             }
-            let cgroup = format!("{rel}/{name}");
-            match identify(parent, &name) {
+            let lossy = name.to_string_lossy();
+            let (rel, cgroup) = (rel.join(&name), format!("{cgroup}/{lossy}"));
+            match identify(parent, &lossy) {
                 Some((runtime, id)) => out.push(Found {
+                    rel,
                     cgroup,
                     runtime,
                     id,
                 }),
-                None if depth + 1 < MAX_DEPTH => queue.push_back((cgroup, depth + 1)),
+                None if depth + 1 < MAX_DEPTH => queue.push_back((rel, cgroup, depth + 1)),
                 None => {}
             }
         }
@@ -282,8 +286,8 @@ fn read_v2(dir: &Path, buf: &mut Vec<u8>) -> Option<Raw> {
 
 /// A v1 container's counters, from each controller's directory; `None` when it has vanished
 /// (its memory and cpuacct directories are both gone).
-fn read_v1(base: &Path, cgroup: &str, buf: &mut Vec<u8>) -> Option<Raw> {
-    let dir = |c: usize| v1_dir(base, V1_CONTROLLERS[c]).map(|d| d.join(&cgroup[1..]));
+fn read_v1(base: &Path, rel: &Path, buf: &mut Vec<u8>) -> Option<Raw> {
+    let dir = |c: usize| v1_dir(base, V1_CONTROLLERS[c]).map(|d| d.join(rel));
     let [memory, cpuacct, pids, blkio, freezer] = [0, 1, 2, 3, 4].map(dir);
     if !memory.iter().chain(&cpuacct).any(|d| d.is_dir()) {
         return None;
@@ -435,8 +439,8 @@ impl ContainersCollector {
         let mut out = Vec::new();
         for f in discover(&walk_root) {
             let raw = match &layout {
-                Layout::V2(d) => read_v2(&d.join(&f.cgroup[1..]), &mut self.buf),
-                Layout::V1(base) => read_v1(base, &f.cgroup, &mut self.buf),
+                Layout::V2(d) => read_v2(&d.join(&f.rel), &mut self.buf),
+                Layout::V1(base) => read_v1(base, &f.rel, &mut self.buf),
             };
             let Some(raw) = raw else { continue };
             let cpu_percent = match self.prev.get(&f.cgroup) {
@@ -593,5 +597,315 @@ impl Harvest for Reading {
                 fam.sample(&labels, v);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::family::testing::{assert_values, fixture};
+
+    const D: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    const P: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+    const H: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+
+    fn sample(host: &str) -> Vec<Container> {
+        ContainersCollector::default().sample(&fixture(host))
+    }
+
+    /// The wire object with everything given, for exact comparison.
+    #[allow(clippy::too_many_arguments)]
+    fn wire(
+        id: &str,
+        name: &str,
+        image: Option<&str>,
+        runtime: &'static str,
+        status: &'static str,
+        memory: [u64; 2],
+        limit: Option<u64>,
+        io: [u64; 2],
+        pids: u64,
+    ) -> String {
+        format!(
+            "{:?}",
+            model::Container {
+                id: id.into(),
+                name: name.into(),
+                image: image.map(Into::into),
+                runtime,
+                status,
+                cpu_percent: 0.0,
+                memory_usage: memory[0],
+                memory_limit: limit,
+                memory_inactive_file: memory[1],
+                io_read_bytes: io[0],
+                io_write_bytes: io[1],
+                pids,
+            }
+        )
+    }
+
+    fn wires(found: &[Container]) -> Vec<String> {
+        found.iter().map(|c| format!("{:?}", c.wire)).collect()
+    }
+
+    #[test]
+    fn identifies_each_runtimes_cgroup() {
+        let cases = [
+            ("system.slice", format!("docker-{D}.scope"), Some("docker")),
+            ("docker", D.to_owned(), Some("docker")),
+            ("machine.slice", format!("libpod-{D}.scope"), Some("podman")),
+            ("x", format!("libpod-conmon-{D}.scope"), None),
+            ("pod1234", D.to_owned(), Some("containerd")),
+            ("p", format!("cri-containerd-{D}.scope"), Some("containerd")),
+            ("p", format!("crio-{D}.scope"), Some("cri-o")),
+            ("lxc.payload.web", "lxc.payload.web".into(), Some("lxc")),
+            ("lxc", "web".into(), Some("lxc")),
+            ("lxc", "lxc.monitor.web".into(), None),
+            (
+                "machine.slice",
+                "machine-a\\x2db.scope".into(),
+                Some("systemd-nspawn"),
+            ),
+            ("system.slice", "docker.service".into(), None),
+            ("system.slice", format!("docker-{}.scope", &D[1..]), None),
+        ];
+        for (parent, name, want) in cases {
+            assert_eq!(
+                identify(parent, &name).map(|r| r.0),
+                want,
+                "{parent}/{name}"
+            );
+        }
+        assert_eq!(
+            identify("machine.slice", "machine-a\\x2db.scope"),
+            Some(("systemd-nspawn", "a-b".into()))
+        );
+    }
+
+    #[test]
+    fn cgroup_v2_docker_podman_and_nspawn_with_their_names() {
+        let found = sample("pi");
+        let cgroups: Vec<&str> = found.iter().map(|c| c.cgroup.as_str()).collect();
+        assert_eq!(
+            cgroups,
+            [
+                format!("/machine.slice/libpod-{P}.scope"),
+                "/machine.slice/machine-my\\x2dbox.scope".into(),
+                format!("/system.slice/docker-{D}.scope"),
+            ]
+        );
+        let ha = "ghcr.io/home-assistant/home-assistant:stable";
+        assert_eq!(
+            wires(&found),
+            [
+                wire(
+                    P,
+                    "homeassistant",
+                    Some(ha),
+                    "podman",
+                    "paused",
+                    [20971520, 4194304],
+                    None,
+                    [0, 0],
+                    2
+                ),
+                wire(
+                    "my-box",
+                    "my-box",
+                    None,
+                    "systemd-nspawn",
+                    "stopped",
+                    [0, 0],
+                    None,
+                    [0, 0],
+                    0
+                ),
+                wire(
+                    D,
+                    "pihole",
+                    Some("pihole/pihole:latest"),
+                    "docker",
+                    "running",
+                    [104857600, 31457280],
+                    Some(536870912),
+                    [1052672, 2097152],
+                    7
+                ),
+            ]
+        );
+        assert_eq!(found[2].cpu_seconds, 2.5);
+        assert_eq!(found[2].rss, Some(52428800));
+        assert_eq!(found[0].cpu_seconds, 0.001);
+    }
+
+    #[test]
+    fn cgroup_v1_of_a_hybrid_host_wins_over_its_empty_unified_tree() {
+        let found = sample("vm");
+        assert_eq!(
+            found.iter().map(|c| c.cgroup.as_str()).collect::<Vec<_>>(),
+            [format!("/docker/{D}").as_str(), "/lxc/web1"]
+        );
+        assert_eq!(
+            wires(&found),
+            [
+                wire(
+                    D,
+                    &D[..12],
+                    None,
+                    "docker",
+                    "running",
+                    [73400320, 16777216],
+                    None,
+                    [4196, 8192],
+                    3
+                ),
+                wire(
+                    "web1",
+                    "web1",
+                    None,
+                    "lxc",
+                    "paused",
+                    [1048576, 0],
+                    Some(268435456),
+                    [0, 0],
+                    0
+                ),
+            ]
+        );
+        assert_eq!(found[0].cpu_seconds, 5.0);
+        assert_eq!(found[0].rss, Some(41943040));
+    }
+
+    #[test]
+    fn hostile_values_vanished_cgroups_and_non_utf8_names() {
+        let found = sample("hostile");
+        assert_eq!(
+            wires(&found),
+            [
+                wire(
+                    "caf\u{FFFD}",
+                    "caf\u{FFFD}",
+                    None,
+                    "lxc",
+                    "running",
+                    [4096, 0],
+                    None,
+                    [0, 0],
+                    0
+                ),
+                wire(
+                    H,
+                    &H[..12],
+                    None,
+                    "docker",
+                    "stopped",
+                    [0, 0],
+                    None,
+                    [0, u64::MAX],
+                    0
+                ),
+            ]
+        );
+        assert_eq!(found[1].cpu_seconds, 0.0);
+        assert_eq!(found[1].rss, None);
+    }
+
+    #[test]
+    fn no_cgroupfs_no_containers() {
+        assert!(sample("laptop").is_empty());
+    }
+
+    #[test]
+    fn cpu_percent_over_the_interval() {
+        let dir = std::env::temp_dir().join(format!("psmonitor-containers-{}", std::process::id()));
+        let cg = dir.join("sys/fs/cgroup");
+        let scope = cg.join(format!("system.slice/docker-{D}.scope"));
+        std::fs::create_dir_all(&scope).unwrap();
+        std::fs::write(cg.join("cgroup.controllers"), "cpu\n").unwrap();
+        std::fs::write(scope.join("cgroup.events"), "populated 1\n").unwrap();
+        let usage =
+            |us: u64| std::fs::write(scope.join("cpu.stat"), format!("usage_usec {us}\n")).unwrap();
+        let roots = Roots::under(&dir);
+        let mut c = ContainersCollector::default();
+        usage(1_000_000);
+        assert_eq!(
+            c.sample(&roots)[0].wire.cpu_percent,
+            0.0,
+            "no rate on the first tick"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        // 100 ms of CPU in about 200 ms: about 50 % of one core.
+        usage(1_100_000);
+        let pct = c.sample(&roots)[0].wire.cpu_percent;
+        assert!(pct > 20.0 && pct <= 50.0, "{pct}");
+        usage(5);
+        assert_eq!(c.sample(&roots)[0].wire.cpu_percent, 0.0, "a reset gives 0");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn metrics_in_cadvisors_names_and_labels() {
+        let mut out = Encoder::default();
+        Reading(Arc::new(sample("pi"))).render(&mut out);
+        let text = out.finish();
+        let docker = format!(
+            "id=\"/system.slice/docker-{D}.scope\",image=\"pihole/pihole:latest\",name=\"pihole\""
+        );
+        let podman = format!(
+            "id=\"/machine.slice/libpod-{P}.scope\",\
+             image=\"ghcr.io/home-assistant/home-assistant:stable\",name=\"homeassistant\""
+        );
+        let nspawn = "id=\"/machine.slice/machine-my\\\\x2dbox.scope\",name=\"my-box\"";
+        let s = |name: &str, labels: &str| format!("{name}{{{labels}}}");
+        let expected = [
+            (
+                s(
+                    "container_cpu_usage_seconds_total",
+                    &format!("cpu=\"total\",{docker}"),
+                ),
+                2.5,
+            ),
+            (
+                s(
+                    "container_cpu_usage_seconds_total",
+                    &format!("cpu=\"total\",{podman}"),
+                ),
+                0.001,
+            ),
+            (s("container_memory_usage_bytes", &docker), 104857600.0),
+            (s("container_memory_working_set_bytes", &docker), 73400320.0),
+            (s("container_memory_working_set_bytes", &podman), 16777216.0),
+            (s("container_memory_rss", &docker), 52428800.0),
+            (s("container_spec_memory_limit_bytes", &docker), 536870912.0),
+            (s("container_fs_reads_bytes_total", &docker), 1052672.0),
+            (s("container_fs_writes_bytes_total", &docker), 2097152.0),
+            (s("container_processes", &docker), 7.0),
+            (s("container_processes", nspawn), 0.0),
+        ];
+        let expected: Vec<(&str, f64)> = expected.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_values(&text, &expected);
+        assert!(
+            !text.contains(&s("container_spec_memory_limit_bytes", &podman)),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE container_cpu_usage_seconds_total counter\n"));
+    }
+
+    #[test]
+    fn the_family_renders_what_the_collector_fed_it() {
+        let settings = Settings::default();
+        let mut family = make(&settings);
+        let mut out = Encoder::default();
+        family.harvest(&Roots::default()).unwrap().render(&mut out);
+        assert_eq!(out.finish(), "", "nothing before the first tick");
+        *settings.containers.lock().unwrap() = Arc::new(sample("vm"));
+        let mut out = Encoder::default();
+        family.harvest(&Roots::default()).unwrap().render(&mut out);
+        let series = format!(
+            "container_processes{{id=\"/docker/{D}\",name=\"{}\"}}",
+            &D[..12]
+        );
+        assert_values(&out.finish(), &[(series.as_str(), 3.0)]);
     }
 }
