@@ -156,7 +156,7 @@ fn a_real_docker_cgroup_is_found_with_its_memory_and_cpu() {
     assert_eq!(last["status"], "running");
     assert!(last["pids"].as_u64() >= Some(1), "{last}");
 
-    let labels = format!("image=\"busybox:latest\",name=\"psmonitor-test\"");
+    let labels = "image=\"busybox:latest\",name=\"psmonitor-test\"";
     let series = |name: &str| -> Option<f64> {
         let text = request(s.addr, "GET", "/metrics", &[], b"").text();
         text.lines().find_map(|l| {
