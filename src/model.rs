@@ -113,7 +113,7 @@ pub struct DiskIo {
 }
 
 /// One container, from its cgroup (`containers` in `/system`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Container {
     /// The runtime's id (64 hex digits), or the name for LXC and nspawn.
     pub id: String,

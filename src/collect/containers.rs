@@ -613,40 +613,26 @@ mod tests {
         ContainersCollector::default().sample(&fixture(host))
     }
 
-    /// The wire object with everything given, for exact comparison.
-    #[allow(clippy::too_many_arguments)]
-    fn wire(
-        id: &str,
-        name: &str,
-        image: Option<&str>,
-        runtime: &'static str,
-        status: &'static str,
-        memory: [u64; 2],
-        limit: Option<u64>,
-        io: [u64; 2],
-        pids: u64,
-    ) -> String {
-        format!(
-            "{:?}",
-            model::Container {
-                id: id.into(),
-                name: name.into(),
-                image: image.map(Into::into),
-                runtime,
-                status,
-                cpu_percent: 0.0,
-                memory_usage: memory[0],
-                memory_limit: limit,
-                memory_inactive_file: memory[1],
-                io_read_bytes: io[0],
-                io_write_bytes: io[1],
-                pids,
-            }
-        )
+    /// A container with nothing counted, for the tests to fill in.
+    fn bare(id: &str, name: &str, runtime: &'static str, status: &'static str) -> model::Container {
+        model::Container {
+            id: id.into(),
+            name: name.into(),
+            image: None,
+            runtime,
+            status,
+            cpu_percent: 0.0,
+            memory_usage: 0,
+            memory_limit: None,
+            memory_inactive_file: 0,
+            io_read_bytes: 0,
+            io_write_bytes: 0,
+            pids: 0,
+        }
     }
 
-    fn wires(found: &[Container]) -> Vec<String> {
-        found.iter().map(|c| format!("{:?}", c.wire)).collect()
+    fn wires(found: &[Container]) -> Vec<model::Container> {
+        found.iter().map(|c| c.wire.clone()).collect()
     }
 
     #[test]
@@ -696,44 +682,25 @@ mod tests {
             ]
         );
         let ha = "ghcr.io/home-assistant/home-assistant:stable";
-        assert_eq!(
-            wires(&found),
-            [
-                wire(
-                    P,
-                    "homeassistant",
-                    Some(ha),
-                    "podman",
-                    "paused",
-                    [20971520, 4194304],
-                    None,
-                    [0, 0],
-                    2
-                ),
-                wire(
-                    "my-box",
-                    "my-box",
-                    None,
-                    "systemd-nspawn",
-                    "stopped",
-                    [0, 0],
-                    None,
-                    [0, 0],
-                    0
-                ),
-                wire(
-                    D,
-                    "pihole",
-                    Some("pihole/pihole:latest"),
-                    "docker",
-                    "running",
-                    [104857600, 31457280],
-                    Some(536870912),
-                    [1052672, 2097152],
-                    7
-                ),
-            ]
-        );
+        let podman = model::Container {
+            image: Some(ha.into()),
+            memory_usage: 20971520,
+            memory_inactive_file: 4194304,
+            pids: 2,
+            ..bare(P, "homeassistant", "podman", "paused")
+        };
+        let nspawn = bare("my-box", "my-box", "systemd-nspawn", "stopped");
+        let docker = model::Container {
+            image: Some("pihole/pihole:latest".into()),
+            memory_usage: 104857600,
+            memory_limit: Some(536870912),
+            memory_inactive_file: 31457280,
+            io_read_bytes: 1052672,
+            io_write_bytes: 2097152,
+            pids: 7,
+            ..bare(D, "pihole", "docker", "running")
+        };
+        assert_eq!(wires(&found), [podman, nspawn, docker]);
         assert_eq!(found[2].cpu_seconds, 2.5);
         assert_eq!(found[2].rss, Some(52428800));
         assert_eq!(found[0].cpu_seconds, 0.001);
@@ -746,33 +713,20 @@ mod tests {
             found.iter().map(|c| c.cgroup.as_str()).collect::<Vec<_>>(),
             [format!("/docker/{D}").as_str(), "/lxc/web1"]
         );
-        assert_eq!(
-            wires(&found),
-            [
-                wire(
-                    D,
-                    &D[..12],
-                    None,
-                    "docker",
-                    "running",
-                    [73400320, 16777216],
-                    None,
-                    [4196, 8192],
-                    3
-                ),
-                wire(
-                    "web1",
-                    "web1",
-                    None,
-                    "lxc",
-                    "paused",
-                    [1048576, 0],
-                    Some(268435456),
-                    [0, 0],
-                    0
-                ),
-            ]
-        );
+        let docker = model::Container {
+            memory_usage: 73400320,
+            memory_inactive_file: 16777216,
+            io_read_bytes: 4196,
+            io_write_bytes: 8192,
+            pids: 3,
+            ..bare(D, &D[..12], "docker", "running")
+        };
+        let lxc = model::Container {
+            memory_usage: 1048576,
+            memory_limit: Some(268435456),
+            ..bare("web1", "web1", "lxc", "paused")
+        };
+        assert_eq!(wires(&found), [docker, lxc]);
         assert_eq!(found[0].cpu_seconds, 5.0);
         assert_eq!(found[0].rss, Some(41943040));
     }
@@ -780,33 +734,16 @@ mod tests {
     #[test]
     fn hostile_values_vanished_cgroups_and_non_utf8_names() {
         let found = sample("hostile");
-        assert_eq!(
-            wires(&found),
-            [
-                wire(
-                    "caf\u{FFFD}",
-                    "caf\u{FFFD}",
-                    None,
-                    "lxc",
-                    "running",
-                    [4096, 0],
-                    None,
-                    [0, 0],
-                    0
-                ),
-                wire(
-                    H,
-                    &H[..12],
-                    None,
-                    "docker",
-                    "stopped",
-                    [0, 0],
-                    None,
-                    [0, u64::MAX],
-                    0
-                ),
-            ]
-        );
+        let lxc = model::Container {
+            memory_usage: 4096,
+            ..bare("caf\u{FFFD}", "caf\u{FFFD}", "lxc", "running")
+        };
+        // Garbage reads as 0 (or no limit), a sum that overflows stops at the top.
+        let docker = model::Container {
+            io_write_bytes: u64::MAX,
+            ..bare(H, &H[..12], "docker", "stopped")
+        };
+        assert_eq!(wires(&found), [lxc, docker]);
         assert_eq!(found[1].cpu_seconds, 0.0);
         assert_eq!(found[1].rss, None);
     }
