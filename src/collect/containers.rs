@@ -19,7 +19,7 @@
 //! "unlimited": it writes a huge page-rounded number, taken as no limit. Containers come and go
 //! between the listing and the reads; one that vanished is left out for that tick. Names are
 //! resolved once per container from the runtime's files (Docker's `config.v2.json`, Podman's
-//! `containers.json`), else the first 12 characters of the id; LXC and nspawn names come from
+//! `containers.json`, containerd's OCI spec with the Kubernetes annotations), else the first 12 characters of the id; LXC and nspawn names come from
 //! the cgroup path. The walk is bounded ([`MAX_DIRS`], [`MAX_DEPTH`], [`MAX_CONTAINERS`]).
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
@@ -385,11 +385,41 @@ fn podman_ident(roots: &Roots, id: &str) -> Option<Ident> {
     })
 }
 
+/// Where containerd (and k3s's own containerd) keeps each task's OCI spec.
+const CONTAINERD_TASKS: &[&str] = &[
+    "/run/containerd/io.containerd.runtime.v2.task/k8s.io",
+    "/run/k3s/containerd/io.containerd.runtime.v2.task/k8s.io",
+];
+
+#[derive(Deserialize)]
+struct OciSpec {
+    #[serde(default)]
+    annotations: HashMap<String, String>,
+}
+
+/// A Kubernetes container's name and image, from the CRI annotations of its OCI spec (a pod's
+/// sandbox, the "pause" container, by the pod's name).
+fn containerd_ident(roots: &Roots, id: &str) -> Option<Ident> {
+    CONTAINERD_TASKS.iter().find_map(|tasks| {
+        let path = roots.root(&format!("{tasks}/{id}/config.json"));
+        let spec: OciSpec = serde_json::from_str(&read_capped(&path, CONFIG_CAP).ok()?).ok()?;
+        let mut a = spec.annotations;
+        let name = a
+            .remove("io.kubernetes.cri.container-name")
+            .or_else(|| a.remove("io.kubernetes.cri.sandbox-name"))?;
+        Some(Ident {
+            name,
+            image: a.remove("io.kubernetes.cri.image-name"),
+        })
+    })
+}
+
 /// The name and image of a container, from its runtime's files, else from its id.
 fn resolve(roots: &Roots, runtime: &str, id: &str) -> Ident {
     let found = match runtime {
         "docker" => docker_ident(roots, id),
         "podman" => podman_ident(roots, id),
+        "containerd" => containerd_ident(roots, id),
         _ => None,
     };
     found.unwrap_or_else(|| Ident {
@@ -607,6 +637,7 @@ mod tests {
 
     const D: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
     const P: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+    const K: &str = "4444444444444444444444444444444444444444444444444444444444444444";
     const H: &str = "2222222222222222222222222222222222222222222222222222222222222222";
 
     fn sample(host: &str) -> Vec<Container> {
@@ -707,11 +738,15 @@ mod tests {
     }
 
     #[test]
-    fn cgroup_v1_of_a_hybrid_host_wins_over_its_empty_unified_tree() {
+    fn cgroup_v1_of_a_hybrid_host_wins_over_its_empty_unified_tree_k3s_named() {
         let found = sample("vm");
         assert_eq!(
             found.iter().map(|c| c.cgroup.as_str()).collect::<Vec<_>>(),
-            [format!("/docker/{D}").as_str(), "/lxc/web1"]
+            [
+                format!("/docker/{D}"),
+                "/lxc/web1".into(),
+                format!("/kubepods/besteffort/pod0f0e-11/{K}"),
+            ]
         );
         let docker = model::Container {
             memory_usage: 73400320,
@@ -726,7 +761,13 @@ mod tests {
             memory_limit: Some(268435456),
             ..bare("web1", "web1", "lxc", "paused")
         };
-        assert_eq!(wires(&found), [docker, lxc]);
+        let k3s = model::Container {
+            image: Some("docker.io/rancher/mirrored-coredns-coredns:1.12.0".into()),
+            memory_usage: 3145728,
+            ..bare(K, "coredns", "containerd", "running")
+        };
+        assert_eq!(wires(&found), [docker, lxc, k3s]);
+        assert_eq!(found[2].cpu_seconds, 0.25);
         assert_eq!(found[0].cpu_seconds, 5.0);
         assert_eq!(found[0].rss, Some(41943040));
     }
