@@ -823,6 +823,28 @@ mod tests {
     }
 
     #[test]
+    fn the_walk_stops_at_its_depth() {
+        let dir = std::env::temp_dir().join(format!("psmonitor-cg-depth-{}", std::process::id()));
+        let cg = dir.join("sys/fs/cgroup");
+        std::fs::create_dir_all(&cg).unwrap();
+        std::fs::write(cg.join("cgroup.controllers"), "memory\n").unwrap();
+        // A container at the deepest level looked at, and one below it.
+        for (depth, id) in [(MAX_DEPTH - 1, D), (MAX_DEPTH, P)] {
+            let mut scope = cg.join(format!("d{depth}"));
+            for level in 1..depth {
+                scope.push(format!("l{level}"));
+            }
+            scope.push(format!("docker-{id}.scope"));
+            std::fs::create_dir_all(&scope).unwrap();
+            std::fs::write(scope.join("cgroup.events"), "populated 1\n").unwrap();
+        }
+        let found = ContainersCollector::default().sample(&Roots::under(&dir));
+        let ids: Vec<&str> = found.iter().map(|c| c.wire.id.as_str()).collect();
+        assert_eq!(ids, [D]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn metrics_in_cadvisors_names_and_labels() {
         let mut out = Encoder::default();
         Reading(Arc::new(sample("pi"))).render(&mut out);
