@@ -442,6 +442,7 @@ fn collection(
         roots,
         settings: crate::collect::family::Settings {
             textfile_directory: (!textfile.is_empty()).then(|| textfile.into()),
+            ..Default::default()
         },
         families,
         interval,

@@ -36,6 +36,10 @@ pub struct System {
     /// Pressure stall information; absent where the kernel has none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pressure: Option<Pressure>,
+    /// Containers found in cgroupfs (Docker, Podman, containerd, LXC, nspawn); absent where
+    /// there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<Container>,
     /// When the sample was taken, Unix seconds (three decimals).
     pub timestamp: f64,
 }
@@ -106,6 +110,33 @@ pub struct DiskIo {
     /// Bytes read and written since boot.
     pub read_bytes: u64,
     pub write_bytes: u64,
+}
+
+/// One container, from its cgroup (`containers` in `/system`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Container {
+    /// The runtime's id (64 hex digits), or the name for LXC and nspawn.
+    pub id: String,
+    /// From the runtime's on-disk config where readable, else the first 12 characters of the id.
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// `docker`, `podman`, `containerd`, `cri-o`, `lxc` or `systemd-nspawn`.
+    pub runtime: &'static str,
+    /// `running`, `paused` or `stopped`.
+    pub status: &'static str,
+    /// CPU over the last interval, percent of one core.
+    pub cpu_percent: f64,
+    /// Bytes of memory charged to the cgroup, page cache included.
+    pub memory_usage: u64,
+    /// Absent when unlimited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<u64>,
+    pub memory_inactive_file: u64,
+    /// Bytes read and written on block devices since the container started.
+    pub io_read_bytes: u64,
+    pub io_write_bytes: u64,
+    pub pids: u64,
 }
 
 /// Pressure stall information per resource; a resource the kernel does not report is absent.

@@ -9,6 +9,7 @@ pub const ALL: &[&Registration] = &[
     &arp::REGISTRATION,
     &bonding::REGISTRATION,
     &conntrack::REGISTRATION,
+    &containers::REGISTRATION,
     &cpu::REGISTRATION,
     &cpufreq::REGISTRATION,
     &diskstats::REGISTRATION,

@@ -70,6 +70,8 @@ impl Roots {
 pub struct Settings {
     /// `--collector.textfile.directory`: `*.prom` files whose metrics are passed on.
     pub textfile_directory: Option<PathBuf>,
+    /// The collector's containers of the latest tick (the `containers` family renders them).
+    pub containers: super::containers::Feed,
 }
 
 /// One collector: its name and its per-tick reading.

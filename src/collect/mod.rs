@@ -5,6 +5,7 @@
 pub mod arp;
 pub mod bonding;
 pub mod conntrack;
+pub mod containers;
 pub mod cpu;
 pub mod cpufreq;
 pub mod disk;
@@ -82,6 +83,9 @@ pub struct Collector {
     cpu: cpu::CpuCollector,
     procs: processes::Budgeted,
     diskio: diskio::DiskIoCollector,
+    containers: containers::ContainersCollector,
+    /// Where the `containers` family finds this tick's containers.
+    container_feed: containers::Feed,
     net: network::NetworkCollector,
     users: users::Users,
     iw: wireless::IwCache,
@@ -112,11 +116,15 @@ impl Default for Collector {
 impl Collector {
     /// A collector for `collection`: its roots and its enabled families.
     pub fn new(collection: &crate::config::Collection) -> Collector {
+        let settings = family::Settings {
+            containers: containers::Feed::default(),
+            ..collection.settings.clone()
+        };
         let families = collection
             .families
             .iter()
             .filter_map(|n| families::find(n))
-            .map(|r| (r.make)(&collection.settings))
+            .map(|r| (r.make)(&settings))
             .collect();
         let roots = &collection.roots;
         let mut users = users::Users::load(roots);
@@ -124,6 +132,8 @@ impl Collector {
         Collector {
             cpu: cpu::CpuCollector::default(),
             diskio: diskio::DiskIoCollector::default(),
+            containers: containers::ContainersCollector::default(),
+            container_feed: settings.containers,
             procs: processes::Budgeted::new(
                 processes::ProcessCollector::new(roots),
                 collection.process_budget,
@@ -216,6 +226,10 @@ impl Collector {
         let (procs, every) = self.procs.sample(&mut self.users);
         let uptime = platform::uptime_secs(&self.roots, &mut self.buf) as u64;
         let net = self.net.sample(&self.roots, elapsed);
+        let found = Arc::new(self.containers.sample(&self.roots));
+        if let Ok(mut feed) = self.container_feed.lock() {
+            *feed = Arc::clone(&found);
+        }
 
         let mut processes = procs.top(10, false);
         if processes.is_empty() {
@@ -256,6 +270,7 @@ impl Collector {
             sensors: sensors.clone(),
             diskio: self.diskio.sample(&self.roots),
             pressure: psi::read(&self.roots, &mut self.buf),
+            containers: found.iter().map(|c| c.wire.clone()).collect(),
             timestamp,
         };
         let network = Network {

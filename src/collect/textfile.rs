@@ -651,6 +651,7 @@ mod tests {
     fn run_dir(dir: Option<PathBuf>) -> String {
         let mut f = (REGISTRATION.make)(&Settings {
             textfile_directory: dir,
+            ..Settings::default()
         });
         let mut out = Encoder::default();
         f.harvest(&Roots::default()).unwrap().render(&mut out);
@@ -788,6 +789,7 @@ mod tests {
         std::fs::write(d.join("a.prom"), "a 1\n").unwrap();
         let mut f = (REGISTRATION.make)(&Settings {
             textfile_directory: Some(d.clone()),
+            ..Settings::default()
         });
         let first = f.harvest(&Roots::default()).unwrap();
         let again = f.harvest(&Roots::default()).unwrap();
