@@ -118,11 +118,20 @@ pub struct ProcessSample {
 impl ProcessSample {
     /// The top `n` groups by memory (`by_cpu == false`) or by CPU.
     pub fn top(&self, n: usize, by_cpu: bool) -> Vec<Process> {
+        self.ranked(by_cpu)
+            .into_iter()
+            .take(n)
+            .map(Group::to_wire)
+            .collect()
+    }
+
+    /// Every group by memory (as kept), or by CPU with memory breaking ties.
+    pub fn ranked(&self, by_cpu: bool) -> Vec<&Group> {
         let mut refs: Vec<&Group> = self.groups.iter().collect();
         if by_cpu {
             refs.sort_by(|a, b| b.cpu.total_cmp(&a.cpu).then(b.rss.cmp(&a.rss)));
         }
-        refs.into_iter().take(n).map(Group::to_wire).collect()
+        refs
     }
 }
 
