@@ -171,6 +171,14 @@ pub fn frequency_mhz(roots: &super::family::Roots, buf: &mut Vec<u8>, cpus: usiz
 mod tests {
     use super::*;
 
+    #[test]
+    fn shares_split_the_interval_by_mode() {
+        let now = Times([50, 0, 25, 25, 0, 0, 0, 0, 7, 0]);
+        let shares = now.shares_since(&Times::default());
+        assert_eq!(shares, [50.0, 0.0, 25.0, 25.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(now.shares_since(&now), [0.0; 8]);
+    }
+
     const STAT: &str = "cpu  100 0 50 800 50 0 0 0 0 0\n\
 cpu0 50 0 25 400 25 0 0 0 0 0\n\
 cpu1 50 0 25 400 25 0 0 0 0 0\n\

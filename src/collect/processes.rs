@@ -383,6 +383,7 @@ mod tests {
         assert_eq!(s.comm, "my (weird) proc");
         assert_eq!(s.ticks, 10);
         assert_eq!(s.rss_pages, 250);
+        assert_eq!((s.state, s.threads, s.start), ('S', 1, 100));
     }
 
     #[test]
@@ -499,6 +500,8 @@ mod tests {
                 prop_assert_eq!(s.comm, comm);
                 prop_assert_eq!(s.ticks, utime + stime);
                 prop_assert_eq!(s.rss_pages, rss);
+                // Field 20, num_threads, is the fifth of fields 16 to 23.
+                prop_assert_eq!(s.threads, middle[4]);
             }
 
             /// A line cut short anywhere before the rss field is refused, not misread.
