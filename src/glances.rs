@@ -360,6 +360,9 @@ fn processcount(s: &Snapshot) -> Value {
 
 /// `processlist`, busiest first. psmonitor keeps processes grouped by name (the dashboard's
 /// table), so each item is a group: the lowest pid, the summed CPU and resident memory.
+/// Homepage's process widget shows `memory_info.data` for API v4; psutil's `data` (the data
+/// segment) is not read here, so it carries the resident memory too, the figure the widget's
+/// "MEM" column means.
 fn processlist(s: &Snapshot) -> Vec<Value> {
     let total = s.mem.total.max(1) as f64;
     s.processes
@@ -373,7 +376,7 @@ fn processlist(s: &Snapshot) -> Vec<Value> {
                 "status": g.status.to_string(),
                 "cpu_percent": round(g.cpu, 1),
                 "memory_percent": round(g.rss as f64 / total * 100.0, 1),
-                "memory_info": {"rss": g.rss},
+                "memory_info": {"rss": g.rss, "data": g.rss},
                 "username": g.users.join(", "),
             })
         })

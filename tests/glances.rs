@@ -202,6 +202,8 @@ fn homepage_widgets_find_their_fields() {
     );
     assert!(f(&first["cpu_percent"]) >= 0.0);
     assert!(f(&first["memory_info"]["rss"]) > 0.0, "{first}");
+    // Homepage's process widget reads `memory_info.data` with version 4.
+    assert!(f(&first["memory_info"]["data"]) > 0.0, "{first}");
     // sensors: each with label, value, unit; an empty list on a host without any.
     for x in glances(&s, "sensors").as_array().unwrap() {
         assert!(x["label"].is_string() && x["value"].is_number() && x["unit"] == "C");
