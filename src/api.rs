@@ -5,6 +5,7 @@ use crate::assets;
 use crate::auth::TokenCell;
 use crate::config::Config;
 use crate::fanout::{Hub, Stream};
+use crate::glances;
 use crate::hosts::HostCheck;
 use crate::http::{self, Body, Reply};
 use crate::model::{ApiError, Health, WorkerCreated};
@@ -47,6 +48,8 @@ enum Route {
     Health,
     Metrics,
     History,
+    /// `/api/4/...`, the Glances API (see [`crate::glances`]).
+    Glances,
     Asset(&'static assets::Asset),
 }
 
@@ -60,6 +63,7 @@ impl Route {
             "/health" => Route::Health,
             "/metrics" => Route::Metrics,
             "/history" => Route::History,
+            p if glances::target(p).is_some() => Route::Glances,
             _ => Route::Asset(assets::find(path)?),
         })
     }
@@ -68,7 +72,9 @@ impl Route {
     /// websocket (authorised by its single-use worker id) stay open.
     fn needs_token(self, method: &Method) -> bool {
         match self {
-            Route::System | Route::Network | Route::Metrics | Route::History => true,
+            Route::System | Route::Network | Route::Metrics | Route::History | Route::Glances => {
+                true
+            }
             Route::Root => *method == Method::Post,
             Route::Connect | Route::Health | Route::Asset(_) => false,
         }
@@ -100,18 +106,19 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
         return send(req, http::reply(204, "text/plain", Body::Static(b"")));
     }
     let Some(route) = Route::of(path) else {
-        let body = ApiError {
-            path: Some(path.to_owned()),
-            ..http::api_error("not found")
-        };
-        return send(req, http::json(404, &body));
+        return send(req, not_found(path));
     };
     let method = req.method().clone();
     let allowed = route.allow();
     if let Some(token) = &token {
         if route.needs_token(&method) && !token.admits(&req) {
             let r = http::error(401, "missing or wrong bearer token");
-            let r = http::with(r, "WWW-Authenticate", "Bearer realm=\"psmonitor\"");
+            // Glances clients (Home Assistant, Homepage) only speak Basic.
+            let scheme = match route {
+                Route::Glances => "Basic realm=\"psmonitor\"",
+                _ => "Bearer realm=\"psmonitor\"",
+            };
+            let r = http::with(r, "WWW-Authenticate", scheme);
             return send(req, r);
         }
     }
@@ -136,6 +143,7 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
             Route::Health => health(ctx),
             Route::Metrics => metrics(&req, ctx),
             Route::History => history(ctx, query),
+            Route::Glances => glances_api(ctx, path),
             // `HEAD /ws` is no websocket handshake.
             Route::Connect => not_allowed(),
         },
@@ -334,6 +342,27 @@ fn system(ctx: &Ctx, query: &str) -> Reply {
     let mut system = p.snapshot.system.clone();
     system.processes = p.snapshot.processes.top(count.unwrap_or(10), by_cpu);
     http::json(200, &system)
+}
+
+/// `GET /api/4/...`, built from the latest snapshot; a field the plugin lacks is a 404.
+fn glances_api(ctx: &Ctx, path: &str) -> Reply {
+    let Some(p) = ctx.latest.get() else {
+        return http::error(503, "no snapshot yet");
+    };
+    let target = glances::target(path).expect("routed by Route::of");
+    match glances::answer(&target, &p.snapshot) {
+        Some(v) => http::json(200, &v),
+        None => not_found(path),
+    }
+}
+
+/// The 404 body every unknown path gets.
+fn not_found(path: &str) -> Reply {
+    let body = ApiError {
+        path: Some(path.to_owned()),
+        ..http::api_error("not found")
+    };
+    http::json(404, &body)
 }
 
 fn health(ctx: &Ctx) -> Reply {

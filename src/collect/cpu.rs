@@ -35,6 +35,19 @@ impl Times {
         }
         (total.saturating_sub(idle)) as f64 / total as f64 * 100.0
     }
+
+    /// Percent of the time between `prev` and `self` spent in each of [`MODES`] (Glances'
+    /// `user`, `system`, `idle`, ... shares); all 0 when no time passed.
+    pub fn shares_since(&self, prev: &Times) -> [f64; 8] {
+        let total = self.total().saturating_sub(prev.total());
+        let mut out = [0.0; 8];
+        if total > 0 {
+            for (i, slot) in out.iter_mut().enumerate() {
+                *slot = self.0[i].saturating_sub(prev.0[i]) as f64 / total as f64 * 100.0;
+            }
+        }
+        out
+    }
 }
 
 /// Parses `/proc/stat` into the aggregate line and one entry per CPU.
@@ -79,6 +92,10 @@ pub struct CpuCollector {
 pub struct CpuSample {
     pub usage: f64,
     pub cores: Vec<f64>,
+    /// Percent of the interval per mode ([`MODES`] order), in all and per CPU (for the
+    /// Glances API's `cpu` and `percpu`).
+    pub modes: [f64; 8],
+    pub core_modes: Vec<[f64; 8]>,
 }
 
 impl CpuCollector {
@@ -93,14 +110,22 @@ impl CpuCollector {
         let (pall, pcores) = self.prev.take().unwrap_or_default();
         let zero = Times::default();
         let usage = all.usage_since(&pall);
+        let before = |i: usize| pcores.get(i).unwrap_or(&zero);
         let per_core = cores
             .iter()
             .enumerate()
-            .map(|(i, c)| c.usage_since(pcores.get(i).unwrap_or(&zero)))
+            .map(|(i, c)| c.usage_since(before(i)))
+            .collect();
+        let core_modes = cores
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.shares_since(before(i)))
             .collect();
         let sample = CpuSample {
             usage,
             cores: per_core,
+            modes: all.shares_since(&pall),
+            core_modes,
         };
         self.prev = Some((all, cores));
         sample
@@ -145,6 +170,14 @@ pub fn frequency_mhz(roots: &super::family::Roots, buf: &mut Vec<u8>, cpus: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shares_split_the_interval_by_mode() {
+        let now = Times([50, 0, 25, 25, 0, 0, 0, 0, 7, 0]);
+        let shares = now.shares_since(&Times::default());
+        assert_eq!(shares, [50.0, 0.0, 25.0, 25.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(now.shares_since(&now), [0.0; 8]);
+    }
 
     const STAT: &str = "cpu  100 0 50 800 50 0 0 0 0 0\n\
 cpu0 50 0 25 400 25 0 0 0 0 0\n\

@@ -15,6 +15,10 @@ pub struct MemInfo {
     pub cached: u64,
     pub swap_total: u64,
     pub swap_free: u64,
+    /// `Active`, `Inactive` and `Shmem` (Glances' `active`, `inactive`, `shared`).
+    pub active: u64,
+    pub inactive: u64,
+    pub shared: u64,
 }
 
 /// Parses `/proc/meminfo` (values in kB) into bytes.
@@ -31,6 +35,9 @@ pub fn parse(text: &str) -> MemInfo {
         cached: kb("Cached").saturating_add(kb("SReclaimable")),
         swap_total: kb("SwapTotal"),
         swap_free: kb("SwapFree"),
+        active: kb("Active"),
+        inactive: kb("Inactive"),
+        shared: kb("Shmem"),
     }
 }
 
@@ -171,6 +178,7 @@ SReclaimable:      50000 kB\nSwapTotal:       1048576 kB\nSwapFree:         5242
                     cached: v[4],
                     swap_total: v[5],
                     swap_free: v[6],
+                    ..MemInfo::default()
                 };
                 for (what, u) in [("mem", m.memory()), ("swap", m.swap())] {
                     prop_assert!((0.0..=100.0).contains(&u.percent), "{} {}", what, u.percent);

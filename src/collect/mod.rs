@@ -76,6 +76,13 @@ pub struct Snapshot {
     /// CPU seconds spent in process scans since start, and their number.
     pub scan_cpu_seconds: f64,
     pub scans: u64,
+    /// The raw readings behind `system`, for the Glances API (bytes, per-mode shares).
+    pub cpu: cpu::CpuSample,
+    pub mem: memory::MemInfo,
+    pub disks: Vec<(disk::Mount, disk::FsBytes)>,
+    pub cpu_name: String,
+    /// Seconds since the previous sample (Glances' `time_since_update`); 0 on the first.
+    pub elapsed_secs: f64,
 }
 
 /// Owns all collection state (previous counters, discovered sensors, the user table).
@@ -93,6 +100,7 @@ pub struct Collector {
     sensors_found: Option<Instant>,
     distro: String,
     kernel: String,
+    cpu_name: String,
     user: String,
     clock_ticks: f64,
     last: Option<Instant>,
@@ -145,6 +153,7 @@ impl Collector {
             sensors_found: None,
             distro: platform::distro(roots),
             kernel: platform::kernel(roots),
+            cpu_name: platform::cpu_name(roots),
             user,
             // SAFETY: sysconf has no preconditions.
             clock_ticks: match unsafe { libc::sysconf(libc::_SC_CLK_TCK) } {
@@ -308,6 +317,11 @@ impl Collector {
             processes: procs,
             net,
             taken,
+            cpu,
+            mem,
+            disks,
+            cpu_name: self.cpu_name.clone(),
+            elapsed_secs: elapsed,
             cost: start.elapsed(),
         }
     }

@@ -3,7 +3,7 @@
 //! The original slept 5 seconds on the request path to compute rates; the sampler already has
 //! the previous reading, so a rate costs nothing extra.
 
-use super::procfs::read_into;
+use super::procfs::{read_into, read_u64};
 use crate::model::{mib, round, InterfaceStats, Rates};
 use std::collections::BTreeMap;
 
@@ -78,6 +78,31 @@ pub struct NetworkCollector {
 pub struct NetworkSample {
     pub interfaces: Vec<(String, Counters)>,
     pub rates: BTreeMap<String, Rates>,
+    /// Bytes received and sent per interface over the interval, exact (the Glances API's
+    /// `bytes_recv`/`bytes_sent` and rates; `rates` is rounded MB/s).
+    pub moved: BTreeMap<String, (u64, u64)>,
+    /// Per interface: up (`operstate`), and link speed in Mbit/s where the driver says.
+    pub links: BTreeMap<String, Link>,
+}
+
+/// An interface's link as `/sys/class/net/IF` reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Link {
+    pub up: bool,
+    /// Mbit/s; 0 where unknown (virtual interfaces, loopback, a link that is down).
+    pub speed_mbps: u64,
+}
+
+/// Reads `operstate` and `speed` of `name` (loopback's operstate is `unknown`, yet it is up).
+fn link(roots: &super::family::Roots, name: &str, buf: &mut Vec<u8>) -> Link {
+    let dir = roots.sys(&format!("class/net/{name}"));
+    let up = read_into(dir.join("operstate"), buf)
+        .map(|s| matches!(s.trim(), "up" | "unknown"))
+        .unwrap_or(false);
+    Link {
+        up,
+        speed_mbps: read_u64(dir.join("speed"), buf).unwrap_or(0),
+    }
 }
 
 impl NetworkSample {
@@ -101,7 +126,17 @@ impl NetworkCollector {
             .map(parse)
             .unwrap_or_default();
         let mut rates = BTreeMap::new();
+        let mut moved = BTreeMap::new();
+        let mut links = BTreeMap::new();
         for (name, now) in &interfaces {
+            links.insert(name.clone(), link(roots, name, &mut self.buf));
+            let delta = self.prev.get(name).filter(|_| elapsed_secs > 0.0).map(|b| {
+                (
+                    now.rx_bytes.saturating_sub(b.rx_bytes),
+                    now.tx_bytes.saturating_sub(b.tx_bytes),
+                )
+            });
+            moved.insert(name.clone(), delta.unwrap_or_default());
             let rate = match self.prev.get(name) {
                 Some(before) if elapsed_secs > 0.0 => {
                     let per_sec = |a: u64, b: u64| {
@@ -120,7 +155,12 @@ impl NetworkCollector {
             rates.insert(name.clone(), rate);
         }
         self.prev = interfaces.iter().cloned().collect();
-        NetworkSample { interfaces, rates }
+        NetworkSample {
+            interfaces,
+            rates,
+            moved,
+            links,
+        }
     }
 }
 

@@ -16,6 +16,21 @@ pub fn distro(roots: &super::family::Roots) -> String {
         .unwrap_or_else(|| "Linux".to_owned())
 }
 
+/// The CPU model from `/proc/cpuinfo` (`model name` on x86, `Model` on a Raspberry Pi), as
+/// Glances' quicklook names it; read once, at start.
+pub fn cpu_name(roots: &super::family::Roots) -> String {
+    let text = std::fs::read_to_string(roots.proc("cpuinfo")).unwrap_or_default();
+    ["model name", "Model", "Hardware", "cpu model"]
+        .iter()
+        .find_map(|key| {
+            text.lines().find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                (k.trim() == *key && !v.trim().is_empty()).then(|| v.trim().to_owned())
+            })
+        })
+        .unwrap_or_else(|| "CPU".to_owned())
+}
+
 /// The kernel release, as `uname -r` prints it.
 pub fn kernel(roots: &super::family::Roots) -> String {
     read_trimmed(roots.proc("sys/kernel/osrelease")).unwrap_or_default()

@@ -25,6 +25,9 @@ pub struct Stat {
     pub rss_pages: u64,
     /// Start time after boot, in clock ticks: with the pid, it names one process instance.
     pub start: u64,
+    /// The state letter (`R` running, `S` sleeping, `D`, `Z`, ...).
+    pub state: char,
+    pub threads: u64,
 }
 
 /// Scans after which a cached uid is looked up again.
@@ -40,12 +43,15 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
     }
     let pid = text[..open].trim().parse().ok()?;
     let comm = text[open + 1..close].to_owned();
-    // Fields after ")" start at field 3 (state); utime is 14, stime 15, starttime 22, rss 24.
+    // Fields after ")" start at field 3 (state); utime is 14, stime 15, num_threads 20,
+    // starttime 22, rss 24.
     let mut rest = text[close + 1..].split_whitespace();
+    let state = rest.next()?.chars().next()?;
     let mut next = |skip: usize| -> Option<u64> { rest.nth(skip)?.parse().ok() };
-    let utime = next(11)?;
+    let utime = next(10)?;
     let stime = next(0)?;
-    let start = next(6)?;
+    let threads = next(4)?;
+    let start = next(1)?;
     let rss_pages = next(1)?;
     Some(Stat {
         pid,
@@ -53,6 +59,8 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
         ticks: utime.saturating_add(stime),
         rss_pages,
         start,
+        state,
+        threads,
     })
 }
 
@@ -65,6 +73,8 @@ pub struct Group {
     pub rss: u64,
     /// Percent of one core over the last interval.
     pub cpu: f64,
+    /// `R` when any member runs, else the state of the first one seen (Glances' `status`).
+    pub status: char,
 }
 
 impl Group {
@@ -99,16 +109,29 @@ pub struct ProcessSample {
     pub groups: Vec<Group>,
     /// Number of processes seen.
     pub count: usize,
+    /// Of those, running (`R`) and sleeping (`S`); and threads in all (Glances' processcount).
+    pub running: usize,
+    pub sleeping: usize,
+    pub threads: u64,
 }
 
 impl ProcessSample {
     /// The top `n` groups by memory (`by_cpu == false`) or by CPU.
     pub fn top(&self, n: usize, by_cpu: bool) -> Vec<Process> {
+        self.ranked(by_cpu)
+            .into_iter()
+            .take(n)
+            .map(Group::to_wire)
+            .collect()
+    }
+
+    /// Every group by memory (as kept), or by CPU with memory breaking ties.
+    pub fn ranked(&self, by_cpu: bool) -> Vec<&Group> {
         let mut refs: Vec<&Group> = self.groups.iter().collect();
         if by_cpu {
             refs.sort_by(|a, b| b.cpu.total_cmp(&a.cpu).then(b.rss.cmp(&a.rss)));
         }
-        refs.into_iter().take(n).map(Group::to_wire).collect()
+        refs
     }
 }
 
@@ -151,6 +174,7 @@ impl ProcessCollector {
         };
         let mut seen: HashMap<u32, u64> = HashMap::with_capacity(self.prev.len() + 16);
         let mut groups: HashMap<String, Group> = HashMap::new();
+        let (mut running, mut sleeping, mut threads) = (0, 0, 0);
         for entry in dir.flatten() {
             let name = entry.file_name();
             let Some(pid) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
@@ -202,7 +226,14 @@ impl ProcessCollector {
                 users: Vec::new(),
                 rss: 0,
                 cpu: 0.0,
+                status: stat.state,
             });
+            if stat.state == 'R' {
+                g.status = 'R';
+            }
+            running += usize::from(stat.state == 'R');
+            sleeping += usize::from(stat.state == 'S');
+            threads += stat.threads;
             g.pid = g.pid.min(pid);
             g.rss += rss;
             g.cpu += cpu;
@@ -218,7 +249,13 @@ impl ProcessCollector {
         for g in &mut groups {
             g.users.sort();
         }
-        ProcessSample { groups, count }
+        ProcessSample {
+            groups,
+            count,
+            running,
+            sleeping,
+            threads,
+        }
     }
 }
 
@@ -346,6 +383,7 @@ mod tests {
         assert_eq!(s.comm, "my (weird) proc");
         assert_eq!(s.ticks, 10);
         assert_eq!(s.rss_pages, 250);
+        assert_eq!((s.state, s.threads, s.start), ('S', 1, 100));
     }
 
     #[test]
@@ -462,6 +500,8 @@ mod tests {
                 prop_assert_eq!(s.comm, comm);
                 prop_assert_eq!(s.ticks, utime + stime);
                 prop_assert_eq!(s.rss_pages, rss);
+                // Field 20, num_threads, is the fifth of fields 16 to 23.
+                prop_assert_eq!(s.threads, middle[4]);
             }
 
             /// A line cut short anywhere before the rss field is refused, not misread.
