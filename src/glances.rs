@@ -113,10 +113,34 @@ pub fn field(stats: &Value, name: &str) -> Option<Value> {
     Some(json!({ name: value }))
 }
 
-/// The containers plugin: none yet. Container figures from cgroupfs plug in here, each item
-/// with Glances' `id`, `name`, `status`, `cpu_percent`, `cpu.total`, `memory.usage`, ...
-pub fn containers(_s: &Snapshot) -> Vec<Value> {
-    Vec::new()
+/// The containers plugin, from cgroupfs (`containers` in `/system`), in Glances 4's shape:
+/// Homepage reads `cpu_percent`, `memory.usage` and `memory.inactive_file`; Glances' own UI
+/// `name`, `status`, `engine`, `image` (a list of tags) and `cpu.total`.
+pub fn containers(s: &Snapshot) -> Vec<Value> {
+    s.system
+        .containers
+        .iter()
+        .map(|c| {
+            json!({
+                "key": "name",
+                "name": c.name,
+                "id": c.id,
+                "image": c.image.iter().collect::<Vec<_>>(),
+                "status": c.status,
+                "engine": c.runtime,
+                "cpu": {"total": c.cpu_percent},
+                "cpu_percent": c.cpu_percent,
+                "memory": {
+                    "usage": c.memory_usage,
+                    "limit": c.memory_limit,
+                    "inactive_file": c.memory_inactive_file,
+                },
+                "memory_usage": c.memory_usage,
+                "io": {"ior": c.io_read_bytes, "iow": c.io_write_bytes},
+                "pids": c.pids,
+            })
+        })
+        .collect()
 }
 
 /// The interval a counter delta covers. On the very first sample nothing has moved yet, and 1

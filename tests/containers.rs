@@ -174,6 +174,17 @@ fn a_real_docker_cgroup_is_found_with_its_memory_and_cpu() {
     );
     assert!(series("container_cpu_usage_seconds_total") > Some(0.0));
     assert!(series("container_processes") >= Some(1.0));
+
+    // And in the Glances API, with the fields Homepage's container widget reads.
+    let glances: serde_json::Value = request(s.addr, "GET", "/api/4/containers", &[], b"").json();
+    let g = glances
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["id"] == id.as_str()))
+        .unwrap_or_else(|| panic!("{id} not in /api/4/containers: {glances}"));
+    assert_eq!(g["name"], "psmonitor-test");
+    assert!(g["memory"]["usage"].as_u64() >= Some(ALLOCATED), "{g}");
+    assert!(g["memory"]["inactive_file"].is_u64(), "{g}");
+    assert!(g["cpu_percent"].as_f64() > Some(0.0), "{g}");
     drop(cg);
     let _ = std::fs::remove_dir_all(&rootfs);
 }
