@@ -7,7 +7,7 @@
 //! fields those clients read, and a few neighbours that come free, are sent; see README.
 
 use crate::collect::{cpu, Snapshot};
-use crate::model::round;
+use crate::model::{round, Sensor, SensorKind};
 use serde_json::{json, Map, Value};
 
 /// The plugins served, in `/api/4/pluginslist` order.
@@ -352,22 +352,36 @@ fn network(s: &Snapshot) -> Vec<Value> {
         .collect()
 }
 
-/// `sensors`: the temperatures, all `temperature_core` (the type `glances-api` knows for
-/// them), in °C; no thresholds are known, so `warning` and `critical` are `null`.
+/// `sensors`: temperatures as `temperature_core` in °C (no thresholds are known, so `warning`
+/// and `critical` are `null`), fans as `fan_speed` in RPM (`R`), batteries as `battery` in
+/// percent with their `status`, as Glances 4's sensors plugin sends them. Voltages are left out:
+/// Glances has no type for them and `glances-api` knows only these (and `temperature_hdd`).
 fn sensors(s: &Snapshot) -> Vec<Value> {
-    s.system
-        .sensors
-        .iter()
-        .map(|x| {
-            json!({
+    sensors_of(&s.system.sensors)
+}
+
+fn sensors_of(list: &[Sensor]) -> Vec<Value> {
+    list.iter()
+        .filter_map(|x| {
+            let (value, unit, kind) = match x.kind {
+                SensorKind::Temperature => (json!(x.temp?), "C", "temperature_core"),
+                SensorKind::Fan => (json!(x.rpm?), "R", "fan_speed"),
+                SensorKind::Battery => (json!(x.percent?), "%", "battery"),
+                SensorKind::Voltage => return None,
+            };
+            let mut v = json!({
                 "key": "label",
                 "label": x.label,
-                "value": x.temp,
-                "unit": "C",
-                "type": "temperature_core",
+                "value": value,
+                "unit": unit,
+                "type": kind,
                 "warning": null,
                 "critical": null,
-            })
+            });
+            if let Some(status) = &x.status {
+                v["status"] = json!(status);
+            }
+            Some(v)
         })
         .collect()
 }
@@ -441,6 +455,26 @@ mod tests {
             Some(json!({"mnt_point": ["/", "/boot"]}))
         );
         assert_eq!(field(&json!([]), "mnt_point"), None);
+    }
+
+    #[test]
+    fn sensors_as_glances_types_without_voltages() {
+        use crate::collect::sensors::{discover, read_all};
+        let roots = crate::collect::family::testing::fixture("laptop");
+        let got = sensors_of(&read_all(&discover(&roots.sys("class")), &mut Vec::new()));
+        assert_eq!(got.len(), 17, "15 temperatures, a fan, a battery: {got:?}");
+        let entry = |label: &str, value: Value, unit: &str, kind: &str| {
+            json!({"key": "label", "label": label, "value": value, "unit": unit, "type": kind,
+                   "warning": null, "critical": null})
+        };
+        assert_eq!(got[0], entry("temp1", json!(50.0), "C", "temperature_core"));
+        assert_eq!(got[15], entry("fan1", json!(2845), "R", "fan_speed"));
+        let mut battery = entry("BAT0", json!(87), "%", "battery");
+        battery["status"] = json!("Discharging");
+        assert_eq!(got[16], battery);
+        assert!(got
+            .iter()
+            .all(|v| v["type"] != "voltage" && v["label"] != "in0"));
     }
 
     #[test]

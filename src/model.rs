@@ -89,11 +89,55 @@ pub struct MountedDisk {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Sensor {
-    /// hwmon chip name (`coretemp`, `k10temp`, ...) or thermal zone type.
+    /// hwmon chip name (`coretemp`, `k10temp`, ...), thermal zone type, or power supply
+    /// directory (`BAT0`).
     pub name: String,
-    /// Sensor label (`Package id 0`, `Tctl`, ...) or the thermal zone (`thermal_zone0`).
+    /// Sensor label (`Package id 0`, `Tctl`, `fan1`, `in0`, ...), the thermal zone
+    /// (`thermal_zone0`), or the power supply directory.
     pub label: String,
-    pub temp: f64,
+    /// °C; temperatures only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temp: Option<f64>,
+    #[serde(rename = "type")]
+    pub kind: SensorKind,
+    /// Fan speed, revolutions per minute; fans only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<u64>,
+    /// Volts; voltages only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volts: Option<f64>,
+    /// Charge, percent; batteries only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percent: Option<u32>,
+    /// The kernel's battery status (`Charging`, `Discharging`, `Full`, ...); batteries only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// What a [`Sensor`] measures (`type` in `/system`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SensorKind {
+    Temperature,
+    Fan,
+    Voltage,
+    Battery,
+}
+
+impl Sensor {
+    /// A sensor of `kind` with no reading yet.
+    pub fn new(name: &str, label: &str, kind: SensorKind) -> Self {
+        Sensor {
+            name: name.to_owned(),
+            label: label.to_owned(),
+            temp: None,
+            kind,
+            rpm: None,
+            volts: None,
+            percent: None,
+            status: None,
+        }
+    }
 }
 
 /// One block device's I/O over the last interval (`diskio` in `/system`).

@@ -204,9 +204,17 @@ fn homepage_widgets_find_their_fields() {
     assert!(f(&first["memory_info"]["rss"]) > 0.0, "{first}");
     // Homepage's process widget reads `memory_info.data` with version 4.
     assert!(f(&first["memory_info"]["data"]) > 0.0, "{first}");
-    // sensors: each with label, value, unit; an empty list on a host without any.
+    // sensors: each with label, value, and the unit of its type (temperatures, fans,
+    // batteries; never a voltage); an empty list on a host without any.
     for x in glances(&s, "sensors").as_array().unwrap() {
-        assert!(x["label"].is_string() && x["value"].is_number() && x["unit"] == "C");
+        assert!(x["label"].is_string() && x["value"].is_number(), "{x}");
+        let unit = match x["type"].as_str() {
+            Some("temperature_core") => "C",
+            Some("fan_speed") => "R",
+            Some("battery") => "%",
+            _ => panic!("type of {x}"),
+        };
+        assert_eq!(x["unit"], unit, "{x}");
     }
     // containers (none yet) and gpu: lists.
     assert!(glances(&s, "containers").is_array());

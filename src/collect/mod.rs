@@ -254,7 +254,7 @@ impl Collector {
         let system = System {
             cpu: model::Cpu {
                 usage: model::round(cpu.usage, 1),
-                temp: cpu_temp.map(|s| s.temp),
+                temp: cpu_temp.and_then(|s| s.temp),
                 temp_sensor: cpu_temp.map(|s| format!("{}/{}", s.name, s.label)),
                 freq,
                 cores: cpu.cores.iter().map(|c| model::round(*c, 1)).collect(),

@@ -1,13 +1,15 @@
 //! Temperature sensors from hwmon (`/sys/class/hwmon`) and thermal zones (`/sys/class/thermal`),
-//! and the choice of which one is "the CPU temperature".
+//! hwmon fans and voltages, batteries from `/sys/class/power_supply`, and the choice of which
+//! temperature is "the CPU temperature".
 //!
 //! The original read `sensors_temperatures()['coretemp']` and crashed everywhere else (AMD, ARM,
 //! VMs). Here every sensor is listed, the CPU one is picked by a priority list, and a host with
 //! none gets `null`. Sensor files are discovered once a minute; each tick only reads the
-//! `*_input`/`temp` files found then.
+//! `*_input`/`temp` (and batteries' `capacity`/`status`) files found then. Temperatures come
+//! first, in the order they always had; fans, voltages and batteries follow.
 
 use super::procfs::read_into;
-use crate::model::{round, Sensor};
+use crate::model::{round, Sensor, SensorKind};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -16,48 +18,72 @@ use std::path::{Path, PathBuf};
 pub struct Source {
     pub name: String,
     pub label: String,
+    /// The input file; a battery's directory.
     pub path: PathBuf,
-    /// Thermal zones and hwmon both report millidegrees.
     pub kind: Kind,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kind {
+    /// Millidegrees (hwmon `temp*_input`).
     Hwmon,
+    /// Millidegrees (a thermal zone's `temp`).
     ThermalZone,
+    /// RPM (hwmon `fan*_input`).
+    Fan,
+    /// Millivolts (hwmon `in*_input`).
+    Voltage,
+    /// A `power_supply` directory of `type` `Battery` (`capacity` percent, `status`).
+    Battery,
 }
 
-/// Lists every temperature input under `root` (normally `/sys/class`).
+/// hwmon input file prefixes, in the order they are listed per chip.
+const HWMON: [(&str, Kind); 3] = [
+    ("temp", Kind::Hwmon),
+    ("fan", Kind::Fan),
+    ("in", Kind::Voltage),
+];
+
+/// Lists every temperature, fan and voltage input and every battery under `root` (normally
+/// `/sys/class`).
 pub fn discover(root: &Path) -> Vec<Source> {
     let mut out = Vec::new();
+    // Fans, voltages and batteries, listed after all temperatures.
+    let mut rest = Vec::new();
     for dir in sorted_dirs(&root.join("hwmon")) {
         let Some(chip) = read_trim(&dir.join("name")) else {
             continue;
         };
-        let mut inputs: Vec<(u32, PathBuf)> = fs::read_dir(&dir)
+        // One directory read per chip, as before: every (prefix, number, path) input.
+        let mut inputs: Vec<(usize, u32, PathBuf)> = fs::read_dir(&dir)
             .into_iter()
             .flatten()
             .flatten()
             .filter_map(|e| {
                 let f = e.file_name().into_string().ok()?;
-                let n = f
-                    .strip_prefix("temp")?
-                    .strip_suffix("_input")?
-                    .parse()
-                    .ok()?;
-                Some((n, e.path()))
+                let stem = f.strip_suffix("_input")?;
+                HWMON.iter().enumerate().find_map(|(i, (prefix, _))| {
+                    let n = stem.strip_prefix(prefix)?.parse().ok()?;
+                    Some((i, n, e.path()))
+                })
             })
             .collect();
         inputs.sort();
-        for (n, path) in inputs {
-            let label = read_trim(&dir.join(format!("temp{n}_label")))
-                .unwrap_or_else(|| format!("temp{n}"));
-            out.push(Source {
+        for (i, n, path) in inputs {
+            let (prefix, kind) = HWMON[i];
+            let label = read_trim(&dir.join(format!("{prefix}{n}_label")))
+                .unwrap_or_else(|| format!("{prefix}{n}"));
+            let source = Source {
                 name: chip.clone(),
                 label,
                 path,
-                kind: Kind::Hwmon,
-            });
+                kind,
+            };
+            if kind == Kind::Hwmon {
+                out.push(source);
+            } else {
+                rest.push(source);
+            }
         }
     }
     for dir in sorted_dirs(&root.join("thermal")) {
@@ -77,6 +103,21 @@ pub fn discover(root: &Path) -> Vec<Source> {
             kind: Kind::ThermalZone,
         });
     }
+    for dir in sorted_dirs(&root.join("power_supply")) {
+        let Some(supply) = dir.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if read_trim(&dir.join("type")).as_deref() != Some("Battery") {
+            continue;
+        }
+        rest.push(Source {
+            name: supply.to_owned(),
+            label: supply.to_owned(),
+            path: dir.clone(),
+            kind: Kind::Battery,
+        });
+    }
+    out.append(&mut rest);
     out
 }
 
@@ -120,30 +161,73 @@ fn read_trim(p: &Path) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
 }
 
-/// Reads every source; sensors that fail to read (a sleeping GPU, a removed device) are left out.
+/// Reads every source; sensors that fail to read (a sleeping GPU, a removed device) or hold
+/// garbage are left out, each on its own.
 pub fn read_all(sources: &[Source], buf: &mut Vec<u8>) -> Vec<Sensor> {
-    sources
-        .iter()
-        .filter_map(|s| {
+    sources.iter().filter_map(|s| read_one(s, buf)).collect()
+}
+
+fn read_one(s: &Source, buf: &mut Vec<u8>) -> Option<Sensor> {
+    let kind = match s.kind {
+        Kind::Hwmon | Kind::ThermalZone => SensorKind::Temperature,
+        Kind::Fan => SensorKind::Fan,
+        Kind::Voltage => SensorKind::Voltage,
+        Kind::Battery => SensorKind::Battery,
+    };
+    let mut out = Sensor::new(&s.name, &s.label, kind);
+    match s.kind {
+        Kind::Hwmon | Kind::ThermalZone => {
             let milli: f64 = read_into(&s.path, buf).ok()?.trim().parse().ok()?;
             let temp = milli / 1000.0;
             // Disconnected inputs report absurd values (-273, 127.0 on some boards is real).
-            (-60.0..=200.0).contains(&temp).then(|| Sensor {
-                name: s.name.clone(),
-                label: s.label.clone(),
-                temp: round(temp, 2),
-            })
-        })
-        .collect()
+            if !(-60.0..=200.0).contains(&temp) {
+                return None;
+            }
+            out.temp = Some(round(temp, 2));
+        }
+        Kind::Fan => {
+            let rpm: u64 = read_into(&s.path, buf).ok()?.trim().parse().ok()?;
+            // No fan spins at a million RPM; a bogus register does.
+            if rpm >= 1_000_000 {
+                return None;
+            }
+            out.rpm = Some(rpm);
+        }
+        Kind::Voltage => {
+            let milli: i64 = read_into(&s.path, buf).ok()?.trim().parse().ok()?;
+            if milli.abs() > 1_000_000 {
+                return None;
+            }
+            out.volts = Some(round(milli as f64 / 1000.0, 3));
+        }
+        Kind::Battery => {
+            let capacity: u32 = read_into(s.path.join("capacity"), buf)
+                .ok()?
+                .trim()
+                .parse()
+                .ok()?;
+            out.percent = Some(capacity.min(100));
+            out.status = read_into(s.path.join("status"), buf)
+                .ok()
+                .map(str::trim)
+                .filter(|t| !t.is_empty() && t.len() <= 32)
+                .map(str::to_owned);
+        }
+    }
+    Some(out)
 }
 
 /// Picks the CPU package temperature: Intel `coretemp` package, AMD `k10temp` Tdie/Tctl,
 /// ARM `cpu_thermal`/`soc_thermal`, `x86_pkg_temp`, else the first thermal zone.
+/// Only temperatures are candidates.
 pub fn pick_cpu(sensors: &[Sensor]) -> Option<&Sensor> {
-    let find = |name: &str, label: Option<&str>| {
+    let temps = || {
         sensors
             .iter()
-            .find(|s| s.name == name && label.is_none_or(|l| s.label.starts_with(l)))
+            .filter(|s| s.kind == SensorKind::Temperature && s.temp.is_some())
+    };
+    let find = |name: &str, label: Option<&str>| {
+        temps().find(|s| s.name == name && label.is_none_or(|l| s.label.starts_with(l)))
     };
     find("coretemp", Some("Package id"))
         .or_else(|| find("coretemp", None))
@@ -154,7 +238,7 @@ pub fn pick_cpu(sensors: &[Sensor]) -> Option<&Sensor> {
         .or_else(|| find("cpu_thermal", None))
         .or_else(|| find("soc_thermal", None))
         .or_else(|| find("x86_pkg_temp", None))
-        .or_else(|| sensors.iter().find(|s| s.label.starts_with("thermal_zone")))
+        .or_else(|| temps().find(|s| s.label.starts_with("thermal_zone")))
 }
 
 #[cfg(test)]
@@ -163,9 +247,8 @@ mod tests {
 
     fn s(name: &str, label: &str, temp: f64) -> Sensor {
         Sensor {
-            name: name.into(),
-            label: label.into(),
-            temp,
+            temp: Some(temp),
+            ..Sensor::new(name, label, SensorKind::Temperature)
         }
     }
 
@@ -177,7 +260,7 @@ mod tests {
             s("coretemp", "Core 0", 50.0),
             s("coretemp", "Package id 0", 55.0),
         ];
-        assert_eq!(pick_cpu(&v).unwrap().temp, 55.0);
+        assert_eq!(pick_cpu(&v).unwrap().temp, Some(55.0));
         let amd = vec![s("k10temp", "Tctl", 60.0), s("k10temp", "Tccd1", 58.0)];
         assert_eq!(pick_cpu(&amd).unwrap().label, "Tctl");
         let pi = vec![s("rp1_adc", "temp1", 40.0), s("cpu_thermal", "temp1", 47.2)];
@@ -210,7 +293,82 @@ mod tests {
         let mut buf = Vec::new();
         let read = read_all(&sources, &mut buf);
         assert_eq!(read.len(), 1, "garbage and -273 °C are dropped: {read:?}");
-        assert_eq!(pick_cpu(&read).unwrap().temp, 61.25);
+        assert_eq!(pick_cpu(&read).unwrap().temp, Some(61.25));
         fs::remove_dir_all(&root).ok();
+    }
+
+    /// Every sensor read on a fixture host, as `/system` sends it.
+    fn on_fixture(host: &str) -> Vec<serde_json::Value> {
+        let roots = crate::collect::family::testing::fixture(host);
+        let mut buf = Vec::new();
+        read_all(&discover(&roots.sys("class")), &mut buf)
+            .iter()
+            .map(|s| serde_json::to_value(s).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn laptop_fixture_temperatures_fans_voltages_and_battery() {
+        use serde_json::json;
+        let got = on_fixture("laptop");
+        let t = |name: &str, label: &str, temp: f64| json!({"name": name, "label": label, "temp": temp, "type": "temperature"});
+        assert_eq!(
+            got,
+            vec![
+                t("acpitz", "temp1", 50.0),
+                t("nvme", "Composite", 38.85),
+                t("nvme", "Sensor 1", 38.85),
+                t("nvme", "Sensor 2", 44.85),
+                t("coretemp", "Package id 0", 56.0),
+                t("coretemp", "Core 0", 53.0),
+                t("coretemp", "Core 1", 55.0),
+                t("coretemp", "Core 2", 51.0),
+                t("coretemp", "Core 3", 54.0),
+                t("thinkpad", "temp1", 52.0),
+                t("thinkpad", "temp2", 41.0),
+                t("iwlwifi_1", "temp1", 42.0),
+                t("acpitz", "thermal_zone0", 50.0),
+                t("x86_pkg_temp", "thermal_zone1", 52.0),
+                t("iwlwifi_1", "thermal_zone2", 42.0),
+                // The battery's own hwmon chip (hwmon1) has its voltage.
+                json!({"name": "BAT0", "label": "in0", "type": "voltage", "volts": 12.456}),
+                json!({"name": "thinkpad", "label": "fan1", "type": "fan", "rpm": 2845}),
+                // AC (Mains) and the USB-C source are not batteries.
+                json!({"name": "BAT0", "label": "BAT0", "type": "battery", "percent": 87,
+                       "status": "Discharging"}),
+            ]
+        );
+        // Only temperatures are candidates for the CPU's.
+        let roots = crate::collect::family::testing::fixture("laptop");
+        let read = read_all(&discover(&roots.sys("class")), &mut Vec::new());
+        let cpu = pick_cpu(&read).unwrap();
+        assert_eq!((cpu.label.as_str(), cpu.temp), ("Package id 0", Some(56.0)));
+        let fans_only: Vec<Sensor> = read
+            .into_iter()
+            .filter(|s| s.kind != SensorKind::Temperature)
+            .collect();
+        assert!(pick_cpu(&fans_only).is_none());
+    }
+
+    #[test]
+    fn hostile_fixture_skips_each_bad_entry_alone() {
+        use serde_json::json;
+        let got = on_fixture("hostile");
+        let others: Vec<_> = got
+            .iter()
+            .filter(|v| v["type"] != "temperature")
+            .cloned()
+            .collect();
+        // fan1_input is empty, in1x/in9999…9 are not inputs, BAT0's capacity is "abc",
+        // AC is Mains and `notadir` a file: only in007 (read as in7) is left.
+        assert_eq!(
+            others,
+            vec![json!({"name": "My Chip!", "label": "in7", "type": "voltage", "volts": 3.3})]
+        );
+        // Temperatures keep their `temp`; the others never have one.
+        for v in &got {
+            assert_eq!(v["temp"].is_number(), v["type"] == "temperature", "{v}");
+        }
+        assert!(got.iter().any(|v| v["type"] == "temperature"));
     }
 }
