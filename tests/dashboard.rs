@@ -678,3 +678,32 @@ fn assert_all_local(requests: &[String]) {
         );
     }
 }
+
+/// The original's test page (`web.html`) fetches `/network` and loops over the keys of
+/// `wireless` (`Object.keys(data.wireless)`); on a host without Wi-Fi our `null` made that
+/// throw ("Unable to fetch network information"). With the original's `"N/A"` the same flow
+/// runs. (The page itself is not in this repository; this is its flow, in a real browser.)
+#[test]
+fn the_originals_network_page_flow_works_without_wifi() {
+    let server = Server::start(&["--interval", "200"]);
+    let mut chrome = Chrome::open(&server.url("/"));
+    chrome.wait(20, "the dashboard", |c| c.eval(STATE) == json!("live"));
+    chrome.eval(
+        "window.__wl = undefined; \
+         fetch('/network').then(r => r.json()).then(d => { \
+           const keys = []; \
+           Object.keys(d.wireless).forEach(k => keys.push(k)); \
+           for (const iface of d.interfaces) { keys.push(iface + ':' + d.statistics[iface].mb_sent); } \
+           window.__wl = keys.length; \
+         }).catch(e => { window.__wl = 'error: ' + e; }); true",
+    );
+    chrome.wait(10, "the flow to finish", |c| {
+        c.eval("window.__wl !== undefined") == json!(true)
+    });
+    let got = chrome.eval("window.__wl");
+    assert!(
+        got.is_number(),
+        "the original's flow over /network failed: {got}"
+    );
+    assert!(chrome.exceptions.is_empty(), "{:#?}", chrome.exceptions);
+}
