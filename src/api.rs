@@ -96,7 +96,7 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
     log::debug!("{} {}", req.method(), url);
     let token = ctx.token.get();
     if token.is_none() {
-        let host = header(&req, "Host");
+        let host = http::request_header(&req, "Host");
         if !ctx.hosts.admits(host.as_deref()) {
             return send(req, wrong_host(host.as_deref().unwrap_or("")));
         }
@@ -152,23 +152,9 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
     send(req, reply);
 }
 
-/// The first value of a request header.
-fn header(req: &Request, name: &'static str) -> Option<String> {
-    req.headers()
-        .iter()
-        .find(|h| h.field.equiv(name))
-        .map(|h| h.value.as_str().to_owned())
-}
-
 /// 403 for a `Host` that is not this machine's (DNS rebinding), saying how to allow it.
 fn wrong_host(host: &str) -> Reply {
-    let name = host.rsplit_once(':').map_or(host, |(n, p)| {
-        if p.bytes().all(|b| b.is_ascii_digit()) && !n.ends_with(':') {
-            n
-        } else {
-            host
-        }
-    });
+    let name = crate::hosts::strip_port(host);
     http::json(
         403,
         &ApiError {
@@ -248,11 +234,7 @@ fn new_worker(req: &Request, ctx: &Ctx) -> Reply {
         .register(PeerKey::of(req.remote_addr().copied()))
     {
         Ok(id) => {
-            let host = req
-                .headers()
-                .iter()
-                .find(|h| h.field.equiv("Host"))
-                .map(|h| h.value.as_str().to_owned())
+            let host = http::request_header(req, "Host")
                 .filter(|h| !h.is_empty() && h.bytes().all(|c| c.is_ascii_graphic()))
                 .unwrap_or_else(|| ctx.config.display_addr());
             http::json(

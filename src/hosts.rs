@@ -71,7 +71,7 @@ impl HostCheck {
 }
 
 /// `name:port` → `name`; `[v6]:port` → `[v6]`.
-fn strip_port(host: &str) -> &str {
+pub fn strip_port(host: &str) -> &str {
     match host.rfind(':') {
         Some(i)
             if host[i + 1..].bytes().all(|b| b.is_ascii_digit()) && !host[..i].ends_with(':') =>

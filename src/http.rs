@@ -32,6 +32,14 @@ pub fn header(name: &str, value: &str) -> Option<Header> {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
 }
 
+/// The first value of a request header.
+pub fn request_header(req: &tiny_http::Request, name: &'static str) -> Option<String> {
+    req.headers()
+        .iter()
+        .find(|h| h.field.equiv(name))
+        .map(|h| h.value.as_str().to_owned())
+}
+
 /// A response with the CORS headers every answer carries.
 pub fn reply(status: u16, content_type: &str, body: Body) -> Reply {
     let len = body.as_ref().len();

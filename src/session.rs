@@ -110,12 +110,8 @@ impl Handshake {
                 return Err(http::bad_parameter("stream", &reason));
             }
         };
-        let head = |name: &'static str| {
-            req.headers()
-                .iter()
-                .find(|h| h.field.equiv(name))
-                .map(|h| h.value.as_str().trim().to_owned())
-        };
+        let head =
+            |name: &'static str| http::request_header(req, name).map(|v| v.trim().to_owned());
         let is_upgrade = head("Upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
             && req.asks_upgrade();
         if !is_upgrade {

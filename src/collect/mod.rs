@@ -167,7 +167,10 @@ impl Collector {
             last_harvest: None,
             interval: collection.interval,
             boot_time: procfs::read_trimmed("/proc/stat")
-                .and_then(|t| procfs::field_u64(&t.replace("btime ", "btime:"), "btime"))
+                .and_then(|t| {
+                    let line = t.lines().find_map(|l| l.strip_prefix("btime "))?;
+                    line.trim().parse::<u64>().ok()
+                })
                 .map_or(0.0, |b| b as f64),
             // SAFETY: sysconf has no preconditions.
             page_size: match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
