@@ -414,21 +414,14 @@ fn collection(
         ("--path.sysfs", "PSMONITOR_PATH_SYSFS", &mut roots.sysfs),
         ("--path.rootfs", "PSMONITOR_PATH_ROOTFS", &mut roots.rootfs),
     ] {
-        let given: Option<String> = value(args, flag, env, String::new(), |_| Ok(()))
-            .map(|s| (!s.is_empty()).then_some(s))?;
-        if let Some(dir) = given {
-            if !std::path::Path::new(&dir).is_dir() {
-                return Err(format!("invalid value '{dir}' for {flag}: not a directory"));
-            }
-            *slot = dir.into();
+        if let Some(dir) = directory(args, flag, env)? {
+            *slot = dir;
         }
     }
-    let textfile: String = value(
+    let textfile = directory(
         args,
         "--collector.textfile.directory",
         "PSMONITOR_TEXTFILE_DIRECTORY",
-        String::new(),
-        |_| Ok(()),
     )?;
     let families = crate::collect::families::ALL
         .iter()
@@ -441,13 +434,31 @@ fn collection(
     Ok(Collection {
         roots,
         settings: crate::collect::family::Settings {
-            textfile_directory: (!textfile.is_empty()).then(|| textfile.into()),
+            textfile_directory: textfile,
             ..Default::default()
         },
         families,
         interval,
         process_budget: process_budget(interval),
     })
+}
+
+/// A directory flag (or its environment variable), if given; an empty value or one that is
+/// not a directory is an error, never silently the default.
+fn directory(
+    args: &mut pico_args::Arguments,
+    flag: &'static str,
+    env: &str,
+) -> Result<Option<std::path::PathBuf>, String> {
+    const UNSET: &str = "\u{0}";
+    let dir: String = value(args, flag, env, UNSET.to_owned(), |d: &String| {
+        if std::path::Path::new(d).is_dir() {
+            Ok(())
+        } else {
+            Err("not a directory".to_owned())
+        }
+    })?;
+    Ok((dir != UNSET).then(|| dir.into()))
 }
 
 /// `--allowed-hosts`: comma-separated names, lower-cased, without a trailing dot; `*` turns
@@ -537,6 +548,24 @@ fn snapshot(sub: String, mut args: pico_args::Arguments) -> Result<Command, Stri
 #[cfg(test)]
 mod tests {
     use super::allowed_hosts;
+
+    #[test]
+    fn empty_or_missing_directories_are_refused() {
+        for bad in [
+            "--path.procfs=",
+            "--path.rootfs=",
+            "--path.sysfs=/nonexistent",
+            "--collector.textfile.directory=/etc/passwd",
+        ] {
+            let err = super::parse(vec![bad.into()]).err();
+            assert!(
+                err.as_deref()
+                    .is_some_and(|e| e.contains("not a directory")),
+                "{bad}: {err:?}"
+            );
+        }
+        assert!(super::parse(vec!["--path.procfs=/proc".into()]).is_ok());
+    }
 
     #[test]
     fn allowed_host_lists() {

@@ -11,12 +11,35 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-/// Reads the whole file at `path` into `buf` (cleared first) and returns it as text.
+/// Largest file read whole. The biggest a real host has (`mounts` with thousands of mounts) is
+/// well under it; `--path.procfs` pointing at `/dev/zero` or a huge file must not grow memory
+/// without bound.
+pub const READ_CAP: usize = 4 * 1024 * 1024;
+
+/// Reads the whole file at `path` into `buf` (cleared first) and returns it as text. Only
+/// regular files, opened non-blocking (a FIFO or a device below `--path.procfs` must not hang
+/// or feed the sampler forever), and at most [`READ_CAP`] bytes.
 pub fn read_into(path: impl AsRef<Path>, buf: &mut Vec<u8>) -> io::Result<&str> {
+    use std::os::unix::fs::OpenOptionsExt;
     buf.clear();
-    let mut file = File::open(path)?;
+    if buf.capacity() > READ_CAP {
+        buf.shrink_to(64 * 1024);
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
     let mut chunk = [0u8; 4096];
     loop {
+        if buf.len() > READ_CAP {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "file too large"));
+        }
         match file.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
@@ -190,6 +213,32 @@ pub fn parse_float(s: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fifos_devices_and_huge_files_are_refused() {
+        let dir = std::env::temp_dir().join(format!("psmonitor-readcap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo on a NUL-terminated path we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let mut buf = Vec::new();
+        assert!(
+            read_into(&fifo, &mut buf).is_err(),
+            "a FIFO is not waited on"
+        );
+        assert!(
+            read_into("/dev/zero", &mut buf).is_err(),
+            "a device is not read"
+        );
+        let big = dir.join("big");
+        std::fs::write(&big, vec![b'a'; READ_CAP + 10]).unwrap();
+        assert!(read_into(&big, &mut buf).is_err(), "a huge file is refused");
+        std::fs::write(&big, b"ok\n").unwrap();
+        assert_eq!(read_into(&big, &mut buf).unwrap(), "ok\n");
+        assert!(buf.capacity() <= READ_CAP, "the buffer shrinks back");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     use proptest::collection::{btree_map, vec};
     use proptest::prelude::*;
 
