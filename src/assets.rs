@@ -22,6 +22,10 @@ macro_rules! asset {
 /// relative URLs, so it also works behind a reverse proxy under a sub-path.
 pub const ASSETS: &[Asset] = &[
     asset!("index.html", "text/html; charset=utf-8"),
+    asset!("lib.js", "text/javascript; charset=utf-8"),
+    asset!("chart.js", "text/javascript; charset=utf-8"),
+    asset!("host.js", "text/javascript; charset=utf-8"),
+    asset!("fleet.js", "text/javascript; charset=utf-8"),
     asset!("app.js", "text/javascript; charset=utf-8"),
     asset!("style.css", "text/css; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
