@@ -4,7 +4,7 @@
 use crate::assets;
 use crate::auth::TokenCell;
 use crate::config::Config;
-use crate::fanout::{Hub, Stream};
+use crate::fanout::Hub;
 use crate::glances;
 use crate::hosts::HostCheck;
 use crate::http::{self, Body, Reply};
@@ -191,10 +191,7 @@ fn websocket(req: Request, query: &str, ctx: &Ctx) {
             Err(why) => Admission::Refused(why),
         }
     };
-    let first = ctx.latest.get().map(|p| match hs.stream {
-        Stream::System => p.frames.system.clone(),
-        Stream::Network => p.frames.network.clone(),
-    });
+    let first = ctx.latest.get().map(|p| p.frames.of(hs.stream).clone());
     let params = session::Params {
         admission,
         first,

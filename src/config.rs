@@ -45,7 +45,8 @@ OPTIONS:
 ENDPOINTS:
     GET /system[?processes=N&sort=mem|cpu], GET /network, GET /health, GET /metrics (Prometheus),
     GET /history[?seconds=N], POST / (worker id), websocket /connect?id=ID (alias /ws; add
-    &stream=network for network frames), GET / (dashboard)
+    &stream=network for network frames, &stream=dashboard for system, network and 25+25
+    processes in one, &stream=summary for a compact frame per host), GET / (dashboard)
 ";
 
 /// The server's settings.
