@@ -8,7 +8,7 @@ use crate::fanout::Hub;
 use crate::glances;
 use crate::hosts::HostCheck;
 use crate::http::{self, Body, Reply};
-use crate::model::{ApiError, Health, WorkerCreated};
+use crate::model::{ApiError, Fleet, Health, WorkerCreated};
 use crate::registry::{RegisterError, Registry};
 use crate::sampler::Latest;
 use crate::session::{self, Admission, Handshake};
@@ -48,6 +48,8 @@ enum Route {
     Health,
     Metrics,
     History,
+    /// The other servers for the dashboard's fleet view (`--fleet`).
+    Fleet,
     /// `/api/4/...`, the Glances API (see [`crate::glances`]).
     Glances,
     Asset(&'static assets::Asset),
@@ -63,6 +65,7 @@ impl Route {
             "/health" => Route::Health,
             "/metrics" => Route::Metrics,
             "/history" => Route::History,
+            "/fleet" => Route::Fleet,
             p if glances::target(p).is_some() => Route::Glances,
             _ => Route::Asset(assets::find(path)?),
         })
@@ -72,9 +75,12 @@ impl Route {
     /// websocket (authorised by its single-use worker id) stay open.
     fn needs_token(self, method: &Method) -> bool {
         match self {
-            Route::System | Route::Network | Route::Metrics | Route::History | Route::Glances => {
-                true
-            }
+            Route::System
+            | Route::Network
+            | Route::Metrics
+            | Route::History
+            | Route::Fleet
+            | Route::Glances => true,
             Route::Root => *method == Method::Post,
             Route::Connect | Route::Health | Route::Asset(_) => false,
         }
@@ -143,6 +149,12 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
             Route::Health => health(ctx),
             Route::Metrics => metrics(&req, ctx),
             Route::History => history(ctx, query),
+            Route::Fleet => http::json(
+                200,
+                &Fleet {
+                    hosts: &ctx.config.fleet,
+                },
+            ),
             Route::Glances => glances_api(ctx, path),
             // `HEAD /ws` is no websocket handshake.
             Route::Connect => not_allowed(),

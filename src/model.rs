@@ -337,6 +337,14 @@ pub struct WorstDisk {
     pub percent: f64,
 }
 
+/// `GET /fleet`: the other psmonitor servers (`--fleet`) the dashboard's fleet view watches,
+/// as the user wrote them.
+#[derive(Debug, Serialize)]
+pub struct Fleet<'a> {
+    /// `host`, `host:port`, `[v6]:port` or a URL, as given to `--fleet`.
+    pub hosts: &'a [String],
+}
+
 /// `POST /` answer: a worker id to claim on the websocket within 3 seconds.
 #[derive(Debug, Serialize)]
 pub struct WorkerCreated {

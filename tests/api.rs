@@ -335,6 +335,9 @@ fn cli_mistakes_exit_2_with_one_line() {
         (&[], &[("PSMONITOR_PORT", "x")], "PSMONITOR_PORT"),
         (&[], &[("PSMONITOR_INTERVAL", "10")], "PSMONITOR_INTERVAL"),
         (&[], &[("RUST_LOG", "psmonitor=loud")], "RUST_LOG"),
+        (&["--fleet", "ftp://x"], &[], "--fleet"),
+        (&["--fleet=pi, a b"], &[], "--fleet"),
+        (&[], &[("PSMONITOR_FLEET", "host:0")], "PSMONITOR_FLEET"),
     ];
     for (args, env, needle) in cases {
         let (code, err) = run_cli(args, env);
@@ -424,4 +427,33 @@ fn system_has_diskio_and_pressure_where_the_host_has_them() {
             }
         }
     }
+}
+
+#[test]
+fn fleet_lists_the_servers_from_the_flag_or_the_environment() {
+    let plain = Server::start(&[]);
+    assert_eq!(plain.get_json("/fleet"), serde_json::json!({"hosts": []}));
+    // Spaces trimmed, empty entries dropped, each kept as written; the flag beats the env.
+    let flag = Server::builder()
+        .args(&[
+            "--fleet",
+            " pi.lan, ,nas:4501,[::1]:4500,https://h.example/psm/ ",
+        ])
+        .env("PSMONITOR_FLEET", "ignored")
+        .start();
+    assert_eq!(
+        flag.get_json("/fleet")["hosts"],
+        serde_json::json!(["pi.lan", "nas:4501", "[::1]:4500", "https://h.example/psm/"])
+    );
+    // Under the token like /system.
+    let env = Server::builder()
+        .env("PSMONITOR_FLEET", "a,b:1")
+        .env("PSMONITOR_TOKEN", "s3cret")
+        .start();
+    let r = request(env.addr, "GET", "/fleet", &[], b"");
+    assert_eq!(r.status, 401, "{}", r.text());
+    let bearer = [("Authorization", "Bearer s3cret")];
+    let r = request(env.addr, "GET", "/fleet", &bearer, b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), serde_json::json!({"hosts": ["a", "b:1"]}));
 }
