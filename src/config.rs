@@ -47,10 +47,10 @@ OPTIONS:
 
 ENDPOINTS:
     GET /system[?processes=N&sort=mem|cpu], GET /network, GET /health, GET /metrics (Prometheus),
-    GET /history[?seconds=N], GET /fleet (--fleet), POST / (worker id), websocket
-    /connect?id=ID (alias /ws; add &stream=network for network frames, &stream=dashboard for
-    system, network and 25+25 processes in one, &stream=summary for a compact frame per host),
-    GET / (dashboard)
+    GET /history[?seconds=N&step=S&fields=cpu,mem,...] (S-second means), GET /fleet (--fleet),
+    POST / (worker id), websocket /connect?id=ID (alias /ws; add &stream=network for network
+    frames, &stream=dashboard for system, network and 25+25 processes in one, &stream=summary
+    for a compact frame per host), GET / (dashboard)
 ";
 
 /// The server's settings.
