@@ -4,11 +4,12 @@
 use crate::assets;
 use crate::auth::TokenCell;
 use crate::config::Config;
-use crate::fanout::{Hub, Stream};
+use crate::fanout::Hub;
 use crate::glances;
+use crate::history::{Fields, Selected, FIELDS};
 use crate::hosts::HostCheck;
 use crate::http::{self, Body, Reply};
-use crate::model::{ApiError, Health, WorkerCreated};
+use crate::model::{ApiError, Fleet, Health, WorkerCreated};
 use crate::registry::{RegisterError, Registry};
 use crate::sampler::Latest;
 use crate::session::{self, Admission, Handshake};
@@ -48,6 +49,8 @@ enum Route {
     Health,
     Metrics,
     History,
+    /// The other servers for the dashboard's fleet view (`--fleet`).
+    Fleet,
     /// `/api/4/...`, the Glances API (see [`crate::glances`]).
     Glances,
     Asset(&'static assets::Asset),
@@ -63,6 +66,7 @@ impl Route {
             "/health" => Route::Health,
             "/metrics" => Route::Metrics,
             "/history" => Route::History,
+            "/fleet" => Route::Fleet,
             p if glances::target(p).is_some() => Route::Glances,
             _ => Route::Asset(assets::find(path)?),
         })
@@ -72,9 +76,12 @@ impl Route {
     /// websocket (authorised by its single-use worker id) stay open.
     fn needs_token(self, method: &Method) -> bool {
         match self {
-            Route::System | Route::Network | Route::Metrics | Route::History | Route::Glances => {
-                true
-            }
+            Route::System
+            | Route::Network
+            | Route::Metrics
+            | Route::History
+            | Route::Fleet
+            | Route::Glances => true,
             Route::Root => *method == Method::Post,
             Route::Connect | Route::Health | Route::Asset(_) => false,
         }
@@ -142,7 +149,13 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
             Route::Network => published(ctx, |p| &p.network_json),
             Route::Health => health(ctx),
             Route::Metrics => metrics(&req, ctx),
-            Route::History => history(ctx, query),
+            Route::History => history(&req, ctx, query),
+            Route::Fleet => http::json(
+                200,
+                &Fleet {
+                    hosts: &ctx.config.fleet,
+                },
+            ),
             Route::Glances => glances_api(ctx, path),
             // `HEAD /ws` is no websocket handshake.
             Route::Connect => not_allowed(),
@@ -191,10 +204,7 @@ fn websocket(req: Request, query: &str, ctx: &Ctx) {
             Err(why) => Admission::Refused(why),
         }
     };
-    let first = ctx.latest.get().map(|p| match hs.stream {
-        Stream::System => p.frames.system.clone(),
-        Stream::Network => p.frames.network.clone(),
-    });
+    let first = ctx.latest.get().map(|p| p.frames.of(hs.stream).clone());
     let params = session::Params {
         admission,
         first,
@@ -386,32 +396,49 @@ fn metrics(req: &Request, ctx: &Ctx) -> Reply {
         .get_or_init(|| crate::metrics::render_snapshot(&p.snapshot));
     let tail = crate::metrics::render_live(&live);
     let content_type = "text/plain; version=0.0.4; charset=utf-8";
-    let gzip = crate::gzip::accepted(
-        req.headers()
-            .iter()
-            .filter(|h| h.field.equiv("Accept-Encoding"))
-            .map(|h| h.value.as_str()),
-    );
-    if gzip {
+    if accepts_gzip(req) {
         let prefix = p
             .metrics_gz
             .get_or_init(|| crate::gzip::Prefix::new(cached));
-        let r = http::reply(200, content_type, Body::Owned(prefix.finish(&tail)));
-        let r = http::with(r, "Content-Encoding", "gzip");
-        return http::with(r, "Vary", "Accept-Encoding");
+        return encoded(
+            http::reply(200, content_type, Body::Owned(prefix.finish(&tail))),
+            true,
+        );
     }
     let mut text = String::with_capacity(cached.len() + tail.len());
     text.push_str(cached);
     text.push_str(&tail);
-    http::with(
+    encoded(
         http::reply(200, content_type, Body::Owned(text.into_bytes())),
-        "Vary",
-        "Accept-Encoding",
+        false,
     )
 }
 
-/// `GET /history?seconds=N` (default 300): the points of the last N seconds, oldest first.
-fn history(ctx: &Ctx, query: &str) -> Reply {
+/// Whether the request's `Accept-Encoding` takes gzip.
+fn accepts_gzip(req: &Request) -> bool {
+    crate::gzip::accepted(
+        req.headers()
+            .iter()
+            .filter(|h| h.field.equiv("Accept-Encoding"))
+            .map(|h| h.value.as_str()),
+    )
+}
+
+/// Marks a reply whose encoding depends on `Accept-Encoding` (for caches), and says
+/// `Content-Encoding: gzip` when its body is gzipped.
+fn encoded(r: Reply, gzipped: bool) -> Reply {
+    let r = if gzipped {
+        http::with(r, "Content-Encoding", "gzip")
+    } else {
+        r
+    };
+    http::with(r, "Vary", "Accept-Encoding")
+}
+
+/// `GET /history?seconds=N&step=S&fields=a,b` (default 300 s, every point, every field): the
+/// points of the last N seconds, oldest first, as means over S-second buckets when asked;
+/// gzipped when the client accepts it (an hour at 1 s is about 1 MB of JSON).
+fn history(req: &Request, ctx: &Ctx, query: &str) -> Reply {
     let pairs = http::parse_query(query);
     let max = ctx.config.history.as_secs().max(1);
     let seconds = match http::query_value(&pairs, "seconds") {
@@ -424,9 +451,49 @@ fn history(ctx: &Ctx, query: &str) -> Reply {
             }
         },
     };
+    let step = match http::query_value(&pairs, "step") {
+        None => None,
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=3600).contains(&n) => Some(n),
+            _ => {
+                let why = format!("'{v}' is not a whole number of seconds from 1 to 3600");
+                return http::bad_parameter("step", &why);
+            }
+        },
+    };
+    let fields = match http::query_value(&pairs, "fields").map(Fields::parse) {
+        None => Fields::ALL,
+        Some(Ok(f)) => f,
+        Some(Err(name)) => {
+            let why = format!(
+                "'{name}' is not one of: {} (t is always sent)",
+                FIELDS.join(", ")
+            );
+            return http::bad_parameter("fields", &why);
+        }
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
-    let h = ctx.latest.history();
-    http::json(200, &h.since(now, seconds as f64))
+    let body = {
+        let h = ctx.latest.history();
+        let points = h.since(now, seconds as f64);
+        let select = |point| Selected { point, fields };
+        let json = match step {
+            None => serde_json::to_string(&points.into_iter().map(select).collect::<Vec<_>>()),
+            Some(step) => {
+                let means = crate::history::buckets(points, step);
+                serde_json::to_string(&means.iter().map(select).collect::<Vec<_>>())
+            }
+        };
+        json.unwrap_or_else(|_| "[]".into())
+    };
+    // Compressed with the history unlocked: the sampler pushes to it every tick.
+    let gzip = accepts_gzip(req);
+    let body = if gzip {
+        crate::gzip::compress(&body)
+    } else {
+        body.into_bytes()
+    };
+    encoded(http::reply(200, http::JSON, Body::Owned(body)), gzip)
 }

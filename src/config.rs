@@ -35,6 +35,9 @@ OPTIONS:
                         own names (comma-separated; * serves any); checked only without a token
                         [env PSMONITOR_ALLOWED_HOSTS]
     --history SECONDS   how much history /history keeps, 0 = none [env PSMONITOR_HISTORY, default 3600]
+    --fleet LIST        other psmonitor servers for the dashboard's fleet view, served at GET /fleet:
+                        comma-separated host, host:port, [v6]:port or http(s):// URLs (at most 64)
+                        [env PSMONITOR_FLEET]
     --log-level LEVEL   off|error|warn|info|debug|trace [env PSMONITOR_LOG_LEVEL or RUST_LOG, default info]
     --token-file PATH   require `Authorization: Bearer <token>` on data endpoints; SIGHUP
                         re-reads it [env PSMONITOR_TOKEN_FILE, or the token itself in PSMONITOR_TOKEN]
@@ -44,8 +47,10 @@ OPTIONS:
 
 ENDPOINTS:
     GET /system[?processes=N&sort=mem|cpu], GET /network, GET /health, GET /metrics (Prometheus),
-    GET /history[?seconds=N], POST / (worker id), websocket /connect?id=ID (alias /ws; add
-    &stream=network for network frames), GET / (dashboard)
+    GET /history[?seconds=N&step=S&fields=cpu,mem,...] (S-second means), GET /fleet (--fleet),
+    POST / (worker id), websocket /connect?id=ID (alias /ws; add &stream=network for network
+    frames, &stream=dashboard for system, network and 25+25 processes in one, &stream=summary
+    for a compact frame per host), GET / (dashboard)
 ";
 
 /// The server's settings.
@@ -73,6 +78,8 @@ pub struct Config {
     pub max_pending_per_peer: usize,
     /// Extra `Host` names served without a token (`--allowed-hosts`); `None` when `*`.
     pub allowed_hosts: Option<Vec<String>>,
+    /// Other psmonitor servers for the dashboard's fleet view (`--fleet`), as written.
+    pub fleet: Vec<String>,
     /// Where the token was read from, to re-read on SIGHUP.
     pub token_file: Option<std::path::PathBuf>,
     /// When set, data endpoints require this bearer token.
@@ -276,6 +283,13 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         |_| Ok(()),
     )?;
     let allowed_hosts = allowed_hosts(&allowed)?;
+    let fleet: Fleet = value(
+        &mut args,
+        "--fleet",
+        "PSMONITOR_FLEET",
+        Fleet::default(),
+        |_| Ok(()),
+    )?;
     let history = value(
         &mut args,
         "--history",
@@ -325,6 +339,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         max_clients_per_peer,
         max_pending_per_peer,
         allowed_hosts,
+        fleet: fleet.0,
         token_file,
         token,
         open,
@@ -484,6 +499,104 @@ fn allowed_hosts(text: &str) -> Result<Option<Vec<String>>, String> {
     Ok(Some(names))
 }
 
+/// Most entries `--fleet` takes: a page of hosts, not an inventory.
+pub const MAX_FLEET: usize = 64;
+/// Longest `--fleet` entry, in bytes.
+pub const MAX_FLEET_ENTRY: usize = 256;
+
+/// `--fleet`: the servers the dashboard's fleet view watches, each kept as the user wrote it
+/// (the page adds nothing, `host` means port 4500). Checked here, since the page makes URLs
+/// of them: a typo should stop the server with one line, not show a dead tile.
+#[derive(Debug, Default, PartialEq)]
+struct Fleet(Vec<String>);
+
+impl FromStr for Fleet {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Fleet, String> {
+        let hosts = text
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| fleet_entry(e).map(|()| e.to_owned()))
+            .collect::<Result<Vec<String>, String>>()?;
+        if hosts.len() > MAX_FLEET {
+            return Err(format!("{} entries, at most {MAX_FLEET}", hosts.len()));
+        }
+        Ok(Fleet(hosts))
+    }
+}
+
+/// One `--fleet` entry: `host`, `host:port`, `[v6]:port`, or an `http://`/`https://` URL with
+/// an optional path prefix (letters, digits, `-._~/%`).
+fn fleet_entry(e: &str) -> Result<(), String> {
+    const FORMS: &str = "use host, host:port, [v6]:port or an http:// or https:// URL";
+    if e.len() > MAX_FLEET_ENTRY {
+        return Err(format!(
+            "an entry of {} bytes, at most {MAX_FLEET_ENTRY}",
+            e.len()
+        ));
+    }
+    let why = if e.chars().any(char::is_whitespace) {
+        Some("has white space inside".to_owned())
+    } else if let Some((scheme, rest)) = e.split_once("://") {
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+            Some(format!("has the scheme '{scheme}'"))
+        } else if !path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~/%".contains(&b))
+        {
+            Some("has a path with characters other than letters, digits and -._~/%".to_owned())
+        } else {
+            host_port(authority).err()
+        }
+    } else {
+        host_port(e).err()
+    };
+    match why {
+        Some(why) => Err(format!("entry '{e}' {why}: {FORMS}")),
+        None => Ok(()),
+    }
+}
+
+/// `host`, `host:port` or `[v6]` / `[v6]:port`; why not, if not.
+fn host_port(a: &str) -> Result<(), String> {
+    let (host, port) = match a.strip_prefix('[') {
+        Some(rest) => {
+            let (v6, after) = rest
+                .split_once(']')
+                .ok_or_else(|| "has no closing ']'".to_owned())?;
+            if v6.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err(format!("has '{v6}' in brackets, not an IPv6 address"));
+            }
+            match after {
+                "" => (None, None),
+                p => (None, Some(p.strip_prefix(':').ok_or("has text after ']'")?)),
+            }
+        }
+        None if a.matches(':').count() > 1 => {
+            return Err("looks like an IPv6 address without brackets".to_owned())
+        }
+        None => match a.split_once(':') {
+            Some((h, p)) => (Some(h), Some(p)),
+            None => (Some(a), None),
+        },
+    };
+    if let Some(h) = host {
+        let name = |b: u8| b.is_ascii_alphanumeric() || b"-._".contains(&b);
+        if h.is_empty() || !h.bytes().all(name) {
+            return Err("has no host name (letters, digits, -._) or IP address".to_owned());
+        }
+    }
+    match port {
+        Some(p) if !p.parse::<u16>().is_ok_and(|n| n > 0) => {
+            Err(format!("has '{p}' as its port (1 to 65535)"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Reads the token file again (SIGHUP): the new token, or why the old one stays.
 pub fn reread_token(path: &std::path::Path) -> Result<Token, String> {
     let text = std::fs::read_to_string(path)
@@ -547,7 +660,7 @@ fn snapshot(sub: String, mut args: pico_args::Arguments) -> Result<Command, Stri
 
 #[cfg(test)]
 mod tests {
-    use super::allowed_hosts;
+    use super::{allowed_hosts, Fleet, MAX_FLEET, MAX_FLEET_ENTRY};
 
     #[test]
     fn empty_or_missing_directories_are_refused() {
@@ -565,6 +678,52 @@ mod tests {
             );
         }
         assert!(super::parse(vec!["--path.procfs=/proc".into()]).is_ok());
+    }
+
+    #[test]
+    fn fleet_lists() {
+        let ok = |t: &str| t.parse::<Fleet>().map(|f| f.0);
+        assert_eq!(ok("").unwrap(), Vec::<String>::new());
+        assert_eq!(
+            ok(" pi.lan , ,nas:4501,[::1]:4500,[fe80::1],http://a/b/,HTTPS://x.y:8443,10.0.0.2")
+                .unwrap(),
+            [
+                "pi.lan",
+                "nas:4501",
+                "[::1]:4500",
+                "[fe80::1]",
+                "http://a/b/",
+                "HTTPS://x.y:8443",
+                "10.0.0.2"
+            ]
+        );
+        for bad in [
+            "ftp://x",
+            "javascript:alert(1)",
+            "a b",
+            "http://",
+            "http://a b",
+            "http://u@a",
+            "http://a/?q",
+            "http://a/\"x",
+            "host:0",
+            "host:99999",
+            "host:",
+            ":4500",
+            "::1",
+            "[::1",
+            "[x]:1",
+            "[::1]4500",
+            "a/b",
+            "pi\u{e9}.lan",
+        ] {
+            let err = ok(bad).expect_err(bad);
+            assert!(err.contains(bad), "{bad}: {err}");
+        }
+        assert!(ok(&"a,".repeat(MAX_FLEET)).is_ok());
+        assert!(ok(&"a,".repeat(MAX_FLEET + 1)).is_err());
+        assert!(ok(&"a".repeat(MAX_FLEET_ENTRY)).is_ok());
+        assert!(ok(&"a".repeat(MAX_FLEET_ENTRY + 1)).is_err());
     }
 
     #[test]

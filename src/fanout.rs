@@ -63,11 +63,35 @@ pub enum Refused {
     Stopping,
 }
 
-/// Which object a session streams.
+/// Which object a session streams (`stream=` on `/connect`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
+    /// The `/system` object plus `"uptime"`, the original's frame (the default).
     System,
+    /// The `/network` object.
     Network,
+    /// System, network and a longer process list in one frame, for the dashboard.
+    Dashboard,
+    /// A compact frame for a fleet page watching many hosts.
+    Summary,
+}
+
+impl Stream {
+    /// Every stream with its `stream=` name, so parsing and the 400 listing them agree.
+    pub const ALL: [(&'static str, Stream); 4] = [
+        ("system", Stream::System),
+        ("network", Stream::Network),
+        ("dashboard", Stream::Dashboard),
+        ("summary", Stream::Summary),
+    ];
+
+    /// The stream named `name`, if any.
+    pub fn named(name: &str) -> Option<Stream> {
+        Stream::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| *s)
+    }
 }
 
 /// The frames of one tick, built once and shared by reference count.
@@ -75,6 +99,22 @@ pub enum Stream {
 pub struct Frames {
     pub system: Utf8Bytes,
     pub network: Utf8Bytes,
+    /// `{"system": <system frame>, "network": <network frame>, "processes": [...]}`.
+    pub dashboard: Utf8Bytes,
+    /// The [`crate::model::Summary`] of the tick.
+    pub summary: Utf8Bytes,
+}
+
+impl Frames {
+    /// The frame a session of `stream` gets, for the hub and for a session's first frame.
+    pub fn of(&self, stream: Stream) -> &Utf8Bytes {
+        match stream {
+            Stream::System => &self.system,
+            Stream::Network => &self.network,
+            Stream::Dashboard => &self.dashboard,
+            Stream::Summary => &self.summary,
+        }
+    }
 }
 
 struct Sub {
@@ -183,11 +223,7 @@ impl Hub {
     pub fn publish(&self, frames: &Frames) {
         let subs = self.lock();
         for s in subs.iter() {
-            let frame = match s.stream {
-                Stream::System => &frames.system,
-                Stream::Network => &frames.network,
-            };
-            let mut msg = frame.clone();
+            let mut msg = frames.of(s.stream).clone();
             for _ in 0..2 {
                 match s.tx.try_send(msg) {
                     Ok(()) => {
@@ -215,16 +251,20 @@ mod tests {
         Frames {
             system: Utf8Bytes::from(format!("s{n}")),
             network: Utf8Bytes::from(format!("n{n}")),
+            dashboard: Utf8Bytes::from(format!("d{n}")),
+            summary: Utf8Bytes::from(format!("u{n}")),
         }
     }
 
     #[test]
     fn newest_wins_and_capacity_holds() {
         let hub = Arc::new(Hub::default());
-        let a = hub.try_subscribe(Stream::System, None, 2, 2).unwrap();
-        let b = hub.try_subscribe(Stream::Network, None, 2, 2).unwrap();
+        let a = hub.try_subscribe(Stream::System, None, 4, 4).unwrap();
+        let b = hub.try_subscribe(Stream::Network, None, 4, 4).unwrap();
+        let c = hub.try_subscribe(Stream::Dashboard, None, 4, 4).unwrap();
+        let d = hub.try_subscribe(Stream::Summary, None, 4, 4).unwrap();
         assert_eq!(
-            hub.try_subscribe(Stream::System, None, 2, 2).err(),
+            hub.try_subscribe(Stream::System, None, 4, 4).err(),
             Some(Refused::Full)
         );
         for i in 0..5 {
@@ -233,9 +273,11 @@ mod tests {
         assert_eq!(a.frames.try_recv().unwrap().as_str(), "s4");
         assert!(a.frames.try_recv().is_err());
         assert_eq!(b.frames.try_recv().unwrap().as_str(), "n4");
+        assert_eq!(c.frames.try_recv().unwrap().as_str(), "d4");
+        assert_eq!(d.frames.try_recv().unwrap().as_str(), "u4");
         drop(a);
-        assert_eq!(hub.len(), 1);
-        assert!(hub.try_subscribe(Stream::System, None, 2, 2).is_ok());
+        assert_eq!(hub.len(), 3);
+        assert!(hub.try_subscribe(Stream::System, None, 4, 4).is_ok());
     }
 
     #[test]

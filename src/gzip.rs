@@ -1,5 +1,5 @@
 //! gzip for `GET /metrics` (Prometheus sends `Accept-Encoding: gzip`), compressed once per
-//! snapshot rather than once per scrape.
+//! snapshot rather than once per scrape, and for `GET /history` (up to a megabyte of JSON).
 //!
 //! The exposition is the snapshot's part (rendered and compressed once, when first scraped)
 //! followed by a small live part (sessions, workers, counters) that changes per scrape. A gzip
@@ -61,6 +61,11 @@ impl Prefix {
     }
 }
 
+/// `text` as one gzip member (for `/history`, whose body is built per request).
+pub fn compress(text: &str) -> Vec<u8> {
+    Prefix::new(text).finish("")
+}
+
 /// A stored deflate block (byte-aligned, as the sync flush left the stream).
 fn stored(out: &mut Vec<u8>, data: &[u8], last: bool) {
     let len = data.len() as u16;
@@ -106,6 +111,8 @@ mod tests {
             assert_eq!(inflate(&gz), format!("{head}{tail}"));
         }
         assert!(p.finish("").len() < head.len() / 10, "it compresses");
+        assert_eq!(inflate(&compress(&head)), head);
+        assert_eq!(inflate(&compress("")), "");
     }
 
     #[test]

@@ -292,6 +292,59 @@ pub struct Wireless {
     pub signal: Option<f64>,
 }
 
+/// The `stream=summary` websocket frame: a few hundred bytes a tick, so a fleet page can watch
+/// many hosts at once without taking each one's full `/system` object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// When the sample was taken, Unix seconds (the snapshot's `timestamp`).
+    pub t: f64,
+    /// The host's name, as in `/system`: what a fleet page labels the tile with.
+    pub hostname: String,
+    /// Seconds since boot, as in `/system`.
+    pub uptime_seconds: u64,
+    /// Percent of all CPUs busy over the last interval (`cpu.usage`).
+    pub cpu: f64,
+    /// Logical CPUs, to read `cpu` and `load` against.
+    pub cpu_count: usize,
+    /// CPU temperature in °C, `null` where the host has no sensor.
+    pub temp: Option<f64>,
+    /// Memory used, percent (`mem.percent`).
+    pub mem: f64,
+    /// Swap used, percent; `null` on a host without swap.
+    pub swap: Option<f64>,
+    /// Use of the filesystem of `/`, percent (`disk.percent`).
+    pub disk: f64,
+    /// The fullest mounted filesystem (`/` included), `null` if none is known.
+    pub disk_worst: Option<WorstDisk>,
+    /// Load average over 1, 5 and 15 minutes, two decimals.
+    pub load: [f64; 3],
+    /// MB/s received and sent over every interface but `lo` (as `net_in` in `/history`).
+    pub net_in: f64,
+    /// MB/s sent, as `net_in`.
+    pub net_out: f64,
+    /// Processes on the host, as in `/system`.
+    pub process_count: usize,
+    /// The sampling interval in ms: how often a frame comes.
+    pub interval_ms: u64,
+}
+
+/// A filesystem and how full it is (`disk_worst` in [`Summary`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct WorstDisk {
+    /// Where it is mounted (`/`, `/srv`, ...).
+    pub mountpoint: String,
+    /// Percent used, as `percent` in `disks`.
+    pub percent: f64,
+}
+
+/// `GET /fleet`: the other psmonitor servers (`--fleet`) the dashboard's fleet view watches,
+/// as the user wrote them.
+#[derive(Debug, Serialize)]
+pub struct Fleet<'a> {
+    /// `host`, `host:port`, `[v6]:port` or a URL, as given to `--fleet`.
+    pub hosts: &'a [String],
+}
+
 /// `POST /` answer: a worker id to claim on the websocket within 3 seconds.
 #[derive(Debug, Serialize)]
 pub struct WorkerCreated {

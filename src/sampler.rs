@@ -6,6 +6,7 @@
 use crate::collect::{Collector, Snapshot};
 use crate::fanout::{Frames, Hub};
 use crate::history::History;
+use crate::model::{round, Summary, WorstDisk};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::{Duration, Instant};
@@ -25,7 +26,7 @@ pub struct Published {
     pub system_json: Utf8Bytes,
     /// `GET /network` body.
     pub network_json: Utf8Bytes,
-    /// The websocket frames (system with a top-level `uptime`, and network).
+    /// The websocket frames (system with a top-level `uptime`, network, dashboard, summary).
     pub frames: Frames,
     /// When it was published (monotonic), for `/health`.
     pub at: Instant,
@@ -93,9 +94,14 @@ impl Latest {
     }
 }
 
+/// Processes in a `stream=dashboard` frame: the top this many by memory and by CPU.
+pub const DASHBOARD_PROCESSES: usize = 25;
+
 /// Serialises a snapshot once: the system frame is the system JSON with `"uptime"` spliced in
-/// before the closing brace, so the object is not serialised twice.
-pub fn publish(snapshot: Snapshot) -> Published {
+/// before the closing brace, and the dashboard frame splices the system frame and the network
+/// JSON into one object, so no object is serialised twice. `interval` is the sampler's, for
+/// the summary frame.
+pub fn publish(snapshot: Snapshot, interval: Duration) -> Published {
     let system = serde_json::to_string(&snapshot.system).unwrap_or_else(|_| "{}".into());
     let network = serde_json::to_string(&snapshot.network).unwrap_or_else(|_| "{}".into());
     let uptime = serde_json::to_string(&snapshot.system.platform.uptime).unwrap_or_default();
@@ -104,6 +110,25 @@ pub fn publish(snapshot: Snapshot) -> Published {
     frame.push_str(",\"uptime\":");
     frame.push_str(&uptime);
     frame.push('}');
+    let mut busiest = snapshot.processes.busiest(DASHBOARD_PROCESSES);
+    if busiest.is_empty() {
+        // As in `/system`: never an empty table (the host has at least us).
+        busiest.clone_from(&snapshot.system.processes);
+    }
+    let processes = serde_json::to_string(&busiest).unwrap_or_else(|_| "[]".into());
+    let mut dashboard = String::with_capacity(frame.len() + network.len() + processes.len() + 40);
+    for part in [
+        "{\"system\":",
+        &frame,
+        ",\"network\":",
+        &network,
+        ",\"processes\":",
+        &processes,
+        "}",
+    ] {
+        dashboard.push_str(part);
+    }
+    let summary = serde_json::to_string(&summary(&snapshot, interval)).unwrap_or_default();
     let network: Utf8Bytes = network.into();
     Published {
         snapshot,
@@ -112,10 +137,49 @@ pub fn publish(snapshot: Snapshot) -> Published {
         frames: Frames {
             system: frame.into(),
             network,
+            dashboard: dashboard.into(),
+            summary: summary.into(),
         },
         at: Instant::now(),
         metrics: OnceLock::new(),
         metrics_gz: OnceLock::new(),
+    }
+}
+
+/// The `stream=summary` frame of a snapshot, from the figures `/system` already has.
+fn summary(s: &Snapshot, interval: Duration) -> Summary {
+    let sys = &s.system;
+    // `/` is in `disks` unless the host's root is not a real filesystem (an overlay in a
+    // container); `disk` still measures it.
+    let root = (sys.disk.total > 0.0 && !sys.disks.iter().any(|d| d.mountpoint == "/"))
+        .then_some(("/", sys.disk.percent));
+    let disk_worst = sys
+        .disks
+        .iter()
+        .map(|d| (d.mountpoint.as_str(), d.usage.percent))
+        .chain(root)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(mountpoint, percent)| WorstDisk {
+            mountpoint: mountpoint.to_owned(),
+            percent,
+        });
+    let rate = s.net.total_rate();
+    Summary {
+        t: sys.timestamp,
+        hostname: sys.hostname.clone(),
+        uptime_seconds: sys.uptime_seconds,
+        cpu: sys.cpu.usage,
+        cpu_count: sys.cpu.count,
+        temp: sys.cpu.temp,
+        mem: sys.mem.percent,
+        swap: (s.mem.swap_total > 0).then_some(sys.swap.percent),
+        disk: sys.disk.percent,
+        disk_worst,
+        load: sys.load.map(|l| round(l, 2)),
+        net_in: round(rate.rx, 3),
+        net_out: round(rate.tx, 3),
+        process_count: sys.process_count,
+        interval_ms: interval.as_millis() as u64,
     }
 }
 
@@ -131,7 +195,7 @@ pub fn spawn(
 ) -> std::io::Result<()> {
     let started = Instant::now();
     let mut collector = Collector::new(collection);
-    latest.set(publish(collector.sample(true)));
+    latest.set(publish(collector.sample(true), interval));
     std::thread::Builder::new()
         .name("sampler".into())
         .spawn(move || {
@@ -150,7 +214,7 @@ pub fn spawn(
                 if stall_after.is_some_and(|d| started.elapsed() >= d) {
                     continue;
                 }
-                let published = publish(collector.sample(latest.families_wanted()));
+                let published = publish(collector.sample(latest.families_wanted()), interval);
                 hub.publish(&published.frames);
                 log::trace!("sampled in {:?}", published.snapshot.cost);
                 latest.set(published);
@@ -165,6 +229,47 @@ pub fn spawn(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The dashboard frame holds the system frame and the network JSON byte for byte, and the
+    /// summary agrees with the system object, on the fixture hosts.
+    #[test]
+    fn dashboard_and_summary_frames_are_built_from_the_tick() {
+        for host in ["pi", "laptop", "vm"] {
+            let collection = crate::config::Collection {
+                roots: crate::collect::family::testing::fixture(host),
+                ..Default::default()
+            };
+            let mut collector = Collector::new(&collection);
+            collector.sample(false);
+            let p = publish(collector.sample(false), Duration::from_millis(250));
+            let f = &p.frames;
+            let head = format!(
+                "{{\"system\":{},\"network\":{},\"processes\":",
+                f.system.as_str(),
+                p.network_json.as_str()
+            );
+            assert!(f.dashboard.as_str().starts_with(&head), "{host}");
+            let d: serde_json::Value = serde_json::from_str(f.dashboard.as_str()).unwrap();
+            let procs = d["processes"].as_array().unwrap();
+            assert!(!procs.is_empty() && procs.len() <= 2 * DASHBOARD_PROCESSES);
+            let u: serde_json::Value = serde_json::from_str(f.summary.as_str()).unwrap();
+            let sys = &p.snapshot.system;
+            assert_eq!(u["hostname"], sys.hostname.as_str(), "{host}");
+            assert_eq!(u["t"], sys.timestamp);
+            assert_eq!(u["cpu_count"], sys.cpu.count);
+            assert_eq!(u["interval_ms"], 250);
+            assert_eq!(u["swap"].is_null(), p.snapshot.mem.swap_total == 0);
+            let worst = sys
+                .disks
+                .iter()
+                .map(|d| d.usage.percent)
+                .fold(0.0, f64::max);
+            if !sys.disks.is_empty() {
+                assert_eq!(u["disk_worst"]["percent"], worst, "{host}");
+            }
+            assert!(f.summary.len() < 600, "{host}: {}", f.summary.as_str());
+        }
+    }
 
     #[test]
     fn families_are_wanted_only_after_a_scrape() {

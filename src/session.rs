@@ -103,12 +103,15 @@ impl Handshake {
     pub fn check(req: &Request, query: &str) -> Result<Handshake, Reply> {
         let pairs = http::parse_query(query);
         let stream = match query_value(&pairs, "stream") {
-            None | Some("system") => Stream::System,
-            Some("network") => Stream::Network,
-            Some(other) => {
-                let reason = format!("'{other}' is not one of: system, network");
-                return Err(http::bad_parameter("stream", &reason));
-            }
+            None => Stream::System,
+            Some(name) => match Stream::named(name) {
+                Some(stream) => stream,
+                None => {
+                    let names: Vec<&str> = Stream::ALL.iter().map(|(n, _)| *n).collect();
+                    let reason = format!("'{name}' is not one of: {}", names.join(", "));
+                    return Err(http::bad_parameter("stream", &reason));
+                }
+            },
         };
         let head =
             |name: &'static str| http::request_header(req, name).map(|v| v.trim().to_owned());

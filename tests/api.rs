@@ -130,10 +130,8 @@ fn system_query_chooses_count_and_order() {
         ("processes=ten", "processes"),
         ("sort=name", "sort"),
     ] {
-        let r = request(s.addr, "GET", &format!("/system?{q}"), &[], b"");
-        assert_eq!(r.status, 400, "{q}");
-        assert_eq!(r.json()["parameter"], param, "{q}");
-        assert!(r.json()["reason"].as_str().unwrap().len() > 5);
+        let body = common::assert_bad_parameter(s.addr, &format!("/system?{q}"), param);
+        assert!(body["reason"].as_str().unwrap().len() > 5);
     }
 }
 
@@ -335,6 +333,9 @@ fn cli_mistakes_exit_2_with_one_line() {
         (&[], &[("PSMONITOR_PORT", "x")], "PSMONITOR_PORT"),
         (&[], &[("PSMONITOR_INTERVAL", "10")], "PSMONITOR_INTERVAL"),
         (&[], &[("RUST_LOG", "psmonitor=loud")], "RUST_LOG"),
+        (&["--fleet", "ftp://x"], &[], "--fleet"),
+        (&["--fleet=pi, a b"], &[], "--fleet"),
+        (&[], &[("PSMONITOR_FLEET", "host:0")], "PSMONITOR_FLEET"),
     ];
     for (args, env, needle) in cases {
         let (code, err) = run_cli(args, env);
@@ -424,4 +425,103 @@ fn system_has_diskio_and_pressure_where_the_host_has_them() {
             }
         }
     }
+}
+
+#[test]
+fn fleet_lists_the_servers_from_the_flag_or_the_environment() {
+    let plain = Server::start(&[]);
+    assert_eq!(plain.get_json("/fleet"), serde_json::json!({"hosts": []}));
+    // Spaces trimmed, empty entries dropped, each kept as written; the flag beats the env.
+    let flag = Server::builder()
+        .args(&[
+            "--fleet",
+            " pi.lan, ,nas:4501,[::1]:4500,https://h.example/psm/ ",
+        ])
+        .env("PSMONITOR_FLEET", "ignored")
+        .start();
+    assert_eq!(
+        flag.get_json("/fleet")["hosts"],
+        serde_json::json!(["pi.lan", "nas:4501", "[::1]:4500", "https://h.example/psm/"])
+    );
+    // Under the token like /system.
+    let env = Server::builder()
+        .env("PSMONITOR_FLEET", "a,b:1")
+        .env("PSMONITOR_TOKEN", "s3cret")
+        .start();
+    let r = request(env.addr, "GET", "/fleet", &[], b"");
+    assert_eq!(r.status, 401, "{}", r.text());
+    let bearer = [("Authorization", "Bearer s3cret")];
+    let r = request(env.addr, "GET", "/fleet", &bearer, b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), serde_json::json!({"hosts": ["a", "b:1"]}));
+}
+
+#[test]
+fn history_buckets_and_fields() {
+    let s = Server::start(&["--interval", "100"]);
+    let get = |q: &str| {
+        s.get_json(&format!("/history{q}"))
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    assert!(wait_until(10, || get("").len() >= 5), "some history");
+    let buckets = get("?step=1&fields=cpu,temp");
+    let points = get("");
+    assert!(!buckets.is_empty() && buckets.len() <= points.len());
+    let mut seconds = Vec::new();
+    for b in &buckets {
+        let mut keys: Vec<&String> = b.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["cpu", "t", "temp"], "{b}");
+        assert!((0.0..=100.0).contains(&b["cpu"].as_f64().unwrap()));
+        assert!(b["temp"].is_null() || b["temp"].is_number());
+        seconds.push(b["t"].as_f64().unwrap().floor());
+    }
+    assert!(
+        seconds.windows(2).all(|w| w[0] < w[1]),
+        "one per second: {seconds:?}"
+    );
+    // One or two buckets of an hour (the last minutes may cross an hour boundary).
+    let hours = get("?step=3600&seconds=60");
+    assert!((1..=2).contains(&hours.len()), "{}", hours.len());
+    assert_eq!(
+        hours[0].as_object().unwrap().len(),
+        11,
+        "every field without fields="
+    );
+    assert_eq!(get("?fields=t,load1")[0].as_object().unwrap().len(), 2);
+    for (bad, param) in [
+        ("step=0", "step"),
+        ("step=3601", "step"),
+        ("step=1.5", "step"),
+        ("step=abc", "step"),
+        ("fields=", "fields"),
+        ("fields=cpu,bogus", "fields"),
+    ] {
+        common::assert_bad_parameter(s.addr, &format!("/history?{bad}"), param);
+    }
+    let body = common::assert_bad_parameter(s.addr, "/history?fields=bogus", "fields");
+    let reason = body["reason"].as_str().unwrap();
+    for name in [
+        "cpu", "temp", "mem", "swap", "disk", "net_in", "net_out", "load1", "top_mem",
+    ] {
+        assert!(reason.contains(name), "{reason} lists {name}");
+    }
+}
+
+#[test]
+fn history_is_gzipped_when_the_client_accepts_it() {
+    let s = Server::start(&["--interval", "100"]);
+    let gzip = [("Accept-Encoding", "gzip")];
+    let r = request(s.addr, "GET", "/history", &gzip, b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("Content-Encoding"), Some("gzip"));
+    assert_eq!(r.header("Vary"), Some("Accept-Encoding"));
+    let points: Value = serde_json::from_str(&common::gunzip(&r.body)).expect("JSON inside");
+    assert!(!points.as_array().unwrap().is_empty());
+    let plain = request(s.addr, "GET", "/history", &[], b"");
+    assert_eq!(plain.header("Content-Encoding"), None);
+    assert_eq!(plain.header("Vary"), Some("Accept-Encoding"));
+    assert!(plain.json().is_array());
 }

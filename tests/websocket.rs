@@ -69,6 +69,145 @@ fn network_stream_sends_network_objects() {
     }
 }
 
+/// The keys of a JSON object, sorted.
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
+    k.sort();
+    k
+}
+
+/// A session on `stream` past its greeting.
+fn stream_session(s: &Server, stream: &str) -> Ws {
+    let id = s.worker();
+    let mut ws = s.ws(&format!("/connect?id={id}&stream={stream}"));
+    assert_eq!(text(&mut ws), "connected to monitor, transmitting data...");
+    ws
+}
+
+#[test]
+fn dashboard_frames_hold_the_system_frame_network_and_processes() {
+    let s = Server::start(&["--interval", "200"]);
+    let mut plain = s.session();
+    text(&mut plain);
+    let mut dash = stream_session(&s, "dashboard");
+    // Read both sessions in turn until they carry the same tick: the dashboard's system part
+    // is then the default frame byte for byte. Past the first ticks, whose `/system` may
+    // lack `diskio` (no rates before a second reading).
+    let mut plain_frames = std::collections::HashMap::new();
+    let mut same_tick = None;
+    for i in 0..20 {
+        let p = text(&mut plain);
+        let t = serde_json::from_str::<Value>(&p).unwrap()["timestamp"].to_string();
+        plain_frames.insert(t, p);
+        let d = text(&mut dash);
+        let v: Value = serde_json::from_str(&d).expect("a JSON dashboard frame");
+        assert_eq!(keys(&v), ["network", "processes", "system"]);
+        if let Some(p) = plain_frames
+            .get(&v["system"]["timestamp"].to_string())
+            .filter(|_| i >= 2)
+        {
+            same_tick = Some((p.clone(), d, v));
+            break;
+        }
+    }
+    let (plain, raw, d) = same_tick.expect("both sessions got frames of one tick");
+    let system = s.get_json("/system");
+    let network = s.get_json("/network");
+    assert!(
+        raw.starts_with(&format!("{{\"system\":{plain},\"network\":{{")),
+        "the system part is the default frame"
+    );
+    let sys = &d["system"];
+    assert!(sys["uptime"].is_string());
+    let mut without_uptime = keys(sys);
+    without_uptime.retain(|k| k != "uptime");
+    assert_eq!(
+        without_uptime,
+        keys(&system),
+        "the /system object plus uptime"
+    );
+    assert_eq!(sys["hostname"], system["hostname"]);
+    let net = &d["network"];
+    assert_eq!(keys(net), keys(&network));
+    assert_eq!(net["interfaces"], network["interfaces"]);
+    assert_eq!(net["timestamp"], sys["timestamp"], "one tick");
+    let procs = d["processes"].as_array().unwrap();
+    assert!(!procs.is_empty() && procs.len() <= 50, "{}", procs.len());
+    let mut pids: Vec<u64> = procs.iter().map(|p| p["pid"].as_u64().unwrap()).collect();
+    for p in procs {
+        assert_eq!(keys(p), ["cpu", "mem", "name", "pid", "username"], "{p}");
+    }
+    let mems: Vec<f64> = procs.iter().map(|p| p["mem"].as_f64().unwrap()).collect();
+    assert!(mems.windows(2).all(|w| w[0] >= w[1]), "by memory: {mems:?}");
+    // The system part's top 10 by memory are among the top 25 by memory.
+    for p in sys["processes"].as_array().unwrap() {
+        assert!(pids.contains(&p["pid"].as_u64().unwrap()), "{p}");
+    }
+    pids.sort_unstable();
+    let n = pids.len();
+    pids.dedup();
+    assert_eq!(pids.len(), n, "unique pids");
+}
+
+#[test]
+fn summary_frames_are_compact_and_agree_with_system() {
+    let s = Server::start(&["--interval", "200"]);
+    let mut ws = stream_session(&s, "summary");
+    let system = s.get_json("/system");
+    for _ in 0..2 {
+        let raw = text(&mut ws);
+        assert!(raw.len() < 1024, "compact: {} bytes: {raw}", raw.len());
+        let u: Value = serde_json::from_str(&raw).unwrap();
+        assert_eq!(
+            keys(&u),
+            [
+                "cpu",
+                "cpu_count",
+                "disk",
+                "disk_worst",
+                "hostname",
+                "interval_ms",
+                "load",
+                "mem",
+                "net_in",
+                "net_out",
+                "process_count",
+                "swap",
+                "t",
+                "temp",
+                "uptime_seconds"
+            ]
+        );
+        assert_eq!(u["hostname"], system["hostname"]);
+        assert_eq!(u["cpu_count"], system["cpu"]["count"]);
+        assert_eq!(u["interval_ms"], 200);
+        assert!(u["t"].as_f64().unwrap() > 1e9);
+        assert!(u["uptime_seconds"].is_u64());
+        assert!(u["process_count"].as_u64().unwrap() > 1);
+        assert_eq!(u["temp"].is_null(), system["cpu"]["temp"].is_null());
+        assert_eq!(u["swap"].is_null(), system["swap"]["total"] == 0.0);
+        for k in ["cpu", "mem", "disk"] {
+            let x = u[k].as_f64().unwrap();
+            assert!((0.0..=100.0).contains(&x), "{k} {x}");
+        }
+        assert_eq!(u["load"].as_array().unwrap().len(), 3);
+        assert!(u["net_in"].as_f64().unwrap() >= 0.0 && u["net_out"].as_f64().unwrap() >= 0.0);
+        let worst = &u["disk_worst"];
+        let mounts: Vec<&Value> = system["disks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| &d["mountpoint"])
+            .collect();
+        if worst.is_null() {
+            assert!(mounts.is_empty(), "no filesystem, no worst one");
+            continue;
+        }
+        assert!(worst["mountpoint"] == "/" || mounts.contains(&&worst["mountpoint"]));
+        assert!(worst["percent"].as_f64().unwrap() >= u["disk"].as_f64().unwrap());
+    }
+}
+
 #[test]
 fn answers_ping_text_and_close() {
     let s = Server::start(&["--interval", "200"]);
@@ -209,9 +348,13 @@ fn bad_handshakes_are_refused_before_upgrading() {
         400,
         "bad key"
     );
-    let r = handshake("/connect?id=x&stream=disk", &[key, v13]);
+    let r = handshake("/connect?id=x&stream=bogus", &[key, v13]);
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["parameter"], "stream");
+    let reason = r.json()["reason"].as_str().unwrap().to_owned();
+    for name in ["bogus", "system", "network", "dashboard", "summary"] {
+        assert!(reason.contains(name), "{reason} names {name}");
+    }
     assert_eq!(request(s.addr, "GET", "/system", &[], b"").status, 200);
 }
 

@@ -3,10 +3,11 @@
 //! - [`Server::builder`] (shorthand [`Server::start`]) is the one way a test starts a server:
 //!   a free port (or a fixed one), extra arguments and environment, another binary, a lowered
 //!   open-file limit. [`run_cli`] is for commands that exit at once (`--help`, `snapshot`, ...).
-//! - [`request`] and [`try_request`] are the HTTP client; [`read_response`],
+//! - [`request`] and [`try_request`] are the HTTP client ([`assert_bad_parameter`] checks a
+//!   refused query); [`read_response`],
 //!   [`read_responses`] and [`read_until_closed`] read raw responses off a socket, with a guard
 //!   timeout; [`parse_one`] and [`responses`] are the one response parser (Content-Length,
-//!   chunked, or the end of the connection).
+//!   chunked, or the end of the connection); [`gunzip`] reads a gzipped body.
 //! - [`ws_connect`], [`Server::session`] open websocket sessions.
 #![allow(dead_code)]
 
@@ -500,6 +501,15 @@ pub fn request(
         .unwrap_or_else(|| panic!("{method} {path}: no whole response within {RESPONSE_GUARD:?}"))
 }
 
+/// `GET path` must be refused with `400` naming the query parameter `parameter`; the body.
+pub fn assert_bad_parameter(addr: SocketAddr, path: &str, parameter: &str) -> serde_json::Value {
+    let r = request(addr, "GET", path, &[], b"");
+    assert_eq!(r.status, 400, "{path}: {}", r.text());
+    let body = r.json();
+    assert_eq!(body["parameter"], parameter, "{path}");
+    body
+}
+
 /// An HTTP/1.0 request like [`request`]'s, but `None` when the peer does not answer (yet).
 pub fn try_request(addr: SocketAddr, method: &str, path: &str) -> Option<Resp> {
     let mut s = TcpStream::connect(addr).ok()?;
@@ -645,6 +655,15 @@ pub fn parse_one(raw: &[u8], ended: bool) -> Option<(Resp, usize)> {
         return None;
     };
     Some((r, used))
+}
+
+/// The text inside a gzip body (`Content-Encoding: gzip`); panics if it is not gzip.
+pub fn gunzip(body: &[u8]) -> String {
+    let mut out = String::new();
+    flate2::read::GzDecoder::new(body)
+        .read_to_string(&mut out)
+        .expect("a gzip body");
+    out
 }
 
 /// Where `needle` first starts in `hay`.
