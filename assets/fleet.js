@@ -114,9 +114,9 @@ PS.fleet = (listed) => {
 
   function paint(c) {
     const s = c.data || {};
-    const live = c.state === 'live';
     setText(c.name, s.hostname || PS.label(c.base));
-    setText(c.addr, PS.label(c.base) + (live ? '' : ' · ' + (c.state === 'token needed' ? 'token needed: click' : c.state)));
+    const note = { 'token needed': ' · token needed: click to enter it', reconnecting: ' · reconnecting', connecting: ' · connecting' }[c.state];
+    setText(c.addr, PS.label(c.base) + (note || ''));
     setText(c.cpu, pct(s.cpu));
     c.cpu.dataset.level = level(s.cpu, 60, 85);
     setText(c.mem.v, pct(s.mem)); c.mem.v.dataset.level = level(s.mem, 75, 90);

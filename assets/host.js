@@ -380,6 +380,7 @@ PS.host = (conn, opts) => {
 
   // ---- connection state --------------------------------------------------------------------
   let state = '';
+  let stream = null;
   function setState(s) {
     if (state === s) return;
     state = s;
@@ -392,7 +393,7 @@ PS.host = (conn, opts) => {
     backfill(); // before the page opened, or the gap while off line, from the server's history
   }
   setState('connecting');
-  const stream = PS.watch(new PS.Stream(conn, 'dashboard', onFrame, setState), () => cadence.value);
+  stream = PS.watch(new PS.Stream(conn, 'dashboard', onFrame, setState), () => cadence.value);
   function showRetry() {
     const left = stream ? stream.wait() : 0;
     setText('retry', state === 'live' || state === 'connecting' ? '' : left > 0 ? 'retry in ' + left + ' s' : 'trying…');

@@ -273,8 +273,10 @@ fn new_worker(req: &Request, ctx: &Ctx) -> Reply {
     }
 }
 
-fn asset(req: &Request, a: &assets::Asset) -> Reply {
-    let etag = a.etag();
+fn asset(req: &Request, a: &'static assets::Asset) -> Reply {
+    // One validator per representation: the gzipped body is a different set of bytes.
+    let gzip = accepts_gzip(req);
+    let etag = a.etag(gzip);
     let matches = req
         .headers()
         .iter()
@@ -287,11 +289,13 @@ fn asset(req: &Request, a: &assets::Asset) -> Reply {
         });
     let r = if matches {
         http::reply(304, a.content_type, Body::Static(b""))
+    } else if gzip {
+        http::reply(200, a.content_type, Body::Static(a.gzipped()))
     } else {
         http::reply(200, a.content_type, Body::Static(a.body))
     };
     let r = http::with(r, "ETag", &etag);
-    http::with(r, "Cache-Control", "no-cache")
+    encoded(http::with(r, "Cache-Control", "no-cache"), gzip && !matches)
 }
 
 fn published(
@@ -368,6 +372,7 @@ fn health(ctx: &Ctx) -> Reply {
         clients: ctx.hub.len(),
         last_sample_age_ms: age.map(|a| a.as_millis() as u64),
         processes_every_s: latest.map(|p| p.snapshot.system.processes_every_s),
+        history_seconds: ctx.config.history.as_secs(),
     };
     http::json(if stalled { 503 } else { 200 }, &body)
 }

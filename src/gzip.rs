@@ -66,6 +66,14 @@ pub fn compress(text: &str) -> Vec<u8> {
     Prefix::new(text).finish("")
 }
 
+/// `data` as one gzip member at `level` (the dashboard's files: compressed once, so at best).
+pub fn compress_bytes(data: &[u8], level: Compression) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 3), level);
+    // Writing to a Vec cannot fail.
+    let _ = enc.write_all(data);
+    enc.finish().unwrap_or_default()
+}
+
 /// A stored deflate block (byte-aligned, as the sync flush left the stream).
 fn stored(out: &mut Vec<u8>, data: &[u8], last: bool) {
     let len = data.len() as u16;

@@ -364,6 +364,8 @@ pub struct Health {
     pub last_sample_age_ms: Option<u64>,
     /// How often the process list is refreshed (see [`System::processes_every_s`]).
     pub processes_every_s: Option<f64>,
+    /// How far back `/history` reaches (`--history`): the dashboard offers windows up to it.
+    pub history_seconds: u64,
 }
 
 /// Every error body: `{"error": "...", ...}` with optional detail fields.

@@ -180,8 +180,16 @@ impl Chrome {
                 self.requests.push(url.to_owned());
             }
             Some("Runtime.exceptionThrown") => {
-                self.exceptions
-                    .push(v["params"]["exceptionDetails"].to_string());
+                let d = &v["params"]["exceptionDetails"];
+                let what = d["exception"]["description"]
+                    .as_str()
+                    .or(d["text"].as_str())
+                    .unwrap_or("?");
+                self.exceptions.push(format!(
+                    "{what} ({}:{})",
+                    d["url"].as_str().unwrap_or("?"),
+                    d["lineNumber"]
+                ));
             }
             _ => {}
         }

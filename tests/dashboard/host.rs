@@ -242,7 +242,7 @@ fn dashboard_asks_for_the_token_once() {
     let mut chrome = Chrome::open(&server.url("/"));
     let form_shown = "document.getElementById('auth')?.hidden === false";
     chrome.wait(10, "the token form", |c| c.eval(form_shown) == json!(true));
-    assert_eq!(chrome.eval(STATE), json!("connecting"));
+    assert_eq!(chrome.eval(STATE), json!("token needed"));
     let submit = |c: &mut Chrome, token: &str| {
         c.eval(&format!(
             "document.getElementById('auth-token').value = '{token}'; \
