@@ -298,18 +298,46 @@ fn root_serves_the_embedded_page_with_etag() {
     assert_eq!(r2.status, 304);
     assert!(r2.body.is_empty());
     // Every file of the page, gzipped for browsers (its own validator), plain for others.
-    for path in ["/", "/lib.js", "/chart.js", "/host.js", "/fleet.js", "/app.js", "/style.css"] {
+    for path in [
+        "/",
+        "/lib.js",
+        "/chart.js",
+        "/host.js",
+        "/fleet.js",
+        "/app.js",
+        "/style.css",
+    ] {
         let plain = request(s.addr, "GET", path, &[], b"");
-        let gz = request(s.addr, "GET", path, &[("Accept-Encoding", "gzip, deflate")], b"");
+        let gz = request(
+            s.addr,
+            "GET",
+            path,
+            &[("Accept-Encoding", "gzip, deflate")],
+            b"",
+        );
         assert_eq!((plain.status, gz.status), (200, 200), "{path}");
         assert_eq!(plain.header("Content-Encoding"), None, "{path}");
         assert_eq!(gz.header("Content-Encoding"), Some("gzip"), "{path}");
         assert_eq!(gz.header("Vary"), Some("Accept-Encoding"), "{path}");
-        assert_eq!(common::gunzip(&gz.body).as_bytes(), plain.body, "{path} inflates to the file");
+        assert_eq!(
+            common::gunzip(&gz.body).as_bytes(),
+            plain.body,
+            "{path} inflates to the file"
+        );
         assert!(gz.body.len() * 2 < plain.body.len(), "{path} compresses");
         let tag = gz.header("ETag").unwrap().to_owned();
-        assert_ne!(Some(tag.as_str()), plain.header("ETag"), "{path}: one ETag per encoding");
-        let again = request(s.addr, "GET", path, &[("Accept-Encoding", "gzip"), ("If-None-Match", &tag)], b"");
+        assert_ne!(
+            Some(tag.as_str()),
+            plain.header("ETag"),
+            "{path}: one ETag per encoding"
+        );
+        let again = request(
+            s.addr,
+            "GET",
+            path,
+            &[("Accept-Encoding", "gzip"), ("If-None-Match", &tag)],
+            b"",
+        );
         assert_eq!(again.status, 304, "{path}");
     }
 }

@@ -1,6 +1,5 @@
 //! A headless Chromium driven over the DevTools protocol, and small helpers for the tests.
 
-
 use crate::common::{self, Server};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
@@ -443,7 +442,6 @@ pub fn percent(text: &str) -> Option<f64> {
     let v: f64 = text.strip_suffix('%')?.trim().parse().ok()?;
     (0.0..=100.0).contains(&v).then_some(v)
 }
-
 
 /// Every request the page made stayed on 127.0.0.1.
 pub fn assert_all_local(requests: &[String]) {

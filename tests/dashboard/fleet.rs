@@ -63,14 +63,21 @@ fn fleet_watches_three_hosts_through_an_outage() {
     let hostname = a.get_json("/system")["hostname"].clone();
     let got = cards(&mut chrome);
     for (card, host) in got.iter().zip(&hosts) {
-        assert_eq!(card[0], json!(format!("?server={}", host.replace(':', "%3A"))));
+        assert_eq!(
+            card[0],
+            json!(format!("?server={}", host.replace(':', "%3A")))
+        );
         assert_eq!(card[2], hostname, "the card names its host");
         assert_eq!(card[3], Value::Null, "no alert on a healthy host: {card}");
     }
     chrome.wait(10, "CPU figures on every card", |ch| {
-        let v = ch.eval("[...document.querySelectorAll('.hcard .cpurow .num')].map(e => e.textContent)");
-        v.as_array()
-            .is_some_and(|a| a.len() == 3 && a.iter().all(|t| percent(t.as_str().unwrap_or("")).is_some()))
+        let v = ch
+            .eval("[...document.querySelectorAll('.hcard .cpurow .num')].map(e => e.textContent)");
+        v.as_array().is_some_and(|a| {
+            a.len() == 3
+                && a.iter()
+                    .all(|t| percent(t.as_str().unwrap_or("")).is_some())
+        })
     });
     for s in [&a, &b, &c] {
         assert_eq!(s.clients(), 1, "one websocket per host for the fleet page");
@@ -83,7 +90,10 @@ fn fleet_watches_three_hosts_through_an_outage() {
     chrome.screenshot(1280, 800, false, &dir.join("fleet-1280.png"));
     chrome.screenshot(375, 800, true, &dir.join("fleet-375.png"));
     let width = chrome.eval("document.documentElement.scrollWidth");
-    assert!(width.as_u64().unwrap() <= 375, "the fleet is {width} px wide at 375");
+    assert!(
+        width.as_u64().unwrap() <= 375,
+        "the fleet is {width} px wide at 375"
+    );
     chrome.screenshot(1280, 800, false, &dir.join("fleet-1280.png"));
 
     // One host stops: its card says so, the others stay live; it comes back on the same port.
@@ -93,8 +103,15 @@ fn fleet_watches_three_hosts_through_an_outage() {
         state_of(ch, &hosts[1]) == "server unreachable"
     });
     let got = cards(&mut chrome);
-    assert_eq!(got[1][3], json!("unreachable"), "the badge says so: {got:?}");
-    assert!(got[0][1] == "live" && got[2][1] == "live", "the others stay live: {got:?}");
+    assert_eq!(
+        got[1][3],
+        json!("unreachable"),
+        "the badge says so: {got:?}"
+    );
+    assert!(
+        got[0][1] == "live" && got[2][1] == "live",
+        "the others stay live: {got:?}"
+    );
     let summary = chrome.text("fleet-summary");
     assert!(
         summary.contains("2 up") && summary.contains("1 alert"),
@@ -162,20 +179,34 @@ fn the_server_names_the_house_page() {
     let mut chrome = Chrome::open(&a.url("/"));
     chrome.wait(20, "the server's fleet, live", |ch| all_live(ch, 2));
     let got = cards(&mut chrome);
-    assert_eq!(got[0][0], json!(format!("?server={}", addr(&b).replace(':', "%3A"))));
-    assert_eq!(got[1][0], json!(format!("?server={}", addr(&c).replace(':', "%3A"))));
+    assert_eq!(
+        got[0][0],
+        json!(format!("?server={}", addr(&b).replace(':', "%3A")))
+    );
+    assert_eq!(
+        got[1][0],
+        json!(format!("?server={}", addr(&c).replace(':', "%3A")))
+    );
     assert_eq!(a.clients(), 0, "the page's own server is not in its list");
     // Twenty cards at phone width: all live, nothing wider than the screen.
-    let more: Vec<Server> = (0..18).map(|_| Server::start(&["--interval", "500"])).collect();
+    let more: Vec<Server> = (0..18)
+        .map(|_| Server::start(&["--interval", "500"]))
+        .collect();
     let all: Vec<String> = [&b, &c].into_iter().chain(more.iter()).map(addr).collect();
     chrome.call(
         "Emulation.setDeviceMetricsOverride",
         json!({"width": 375, "height": 800, "deviceScaleFactor": 2, "mobile": true}),
     );
-    chrome.call("Page.navigate", json!({"url": a.url(&format!("/?hosts={}", all.join(",")))}));
+    chrome.call(
+        "Page.navigate",
+        json!({"url": a.url(&format!("/?hosts={}", all.join(",")))}),
+    );
     chrome.wait(40, "twenty live cards", |ch| all_live(ch, 20));
     let width = chrome.eval("document.documentElement.scrollWidth");
-    assert!(width.as_u64().unwrap() <= 375, "twenty cards are {width} px wide at 375");
+    assert!(
+        width.as_u64().unwrap() <= 375,
+        "twenty cards are {width} px wide at 375"
+    );
     for s in more.iter().chain([&b, &c]) {
         assert_eq!(s.clients(), 1);
     }

@@ -111,8 +111,16 @@ fn dashboard_shows_live_figures_and_survives_a_restart() {
 
     // One websocket for the tab, counted on the server and in the browser.
     assert_eq!(server.clients(), 1, "one websocket session for one tab");
-    let sockets = chrome.requests.iter().filter(|u| u.starts_with("ws://")).count();
-    assert_eq!(sockets, 1, "the tab opened one websocket: {:#?}", chrome.requests);
+    let sockets = chrome
+        .requests
+        .iter()
+        .filter(|u| u.starts_with("ws://"))
+        .count();
+    assert_eq!(
+        sockets, 1,
+        "the tab opened one websocket: {:#?}",
+        chrome.requests
+    );
 
     // Frames keep arriving and the figures follow them.
     let f0 = chrome.frames();
@@ -349,7 +357,12 @@ fn graphs_have_tooltips_a_window_choice_and_the_table_sorts() {
             .is_some_and(|t| t.contains("CPU") && t.contains('%') && t.contains(':'))
     });
     eprintln!("CPU tooltip: {}", tooltip(&mut chrome, "g-cpu"));
-    chrome.screenshot(1280, 800, false, &target_dir().join("dashboard-tooltip.png"));
+    chrome.screenshot(
+        1280,
+        800,
+        false,
+        &target_dir().join("dashboard-tooltip.png"),
+    );
     chrome.mouse_to((2.0, 2.0));
     chrome.wait(5, "the tooltip to go", |c| tooltip(c, "g-cpu").is_null());
     let at = chrome.point_in("#g-mem", 0.97, 0.4);
@@ -360,11 +373,18 @@ fn graphs_have_tooltips_a_window_choice_and_the_table_sorts() {
             .is_some_and(|t| t.contains("Memory") && t.contains('%'))
     });
     chrome.release();
-    chrome.wait(5, "the touch tooltip to go", |c| tooltip(c, "g-mem").is_null());
+    chrome.wait(5, "the touch tooltip to go", |c| {
+        tooltip(c, "g-mem").is_null()
+    });
 
     // The window choice: what --history allows (an hour by default), redrawn from /history.
-    let offered = chrome.eval("[...document.querySelectorAll('#window button')].map(b => b.dataset.s)");
-    assert_eq!(offered, json!(["300", "900", "3600"]), "windows up to --history");
+    let offered =
+        chrome.eval("[...document.querySelectorAll('#window button')].map(b => b.dataset.s)");
+    assert_eq!(
+        offered,
+        json!(["300", "900", "3600"]),
+        "windows up to --history"
+    );
     assert_eq!(
         chrome.eval("document.getElementById('g-cpu').dataset.window"),
         json!("300"),
@@ -375,7 +395,10 @@ fn graphs_have_tooltips_a_window_choice_and_the_table_sorts() {
             .iter()
             .any(|u| u.contains("/history?seconds=3600&step=5&fields="))
     };
-    assert!(!asked(&chrome), "the hour is not fetched before it is chosen");
+    assert!(
+        !asked(&chrome),
+        "the hour is not fetched before it is chosen"
+    );
     chrome.click("#window button[data-s='3600']");
     chrome.wait(10, "GET /history for the hour", |c| asked(c));
     chrome.wait(10, "every graph redrawn over the hour", |c| {
@@ -389,11 +412,16 @@ fn graphs_have_tooltips_a_window_choice_and_the_table_sorts() {
         json!("true")
     );
     let hist = chrome.eval("psmonitor.pts.filter(p => p.hist).length");
-    assert!(hist.as_u64().unwrap_or(0) >= 1, "points from /history in the graphs");
+    assert!(
+        hist.as_u64().unwrap_or(0) >= 1,
+        "points from /history in the graphs"
+    );
 
     // The process table sorts by memory (the default), CPU and name, and keeps its order as
     // frames arrive.
-    let count = server.get_json("/system")["process_count"].as_u64().unwrap();
+    let count = server.get_json("/system")["process_count"]
+        .as_u64()
+        .unwrap();
     let rows = proc_rows(&mut chrome);
     assert!(
         rows.len() > 10 || rows.len() as u64 == count,
@@ -405,12 +433,18 @@ fn graphs_have_tooltips_a_window_choice_and_the_table_sorts() {
         "the process count: {}",
         chrome.text("proc-count")
     );
-    assert!(rows.windows(2).all(|w| w[0].2 >= w[1].2), "by memory: {rows:?}");
+    assert!(
+        rows.windows(2).all(|w| w[0].2 >= w[1].2),
+        "by memory: {rows:?}"
+    );
     chrome.click("th[data-sort='cpu'] button");
     let f0 = chrome.frames();
     chrome.wait(10, "two more frames", |c| c.frames() >= f0 + 2);
     let rows = proc_rows(&mut chrome);
-    assert!(rows.windows(2).all(|w| w[0].3 >= w[1].3), "by CPU: {rows:?}");
+    assert!(
+        rows.windows(2).all(|w| w[0].3 >= w[1].3),
+        "by CPU: {rows:?}"
+    );
     assert_eq!(
         chrome.eval("document.querySelector('th[data-sort=\"cpu\"]').getAttribute('aria-sort')"),
         json!("descending")
@@ -467,29 +501,47 @@ fn panels_show_where_the_host_has_them() {
     ] {
         assert_eq!(shown(&mut chrome, card), expected, "#{card} on this host");
     }
-    let offered = chrome.eval("[...document.querySelectorAll('#window button')].map(b => b.dataset.s)");
-    assert_eq!(offered, json!(["300", "600"]), "windows up to --history 600");
+    let offered =
+        chrome.eval("[...document.querySelectorAll('#window button')].map(b => b.dataset.s)");
+    assert_eq!(
+        offered,
+        json!(["300", "600"]),
+        "windows up to --history 600"
+    );
     if has("diskio") {
         let rows = chrome.eval("document.querySelectorAll('#io-list .line').length");
-        assert_eq!(rows, json!(sys["diskio"].as_array().unwrap().len()), "one row a device");
+        assert_eq!(
+            rows,
+            json!(sys["diskio"].as_array().unwrap().len()),
+            "one row a device"
+        );
     }
 
     // A laptop: fans and a battery (its /sys, this host's /proc).
     let laptop = Server::start(&["--interval", "200", "--path.sysfs", &fixture("laptop/sys")]);
     let lsys = laptop.get_json("/system");
-    let mut chrome = Chrome::open(&server.url(&format!("/?server=127.0.0.1:{}", laptop.addr.port())));
-    chrome.wait(20, "`live` on the laptop", |c| c.eval(STATE) == json!("live"));
+    let mut chrome =
+        Chrome::open(&server.url(&format!("/?server=127.0.0.1:{}", laptop.addr.port())));
+    chrome.wait(20, "`live` on the laptop", |c| {
+        c.eval(STATE) == json!("live")
+    });
     chrome.wait(10, "the sensors panel", |c| shown(c, "sensors-card"));
     let text = chrome.text("sensor-list");
     for s in lsys["sensors"].as_array().unwrap() {
         if let Some(rpm) = s["rpm"].as_u64() {
-            assert!(text.contains(&format!("{rpm} RPM")), "fan {rpm} RPM in {text:?}");
+            assert!(
+                text.contains(&format!("{rpm} RPM")),
+                "fan {rpm} RPM in {text:?}"
+            );
         }
         if let Some(p) = s["percent"].as_u64() {
             assert!(text.contains(&format!("{p}%")), "battery {p}% in {text:?}");
         }
     }
-    assert!(text.contains("RPM") && text.contains('%'), "a fan and a battery: {text:?}");
+    assert!(
+        text.contains("RPM") && text.contains('%'),
+        "a fan and a battery: {text:?}"
+    );
     chrome.full_page_shots(1280, &target_dir().join("laptop"));
 
     // A Pi with containers (its cgroup tree).
@@ -507,14 +559,19 @@ fn panels_show_where_the_host_has_them() {
     let mut chrome = Chrome::open(&server.url(&format!("/?server=127.0.0.1:{}", pi.addr.port())));
     chrome.wait(20, "`live` on the Pi", |c| c.eval(STATE) == json!("live"));
     chrome.wait(10, "the containers panel", |c| shown(c, "ct-card"));
-    let rows = chrome.eval("[...document.querySelectorAll('#ct-table tr')].map(tr => tr.cells[0].textContent)");
+    let rows = chrome
+        .eval("[...document.querySelectorAll('#ct-table tr')].map(tr => tr.cells[0].textContent)");
     let names: Vec<&str> = containers
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(rows, json!(names), "one row a container, in /system's order");
+    assert_eq!(
+        rows,
+        json!(names),
+        "one row a container, in /system's order"
+    );
     chrome.full_page_shots(1280, &target_dir().join("pi"));
     assert!(chrome.exceptions.is_empty(), "{:#?}", chrome.exceptions);
 }

@@ -6,8 +6,8 @@
 //! Needs Chromium (Debian's `chromium`, installed when missing if we are root with apt, or the
 //! path in `$CHROMIUM`); fails loudly without it.
 
+mod chrome;
 #[path = "../common/mod.rs"]
 mod common;
-mod chrome;
 mod fleet;
 mod host;
