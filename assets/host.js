@@ -27,8 +27,14 @@ PS.host = (conn, opts) => {
     const cut = Date.now() - win * 1000 - 15000;
     let i = 0;
     while (i < pts.length && pts[i].t < cut) i++;
-    if (pts.length - i > MAX_POINTS) i = pts.length - MAX_POINTS;
     if (i) pts.splice(0, i);
+    // A long window at a fast interval: thin the older half (every other point) rather than
+    // lose the start of the window; a pixel column holds many points there anyway.
+    if (pts.length > MAX_POINTS) {
+      const half = pts.length >> 1;
+      const older = pts.slice(0, half).filter((_, k) => k % 2 === 0);
+      pts.splice(0, half, ...older);
+    }
   }
   const source = () => {
     const t1 = Date.now();
@@ -51,7 +57,8 @@ PS.host = (conn, opts) => {
     const near = (q, p) => q && !fresh.has(q) && Math.abs(q.t - p.t) < tolMs;
     const out = all.filter((p, i) => !fresh.has(p) || !(near(all[i - 1], p) || near(all[i + 1], p)));
     pts.length = 0;
-    pts.push(...out.slice(-MAX_POINTS));
+    pts.push(...out);
+    trim();
   }
   let filling = 0;
   async function backfill() {
@@ -79,7 +86,6 @@ PS.host = (conn, opts) => {
       t: ms(p.t) + shift, cpu: num(p.cpu), temp: num(p.temp), mem: num(p.mem), swap: hasSwap ? num(p.swap) : null,
       in: num(p.net_in), out: num(p.net_out), hist: true,
     })), Math.max(cadence.value, step * 1000) * 0.6);
-    trim();
     PS.Chart.drawAll();
   }
 
@@ -251,7 +257,12 @@ PS.host = (conn, opts) => {
     const list = el('ul', 'disks');
     for (const s of other.concat(temps)) {
       const name = (s.label && s.label !== s.name ? s.name + ' ' + s.label : s.name) || '?';
-      if (s.type === 'battery') list.appendChild(barRow('🔋 ' + name, null, (isNum(s.percent) ? s.percent + '%' : '—') + (s.status ? ' · ' + s.status : ''), isNum(s.percent) ? 100 - s.percent : null, 80, 90));
+      if (s.type === 'battery') {
+        const li = barRow('Battery ' + name, null, (isNum(s.percent) ? s.percent + '%' : '—') + (s.status ? ' · ' + s.status : ''), s.percent, 101, 101);
+        // The charge is the bar; low is the warning here, not high.
+        li.querySelector('.bar i').dataset.level = !isNum(s.percent) ? 'ok' : s.percent <= 10 ? 'crit' : s.percent <= 25 ? 'warn' : 'ok';
+        list.appendChild(li);
+      }
       else {
         const v = s.type === 'fan' ? (isNum(s.rpm) ? s.rpm + ' RPM' : '—') : s.type === 'voltage' ? (isNum(s.volts) ? s.volts.toFixed(2) + ' V' : '—') : s.temp.toFixed(1) + ' °C';
         const li = el('li', 'line');

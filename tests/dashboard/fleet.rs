@@ -51,7 +51,7 @@ fn fleet_watches_three_hosts_through_an_outage() {
     // The host with a token asks for it, naming itself.
     chrome.wait(15, "the token form for the third host", |ch| {
         ch.eval(
-            "document.getElementById('auth').hidden ? null : document.getElementById('auth-host').textContent",
+            "document.getElementById('auth')?.hidden === false ? document.getElementById('auth-host').textContent : null",
         ) == json!(hosts[2])
     });
     chrome.eval(
@@ -152,7 +152,9 @@ fn fleet_watches_three_hosts_through_an_outage() {
 
     // Plain `/` shows the saved list; a card opens its host's full view.
     chrome.call("Page.navigate", json!({"url": a.url("/")}));
-    chrome.wait(20, "the saved fleet after a reload", |ch| all_live(ch, 3));
+    chrome.wait(20, "the saved fleet after a reload", |ch| {
+        ch.eval("location.search") == json!("") && all_live(ch, 3)
+    });
     chrome.click(&format!(".hcard[data-base='http://{}'] .open", hosts[1]));
     chrome.wait(20, "the full view of the second host, live", |ch| {
         ch.eval(STATE) == json!("live")
