@@ -143,7 +143,7 @@ window.PS = (() => {
     constructor(conn, kind, onData, onStatus) {
       this.conn = conn; this.kind = kind; this.onData = onData; this.onStatus = onStatus;
       this.ws = null; this.timer = null; this.fails = 0; this.busy = false; this.lastMsg = 0; this.got = false;
-      this.nextAt = 0; this.liveAt = 0; this.flaps = 0; this.closed = false;
+      this.nextAt = 0; this.liveAt = 0; this.flaps = 0; this.closed = false; this.refused = 0;
     }
     async attempt() {
       clearTimeout(this.timer); this.timer = null; this.nextAt = 0;
@@ -165,12 +165,14 @@ window.PS = (() => {
       }
       this.busy = false;
       if (!id || this.closed) return this.failed();
-      const url = this.conn.base.replace(/^http/i, 'ws') + '/connect?id=' + encodeURIComponent(id) + '&stream=' + this.kind;
+      const url = this.conn.base.replace(/^http/i, 'ws') + '/connect?id=' + encodeURIComponent(id) + (this.kind ? '&stream=' + this.kind : '');
       let ws;
       try { ws = new WebSocket(url); } catch (e) { return this.failed(); }
       this.ws = ws;
       this.got = false;
       this.lastMsg = Date.now();
+      let opened = false;
+      ws.onopen = () => { opened = true; this.refused = 0; };
       ws.onmessage = (ev) => {
         if (this.ws !== ws) return;
         this.lastMsg = Date.now();
@@ -180,8 +182,20 @@ window.PS = (() => {
         if (!this.got) { this.got = true; this.fails = 0; this.liveAt = Date.now(); this.onStatus('live'); }
         this.onData(d);
       };
-      ws.onclose = () => { if (this.ws === ws) this.drop(this.got); };
+      ws.onclose = () => {
+        if (this.ws !== ws) return;
+        if (!opened && this.kind && ++this.refused >= 2) this.older();
+        this.drop(this.got);
+      };
       ws.onerror = () => { /* onclose follows */ };
+    }
+    // The worker id came but the websocket was refused twice: a server from before this
+    // stream (an older psmonitor, or the original) gets the default stream, whose system
+    // frames both views understand.
+    async older() {
+      let h = null;
+      try { h = await this.conn.json('/health'); } catch (e) { /* none: the original */ }
+      if (!h || h.history_seconds === undefined) this.kind = null;
     }
     drop(wasLive) {
       const ws = this.ws;

@@ -337,7 +337,8 @@ fn tooltip(chrome: &mut Chrome, id: &str) -> serde_json::Value {
 #[test]
 fn graphs_have_tooltips_a_window_choice_and_the_table_sorts() {
     let server = Server::start(&["--interval", "200"]);
-    common::wait_until(5, || {
+    // Six seconds of history: more than one 5 s bucket before the page's own points.
+    common::wait_until(20, || {
         let r = common::request(server.addr, "GET", "/history?seconds=60", &[], b"");
         r.json().as_array().is_some_and(|a| a.len() >= 30)
     });
@@ -414,7 +415,7 @@ fn graphs_have_tooltips_a_window_choice_and_the_table_sorts() {
         json!("true")
     );
     chrome.wait(10, "the graphs refilled from /history", |c| {
-        c.eval("psmonitor.pts.some(p => p.hist && p.t < window.__cleared - 4000)") == json!(true)
+        c.eval("psmonitor.pts.some(p => p.hist && p.t < window.__cleared - 500)") == json!(true)
     });
 
     // The process table sorts by memory (the default), CPU and name, and keeps its order as
