@@ -11,3 +11,4 @@ mod chrome;
 mod common;
 mod fleet;
 mod host;
+mod older;
