@@ -55,6 +55,8 @@ fn older(real: SocketAddr) -> Older {
 
 /// One connection: a websocket handshake (peeked, so tungstenite reads it whole) or one plain
 /// request, answered and closed.
+// tungstenite's handshake callback fixes the error type (an HTTP response).
+#[allow(clippy::result_large_err)]
 fn serve(
     mut conn: TcpStream,
     real: SocketAddr,
