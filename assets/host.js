@@ -194,7 +194,7 @@ PS.host = (conn, opts) => {
       const w = (isNum(v) ? Math.max(0, Math.min(100, v)) : 0) + '%';
       c.title = 'core ' + i + ': ' + pct(v);
       if (dense) { c.dataset.level = lv; c.firstChild.style.height = w; } else {
-        const i2 = c.querySelector('i'); i2.style.width = w; i2.dataset.level = lv;
+        setBar(c.querySelector('i'), v, 60, 85);
         setText(c.querySelector('b'), isNum(v) ? v.toFixed(0) + '%' : '—');
       }
     });

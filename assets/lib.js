@@ -46,8 +46,11 @@ window.PS = (() => {
   }
   function setBar(bar, v, warn, crit) {
     const i = typeof bar === 'string' ? $(bar) : bar;
-    i.style.width = (isNum(v) ? Math.max(0, Math.min(100, v)) : 0) + '%';
-    i.dataset.level = level(v, warn, crit);
+    // A transform, not a width: the bar's transition then runs without layout or style work.
+    const f = 'scaleX(' + (isNum(v) ? Math.max(0, Math.min(100, v)) / 100 : 0) + ')';
+    if (i.style.transform !== f) i.style.transform = f;
+    const lv = level(v, warn, crit);
+    if (i.dataset.level !== lv) i.dataset.level = lv;
   }
   const store = (kind) => { try { return window[kind]; } catch (e) { return null; } };
   function load(kind, key) { const s = store(kind); try { return s ? s.getItem(key) : null; } catch (e) { return null; } }
