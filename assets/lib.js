@@ -182,12 +182,19 @@ window.PS = (() => {
         if (typeof ev.data !== 'string' || ev.data.charAt(0) !== '{') return; // greeting / notices
         let d;
         try { d = JSON.parse(ev.data); } catch (e) { return; }
-        if (!this.got) { this.got = true; this.fails = 0; this.liveAt = Date.now(); this.onStatus('live'); }
+        if (!this.got) { this.got = true; this.fails = 0; this.renewed = false; this.liveAt = Date.now(); this.onStatus('live'); }
         this.onData(d);
       };
-      ws.onclose = () => {
+      ws.onclose = (ev) => {
         if (this.ws !== ws) return;
         if (!opened && this.kind && ++this.refused >= 2) this.older();
+        // The worker id expired while the browser held the socket back (it opens sockets to
+        // one address a few at a time): ask for a new one at once, not after a back-off.
+        if (opened && !this.got && ev.code === 1008 && !this.renewed) {
+          this.renewed = true;
+          this.ws = null;
+          return this.attempt();
+        }
         this.drop(this.got);
       };
       ws.onerror = () => { /* onclose follows */ };
