@@ -19,8 +19,11 @@
   try { saved = JSON.parse(PS.load('localStorage', 'psmonitor.fleet')); } catch (e) { /* none */ }
   if (Array.isArray(saved) && (saved.length || params.get('view') === 'fleet')) return fleet(saved.map(String));
   let named = [];
-  try { named = (await new PS.Conn(PS.here()).json('/fleet')).hosts || []; } catch (e) { /* an older server, or a token */ }
+  let locked = false;
+  try { named = (await new PS.Conn(PS.here()).json('/fleet')).hosts || []; } catch (e) { locked = e instanceof PS.AuthError; }
   if (named.length) return fleet(named.map(String));
   if (params.get('view') === 'fleet') return fleet([PS.label(PS.here())]);
-  host(PS.here(), false);
+  // Behind a token the server's list is read once the host view has the token.
+  show('host');
+  PS.host(new PS.Conn(PS.here()), { remote: false, fleetAfterToken: locked });
 })();

@@ -9,6 +9,10 @@ PS.fleet = (listed) => {
   const SPARK = 120e3; // ms of CPU in a card's sparkline
   const grid = $('fleet-grid');
   const cards = new Map(); // base -> card
+  // Sparklines are drawn only for cards on screen; one that scrolls into view is drawn then.
+  const onScreen = window.IntersectionObserver ? new IntersectionObserver((entries) => {
+    for (const e of entries) { const c = cards.get(e.target.dataset.base); if (c) { c.visible = e.isIntersecting; if (c.visible) { c.dirty = true; drawSparks(); } } }
+  }) : null;
 
   // What a card shows; an older server's plain system frame is summarised here.
   function summary(d) {
@@ -89,7 +93,7 @@ PS.fleet = (listed) => {
     link.addEventListener('click', (ev) => {
       if (c.state !== 'token needed') return;
       ev.preventDefault();
-      c.stream.now();
+      c.stream.now(true);
     });
     return c;
   }
@@ -104,7 +108,8 @@ PS.fleet = (listed) => {
       const arr = await r.json();
       if (!Array.isArray(arr) || !arr.length) return;
       const newest = arr[arr.length - 1].t * 1000;
-      const shift = Math.abs(Date.now() - newest) > 5000 ? Date.now() - newest : 0;
+      const every = (c.data && c.data.interval_ms) || 1000;
+      const shift = Math.abs(Date.now() - newest) > Math.max(5000, every * 2.5) ? Date.now() - newest : 0;
       const first = c.pts.length ? c.pts[0].t : Infinity;
       const old = arr.filter((p) => p && isNum(p.t) && p.t * 1000 + shift < first - 500).map((p) => ({ t: p.t * 1000 + shift, v: num(p.cpu) }));
       c.pts.unshift(...old);
@@ -144,7 +149,7 @@ PS.fleet = (listed) => {
     requestAnimationFrame(() => {
       pending = false;
       const t1 = Date.now();
-      for (const c of cards.values()) if (c.dirty) { c.dirty = false; PS.Chart.spark(c.spark, c.pts, t1 - SPARK, t1, 100, 'cpu'); }
+      for (const c of cards.values()) if (c.dirty && c.visible !== false) { c.dirty = false; PS.Chart.spark(c.spark, c.pts, t1 - SPARK, t1, 100, 'cpu'); }
     });
   }
   function summarize() {
@@ -168,10 +173,10 @@ PS.fleet = (listed) => {
       u.searchParams.set('view', 'fleet');
       history.replaceState(null, '', u);
     }
-    for (const [base, c] of cards) if (!hosts.includes(base)) { c.stream.close(); c.root.remove(); cards.delete(base); }
+    for (const [base, c] of cards) if (!hosts.includes(base)) { c.stream.close(); if (onScreen) onScreen.unobserve(c.root); c.root.remove(); cards.delete(base); }
     hosts.forEach((base) => {
       let c = cards.get(base);
-      if (!c) { c = makeCard(base); cards.set(base, c); c.stream.attempt(); }
+      if (!c) { c = makeCard(base); cards.set(base, c); c.stream.attempt(); if (onScreen) onScreen.observe(c.root); }
       grid.appendChild(c.root); // in list order
     });
     $('fleet-empty').hidden = hosts.length > 0;

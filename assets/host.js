@@ -31,9 +31,14 @@ PS.host = (conn, opts) => {
     // A long window at a fast interval: thin the older half (every other point) rather than
     // lose the start of the window; a pixel column holds many points there anyway.
     if (pts.length > MAX_POINTS) {
-      const half = pts.length >> 1;
-      const older = pts.slice(0, half).filter((_, k) => k % 2 === 0);
-      pts.splice(0, half, ...older);
+      // At most one point per 1/10000 of the window (the newest 600 kept whole): thinning again
+      // keeps the same spacing, so the start of the window is never lost.
+      const gap = (win * 1000) / (MAX_POINTS / 2);
+      const keepFrom = pts.length - 600;
+      let last = -Infinity;
+      const kept = pts.filter((p, k) => { if (k >= keepFrom || p.t - last >= gap) { last = p.t; return true; } return false; });
+      pts.length = 0;
+      pts.push(...kept);
     }
   }
   const source = () => {
@@ -81,7 +86,7 @@ PS.host = (conn, opts) => {
     // Same clock on both ends normally; if the server's is far off, line its newest point up
     // with now.
     const skew = Date.now() - ms(got[got.length - 1].t);
-    const shift = Math.abs(skew) > 5000 ? skew : 0;
+    const shift = Math.abs(skew) > Math.max(5000, cadence.value * 2.5) ? skew : 0;
     merge(got.map((p) => ({
       t: ms(p.t) + shift, cpu: num(p.cpu), temp: num(p.temp), mem: num(p.mem), swap: hasSwap ? num(p.swap) : null,
       in: num(p.net_in), out: num(p.net_out), hist: true,
@@ -107,7 +112,7 @@ PS.host = (conn, opts) => {
     list.sort((a, b) => a - b);
     const box = $('window');
     box.replaceChildren(...list.map((s) => {
-      const b = el('button', null, s >= 3600 ? s / 3600 + ' h' : s / 60 + ' min');
+      const b = el('button', null, s >= 3600 ? +(s / 3600).toFixed(1) + ' h' : Math.round(s / 60) + ' min');
       b.type = 'button'; b.dataset.s = String(s);
       b.onclick = () => setWindow(s, true);
       return b;
@@ -156,10 +161,12 @@ PS.host = (conn, opts) => {
     $('disk-percent').dataset.level = level(disk.percent, 80, 90);
     setBar('disk-bar', disk.percent, 80, 90);
     setText('disk-used', gib(disk.used)); setText('disk-free', gib(disk.free)); setText('disk-total', gib(disk.total));
-    renderDisks(Array.isArray(d.disks) ? d.disks : []);
-    renderPressure(d.pressure && typeof d.pressure === 'object' ? d.pressure : null);
-    renderSensors(Array.isArray(d.sensors) ? d.sensors : []);
-    renderContainers(Array.isArray(d.containers) ? d.containers : []);
+    // Each panel on its own: one a host feeds something unexpected must not stop the frame.
+    const list = (v) => (Array.isArray(v) ? v : []);
+    panel(() => renderDisks(list(d.disks)));
+    panel(() => renderPressure(d.pressure && typeof d.pressure === 'object' ? d.pressure : null));
+    panel(() => renderSensors(list(d.sensors)));
+    panel(() => renderContainers(list(d.containers)));
 
     setText('gv-cpu', pct(cpu.usage));
     setText('gv-mem', pct(mem.percent));
@@ -200,6 +207,9 @@ PS.host = (conn, opts) => {
     });
   }
 
+  function panel(render) {
+    try { render(); } catch (e) { if (window.console) console.warn('psmonitor: a panel failed', e); }
+  }
   // A labelled bar: name, value text, and a bar at `v` percent.
   function barRow(name, title, text, v, warn, crit) {
     const li = el('li');
@@ -264,7 +274,7 @@ PS.host = (conn, opts) => {
         list.appendChild(li);
       }
       else {
-        const v = s.type === 'fan' ? (isNum(s.rpm) ? s.rpm + ' RPM' : '—') : s.type === 'voltage' ? (isNum(s.volts) ? s.volts.toFixed(2) + ' V' : '—') : s.temp.toFixed(1) + ' °C';
+        const v = s.type === 'fan' ? (isNum(s.rpm) ? s.rpm + ' RPM' : '—') : s.type === 'voltage' ? (isNum(s.volts) ? s.volts.toFixed(2) + ' V' : '—') : isNum(s.temp) ? s.temp.toFixed(1) + ' °C' : '—';
         const li = el('li', 'line');
         li.append(el('b', null, (s.type === 'fan' ? 'Fan ' : '') + name), el('span', s.type === 'temperature' ? 'c-temp' : 'muted', v));
         if (s.type === 'temperature') li.lastChild.dataset.level = level(s.temp, 70, 85);
@@ -370,7 +380,8 @@ PS.host = (conn, opts) => {
     const now = Date.now();
     if (net && typeof net === 'object' && (net.statistics || net.interfaces)) netIo = renderNetwork(net);
     renderSystem(sys);
-    const io = renderDiskIo(Array.isArray(sys.diskio) ? sys.diskio : []);
+    let io = { rd: null, wr: null };
+    panel(() => { io = renderDiskIo(Array.isArray(sys.diskio) ? sys.diskio : []); });
     procs = Array.isArray(list) ? list : Array.isArray(sys.processes) ? sys.processes : [];
     procTotal = sys.process_count;
     renderProcs();
@@ -392,6 +403,7 @@ PS.host = (conn, opts) => {
   // ---- connection state --------------------------------------------------------------------
   let state = '';
   let stream = null;
+  let knownWindows = false; // the window choice follows the server's --history
   function setState(s) {
     if (state === s) return;
     state = s;
@@ -402,6 +414,10 @@ PS.host = (conn, opts) => {
     if (s !== 'live') return;
     cadence.reset(); // the time off-line is not a frame interval
     backfill(); // before the page opened, or the gap while off line, from the server's history
+    if (!knownWindows) {
+      knownWindows = true;
+      conn.json('/health').then((h) => { if (h && isNum(h.history_seconds)) windows(h.history_seconds); }).catch(() => { knownWindows = false; });
+    }
   }
   setState('connecting');
   stream = PS.watch(new PS.Stream(conn, 'dashboard', onFrame, setState), () => cadence.value);
@@ -410,7 +426,7 @@ PS.host = (conn, opts) => {
     setText('retry', state === 'live' || state === 'connecting' ? '' : left > 0 ? 'retry in ' + left + ' s' : 'trying…');
   }
   setInterval(showRetry, 500);
-  $('conn').addEventListener('click', () => { if (state !== 'live') stream.now(); });
+  $('conn').addEventListener('click', () => { if (state !== 'live') stream.now(true); });
 
   // ---- start -----------------------------------------------------------------------------
   (async () => {
@@ -419,13 +435,19 @@ PS.host = (conn, opts) => {
         const [sys, net, health] = await Promise.all([conn.json('/system'), conn.json('/network').catch(() => null), conn.json('/health').catch(() => null)]);
         onTick(sys, net, null, false);
         windows(health && isNum(health.history_seconds) ? health.history_seconds : 300);
+        knownWindows = !!health;
+        if (opts.fleetAfterToken) {
+          const f = await conn.json('/fleet').catch(() => null);
+          if (f && Array.isArray(f.hosts) && f.hosts.length) return location.replace('?view=fleet');
+        }
         break;
       } catch (e) {
         windows(300);
         if (e instanceof PS.AuthError) {
           setState('token needed');
           if (await conn.askToken()) continue;
-          return; // skipped: a click on the state asks again
+          stream.skipped = true; // skipped: a click on the state asks again
+          return;
         }
         break; // the websocket reports and retries
       }

@@ -61,16 +61,20 @@ window.PS = (() => {
 
   // ---- where a server is ---------------------------------------------------------------
   // `host:port`, `[v6]:port`, `host` or a URL (with a path prefix) to the server's HTTP base.
+  // Without a scheme the port is psmonitor's (4500) unless given; the base always names its
+  // port, so `nas:80` stays port 80 when written back as a label.
   function baseOf(addr) {
     addr = String(addr || '').trim();
     if (!addr) return null;
-    const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(addr) ? addr : 'http://' + addr;
+    const bare = !/^[a-z][a-z0-9+.-]*:\/\//i.test(addr);
     let u;
-    try { u = new URL(url.replace(/^ws(s?):/i, 'http$1:')); } catch (e) { return null; }
-    if (!/^https?:$/.test(u.protocol) || !u.host) return null;
-    return u.protocol + '//' + u.host + u.pathname.replace(/\/+$/, '');
+    try { u = new URL((bare ? 'http://' + addr : addr).replace(/^ws(s?):/i, 'http$1:')); } catch (e) { return null; }
+    if (!/^https?:$/.test(u.protocol) || !u.hostname) return null;
+    const explicit = /^(?:[a-z][a-z0-9+.-]*:\/\/)?(?:\[[^\]]*\]|[^/:?#]*):(\d+)/i.exec(addr);
+    const port = u.port || (explicit ? explicit[1] : bare ? '4500' : u.protocol === 'https:' ? '443' : '80');
+    return u.protocol + '//' + u.hostname + ':' + port + u.pathname.replace(/\/+$/, '');
   }
-  const here = () => location.origin + location.pathname.replace(/\/[^/]*$/, '');
+  const here = () => baseOf(location.origin + location.pathname.replace(/\/[^/]*$/, ''));
   // The address as users write it: `host:port` for plain HTTP, the whole URL otherwise.
   const label = (base) => (/^http:\/\/[^/]+$/i.test(base) ? base.slice(7) : base);
 
@@ -79,6 +83,8 @@ window.PS = (() => {
   // own key, in sessionStorage unless the user asks to remember it.
   const prompts = [];
   function nextPrompt() {
+    // A host removed from the page while it waited for its token is not asked any more.
+    while (prompts.length && prompts[0].conn.closed) prompts.shift().resolve(false);
     const p = prompts[0];
     if (!p) { $('auth').hidden = true; return; }
     setText('auth-host', label(p.conn.base));
@@ -104,6 +110,11 @@ window.PS = (() => {
       this.key = 'psmonitor.token ' + base;
       this.token = load('sessionStorage', this.key) || load('localStorage', this.key);
       this.asking = null;
+    }
+    // Drops this server's waiting prompt (it was removed from the page).
+    close() {
+      this.closed = true;
+      if (prompts.length && prompts[0].conn === this) { prompts.shift().resolve(false); nextPrompt(); }
     }
     setToken(token, remember) {
       this.token = token;
@@ -159,15 +170,19 @@ window.PS = (() => {
         id = (await r.json()).id;
       } catch (e) {
         this.busy = false;
+        if (this.closed) return;
         if (e instanceof AuthError) {
           this.onStatus('token needed');
           if (await this.conn.askToken()) return this.attempt();
+          // Skipped: wait for a click (now(true)), not for the next tab switch.
+          this.skipped = true;
           return;
         }
         return this.failed();
       }
       this.busy = false;
-      if (!id || this.closed) return this.failed();
+      if (this.closed) return;
+      if (!id) return this.failed();
       const url = this.conn.base.replace(/^http/i, 'ws') + '/connect?id=' + encodeURIComponent(id) + (this.kind ? '&stream=' + this.kind : '');
       let ws;
       try { ws = new WebSocket(url); } catch (e) { return this.failed(); }
@@ -230,10 +245,13 @@ window.PS = (() => {
       this.onStatus(status);
     }
     // Tries at once (after the network comes back, or on a click) unless connected or trying.
-    now() { if (!this.ws && !this.busy) this.attempt(); }
+    now(asked) {
+      if (asked) this.skipped = false;
+      if (!this.ws && !this.busy && !this.skipped) this.attempt();
+    }
     // A socket that hangs while opening, or goes quiet (a stalled server, a dead NAT mapping).
     watchdog(limit) { if (this.ws && Date.now() - this.lastMsg > limit) this.drop(this.got); }
-    close() { this.closed = true; clearTimeout(this.timer); this.drop(false); }
+    close() { this.closed = true; clearTimeout(this.timer); this.drop(false); this.conn.close(); }
     // Seconds until the next attempt, 0 if none is waiting.
     wait() { return this.nextAt ? Math.max(0, Math.ceil((this.nextAt - Date.now()) / 1000)) : 0; }
   }

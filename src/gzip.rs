@@ -86,16 +86,24 @@ fn stored(out: &mut Vec<u8>, data: &[u8], last: bool) {
 /// Whether the request's `Accept-Encoding` values accept gzip (and do not refuse it with
 /// `q=0`).
 pub fn accepted<'a>(values: impl IntoIterator<Item = &'a str>) -> bool {
-    values.into_iter().flat_map(|v| v.split(',')).any(|item| {
+    // An explicit `gzip` item decides; `*` counts only without one (RFC 9110, 12.5.3).
+    let mut star = None;
+    for item in values.into_iter().flat_map(|v| v.split(',')) {
         let mut parts = item.split(';');
         let coding = parts.next().unwrap_or("").trim();
         let q_zero = parts.any(|p| {
-            let p = p.trim();
-            p.strip_prefix("q=")
+            p.trim()
+                .strip_prefix("q=")
                 .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q == 0.0))
         });
-        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
-    })
+        if coding.eq_ignore_ascii_case("gzip") {
+            return !q_zero;
+        }
+        if coding == "*" {
+            star = Some(!q_zero);
+        }
+    }
+    star.unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -129,6 +137,13 @@ mod tests {
         assert!(accepted(["deflate, GZIP;q=0.5"]));
         assert!(accepted(["*"]));
         assert!(!accepted(["gzip;q=0"]));
+        assert!(
+            !accepted(["gzip;q=0, *"]),
+            "the explicit refusal wins over *"
+        );
+        assert!(!accepted(["*", "gzip;q=0"]));
+        assert!(accepted(["br;q=0, *"]));
+        assert!(!accepted(["*;q=0"]));
         assert!(!accepted(["identity", "br"]));
         assert!(!accepted(std::iter::empty()));
     }

@@ -190,6 +190,24 @@ fn the_server_names_the_house_page() {
         json!(format!("?server={}", addr(&c).replace(':', "%3A")))
     );
     assert_eq!(a.clients(), 0, "the page's own server is not in its list");
+    // Behind a token, the page asks for it and then shows the server's list.
+    let locked = Server::builder()
+        .args(&["--interval", "200", "--fleet", &list])
+        .env("PSMONITOR_TOKEN", "house-token")
+        .start();
+    let mut other = Chrome::open(&locked.url("/"));
+    other.wait(15, "the token form", |ch| {
+        ch.eval("document.getElementById('auth')?.hidden === false") == json!(true)
+    });
+    other.eval(
+        "document.getElementById('auth-token').value = 'house-token'; \
+         document.getElementById('auth-form').requestSubmit(); true",
+    );
+    other.wait(30, "the server's fleet after the token", |ch| {
+        all_live(ch, 2)
+    });
+    assert!(other.exceptions.is_empty(), "{:#?}", other.exceptions);
+    drop(other);
     // Twenty cards at phone width: all live, nothing wider than the screen.
     let more: Vec<Server> = (0..18)
         .map(|_| Server::start(&["--interval", "500"]))

@@ -251,6 +251,20 @@ fn dashboard_asks_for_the_token_once() {
     let form_shown = "document.getElementById('auth')?.hidden === false";
     chrome.wait(10, "the token form", |c| c.eval(form_shown) == json!(true));
     assert_eq!(chrome.eval(STATE), json!("token needed"));
+    // "Not now" is respected when the tab comes back or the network does; a click asks again.
+    chrome.click("#auth-skip");
+    chrome.wait(5, "the form gone", |c| c.eval(form_shown) == json!(false));
+    chrome.eval(
+        "document.dispatchEvent(new Event('visibilitychange')); window.dispatchEvent(new Event('online')); true",
+    );
+    let asked = chrome.eval(&format!(
+        "new Promise(r => setTimeout(() => r({form_shown}), 1500))"
+    ));
+    assert_eq!(asked, json!(false), "not asked again without a click");
+    chrome.click("#conn");
+    chrome.wait(10, "the form again after a click", |c| {
+        c.eval(form_shown) == json!(true)
+    });
     let submit = |c: &mut Chrome, token: &str| {
         c.eval(&format!(
             "document.getElementById('auth-token').value = '{token}'; \

@@ -2,7 +2,8 @@
 //! `stream=dashboard` and `stream=summary` (an older psmonitor, or the original). The stand-in
 //! here is such a server: `POST /` gives a worker id, `/system` and `/network` are a real
 //! server's, there is no `/health`, and a websocket that asks for another stream than
-//! `system` or `network` is refused with `400`, as older servers do.
+//! `system` or `network` is refused with `400`, as older servers do. It is an odd host too: its
+//! system JSON has a sensor of a type the page does not know and a mount point of 150 bytes.
 
 use crate::chrome::*;
 use crate::common::{self, Server};
@@ -97,7 +98,7 @@ fn serve(
         };
         served.fetch_add(1, Ordering::Relaxed);
         while !stop.load(Ordering::Relaxed) {
-            let frame = common::request(real, "GET", "/system", &[], b"").text();
+            let frame = odd(&common::request(real, "GET", "/system", &[], b"").text());
             if ws.send(tungstenite::Message::text(frame)).is_err() {
                 return;
             }
@@ -136,6 +137,24 @@ fn serve(
          Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
         text.len()
     );
+}
+
+/// The system JSON with a sensor of an unknown type and a very long mount point added.
+fn odd(system: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(system).expect("system JSON");
+    let sensor = json!({"name": "pmbus", "label": "in_power", "type": "power", "watts": 12.5});
+    if let Some(a) = v["sensors"].as_array_mut() {
+        a.push(sensor);
+    }
+    let long = format!(
+        "/var/lib/kubelet/pods/{}/volumes/csi",
+        "0123456789abcdef".repeat(8)
+    );
+    let disk = json!({"device": "/dev/odd", "mountpoint": long, "fstype": "ext4", "total": 10.0, "used": 9.5, "free": 0.5, "percent": 95.0});
+    if let Some(a) = v["disks"].as_array_mut() {
+        a.push(disk);
+    }
+    v.to_string()
 }
 
 #[test]
