@@ -56,8 +56,18 @@ impl Fields {
     /// Parses `cpu,mem,...` (`t` may be named too); the name that is not a field, if one is
     /// not.
     pub fn parse(list: &str) -> Result<Fields, String> {
+        // Empty items (`cpu,` or `cpu,,mem`) are skipped, as `--fleet` skips them; a list of
+        // nothing at all is still a mistake.
+        let names: Vec<&str> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if names.is_empty() {
+            return Err(String::new());
+        }
         let mut bits = 0;
-        for name in list.split(',').filter(|n| *n != "t") {
+        for name in names.into_iter().filter(|n| *n != "t") {
             let i = FIELDS
                 .iter()
                 .position(|f| *f == name)
@@ -343,6 +353,8 @@ mod tests {
         assert_eq!(Fields::parse("cpu,t"), Fields::parse("cpu"));
         assert_eq!(Fields::parse("cpu,tmp").err().as_deref(), Some("tmp"));
         assert_eq!(Fields::parse("").err().as_deref(), Some(""));
+        assert_eq!(Fields::parse(" , ").err().as_deref(), Some(""));
+        assert_eq!(Fields::parse("cpu,,mem,"), Fields::parse("cpu,mem"));
         assert_eq!(Fields::parse(&FIELDS.join(",")), Ok(Fields::ALL));
     }
 
