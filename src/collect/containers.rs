@@ -219,38 +219,37 @@ fn keyed(text: &str, key: &str) -> Option<u64> {
 
 /// v2 `io.stat`: `rbytes` and `wbytes` summed over its devices.
 fn io_stat(text: &str) -> (u64, u64) {
-    let mut sum = (0u64, 0u64);
-    for field in text.split_whitespace() {
-        let Some((k, v)) = field.split_once('=') else {
-            continue;
-        };
-        let v: u64 = v.parse().unwrap_or(0);
-        match k {
-            "rbytes" => sum.0 = sum.0.saturating_add(v),
-            "wbytes" => sum.1 = sum.1.saturating_add(v),
-            _ => {}
-        }
-    }
-    sum
+    let pairs = text.split_whitespace().filter_map(|f| f.split_once('='));
+    sum_read_write(pairs, "rbytes", "wbytes")
 }
 
 /// v1 `blkio.throttle.io_service_bytes`: `MAJ:MIN Read N` and `MAJ:MIN Write N` summed (the
 /// closing `Total N` line is left out).
 fn io_service_bytes(text: &str) -> (u64, u64) {
-    let mut sum = (0u64, 0u64);
-    for line in text.lines() {
+    let pairs = text.lines().filter_map(|line| {
         let mut f = line.split_whitespace();
         let (Some(_dev), Some(op), Some(v)) = (f.next(), f.next(), f.next()) else {
-            continue;
+            return None;
         };
+        Some((op, v))
+    });
+    sum_read_write(pairs, "Read", "Write")
+}
+
+/// The sums of the values keyed `read` and `write` (unparsable values count as 0).
+fn sum_read_write<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+    read: &str,
+    write: &str,
+) -> (u64, u64) {
+    pairs.fold((0u64, 0u64), |(r, w), (k, v)| {
         let v: u64 = v.parse().unwrap_or(0);
-        match op {
-            "Read" => sum.0 = sum.0.saturating_add(v),
-            "Write" => sum.1 = sum.1.saturating_add(v),
-            _ => {}
+        match k {
+            k if k == read => (r.saturating_add(v), w),
+            k if k == write => (r, w.saturating_add(v)),
+            _ => (r, w),
         }
-    }
-    sum
+    })
 }
 
 /// Reads one small cgroup file; `None` when it is missing or unreadable.
@@ -441,18 +440,14 @@ fn status(raw: &Raw) -> &'static str {
 pub struct ContainersCollector {
     prev: HashMap<String, u64>,
     names: HashMap<String, Ident>,
-    last: Option<Instant>,
+    last: super::Since,
     buf: Vec<u8>,
 }
 
 impl ContainersCollector {
     /// This tick's containers, CPU percent (of one core) since the previous call.
     pub fn sample(&mut self, roots: &Roots) -> Vec<Container> {
-        let now = Instant::now();
-        let secs = self
-            .last
-            .map_or(0.0, |t| now.duration_since(t).as_secs_f64());
-        self.last = Some(now);
+        let secs = self.last.tick(Instant::now());
         let Some(layout) = layout(roots) else {
             self.prev.clear();
             return Vec::new();

@@ -22,18 +22,14 @@ type Counters = [u64; 5];
 #[derive(Default)]
 pub struct DiskIoCollector {
     prev: HashMap<String, Counters>,
-    last: Option<Instant>,
+    last: super::Since,
     buf: Vec<u8>,
 }
 
 impl DiskIoCollector {
     /// This tick's devices with their rates since the previous call.
     pub fn sample(&mut self, roots: &Roots) -> Vec<DiskIo> {
-        let now = Instant::now();
-        let secs = self
-            .last
-            .map_or(0.0, |t| now.duration_since(t).as_secs_f64());
-        self.last = Some(now);
+        let secs = self.last.tick(Instant::now());
         let Ok(text) = read_lossy(roots.proc("diskstats"), &mut self.buf) else {
             self.prev.clear();
             return Vec::new();

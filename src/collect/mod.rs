@@ -52,6 +52,20 @@ pub mod vmstat;
 pub mod wireless;
 pub mod zfs;
 
+/// Seconds since the previous tick, for rates: 0 on the first (there is nothing to compare
+/// with yet, and the first snapshot reports its rates as 0).
+#[derive(Debug, Default)]
+pub struct Since(Option<Instant>);
+
+impl Since {
+    /// The seconds from the previous call to `now`, and `now` kept for the next one.
+    pub fn tick(&mut self, now: Instant) -> f64 {
+        let secs = self.0.map_or(0.0, |t| now.duration_since(t).as_secs_f64());
+        self.0 = Some(now);
+        secs
+    }
+}
+
 use crate::model::{self, Network, System};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -103,7 +117,7 @@ pub struct Collector {
     cpu_name: String,
     user: String,
     clock_ticks: f64,
-    last: Option<Instant>,
+    last: Since,
     buf: Vec<u8>,
     roots: family::Roots,
     families: Vec<Box<dyn family::Family>>,
@@ -160,7 +174,7 @@ impl Collector {
                 n if n > 0 => n as f64,
                 _ => 100.0,
             },
-            last: None,
+            last: Since::default(),
             buf: Vec::with_capacity(8192),
             roots: collection.roots.clone(),
             families,
@@ -206,10 +220,7 @@ impl Collector {
     /// harvest is carried over (see [`crate::sampler::FAMILIES_WANTED_FOR`]).
     pub fn sample(&mut self, families: bool) -> Snapshot {
         let start = Instant::now();
-        let elapsed = self
-            .last
-            .map_or(0.0, |t| start.duration_since(t).as_secs_f64());
-        self.last = Some(start);
+        let elapsed = self.last.tick(start);
         if self
             .sensors_found
             .is_none_or(|t| t.elapsed() > Duration::from_secs(60))
