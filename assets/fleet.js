@@ -108,8 +108,7 @@ PS.fleet = (listed) => {
       const arr = await r.json();
       if (!Array.isArray(arr) || !arr.length) return;
       const newest = arr[arr.length - 1].t * 1000;
-      const every = (c.data && c.data.interval_ms) || 1000;
-      const shift = Math.abs(Date.now() - newest) > Math.max(5000, every * 2.5) ? Date.now() - newest : 0;
+      const shift = PS.skew(newest, (c.data && c.data.interval_ms) || 1000);
       const first = c.pts.length ? c.pts[0].t : Infinity;
       const old = arr.filter((p) => p && isNum(p.t) && p.t * 1000 + shift < first - 500).map((p) => ({ t: p.t * 1000 + shift, v: num(p.cpu) }));
       c.pts.unshift(...old);
@@ -194,7 +193,7 @@ PS.fleet = (listed) => {
   };
   $('fleet-input').oninput = () => $('fleet-input').setCustomValidity('');
   $('fleet-edit').onclick = () => {
-    const on = !document.body.classList.toggle('editing') ? false : true;
+    const on = document.body.classList.toggle('editing');
     $('fleet-edit').setAttribute('aria-pressed', String(on));
     setText('fleet-edit', on ? 'Done' : 'Edit');
   };

@@ -83,10 +83,7 @@ PS.host = (conn, opts) => {
     const ms = (t) => (typeof t === 'string' ? Date.parse(t) : !isNum(t) ? NaN : t > 1e11 ? t : t * 1000);
     const got = arr.filter((p) => p && typeof p === 'object' && isFinite(ms(p.t))).sort((a, b) => ms(a.t) - ms(b.t));
     if (!got.length) return;
-    // Same clock on both ends normally; if the server's is far off, line its newest point up
-    // with now.
-    const skew = Date.now() - ms(got[got.length - 1].t);
-    const shift = Math.abs(skew) > Math.max(5000, cadence.value * 2.5) ? skew : 0;
+    const shift = PS.skew(ms(got[got.length - 1].t), cadence.value);
     merge(got.map((p) => ({
       t: ms(p.t) + shift, cpu: num(p.cpu), temp: num(p.temp), mem: num(p.mem), swap: hasSwap ? num(p.swap) : null,
       in: num(p.net_in), out: num(p.net_out), hist: true,
@@ -102,7 +99,6 @@ PS.host = (conn, opts) => {
     step = s <= 900 ? 0 : Math.ceil(s / 720);
     PS.save('localStorage', WKEY, String(s));
     for (const b of $('window').children) b.setAttribute('aria-pressed', String(Number(b.dataset.s) === s));
-    document.querySelectorAll('canvas[aria-label]').forEach((c) => { c.title = ''; });
     if (fill) backfill();
     PS.Chart.drawAll();
   }

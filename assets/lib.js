@@ -33,6 +33,14 @@ window.PS = (() => {
   const short = (s) => (duration(s) || '—').replace(/ \d+s$/, '').replace(/^(\d+d \d+h) \d+m$/, '$1');
   const clock = (t) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
+  // What to add to a server's times (ms) to put them on this clock: 0 normally, since both
+  // ends keep the same time; when the newest point is off by more than its interval allows,
+  // the difference, so that point lines up with now.
+  function skew(newestMs, intervalMs) {
+    const d = Date.now() - newestMs;
+    return Math.abs(d) > Math.max(5000, intervalMs * 2.5) ? d : 0;
+  }
+
   // ---- DOM -----------------------------------------------------------------------------
   function setText(id, text) {
     const e = typeof id === 'string' ? $(id) : id;
@@ -283,5 +291,5 @@ window.PS = (() => {
     reset() { this.last = 0; }
   }
 
-  return { $, isNum, num, pct, gib, level, bytes, rate, total, duration, short, clock, setText, el, setBar, load, save, baseOf, here, label, Conn, Stream, AuthError, watch, Cadence };
+  return { skew, $, isNum, num, pct, gib, level, bytes, rate, total, duration, short, clock, setText, el, setBar, load, save, baseOf, here, label, Conn, Stream, AuthError, watch, Cadence };
 })();
