@@ -166,10 +166,13 @@ window.PS = (() => {
       this.conn = conn; this.kind = kind; this.onData = onData; this.onStatus = onStatus;
       this.ws = null; this.timer = null; this.fails = 0; this.busy = false; this.lastMsg = 0; this.got = false;
       this.nextAt = 0; this.liveAt = 0; this.flaps = 0; this.closed = false; this.refused = 0;
+      this.suspended = false;
     }
+    // Closed for good, or while the page is hidden in the back/forward cache.
+    get idle() { return this.closed || this.suspended; }
     async attempt() {
       clearTimeout(this.timer); this.timer = null; this.nextAt = 0;
-      if (this.ws || this.busy || this.closed) return;
+      if (this.ws || this.busy || this.idle) return;
       this.busy = true;
       let id = null;
       try {
@@ -178,7 +181,7 @@ window.PS = (() => {
         id = (await r.json()).id;
       } catch (e) {
         this.busy = false;
-        if (this.closed) return;
+        if (this.idle) return;
         if (e instanceof AuthError) {
           this.onStatus('token needed');
           if (await this.conn.askToken()) return this.attempt();
@@ -189,7 +192,7 @@ window.PS = (() => {
         return this.failed();
       }
       this.busy = false;
-      if (this.closed) return;
+      if (this.idle) return;
       if (!id) return this.failed();
       const url = this.conn.base.replace(/^http/i, 'ws') + '/connect?id=' + encodeURIComponent(id) + (this.kind ? '&stream=' + this.kind : '');
       let ws;
@@ -233,8 +236,8 @@ window.PS = (() => {
     drop(wasLive) {
       const ws = this.ws;
       this.ws = null;
-      if (ws) { ws.onmessage = ws.onclose = ws.onerror = null; try { ws.close(); } catch (e) { /* ignore */ } }
-      if (this.closed) return;
+      if (ws) { ws.onmessage = ws.onclose = ws.onerror = null; try { ws.close(1000); } catch (e) { /* ignore */ } }
+      if (this.idle) return;
       if (!wasLive) return this.failed();
       // Back off as well when sessions keep ending right after they start.
       this.flaps = Date.now() - this.liveAt < 5000 ? this.flaps + 1 : 0;
@@ -257,6 +260,21 @@ window.PS = (() => {
       if (asked) this.skipped = false;
       if (!this.ws && !this.busy && !this.skipped) this.attempt();
     }
+    // The page is hidden in the back/forward cache, frozen or unloaded: its session is given
+    // back to the server (a normal close), so a page the user left holds none.
+    suspend() {
+      if (this.closed) return;
+      this.suspended = true;
+      clearTimeout(this.timer); this.timer = null; this.nextAt = 0;
+      this.drop(false);
+    }
+    // The page is shown again: connect at once; the view backfills the gap when live.
+    resume() {
+      if (!this.suspended || this.closed) return;
+      this.suspended = false; this.fails = 0; this.got = false;
+      this.onStatus('reconnecting');
+      this.now();
+    }
     // A socket that hangs while opening, or goes quiet (a stalled server, a dead NAT mapping).
     watchdog(limit) { if (this.ws && Date.now() - this.lastMsg > limit) this.drop(this.got); }
     close() { this.closed = true; clearTimeout(this.timer); this.drop(false); this.conn.close(); }
@@ -275,6 +293,16 @@ window.PS = (() => {
   const retryAll = () => streams.forEach((s) => s.now());
   window.addEventListener('online', retryAll);
   document.addEventListener('visibilitychange', () => { if (!document.hidden) retryAll(); });
+  // Sessions follow the page: one open page holds one session per server it shows, whatever
+  // the navigation history. A page left for another is kept alive in the back/forward cache
+  // by browsers (Chromium keeps its websockets open there), so it closes them when hidden,
+  // frozen or discarded, and reconnects when shown again.
+  const suspendAll = () => streams.forEach((s) => s.suspend());
+  const resumeAll = () => streams.forEach((s) => s.resume());
+  window.addEventListener('pagehide', suspendAll);
+  document.addEventListener('freeze', suspendAll);
+  window.addEventListener('pageshow', (ev) => { if (ev.persisted) resumeAll(); });
+  document.addEventListener('resume', resumeAll);
   setInterval(() => streams.forEach((s) => { if (s.closed) streams.delete(s); else s.watchdog(Math.max(10000, s.cadence() * 5)); }), 2000);
 
   // Frame cadence: the median of the last few gaps between frames.

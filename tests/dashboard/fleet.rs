@@ -233,3 +233,55 @@ fn the_server_names_the_house_page() {
     assert_all_local(&chrome.requests);
     assert!(chrome.exceptions.is_empty(), "{:#?}", chrome.exceptions);
 }
+
+/// Chromium keeps a page the user left in its back/forward cache, websockets and all. A page
+/// gives its sessions back when it is hidden, frozen or left, and takes them again when shown:
+/// one open page holds one session per server it shows, whatever the navigation history.
+#[test]
+fn sessions_follow_the_page_back_and_forward() {
+    let a = Server::start(ARGS);
+    let b = Server::start(ARGS);
+    let mut chrome = Chrome::open(&a.url(&format!("/?hosts={}", addr(&b))));
+    chrome.wait(20, "the fleet's card, live", |ch| all_live(ch, 1));
+    assert_eq!(b.clients(), 1);
+
+    let host_live = |ch: &mut Chrome| ch.eval(STATE) == json!("live") && b.clients() == 1;
+    let fleet_live = |ch: &mut Chrome| all_live(ch, 1) && b.clients() == 1;
+    // A mark left in each page's window survives only a restore from the back/forward cache.
+    let mark = |ch: &mut Chrome| ch.eval("window.__mark = location.href; true");
+    let restored = |ch: &mut Chrome| ch.eval("window.__mark === location.href") == json!(true);
+
+    mark(&mut chrome);
+    chrome.click(".hcard .open");
+    chrome.wait(20, "the host's full view, live, with one session", host_live);
+    let (mut fleet_restores, mut host_restores) = (0, 0);
+    for _ in 0..10 {
+        mark(&mut chrome);
+        chrome.eval("history.back(); true");
+        chrome.wait(20, "the fleet again, live, with one session", fleet_live);
+        fleet_restores += u32::from(restored(&mut chrome));
+        mark(&mut chrome);
+        chrome.eval("history.forward(); true");
+        chrome.wait(20, "the host view again, live, with one session", host_live);
+        host_restores += u32::from(restored(&mut chrome));
+    }
+    // The leak lives in the cache: if no page ever came back from it, nothing was tested.
+    assert!(
+        fleet_restores + host_restores > 0,
+        "no page was restored from the back/forward cache"
+    );
+    assert_eq!(a.clients(), 0, "the page's own server holds no session");
+
+    // A frozen page holds no session either; resumed, it takes one again.
+    chrome.call("Page.setWebLifecycleState", json!({"state": "frozen"}));
+    chrome.wait(20, "no session while frozen", |_| b.clients() == 0);
+    chrome.call("Page.setWebLifecycleState", json!({"state": "active"}));
+    chrome.wait(20, "one session once resumed", host_live);
+
+    // Left for another site: none.
+    chrome.call("Page.navigate", json!({"url": "about:blank"}));
+    chrome.wait(20, "no session after leaving", |_| b.clients() == 0);
+    assert_all_local(&chrome.requests);
+    assert!(chrome.exceptions.is_empty(), "{:#?}", chrome.exceptions);
+    eprintln!("back/forward cache restores: fleet {fleet_restores}, host {host_restores}");
+}
