@@ -363,7 +363,9 @@ PS.host = (conn, opts) => {
     for (const [id, v] of [['gv-in', io.in], ['gv-out', io.out], ['net-in', io.in], ['net-out', io.out]]) setText(id, rate(v));
     setText('net-rx', total(rx));
     setText('net-tx', total(tx));
-    setText('net-ifs', real === 1 ? names.find((n) => n !== 'lo') : real + ' interfaces');
+    // Counted as the Interfaces panel lists them: the loopback is named, not hidden.
+    const lo = names.includes('lo') ? ' + loopback' : '';
+    setText('net-ifs', (real === 1 ? names.find((n) => n !== 'lo') : real + ' interfaces') + lo);
     return io;
   }
 

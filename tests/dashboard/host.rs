@@ -103,6 +103,18 @@ fn dashboard_shows_live_figures_and_survives_a_restart() {
         ifaces.as_u64().unwrap_or(0) >= 1,
         "network interfaces listed"
     );
+    // The network card counts the interfaces as the Interfaces panel lists them.
+    let listed: Vec<String> = serde_json::from_value(chrome.eval(
+        "[...document.querySelectorAll('#net-list .iface .name')].map(n => n.firstChild.textContent)",
+    ))
+    .unwrap();
+    let real: Vec<&String> = listed.iter().filter(|n| *n != "lo").collect();
+    let count = match real.len() {
+        1 => real[0].clone(),
+        n => format!("{n} interfaces"),
+    };
+    let lo = if listed.iter().any(|n| n == "lo") { " + loopback" } else { "" };
+    assert_eq!(chrome.text("net-ifs"), format!("{count}{lo}"), "{listed:?}");
     // The graphs start with the server's history, from before the page was opened.
     chrome.wait(10, "graph points from GET /history", |c| {
         c.eval("psmonitor.sys.length > 0 && psmonitor.sys[0].t < performance.timeOrigin")
