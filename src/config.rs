@@ -8,49 +8,92 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
-pub const HELP: &str = "\
-psmonitor: system and network monitoring server (JSON, websocket, dashboard)
+/// `--help`: every flag, grouped, with its environment variable and default; the collectors
+/// are listed from their registry, so a new family shows up here by itself.
+pub fn help() -> String {
+    let mut families = String::new();
+    for r in crate::collect::families::ALL {
+        let state = if r.default_enabled { "on" } else { "off" };
+        families.push_str(&format!("        {:<18} {state}\n", r.name));
+    }
+    format!("{HELP_HEAD}{families}{HELP_TAIL}")
+}
+
+const HELP_HEAD: &str = "\
+psmonitor: system and network monitoring server (JSON, websocket, dashboard, Prometheus, Glances API)
 
 USAGE:
     psmonitor [OPTIONS]
     psmonitor snapshot [system|network] [--pretty]   print one JSON snapshot and exit
 
-OPTIONS:
-    --address IP        address to listen on            [env PSMONITOR_ADDRESS, default 127.0.0.1]
-    --port N            port, 0 picks a free one        [env PSMONITOR_PORT, default 4500]
-    --interval MS       sampling interval, >= 100 ms    [env PSMONITOR_INTERVAL, default 1000]
-    --max-clients N     websocket sessions at once      [env PSMONITOR_MAX_CLIENTS, default 20]
-    --threads N         HTTP handler threads            [env PSMONITOR_THREADS, default 4]
-    --max-connections N open HTTP connections at once, websockets not counted; past it: 503
-                        [env PSMONITOR_MAX_CONNECTIONS, default 64]
-    --request-timeout MS a request's head and body must arrive within this, and an idle
-                        keep-alive connection is closed after it [env PSMONITOR_REQUEST_TIMEOUT, default 10000]
-    --max-connections-per-peer N  open HTTP connections from one address (IPv6: one /64)
-                        [env PSMONITOR_MAX_CONNECTIONS_PER_PEER, default 16]
-    --max-clients-per-peer N      websocket sessions from one address
-                        [env PSMONITOR_MAX_CLIENTS_PER_PEER, default 10]
-    --max-pending-per-peer N      unclaimed worker ids (POST /) from one address
-                        [env PSMONITOR_MAX_PENDING_PER_PEER, default 32]
-    --allowed-hosts LIST  Host names served besides IP literals, localhost and this machine's
-                        own names (comma-separated; * serves any); checked only without a token
-                        [env PSMONITOR_ALLOWED_HOSTS]
-    --history SECONDS   how much history /history keeps, 0 = none [env PSMONITOR_HISTORY, default 3600]
-    --fleet LIST        other psmonitor servers for the dashboard's fleet view, served at GET /fleet:
-                        comma-separated host, host:port, [v6]:port or http(s):// URLs (at most 64)
-                        [env PSMONITOR_FLEET]
-    --log-level LEVEL   off|error|warn|info|debug|trace [env PSMONITOR_LOG_LEVEL or RUST_LOG, default info]
-    --token-file PATH   require `Authorization: Bearer <token>` on data endpoints; SIGHUP
-                        re-reads it [env PSMONITOR_TOKEN_FILE, or the token itself in PSMONITOR_TOKEN]
-    --open              open the dashboard in the default browser once listening
-    -h, --help          print this help
-    -V, --version       print the version
+Every option can also be given as an environment variable (shown in brackets); the flag wins.
+--flag=value and --flag value are the same.
+
+SERVER:
+    --address IP         address to listen on: 0.0.0.0 or :: for every interface
+                         [PSMONITOR_ADDRESS, default 127.0.0.1]
+    --port N             port, 0 to 65535; 0 picks a free one [PSMONITOR_PORT, default 4500]
+    --interval MS        sampling interval, 100 to 3600000 ms [PSMONITOR_INTERVAL, default 1000]
+    --threads N          HTTP handler threads, 1 to 256 [PSMONITOR_THREADS, default 4]
+    --open               open the dashboard in the default browser once listening
+
+LIMITS:
+    --max-clients N      websocket sessions at once [PSMONITOR_MAX_CLIENTS, default 20]
+    --max-connections N  open HTTP connections at once, websockets not counted; past it the
+                         idlest or slowest is shed, else 503 [PSMONITOR_MAX_CONNECTIONS, default 64]
+    --max-connections-per-peer N   open HTTP connections from one address (IPv6: one /64)
+                         [PSMONITOR_MAX_CONNECTIONS_PER_PEER, default 16]
+    --max-clients-per-peer N       websocket sessions from one address
+                         [PSMONITOR_MAX_CLIENTS_PER_PEER, default 10]
+    --max-pending-per-peer N       unclaimed worker ids (POST /) from one address
+                         [PSMONITOR_MAX_PENDING_PER_PEER, default 32]
+    --request-timeout MS a request's head and body must arrive within this; an idle keep-alive
+                         connection is closed after it; 100 to 3600000
+                         [PSMONITOR_REQUEST_TIMEOUT, default 10000]
+
+HISTORY:
+    --history SECONDS    how far back GET /history reaches, 0 (none) to 604800
+                         [PSMONITOR_HISTORY, default 3600]
+
+FLEET (the dashboard's view of many hosts):
+    --fleet LIST         other psmonitor servers, served at GET /fleet: comma-separated host,
+                         host:port, [v6]:port or http(s):// URLs, at most 64 [PSMONITOR_FLEET]
+
+SECURITY:
+    --token-file PATH    require `Authorization: Bearer <token>` on data endpoints; SIGHUP
+                         re-reads it [PSMONITOR_TOKEN_FILE, or the token itself in PSMONITOR_TOKEN]
+    --allowed-hosts LIST Host names served besides IP literals, localhost and this machine's
+                         own names (comma-separated; * serves any); checked only without a token
+                         [PSMONITOR_ALLOWED_HOSTS]
+
+LOGGING:
+    --log-level LEVEL    off|error|warn|info|debug|trace, or directives such as
+                         warn,psmonitor::session=info [PSMONITOR_LOG_LEVEL or RUST_LOG, default info]
+
+COLLECTORS (the /metrics families, with node_exporter's flags):
+    --path.procfs DIR    where /proc is [PSMONITOR_PATH_PROCFS, default /proc]
+    --path.sysfs DIR     where /sys is [PSMONITOR_PATH_SYSFS, default /sys]
+    --path.rootfs DIR    where the host's / is (a container's view of it)
+                         [PSMONITOR_PATH_ROOTFS, default /]
+    --collector.NAME     turn a collector on
+    --no-collector.NAME  turn a collector off
+    --collector.disable-defaults   turn every collector off but those named with --collector.NAME
+    --collector.textfile.directory DIR   *.prom files served with /metrics
+                         [PSMONITOR_TEXTFILE_DIRECTORY]
+    Collectors and whether they run by default:
+";
+
+const HELP_TAIL: &str = "
+OTHER:
+    -h, --help           print this help
+    -V, --version        print the version
 
 ENDPOINTS:
     GET /system[?processes=N&sort=mem|cpu], GET /network, GET /health, GET /metrics (Prometheus),
     GET /history[?seconds=N&step=S&fields=cpu,mem,...] (S-second means), GET /fleet (--fleet),
-    POST / (worker id), websocket /connect?id=ID (alias /ws; add &stream=network for network
-    frames, &stream=dashboard for system, network and 25+25 processes in one, &stream=summary
-    for a compact frame per host), GET / (dashboard)
+    GET /api/4/... (Glances' API), POST / (worker id), websocket /connect?id=ID (alias /ws; add
+    &stream=network for network frames, &stream=dashboard for system, network and 25+25
+    processes in one, &stream=summary for a compact frame per host), GET / (dashboard)
 ";
 
 /// The server's settings.
@@ -182,6 +225,33 @@ where
     Ok(v)
 }
 
+/// A whole-number flag within `lo..=hi`; a value out of range (however many digits) says
+/// the range, not Rust's "number too large to fit in target type".
+fn number(
+    args: &mut pico_args::Arguments,
+    flag: &'static str,
+    env: &str,
+    default: u64,
+    (lo, hi): (u64, u64),
+) -> Result<u64, String> {
+    let in_range = between(lo, hi);
+    value(args, flag, env, Whole(default), |w: &Whole| in_range(&w.0)).map(|w| w.0)
+}
+
+/// Digits only; more than `u64` holds reads as `u64::MAX`, which no range admits.
+struct Whole(u64);
+
+impl FromStr for Whole {
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Whole, &'static str> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("not a whole number");
+        }
+        Ok(Whole(s.parse().unwrap_or(u64::MAX)))
+    }
+}
+
 fn between<T: PartialOrd + std::fmt::Display>(lo: T, hi: T) -> impl Fn(&T) -> Result<(), String> {
     move |v| {
         if *v < lo || *v > hi {
@@ -218,63 +288,57 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
             format!("invalid value '{address}' for --address: expected an IP address such as 127.0.0.1, 0.0.0.0 or ::")
         })?,
     };
-    let port = value(&mut args, "--port", "PSMONITOR_PORT", 4500u16, |_| Ok(()))?;
-    let interval = value(
+    let port = number(&mut args, "--port", "PSMONITOR_PORT", 4500, (0, 65_535))? as u16;
+    let interval = number(
         &mut args,
         "--interval",
         "PSMONITOR_INTERVAL",
-        1000u64,
-        between(100, 3_600_000),
+        1000,
+        (100, 3_600_000),
     )?;
-    let max_clients = value(
+    let max_clients = number(
         &mut args,
         "--max-clients",
         "PSMONITOR_MAX_CLIENTS",
-        20usize,
-        between(1, 100_000),
-    )?;
-    let threads = value(
-        &mut args,
-        "--threads",
-        "PSMONITOR_THREADS",
-        4usize,
-        between(1, 256),
-    )?;
-    let max_connections = value(
+        20,
+        (1, 100_000),
+    )? as usize;
+    let threads = number(&mut args, "--threads", "PSMONITOR_THREADS", 4, (1, 256))? as usize;
+    let max_connections = number(
         &mut args,
         "--max-connections",
         "PSMONITOR_MAX_CONNECTIONS",
-        64usize,
-        between(1, 100_000),
-    )?;
-    let request_timeout = value(
+        64,
+        (1, 100_000),
+    )? as usize;
+    let request_timeout = number(
         &mut args,
         "--request-timeout",
         "PSMONITOR_REQUEST_TIMEOUT",
-        10_000u64,
-        between(100, 3_600_000),
+        10_000,
+        (100, 3_600_000),
     )?;
-    let max_connections_per_peer = value(
+    let max_connections_per_peer = number(
         &mut args,
         "--max-connections-per-peer",
         "PSMONITOR_MAX_CONNECTIONS_PER_PEER",
-        16usize,
-        between(1, 100_000),
-    )?;
-    let max_clients_per_peer = value(
+        16,
+        (1, 100_000),
+    )? as usize;
+    let max_clients_per_peer = number(
         &mut args,
         "--max-clients-per-peer",
         "PSMONITOR_MAX_CLIENTS_PER_PEER",
-        10usize,
-        between(1, 100_000),
-    )?;
-    let max_pending_per_peer = value(
+        10,
+        (1, 100_000),
+    )? as usize;
+    let max_pending_per_peer = number(
         &mut args,
         "--max-pending-per-peer",
         "PSMONITOR_MAX_PENDING_PER_PEER",
-        32usize,
-        between(1, 100_000),
-    )?;
+        32,
+        (1, 100_000),
+    )? as usize;
     let allowed: String = value(
         &mut args,
         "--allowed-hosts",
@@ -290,12 +354,12 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         Fleet::default(),
         |_| Ok(()),
     )?;
-    let history = value(
+    let history = number(
         &mut args,
         "--history",
         "PSMONITOR_HISTORY",
-        3600u64,
-        between(0, 7 * 86_400),
+        3600,
+        (0, 7 * 86_400),
     )?;
     let env_level = ["PSMONITOR_LOG_LEVEL", "RUST_LOG"]
         .iter()
@@ -661,6 +725,38 @@ fn snapshot(sub: String, mut args: pico_args::Arguments) -> Result<Command, Stri
 #[cfg(test)]
 mod tests {
     use super::{allowed_hosts, Fleet, MAX_FLEET, MAX_FLEET_ENTRY};
+
+    /// Every flag this parser reads (a `"--…"` literal in this file, the hidden `--test-*` ones
+    /// aside) and every collector is in `--help`: a new flag cannot be left out of it.
+    #[test]
+    fn help_lists_every_flag_and_collector() {
+        let help = super::help();
+        let source = include_str!("config.rs");
+        let code = &source[..source.find("#[cfg(test)]").unwrap()];
+        let mut flags: Vec<&str> = code
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|l| l.starts_with("--") && l.len() > 2 && !l.contains(' '))
+            .filter(|l| !l.starts_with("--test-"))
+            .collect();
+        flags.sort_unstable();
+        flags.dedup();
+        assert!(flags.len() > 20, "{flags:?}");
+        for flag in flags {
+            let flag = flag.trim_end_matches('.');
+            assert!(help.contains(flag), "--help does not list {flag}");
+        }
+        for r in crate::collect::families::ALL {
+            let state = if r.default_enabled { "on" } else { "off" };
+            assert!(
+                help.lines()
+                    .any(|l| l.split_whitespace().eq([r.name, state])),
+                "--help does not list the collector {} ({state})",
+                r.name
+            );
+        }
+    }
 
     #[test]
     fn empty_or_missing_directories_are_refused() {

@@ -43,7 +43,7 @@ fn main() -> ExitCode {
             return snapshot_cmd::run(network, pretty)
         }
         Ok(config::Command::Help) => {
-            let _ = write!(std::io::stdout(), "{}", config::HELP);
+            let _ = write!(std::io::stdout(), "{}", config::help());
             return ExitCode::SUCCESS;
         }
         Ok(config::Command::Version) => {

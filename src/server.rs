@@ -195,27 +195,55 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> 
     Ok(listener)
 }
 
-/// Opens `url` in the desktop's browser; a host without one only gets a log line.
+/// Opens `url` in the desktop's browser and says whether that worked: `xdg-open` exits 3 or 4
+/// when no browser could be found or started, so its status is waited for (on a thread of its
+/// own: some openers stay until the browser exits, and are taken as a success after 10 s).
 fn open_browser(url: &str) {
     let opener = if cfg!(target_os = "macos") {
         "open"
     } else {
         "xdg-open"
     };
-    match std::process::Command::new(opener)
+    let child = std::process::Command::new(opener)
         .arg(url)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .spawn()
-    {
-        Ok(mut child) => {
-            // Reap it in the background so it does not linger as a zombie.
-            let _ = std::thread::Builder::new()
-                .stack_size(64 * 1024)
-                .spawn(move || child.wait());
-            log::info!("opened {url} in the browser");
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            log::warn!("could not open a browser ({opener}: {e}); visit {url}");
+            return;
         }
-        Err(e) => log::info!("could not open a browser ({opener}: {e}); visit {url}"),
+    };
+    let url = url.to_owned();
+    let watcher = std::thread::Builder::new()
+        .name("open".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                match child.try_wait() {
+                    Ok(Some(status)) if status.success() => {
+                        log::info!("opened {url} in the browser")
+                    }
+                    Ok(Some(status)) => log::warn!(
+                        "could not open a browser ({opener} failed: {status}); visit {url}"
+                    ),
+                    Ok(None) if std::time::Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(50));
+                        continue;
+                    }
+                    Ok(None) => log::info!("opened {url} in the browser ({opener} still running)"),
+                    Err(e) => log::warn!("could not open a browser ({opener}: {e}); visit {url}"),
+                }
+                // Reaped either way; a still-running opener is waited for here.
+                let _ = child.wait();
+                return;
+            }
+        });
+    if let Err(e) = watcher {
+        log::debug!("no thread to watch {opener}: {e}");
     }
 }

@@ -280,3 +280,41 @@ fn sighup_rereads_the_token_file() {
         "the token is never logged"
     );
 }
+
+/// `--open` says whether a browser opened: `xdg-open` exits 3 when it finds none, and that is
+/// a warning with the address to visit, not "opened".
+#[test]
+fn open_reports_whether_a_browser_opened() {
+    let dir = std::env::temp_dir().join(format!("psmonitor-open-{}", std::process::id()));
+    for (status, says) in [
+        (3, "could not open a browser (xdg-open failed"),
+        (0, "opened http://"),
+    ] {
+        std::fs::create_dir_all(&dir).unwrap();
+        let opener = dir.join("xdg-open");
+        std::fs::write(&opener, format!("#!/bin/sh\nexit {status}\n")).unwrap();
+        std::fs::set_permissions(&opener, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let path = format!(
+            "{}:{}",
+            dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let s = Server::builder()
+            .args(&["--open"])
+            .env("PATH", &path)
+            .start();
+        assert!(
+            wait_until(10, || s.log().contains(says)),
+            "exit {status}: {}",
+            s.log()
+        );
+        let other = if status == 0 {
+            "could not open"
+        } else {
+            "opened http://"
+        };
+        assert!(!s.log().contains(other), "{}", s.log());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -253,7 +253,11 @@ fn sessions_follow_the_page_back_and_forward() {
 
     mark(&mut chrome);
     chrome.click(".hcard .open");
-    chrome.wait(20, "the host's full view, live, with one session", host_live);
+    chrome.wait(
+        20,
+        "the host's full view, live, with one session",
+        host_live,
+    );
     let (mut fleet_restores, mut host_restores) = (0, 0);
     for _ in 0..10 {
         mark(&mut chrome);

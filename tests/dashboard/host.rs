@@ -113,7 +113,11 @@ fn dashboard_shows_live_figures_and_survives_a_restart() {
         1 => real[0].clone(),
         n => format!("{n} interfaces"),
     };
-    let lo = if listed.iter().any(|n| n == "lo") { " + loopback" } else { "" };
+    let lo = if listed.iter().any(|n| n == "lo") {
+        " + loopback"
+    } else {
+        ""
+    };
     assert_eq!(chrome.text("net-ifs"), format!("{count}{lo}"), "{listed:?}");
     // The graphs start with the server's history, from before the page was opened.
     chrome.wait(10, "graph points from GET /history", |c| {
