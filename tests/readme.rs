@@ -1,16 +1,31 @@
-//! The README's client examples, run as written against the real binary (only the address is
-//! changed from 127.0.0.1:4500 to the test server's).
+//! The examples of README.md and docs/, run as written against the real binary (only the
+//! address is changed from 127.0.0.1:4500 to the test server's).
 
 mod common;
 use common::Server;
 use std::process::Command;
 
-/// The fenced code block that follows `<!-- readme-test: NAME -->` in README.md.
+/// README.md and every page of docs/, one after the other.
+fn documents() -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .expect("docs/")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    pages.sort();
+    let mut text = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for page in pages {
+        text.push_str(&std::fs::read_to_string(page).unwrap());
+    }
+    text
+}
+
+/// The fenced code block that follows `<!-- readme-test: NAME -->` in README.md or docs/.
 fn example(name: &str) -> String {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme = documents();
     let marker = format!("<!-- readme-test: {name} -->");
-    let after = &readme[readme.find(&marker).expect("marker in README") + marker.len()..];
+    let after = &readme[readme.find(&marker).expect("marker in the docs") + marker.len()..];
     let start = after.find("```").unwrap();
     let body = &after[start..];
     let body = &body[body.find('\n').unwrap() + 1..];
@@ -46,9 +61,8 @@ fn python_example_works_as_written() {
 
 #[test]
 fn curl_examples_answer() {
-    let s = Server::start(&[]);
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let s = Server::start(&["--fleet", "pi.lan:4500"]);
+    let readme = documents();
     let mut ran = 0;
     // Every standalone curl line (the token example is run as a whole below).
     for line in readme
@@ -65,7 +79,7 @@ fn curl_examples_answer() {
         }
         ran += 1;
     }
-    assert!(ran >= 5);
+    assert!(ran >= 12, "{ran} curl lines");
 }
 
 #[test]
@@ -77,8 +91,8 @@ fn token_example_works_as_written() {
     let script = example("token")
         .replace("127.0.0.1:4500", &format!("127.0.0.1:{port}"))
         .replace(
-            "psmonitor --address 0.0.0.0",
-            &format!("{bin} --port {port} --address 0.0.0.0"),
+            "psmonitor --token-file",
+            &format!("{bin} --port {port} --token-file"),
         )
         + "kill $!\n";
     let dir = std::env::temp_dir().join(format!("psm-readme-{}", std::process::id()));
@@ -96,4 +110,41 @@ fn token_example_works_as_written() {
         serde_json::from_str(lines.next().unwrap_or("")).expect("JSON with the token");
     assert!(system["cpu"].is_object());
     assert_eq!(lines.next(), Some("401"), "{stdout}");
+}
+
+/// README is a front door (at most 250 lines, with the dashboard's picture, at most 150 KB);
+/// every relative link in it and in docs/ names a file that exists.
+#[test]
+fn readme_is_short_and_every_link_resolves() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let lines = readme.lines().count();
+    assert!(lines <= 250, "README.md has {lines} lines");
+    let picture = std::fs::read(root.join("docs/dashboard.png")).expect("docs/dashboard.png");
+    assert!(picture.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    assert!(picture.len() <= 150 * 1024, "{} bytes", picture.len());
+    let mut pages = vec![(root.to_path_buf(), readme)];
+    for e in std::fs::read_dir(root.join("docs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            pages.push((root.join("docs"), std::fs::read_to_string(&p).unwrap()));
+        }
+    }
+    let mut checked = 0;
+    for (dir, text) in &pages {
+        for link in text.split("](").skip(1) {
+            let target = &link[..link.find(')').unwrap_or(0)];
+            let file = target.split('#').next().unwrap();
+            if file.is_empty() || target.contains("://") || target.contains(' ') {
+                continue;
+            }
+            assert!(
+                dir.join(file).exists(),
+                "a link to {target} from {}",
+                dir.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "{checked} links");
 }
