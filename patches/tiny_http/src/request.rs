@@ -575,15 +575,24 @@ impl Request {
 
         let do_not_send_body = self.method == Method::Head;
 
-        Self::ignore_client_closing_errors(response.raw_print(
-            writer.by_ref(),
-            self.http_version.clone(),
-            &self.headers,
-            do_not_send_body,
-            None,
-        ))?;
-
-        Self::ignore_client_closing_errors(writer.flush())
+        let written = response
+            .raw_print(
+                writer.by_ref(),
+                self.http_version.clone(),
+                &self.headers,
+                do_not_send_body,
+                None,
+            )
+            .and_then(|()| writer.flush());
+        // PATCH: a failed write (the client hung up, reset, or timed out) closes the
+        // connection: poisoned, its next read fails, so the requests it pipelined are dropped
+        // instead of each being answered into a socket nobody reads. The original ignored a
+        // broken pipe or reset here and went on serving them.
+        if let Err(e) = &written {
+            log::debug!("write failed ({}): closing the connection", e);
+            self.poisoned.store(true, Ordering::Relaxed);
+        }
+        Self::ignore_client_closing_errors(written)
     }
 
     fn ignore_client_closing_errors(result: io::Result<()>) -> io::Result<()> {
@@ -694,6 +703,36 @@ impl<T> ReadWrite for T where T: Read + Write {}
 #[cfg(test)]
 mod tests {
     use super::Request;
+
+    /// PATCH: a client that pipelines requests for large answers and hangs up gets none of
+    /// the rest served: the first failed write closes the connection. The original answered
+    /// every pipelined request into the dead socket.
+    #[test]
+    fn a_failed_write_drops_the_pipelined_requests() {
+        use std::io::{Read, Write};
+        use std::time::Duration;
+        let server = crate::Server::http("127.0.0.1:0").unwrap();
+        let addr = server.server_addr().to_ip().unwrap();
+        let mut client = std::net::TcpStream::connect(addr).unwrap();
+        let pipelined = "GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(50);
+        client.write_all(pipelined.as_bytes()).unwrap();
+        let first = server.recv().unwrap();
+        first.respond_later(crate::Response::from_data(vec![b'x'; 4 << 20]));
+        // Some of the answer arrived; closing with it unread resets the connection.
+        let mut byte = [0; 1];
+        client.read_exact(&mut byte).unwrap();
+        drop(client);
+        let mut served = 1;
+        while let Ok(Some(rq)) = server.recv_timeout(Duration::from_secs(2)) {
+            served += 1;
+            rq.respond_later(crate::Response::from_data(vec![b'x'; 4 << 20]));
+        }
+        assert!(
+            served <= 3,
+            "{} of 50 pipelined requests served after a hang-up",
+            served
+        );
+    }
 
     #[test]
     fn must_be_send() {
