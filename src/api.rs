@@ -34,10 +34,11 @@ pub struct Ctx {
     pub hosts: HostCheck,
 }
 
-/// Answers a request. The answer is written by the connection's own thread, so a client that
-/// reads slowly never holds a handler thread.
+/// Answers a request, with the CORS header its `Origin` gets. The answer is written by the
+/// connection's own thread, so a client that reads slowly never holds a handler thread.
 fn send(req: Request, reply: Reply) {
-    req.respond_later(reply);
+    let origin = http::request_header(&req, "Origin");
+    req.respond_later(http::allow_origin(reply, origin.as_deref()));
 }
 
 #[derive(Clone, Copy)]
@@ -101,6 +102,12 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
     let url = req.url().to_owned();
     let (path, query) = http::split_target(&url);
     log::debug!("{} {}", req.method(), url);
+    if let Some(host) = http::request_header(&req, "Host") {
+        if !crate::hosts::port_ok(&host) {
+            let why = format!("the Host header '{host}' has no valid port (0 to 65535)");
+            return send(req, http::error(400, &why));
+        }
+    }
     let token = ctx.token.get();
     if token.is_none() {
         let host = http::request_header(&req, "Host");
@@ -128,6 +135,9 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
             let r = http::with(r, "WWW-Authenticate", scheme);
             return send(req, r);
         }
+    }
+    if let Some(name) = http::repeated(&http::parse_query(query)) {
+        return send(req, http::bad_parameter(name, "given more than once"));
     }
     let not_allowed = || {
         let body = ApiError {
@@ -273,19 +283,36 @@ fn new_worker(req: &Request, ctx: &Ctx) -> Reply {
     }
 }
 
+/// What the dashboard's files are sent with: its scripts and styles come only from this server
+/// (no inline code, so an injected `<script>` would not run), it may fetch and open websockets
+/// to other servers (the fleet view), no other site may frame it (clickjacking), types are
+/// not sniffed, and no `Referer` carrying `?server=` leaves the page.
+pub const DASHBOARD_HEADERS: [(&str, &str); 4] = [
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self' http: https: ws: wss:; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'",
+    ),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+];
+
 fn asset(req: &Request, a: &'static assets::Asset) -> Reply {
     // One validator per representation: the gzipped body is a different set of bytes.
     let gzip = accepts_gzip(req);
     let etag = a.etag(gzip);
+    // If-None-Match compares weakly (RFC 9110, 13.1.2): `W/"x"` matches `"x"`.
     let matches = req
         .headers()
         .iter()
         .filter(|h| h.field.equiv("If-None-Match"))
         .any(|h| {
-            h.value
-                .as_str()
-                .split(',')
-                .any(|t| t.trim() == etag || t.trim() == "*")
+            h.value.as_str().split(',').any(|t| {
+                let t = t.trim();
+                t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag
+            })
         });
     let r = if matches {
         http::reply(304, a.content_type, Body::Static(b""))
@@ -294,6 +321,9 @@ fn asset(req: &Request, a: &'static assets::Asset) -> Reply {
     } else {
         http::reply(200, a.content_type, Body::Static(a.body))
     };
+    let r = DASHBOARD_HEADERS
+        .iter()
+        .fold(r, |r, (name, value)| http::with(r, name, value));
     let r = http::with(r, "ETag", &etag);
     encoded(http::with(r, "Cache-Control", "no-cache"), gzip && !matches)
 }

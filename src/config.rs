@@ -65,6 +65,9 @@ SECURITY:
     --allowed-hosts LIST Host names served besides IP literals, localhost and this machine's
                          own names (comma-separated; * serves any); checked only without a token
                          [PSMONITOR_ALLOWED_HOSTS]
+    --web.cors-origin LIST  origins whose pages may read answers from a browser
+                         (comma-separated scheme://host[:port]), or * for any page
+                         [PSMONITOR_WEB_CORS_ORIGIN, default *]
 
 LOGGING:
     --log-level LEVEL    off|error|warn|info|debug|trace, or directives such as
@@ -121,6 +124,8 @@ pub struct Config {
     pub max_pending_per_peer: usize,
     /// Extra `Host` names served without a token (`--allowed-hosts`); `None` when `*`.
     pub allowed_hosts: Option<Vec<String>>,
+    /// Which other origins' pages may read answers (`--web.cors-origin`).
+    pub cors: crate::http::Cors,
     /// Other psmonitor servers for the dashboard's fleet view (`--fleet`), as written.
     pub fleet: Vec<String>,
     /// Where the token was read from, to re-read on SIGHUP.
@@ -347,6 +352,14 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         |_| Ok(()),
     )?;
     let allowed_hosts = allowed_hosts(&allowed)?;
+    let cors: String = value(
+        &mut args,
+        "--web.cors-origin",
+        "PSMONITOR_WEB_CORS_ORIGIN",
+        "*".into(),
+        |_| Ok(()),
+    )?;
+    let cors = cors_origins(&cors)?;
     let fleet: Fleet = value(
         &mut args,
         "--fleet",
@@ -403,6 +416,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         max_clients_per_peer,
         max_pending_per_peer,
         allowed_hosts,
+        cors,
         fleet: fleet.0,
         token_file,
         token,
@@ -561,6 +575,40 @@ fn allowed_hosts(text: &str) -> Result<Option<Vec<String>>, String> {
         names.push(name);
     }
     Ok(Some(names))
+}
+
+/// `--web.cors-origin`: `*`, or comma-separated origins as browsers write them in `Origin`
+/// (`http://pi.lan:4500`: scheme and host lower-case, no default port, no path); an entry
+/// written otherwise is brought to that form, and one that is no origin is refused.
+fn cors_origins(text: &str) -> Result<crate::http::Cors, String> {
+    let mut origins = Vec::new();
+    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        if entry == "*" {
+            return Ok(crate::http::Cors::Any);
+        }
+        let bad = |why: &str| {
+            format!("invalid value '{text}' for --web.cors-origin: '{entry}' {why} (a comma-separated list of origins such as https://grafana.lan or http://pi.lan:4500, or *)")
+        };
+        let (scheme, rest) = entry
+            .split_once("://")
+            .ok_or_else(|| bad("has no scheme"))?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "http" => ":80",
+            "https" => ":443",
+            _ => return Err(bad("is not http:// or https://")),
+        };
+        let authority = rest.strip_suffix('/').unwrap_or(rest).to_ascii_lowercase();
+        host_port(&authority).map_err(|why| bad(&why))?;
+        let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
+        origins.push(format!("{scheme}://{authority}"));
+    }
+    if origins.is_empty() {
+        return Err(format!(
+            "invalid value '{text}' for --web.cors-origin: no origin given (use * for any page)"
+        ));
+    }
+    Ok(crate::http::Cors::Only(origins))
 }
 
 /// Most entries `--fleet` takes: a page of hosts, not an inventory.
@@ -724,7 +772,36 @@ fn snapshot(sub: String, mut args: pico_args::Arguments) -> Result<Command, Stri
 
 #[cfg(test)]
 mod tests {
-    use super::{allowed_hosts, Fleet, MAX_FLEET, MAX_FLEET_ENTRY};
+    use super::{allowed_hosts, cors_origins, Fleet, MAX_FLEET, MAX_FLEET_ENTRY};
+    use crate::http::Cors;
+
+    #[test]
+    fn cors_origin_lists() {
+        assert_eq!(cors_origins("*").unwrap(), Cors::Any);
+        assert_eq!(cors_origins("http://a, *").unwrap(), Cors::Any);
+        assert_eq!(
+            cors_origins("HTTPS://Grafana.LAN/, http://pi.lan:4500,http://x:80,https://[::1]:443")
+                .unwrap(),
+            Cors::Only(vec![
+                "https://grafana.lan".into(),
+                "http://pi.lan:4500".into(),
+                "http://x".into(),
+                "https://[::1]".into(),
+            ])
+        );
+        for bad in [
+            "",
+            " , ",
+            "pi.lan",
+            "ftp://x",
+            "http://x/path",
+            "http://x:99999",
+            "http://",
+        ] {
+            let err = cors_origins(bad).expect_err(bad);
+            assert!(err.contains("--web.cors-origin"), "{bad}: {err}");
+        }
+    }
 
     /// Every flag this parser reads (a `"--…"` literal in this file, the hidden `--test-*` ones
     /// aside) and every collector is in `--help`: a new flag cannot be left out of it.

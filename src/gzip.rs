@@ -83,27 +83,48 @@ fn stored(out: &mut Vec<u8>, data: &[u8], last: bool) {
     out.extend_from_slice(data);
 }
 
-/// Whether the request's `Accept-Encoding` values accept gzip (and do not refuse it with
-/// `q=0`).
+/// Whether the request's `Accept-Encoding` values accept gzip (RFC 9110, 12.5.3): the best
+/// weight given to `gzip` or its old name `x-gzip` decides, and `*` counts only when neither is
+/// named. A weight that is not a valid qvalue (`q=bogus`, `q=-1`, `q=2`) makes its item not
+/// acceptable, rather than being read as 1; white space around `;` and `=` is tolerated
+/// (`gzip ; q = 0` refuses gzip).
 pub fn accepted<'a>(values: impl IntoIterator<Item = &'a str>) -> bool {
-    // An explicit `gzip` item decides; `*` counts only without one (RFC 9110, 12.5.3).
+    let mut named: Option<u16> = None;
     let mut star = None;
     for item in values.into_iter().flat_map(|v| v.split(',')) {
         let mut parts = item.split(';');
         let coding = parts.next().unwrap_or("").trim();
-        let q_zero = parts.any(|p| {
-            p.trim()
-                .strip_prefix("q=")
-                .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q == 0.0))
-        });
-        if coding.eq_ignore_ascii_case("gzip") {
-            return !q_zero;
+        let mut weight = Some(1000);
+        for p in parts {
+            let Some((name, value)) = p.split_once('=') else {
+                continue;
+            };
+            if name.trim().eq_ignore_ascii_case("q") {
+                weight = qvalue(value.trim());
+            }
         }
-        if coding == "*" {
-            star = Some(!q_zero);
+        let weight = weight.unwrap_or(0);
+        if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+            named = Some(named.map_or(weight, |w| w.max(weight)));
+        } else if coding == "*" {
+            star = Some(weight);
         }
     }
-    star.unwrap_or(false)
+    named.or(star).is_some_and(|w| w > 0)
+}
+
+/// A qvalue in thousandths: `0`, `0.5`, `1`, `1.000` (at most three decimals, at most 1);
+/// `None` for anything else.
+fn qvalue(text: &str) -> Option<u16> {
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    if !matches!(whole, "0" | "1") || frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut thousandths = u16::from(whole == "1") * 1000;
+    for (i, d) in frac.bytes().enumerate() {
+        thousandths += u16::from(d - b'0') * [100, 10, 1][i];
+    }
+    (thousandths <= 1000).then_some(thousandths)
 }
 
 #[cfg(test)]
@@ -146,5 +167,37 @@ mod tests {
         assert!(!accepted(["*;q=0"]));
         assert!(!accepted(["identity", "br"]));
         assert!(!accepted(std::iter::empty()));
+    }
+
+    #[test]
+    fn weights_are_read_strictly() {
+        for refused in [
+            "gzip;q=bogus",
+            "gzip;q=-1",
+            "gzip;q=2",
+            "gzip;q=1.5",
+            "gzip;q=0.0001",
+            "gzip;q=",
+            "gzip ; q = 0",
+            "gzip;Q=0",
+            "x-gzip;q=0",
+            "gzip;q=0, *",
+            "*;q=bogus",
+        ] {
+            assert!(!accepted([refused]), "{refused}");
+        }
+        for taken in [
+            "gzip;q=1",
+            "gzip;q=1.000",
+            "gzip;q=0.001",
+            "gzip ; q = 0.5",
+            "x-gzip",
+            "X-GZIP;q=0.3",
+            "gzip;q=0, x-gzip;q=0.5",
+            "br, *;q=0.1",
+            "gzip;level=9",
+        ] {
+            assert!(accepted([taken]), "{taken}");
+        }
     }
 }

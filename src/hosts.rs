@@ -70,6 +70,31 @@ impl HostCheck {
     }
 }
 
+/// Whether a `Host` value's port, if it has one, is a port (`[::1]:99999`, `pi:http` and
+/// `pi:-1` are not): RFC 9112 asks for a 400 for an invalid `Host`, and a name with a port no
+/// socket can have is no name of this server. An empty port (`pi:`) is allowed by RFC 3986.
+pub fn port_ok(host: &str) -> bool {
+    let host = host.trim();
+    let port = match host.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((_, "")) => return true,
+            Some((_, after)) => match after.strip_prefix(':') {
+                Some(p) => p,
+                None => return false,
+            },
+            None => return false,
+        },
+        None => match host.split_once(':') {
+            Some((_, p)) => p,
+            None => return true,
+        },
+    };
+    port.is_empty()
+        || (port.len() <= 5
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u32>().is_ok_and(|p| p <= 65_535))
+}
+
 /// `name:port` → `name`; `[v6]:port` → `[v6]`.
 pub fn strip_port(host: &str) -> &str {
     match host.rfind(':') {
@@ -168,5 +193,34 @@ mod tests {
             assert!(!c.admits(Some(bad)), "{bad}");
         }
         assert!(HostCheck { names: None }.admits(Some("evil.example")));
+    }
+
+    #[test]
+    fn ports_must_be_ports() {
+        for ok in [
+            "pi",
+            "pi:4500",
+            "pi:",
+            "[::1]",
+            "[::1]:65535",
+            "1.2.3.4:0",
+            "",
+        ] {
+            assert!(port_ok(ok), "{ok}");
+        }
+        for bad in [
+            "[::1]:99999",
+            "pi:65536",
+            "pi:123456",
+            "pi:-1",
+            "pi:http",
+            "pi:+80",
+            "::1",
+            "[::1]4500",
+            "[::1",
+            "a:1:2",
+        ] {
+            assert!(!port_ok(bad), "{bad}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 use crate::model::ApiError;
 use serde::Serialize;
 use std::io::Cursor;
+use std::sync::OnceLock;
 use tiny_http::{Header, Response, StatusCode};
 use tungstenite::Utf8Bytes;
 
@@ -40,6 +41,46 @@ pub fn request_header(req: &tiny_http::Request, name: &'static str) -> Option<St
         .map(|h| h.value.as_str().to_owned())
 }
 
+/// Which other origins' pages may read the answers from a browser (`--web.cors-origin`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cors {
+    /// `Access-Control-Allow-Origin: *` on every answer (the default: the original's clients,
+    /// pages served from elsewhere, rely on it).
+    Any,
+    /// Only these origins (`scheme://host[:port]`, as browsers send them in `Origin`) are
+    /// named back, each answer varying by `Origin`; any other page cannot read an answer.
+    Only(Vec<String>),
+}
+
+/// The policy in force: set once at start ([`set_cors`]), read by every reply builder, which
+/// has no other context (tiny_http's own refusals included).
+static CORS: OnceLock<Cors> = OnceLock::new();
+
+/// Sets the CORS policy; the first call wins (the server calls it once before serving).
+pub fn set_cors(policy: Cors) {
+    let _ = CORS.set(policy);
+}
+
+fn cors() -> &'static Cors {
+    CORS.get().unwrap_or(&Cors::Any)
+}
+
+/// Adds what the policy says for a request from `origin` (its `Origin` header): with a list,
+/// the origin itself when listed, and `Vary: Origin` either way. With `*`, [`reply`] has added
+/// it already.
+pub fn allow_origin(r: Reply, origin: Option<&str>) -> Reply {
+    match cors() {
+        Cors::Any => r,
+        Cors::Only(list) => {
+            let r = with(r, "Vary", "Origin");
+            match origin.filter(|o| list.iter().any(|l| l == o)) {
+                Some(o) => with(r, "Access-Control-Allow-Origin", o),
+                None => r,
+            }
+        }
+    }
+}
+
 /// A response with the CORS headers every answer carries.
 pub fn reply(status: u16, content_type: &str, body: Body) -> Reply {
     let len = body.as_ref().len();
@@ -50,15 +91,18 @@ pub fn reply(status: u16, content_type: &str, body: Body) -> Reply {
         Some(len),
         None,
     );
+    let any = (*cors() == Cors::Any).then_some(("Access-Control-Allow-Origin", "*"));
     for (k, v) in [
         ("Content-Type", content_type),
-        ("Access-Control-Allow-Origin", "*"),
         ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
         (
             "Access-Control-Allow-Headers",
             "x-requested-with, content-type, authorization",
         ),
-    ] {
+    ]
+    .into_iter()
+    .chain(any)
+    {
         if let Some(h) = header(k, v) {
             r.add_header(h);
         }
@@ -104,11 +148,13 @@ pub fn api_error(message: &str) -> ApiError {
 }
 
 /// How tiny_http words the refusals it writes itself (a full connection table, a malformed
-/// or ambiguous request head): the same JSON error body and CORS header as every answer, and
-/// `Retry-After` on a 503.
+/// or ambiguous request head): the same JSON error body and CORS header as every answer (`*`
+/// only: with a list of origins the request is not at hand), and `Retry-After` on a 503.
 pub fn refusal(status: u16, why: &str) -> (Vec<Header>, Vec<u8>) {
-    let mut headers: Vec<Header> = [("Content-Type", JSON), ("Access-Control-Allow-Origin", "*")]
-        .iter()
+    let any = (*cors() == Cors::Any).then_some(("Access-Control-Allow-Origin", "*"));
+    let mut headers: Vec<Header> = [("Content-Type", JSON)]
+        .into_iter()
+        .chain(any)
         .filter_map(|(k, v)| header(k, v))
         .collect();
     if status == 503 {
@@ -148,6 +194,16 @@ pub fn parse_query(q: &str) -> Vec<(String, String)> {
             (decode(k), decode(v))
         })
         .collect()
+}
+
+/// The first name given more than once in the query (`id=x&id=y`): such a query is refused
+/// rather than read as last-wins, since a proxy or a client library may read the first.
+pub fn repeated(pairs: &[(String, String)]) -> Option<&str> {
+    pairs
+        .iter()
+        .enumerate()
+        .find(|(i, (k, _))| pairs[..*i].iter().any(|(k2, _)| k2 == k))
+        .map(|(_, (k, _))| k.as_str())
 }
 
 /// The value of the last `name=` in the query, if any.
@@ -203,6 +259,17 @@ mod tests {
         assert_eq!(decode("%ff%fe"), "\u{fffd}\u{fffd}");
         assert_eq!(decode("%"), "%");
         assert_eq!(decode("%e2%82"), "\u{fffd}");
+        assert_eq!(repeated(&q), Some("id"));
+        assert_eq!(
+            repeated(&parse_query("processes=500&processes=5")),
+            Some("processes")
+        );
+        assert_eq!(repeated(&parse_query("a=1&b=2&c")), None);
+        assert_eq!(
+            repeated(&parse_query("a=1&%61=2")),
+            Some("a"),
+            "names compare decoded"
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub fn run(config: Config) -> Result<(), String> {
     let addr = config.socket_addr();
     raise_fd_limit();
     crate::heap::limit_arenas();
+    http::set_cors(config.cors.clone());
     let listener = listen(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let limits = tiny_http::Limits {
         max_connections: config.max_connections,

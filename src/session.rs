@@ -115,8 +115,18 @@ impl Handshake {
         };
         let head =
             |name: &'static str| http::request_header(req, name).map(|v| v.trim().to_owned());
-        let is_upgrade = head("Upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-            && req.asks_upgrade();
+        let wants_websocket = head("Upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+        // Any declared framing, even `Content-Length: 0`, makes it a request with a body.
+        let has_body = req.body_length().is_some() || head("Transfer-Encoding").is_some();
+        if wants_websocket && has_body {
+            // tiny_http takes no request with a body for an upgrade (its framing would be
+            // ambiguous); say so rather than "needs an upgrade" to a client that asked for one.
+            return Err(http::error(
+                400,
+                "a websocket handshake must not have a body (send GET without Content-Length or Transfer-Encoding)",
+            ));
+        }
+        let is_upgrade = wants_websocket && req.asks_upgrade();
         if !is_upgrade {
             let r = http::error(426, "this endpoint needs a websocket upgrade");
             return Err(http::with(r, "Upgrade", "websocket"));

@@ -82,20 +82,16 @@ fn curl_examples_answer() {
     assert!(ran >= 12, "{ran} curl lines");
 }
 
-#[test]
-fn token_example_works_as_written() {
-    // The example runs an installed `psmonitor` on port 4500; here it runs this build on a free
-    // port, in a scratch directory.
+/// Runs the example `name`, a shell script that starts an installed `psmonitor` on port 4500:
+/// here this build on a free port, in a scratch directory, stopped at the end. Its stdout.
+fn run_example(name: &str) -> String {
     let port = common::free_port();
     let bin = env!("CARGO_BIN_EXE_psmonitor");
-    let script = example("token")
+    let script = example(name)
         .replace("127.0.0.1:4500", &format!("127.0.0.1:{port}"))
-        .replace(
-            "psmonitor --token-file",
-            &format!("{bin} --port {port} --token-file"),
-        )
+        .replace("psmonitor --", &format!("{bin} --port {port} --"))
         + "kill $!\n";
-    let dir = std::env::temp_dir().join(format!("psm-readme-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("psm-readme-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = Command::new("sh")
         .arg("-c")
@@ -104,12 +100,28 @@ fn token_example_works_as_written() {
         .output()
         .unwrap();
     std::fs::remove_dir_all(&dir).ok();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn token_example_works_as_written() {
+    let stdout = run_example("token");
     let mut lines = stdout.lines();
     let system: serde_json::Value =
         serde_json::from_str(lines.next().unwrap_or("")).expect("JSON with the token");
     assert!(system["cpu"].is_object());
     assert_eq!(lines.next(), Some("401"), "{stdout}");
+}
+
+#[test]
+fn cors_example_works_as_written() {
+    let stdout = run_example("cors");
+    let lines: Vec<String> = stdout.lines().map(|l| l.trim().to_lowercase()).collect();
+    assert_eq!(
+        lines,
+        ["access-control-allow-origin: http://pi.lan:4500", "0"],
+        "{stdout}"
+    );
 }
 
 /// README is a front door (at most 250 lines, with the dashboard's picture, at most 150 KB);

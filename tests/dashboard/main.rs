@@ -9,6 +9,7 @@
 mod chrome;
 #[path = "../common/mod.rs"]
 mod common;
+mod csp;
 mod fleet;
 mod host;
 mod older;

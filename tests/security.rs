@@ -1,0 +1,220 @@
+//! The loose doors of a review, each shut and checked against the real binary: the dashboard's
+//! security headers, strict `Accept-Encoding` weights, weak `If-None-Match`, a `Host` with an
+//! impossible port, repeated query parameters, an upgrade with a body, and `--web.cors-origin`.
+
+mod common;
+use common::{request, run_cli, Server};
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Duration;
+
+#[test]
+fn the_dashboard_is_sent_with_security_headers() {
+    let s = Server::start(&[]);
+    for path in ["/", "/app.js", "/style.css"] {
+        let r = request(s.addr, "GET", path, &[], b"");
+        assert_eq!(r.status, 200, "{path}");
+        let csp = r.header("Content-Security-Policy").expect("a CSP");
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "frame-ancestors 'none'",
+            "connect-src 'self' http: https: ws: wss:",
+        ] {
+            assert!(csp.contains(directive), "{path}: {directive} in {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(r.header("X-Frame-Options"), Some("DENY"), "{path}");
+        assert_eq!(r.header("X-Content-Type-Options"), Some("nosniff"));
+        assert_eq!(r.header("Referrer-Policy"), Some("no-referrer"));
+    }
+}
+
+#[test]
+fn accept_encoding_weights_are_read_strictly() {
+    let s = Server::start(&[]);
+    let encoding = |value: &str| {
+        let r = request(s.addr, "GET", "/", &[("Accept-Encoding", value)], b"");
+        assert_eq!(r.status, 200, "{value}");
+        r.header("Content-Encoding").map(str::to_owned)
+    };
+    for refused in [
+        "gzip;q=bogus",
+        "gzip;q=-1",
+        "gzip;q=2",
+        "gzip ; q = 0",
+        "x-gzip;q=0",
+        "gzip;q=0, *",
+    ] {
+        assert_eq!(encoding(refused), None, "Accept-Encoding: {refused}");
+    }
+    for taken in [
+        "gzip",
+        "x-gzip",
+        "gzip ; q = 0.5",
+        "*",
+        "br;q=1, gzip;q=0.001",
+    ] {
+        assert_eq!(
+            encoding(taken).as_deref(),
+            Some("gzip"),
+            "Accept-Encoding: {taken}"
+        );
+    }
+    // /metrics reads the same header the same way.
+    let r = request(
+        s.addr,
+        "GET",
+        "/metrics",
+        &[("Accept-Encoding", "gzip;q=2")],
+        b"",
+    );
+    assert_eq!(r.header("Content-Encoding"), None);
+}
+
+#[test]
+fn a_weak_validator_gets_304() {
+    let s = Server::start(&[]);
+    let r = request(s.addr, "GET", "/", &[], b"");
+    let etag = r.header("ETag").expect("ETag").to_owned();
+    let weak = format!("W/{etag}");
+    let r = request(s.addr, "GET", "/", &[("If-None-Match", &weak)], b"");
+    assert_eq!(r.status, 304, "If-None-Match: {weak}");
+    let listed = format!("\"other\", W/{etag}");
+    let r = request(s.addr, "GET", "/", &[("If-None-Match", &listed)], b"");
+    assert_eq!(r.status, 304, "If-None-Match: {listed}");
+    let r = request(s.addr, "GET", "/", &[("If-None-Match", "W/\"other\"")], b"");
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn a_host_with_an_impossible_port_is_refused() {
+    let plain = Server::start(&[]);
+    let token = Server::builder().env("PSMONITOR_TOKEN", "t0ken").start();
+    let auth = ("Authorization", "Bearer t0ken");
+    for s in [&plain, &token] {
+        for host in ["[::1]:99999", "127.0.0.1:65536", "localhost:http", "[::1]x"] {
+            let r = request(s.addr, "GET", "/system", &[("Host", host), auth], b"");
+            assert_eq!(r.status, 400, "Host: {host}: {}", r.text());
+            assert!(r.json()["error"].as_str().unwrap().contains(host));
+        }
+        let r = request(
+            s.addr,
+            "GET",
+            "/system",
+            &[("Host", "[::1]:65535"), auth],
+            b"",
+        );
+        assert_eq!(r.status, 200);
+    }
+}
+
+#[test]
+fn repeated_query_parameters_are_refused() {
+    let s = Server::start(&[]);
+    for (path, name) in [
+        ("/system?processes=500&processes=5", "processes"),
+        ("/system?sort=cpu&sort=mem", "sort"),
+        ("/history?seconds=10&seconds=20", "seconds"),
+        (
+            "/connect?id=x&id=00000000-0000-0000-0000-000000000000",
+            "id",
+        ),
+        ("/ws?stream=network&stream=system", "stream"),
+    ] {
+        let v = common::assert_bad_parameter(s.addr, path, name);
+        assert_eq!(v["reason"], "given more than once", "{path}");
+    }
+    // A repeated id cannot pick the one that was registered.
+    let id = s.worker();
+    let path = format!("/connect?id=bogus&id={id}");
+    common::assert_bad_parameter(s.addr, &path, "id");
+}
+
+#[test]
+fn an_upgrade_with_a_body_is_told_what_is_wrong() {
+    let s = Server::start(&[]);
+    let id = s.worker();
+    let handshake = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+                     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    for framing in [
+        "Content-Length: 5\r\n\r\nhello",
+        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    ] {
+        let mut c = TcpStream::connect(s.addr).unwrap();
+        let head = format!(
+            "GET /connect?id={id} HTTP/1.1\r\nHost: {}\r\n{handshake}{framing}",
+            s.addr
+        );
+        c.write_all(head.as_bytes()).unwrap();
+        let r = common::read_response(&mut c, Duration::from_secs(10)).expect("an answer");
+        assert_eq!(r.status, 400, "{framing:?}: {}", r.text());
+        assert!(r.text().contains("must not have a body"), "{}", r.text());
+    }
+    // The worker was not spent: a proper handshake still gets its session.
+    let mut ws = s.ws(&format!("/connect?id={id}"));
+    let greeting = ws.read().expect("the greeting");
+    assert!(greeting.to_text().unwrap().contains("connected"));
+}
+
+#[test]
+fn cors_origins_can_be_listed() {
+    let s = Server::start(&[
+        "--web.cors-origin",
+        "https://grafana.lan,http://pi.lan:4500",
+    ]);
+    let get = |origin: Option<&str>| {
+        let headers: Vec<(&str, &str)> = origin.map(|o| ("Origin", o)).into_iter().collect();
+        request(s.addr, "GET", "/system", &headers, b"")
+    };
+    for origin in ["https://grafana.lan", "http://pi.lan:4500"] {
+        let r = get(Some(origin));
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("Access-Control-Allow-Origin"), Some(origin));
+        assert!(r.headers.iter().any(|(k, v)| k == "Vary" && v == "Origin"));
+    }
+    for other in [Some("http://evil.example"), Some("null"), None] {
+        let r = get(other);
+        assert_eq!(
+            r.status, 200,
+            "served: CORS only stops a browser reading it"
+        );
+        assert_eq!(r.header("Access-Control-Allow-Origin"), None, "{other:?}");
+    }
+    // Preflights and errors follow the same list.
+    let pre = request(
+        s.addr,
+        "OPTIONS",
+        "/system",
+        &[("Origin", "https://grafana.lan")],
+        b"",
+    );
+    assert_eq!(
+        pre.header("Access-Control-Allow-Origin"),
+        Some("https://grafana.lan")
+    );
+    let nf = request(
+        s.addr,
+        "GET",
+        "/nope",
+        &[("Origin", "http://evil.example")],
+        b"",
+    );
+    assert_eq!(nf.header("Access-Control-Allow-Origin"), None);
+
+    // The default stays `*` (the original's clients rely on it), from the flag or its variable.
+    let any = Server::start(&[]);
+    let r = request(any.addr, "GET", "/system", &[("Origin", "http://x")], b"");
+    assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));
+    let env = Server::builder()
+        .env("PSMONITOR_WEB_CORS_ORIGIN", "http://pi.lan")
+        .start();
+    let r = request(env.addr, "GET", "/system", &[("Origin", "http://x")], b"");
+    assert_eq!(r.header("Access-Control-Allow-Origin"), None);
+
+    let out = run_cli(&["--web.cors-origin", "pi.lan"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--web.cors-origin"), "{err}");
+}
