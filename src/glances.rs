@@ -171,17 +171,17 @@ fn cpu_total(s: &Snapshot) -> Value {
     Value::Object(m)
 }
 
-/// `percpu`: one item per CPU, keyed by `cpu_number`.
+/// `percpu`: one item per online CPU, keyed by its `cpu_number`.
 fn percpu(s: &Snapshot) -> Vec<Value> {
     s.cpu
         .core_modes
         .iter()
         .zip(&s.system.cpu.cores)
-        .enumerate()
-        .map(|(i, (shares, total))| {
+        .zip(&s.cpu.numbers)
+        .map(|((shares, total), n)| {
             let mut m = modes(shares);
             m.insert("key".into(), json!("cpu_number"));
-            m.insert("cpu_number".into(), json!(i));
+            m.insert("cpu_number".into(), json!(n));
             m.insert("total".into(), json!(total));
             Value::Object(m)
         })

@@ -159,8 +159,8 @@ pub fn render_snapshot(s: &Snapshot) -> String {
         g,
         "Per-CPU busy over the last sampler interval, percent.",
     );
-    for (i, c) in s.system.cpu.cores.iter().enumerate() {
-        f.sample(&[("cpu", &i.to_string())], *c);
+    for (n, c) in s.cpu.numbers.iter().zip(&s.system.cpu.cores) {
+        f.sample(&[("cpu", &n.to_string())], *c);
     }
     if let Some(t) = s.system.cpu.temp {
         let sensor = s.system.cpu.temp_sensor.as_deref().unwrap_or("");

@@ -421,10 +421,12 @@ fn resolve(roots: &Roots, runtime: &str, id: &str) -> Ident {
         "containerd" => containerd_ident(roots, id),
         _ => None,
     };
-    found.unwrap_or_else(|| Ident {
+    let mut ident = found.unwrap_or_else(|| Ident {
         name: if is_hex_id(id) { &id[..12] } else { id }.to_owned(),
         image: None,
-    })
+    });
+    ident.name = super::procfs::cap_name(&ident.name).to_owned();
+    ident
 }
 
 fn status(raw: &Raw) -> &'static str {

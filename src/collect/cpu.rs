@@ -16,20 +16,23 @@ pub const MODES: [&str; 8] = [
 ];
 
 impl Times {
-    /// All time the CPU accounted for. guest and guest_nice are already counted in user and
-    /// nice, so they are left out (as psutil does).
-    fn total(&self) -> u64 {
-        self.0[..8].iter().fold(0u64, |a, &b| a.saturating_add(b))
-    }
-
-    fn idle(&self) -> u64 {
-        self.0[3].saturating_add(self.0[4])
+    /// Jiffies per mode between `prev` and `self` (guest and guest_nice are already inside
+    /// user and nice, so they are left out, as psutil does). A column that stepped back (iowait does,
+    /// and a CPU that went offline and came back starts over) counts as 0, so the shares of
+    /// one interval always add up to 100 and none exceeds it.
+    fn deltas(&self, prev: &Times) -> [u64; 8] {
+        let mut d = [0; 8];
+        for (i, slot) in d.iter_mut().enumerate() {
+            *slot = self.0[i].saturating_sub(prev.0[i]);
+        }
+        d
     }
 
     /// Busy percent between `prev` and `self`; 0 when no time passed.
     pub fn usage_since(&self, prev: &Times) -> f64 {
-        let total = self.total().saturating_sub(prev.total());
-        let idle = self.idle().saturating_sub(prev.idle());
+        let d = self.deltas(prev);
+        let total = d.iter().fold(0u64, |a, &b| a.saturating_add(b));
+        let idle = d[3].saturating_add(d[4]);
         if total == 0 {
             return 0.0;
         }
@@ -39,19 +42,21 @@ impl Times {
     /// Percent of the time between `prev` and `self` spent in each of [`MODES`] (Glances'
     /// `user`, `system`, `idle`, ... shares); all 0 when no time passed.
     pub fn shares_since(&self, prev: &Times) -> [f64; 8] {
-        let total = self.total().saturating_sub(prev.total());
+        let d = self.deltas(prev);
+        let total = d.iter().fold(0u64, |a, &b| a.saturating_add(b));
         let mut out = [0.0; 8];
         if total > 0 {
-            for (i, slot) in out.iter_mut().enumerate() {
-                *slot = self.0[i].saturating_sub(prev.0[i]) as f64 / total as f64 * 100.0;
+            for (slot, v) in out.iter_mut().zip(d) {
+                *slot = v as f64 / total as f64 * 100.0;
             }
         }
         out
     }
 }
 
-/// Parses `/proc/stat` into the aggregate line and one entry per CPU.
-pub fn parse_stat(text: &str) -> (Times, Vec<Times>) {
+/// Parses `/proc/stat` into the aggregate line and one entry per online CPU, by CPU number
+/// (an offline CPU has no line, so position is not a CPU's name).
+pub fn parse_stat(text: &str) -> (Times, Vec<(u32, Times)>) {
     let mut all = Times::default();
     let mut cores = Vec::new();
     for line in text.lines() {
@@ -59,11 +64,14 @@ pub fn parse_stat(text: &str) -> (Times, Vec<Times>) {
             continue;
         };
         // "cpu  ..." is the aggregate, "cpuN ..." one CPU; anything else is skipped.
-        let (aggregate, numbers) = if rest.starts_with(char::is_whitespace) {
-            (true, rest)
+        let (cpu, numbers) = if rest.starts_with(char::is_whitespace) {
+            (None, rest)
         } else {
             match rest.split_once(char::is_whitespace) {
-                Some((id, numbers)) if id.parse::<u32>().is_ok() => (false, numbers),
+                Some((id, numbers)) => match id.parse::<u32>() {
+                    Ok(n) => (Some(n), numbers),
+                    Err(_) => continue,
+                },
                 _ => continue,
             }
         };
@@ -71,10 +79,9 @@ pub fn parse_stat(text: &str) -> (Times, Vec<Times>) {
         for (slot, v) in t.0.iter_mut().zip(numbers.split_whitespace()) {
             *slot = v.parse().unwrap_or(0);
         }
-        if aggregate {
-            all = t;
-        } else {
-            cores.push(t);
+        match cpu {
+            None => all = t,
+            Some(n) => cores.push((n, t)),
         }
     }
     (all, cores)
@@ -83,15 +90,17 @@ pub fn parse_stat(text: &str) -> (Times, Vec<Times>) {
 /// Keeps the previous `/proc/stat` reading to turn jiffies into usage.
 #[derive(Default)]
 pub struct CpuCollector {
-    prev: Option<(Times, Vec<Times>)>,
+    prev: Option<(Times, Vec<(u32, Times)>)>,
     buf: Vec<u8>,
 }
 
-/// One CPU reading: usage over the last interval, in all and per CPU.
+/// One CPU reading: usage over the last interval, in all and per online CPU.
 #[derive(Debug, Clone, Default)]
 pub struct CpuSample {
     pub usage: f64,
     pub cores: Vec<f64>,
+    /// The CPU number of each entry of `cores` (`cpuN` of `/proc/stat`).
+    pub numbers: Vec<u32>,
     /// Percent of the interval per mode ([`MODES`] order), in all and per CPU (for the
     /// Glances API's `cpu` and `percpu`).
     pub modes: [f64; 8],
@@ -99,7 +108,9 @@ pub struct CpuSample {
 }
 
 impl CpuCollector {
-    /// Reads `/proc/stat` (below `roots`) and reports usage since the previous call.
+    /// Reads `/proc/stat` (below `roots`) and reports usage since the previous call. Each
+    /// CPU is compared with its own previous line, by number; one that was offline is
+    /// compared with boot, like the first reading.
     pub fn sample(&mut self, roots: &super::family::Roots) -> CpuSample {
         let (all, cores) = match read_into(roots.proc("stat"), &mut self.buf) {
             Ok(text) => parse_stat(text),
@@ -109,23 +120,24 @@ impl CpuCollector {
         // shows the average since boot instead of a meaningless 0 or instant value.
         let (pall, pcores) = self.prev.take().unwrap_or_default();
         let zero = Times::default();
-        let usage = all.usage_since(&pall);
-        let before = |i: usize| pcores.get(i).unwrap_or(&zero);
-        let per_core = cores
-            .iter()
-            .enumerate()
-            .map(|(i, c)| c.usage_since(before(i)))
-            .collect();
-        let core_modes = cores
-            .iter()
-            .enumerate()
-            .map(|(i, c)| c.shares_since(before(i)))
-            .collect();
+        let before = |n: u32| {
+            pcores
+                .iter()
+                .find(|(m, _)| *m == n)
+                .map_or(&zero, |(_, t)| t)
+        };
         let sample = CpuSample {
-            usage,
-            cores: per_core,
+            usage: all.usage_since(&pall),
+            cores: cores
+                .iter()
+                .map(|(n, c)| c.usage_since(before(*n)))
+                .collect(),
+            numbers: cores.iter().map(|(n, _)| *n).collect(),
             modes: all.shares_since(&pall),
-            core_modes,
+            core_modes: cores
+                .iter()
+                .map(|(n, c)| c.shares_since(before(*n)))
+                .collect(),
         };
         self.prev = Some((all, cores));
         sample
@@ -190,7 +202,8 @@ intr 12345\nctxt 99\n";
         assert_eq!(all.0[0], 100);
         assert_eq!(all.0[3], 800);
         assert_eq!(cores.len(), 2);
-        assert_eq!(cores[1].0[2], 25);
+        assert_eq!(cores[1].0, 1);
+        assert_eq!(cores[1].1 .0[2], 25);
     }
 
     #[test]
@@ -251,7 +264,8 @@ intr 12345\nctxt 99\n";
                 text.push_str("cpufreq 1 2 3\ncpuX 4 5\nintr 12345 0 0\nctxt 99\nbtime 1700000000\n");
                 let (a, c) = parse_stat(&text);
                 prop_assert_eq!(a, all);
-                prop_assert_eq!(c, cores);
+                let numbered: Vec<(u32, Times)> = (0..).zip(cores).collect();
+                prop_assert_eq!(c, numbered);
             }
 
             /// Usage between any two readings is a percentage, 0 when nothing moved, and

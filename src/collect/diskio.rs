@@ -4,8 +4,10 @@
 //! Devices are those node_exporter's `diskstats` shows (its default excludes: partitions of
 //! `sd`/`vd`/`nvme` disks, `loop`, `ram`, `fd`), so the JSON and `/metrics` agree. Counters are
 //! cumulative since boot in the kernel; a device that appears (hotplug) shows rates from its
-//! second tick, and one whose counters go backwards (a reset) shows 0 for that tick.
+//! second tick, and one whose counters go backwards or leap (a reset, [`super::counter`]) shows 0 for that
+//! tick.
 
+use super::counter;
 use super::family::Roots;
 use super::procfs::read_lossy;
 use crate::model::{round, DiskIo};
@@ -44,11 +46,14 @@ impl DiskIoCollector {
                 continue;
             }
             let now: Counters = [s[2], s[6], s[0], s[4], s[9]];
+            // Sectors are capped as bytes, operations and busy ms as operations.
+            let cap = |i: usize| match i {
+                0 | 1 => counter::MAX_BYTES_PER_SEC / SECTOR,
+                _ => counter::MAX_OPS_PER_SEC,
+            };
             let rate = |i: usize, scale: f64| match self.prev.get(name) {
-                Some(before) if secs > 0.0 && now[i] >= before[i] => {
-                    (now[i] - before[i]) as f64 * scale / secs
-                }
-                _ => 0.0,
+                Some(before) => counter::rate(before[i], now[i], secs, cap(i)) * scale,
+                None => 0.0,
             };
             out.push(DiskIo {
                 name: name.to_owned(),

@@ -6,6 +6,7 @@ pub mod arp;
 pub mod bonding;
 pub mod conntrack;
 pub mod containers;
+pub mod counter;
 pub mod cpu;
 pub mod cpufreq;
 pub mod disk;

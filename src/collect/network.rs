@@ -3,6 +3,7 @@
 //! The original slept 5 seconds on the request path to compute rates; the sampler already has
 //! the previous reading, so a rate costs nothing extra.
 
+use super::counter;
 use super::procfs::{read_into, read_u64};
 use crate::model::{mib, round, InterfaceStats, Rates};
 use std::collections::BTreeMap;
@@ -91,6 +92,8 @@ pub struct Link {
     pub up: bool,
     /// Mbit/s; 0 where unknown (virtual interfaces, loopback, a link that is down).
     pub speed_mbps: u64,
+    /// A physical device (`device` below its sysfs directory): only its speed caps a rate.
+    pub physical: bool,
 }
 
 /// Reads `operstate` and `speed` of `name` (loopback's operstate is `unknown`, yet it is up).
@@ -102,6 +105,7 @@ fn link(roots: &super::family::Roots, name: &str, buf: &mut Vec<u8>) -> Link {
     Link {
         up,
         speed_mbps: read_u64(dir.join("speed"), buf).unwrap_or(0),
+        physical: dir.join("device").exists(),
     }
 }
 
@@ -120,7 +124,8 @@ impl NetworkSample {
 
 impl NetworkCollector {
     /// Reads `/proc/net/dev`; `elapsed_secs` is the time since the previous reading.
-    /// A counter that went backwards (interface re-created) gives rate 0, not a huge number.
+    /// A counter that went backwards or leapt past what the link can carry is a reset
+    /// ([`super::counter`]): rate 0 for that tick, not a huge number.
     pub fn sample(&mut self, roots: &super::family::Roots, elapsed_secs: f64) -> NetworkSample {
         let interfaces = read_into(roots.proc("net/dev"), &mut self.buf)
             .map(parse)
@@ -129,30 +134,27 @@ impl NetworkCollector {
         let mut moved = BTreeMap::new();
         let mut links = BTreeMap::new();
         for (name, now) in &interfaces {
-            links.insert(name.clone(), link(roots, name, &mut self.buf));
-            let delta = self.prev.get(name).filter(|_| elapsed_secs > 0.0).map(|b| {
+            let l = link(roots, name, &mut self.buf);
+            links.insert(name.clone(), l);
+            let cap = counter::link_cap(l.speed_mbps, l.physical);
+            let (rx, tx) = self.prev.get(name).map_or((0, 0), |b| {
                 (
-                    now.rx_bytes.saturating_sub(b.rx_bytes),
-                    now.tx_bytes.saturating_sub(b.tx_bytes),
+                    counter::delta(b.rx_bytes, now.rx_bytes, elapsed_secs, cap),
+                    counter::delta(b.tx_bytes, now.tx_bytes, elapsed_secs, cap),
                 )
             });
-            moved.insert(name.clone(), delta.unwrap_or_default());
-            let rate = match self.prev.get(name) {
-                Some(before) if elapsed_secs > 0.0 => {
-                    let per_sec = |a: u64, b: u64| {
-                        round(
-                            a.saturating_sub(b) as f64 / elapsed_secs / (1 << 20) as f64,
-                            3,
-                        )
-                    };
-                    Rates {
-                        rx: per_sec(now.rx_bytes, before.rx_bytes),
-                        tx: per_sec(now.tx_bytes, before.tx_bytes),
-                    }
-                }
-                _ => Rates::default(),
+            moved.insert(name.clone(), (rx, tx));
+            let per_sec = |d: u64| match elapsed_secs > 0.0 {
+                true => round(d as f64 / elapsed_secs / (1 << 20) as f64, 3),
+                false => 0.0,
             };
-            rates.insert(name.clone(), rate);
+            rates.insert(
+                name.clone(),
+                Rates {
+                    rx: per_sec(rx),
+                    tx: per_sec(tx),
+                },
+            );
         }
         self.prev = interfaces.iter().cloned().collect();
         NetworkSample {

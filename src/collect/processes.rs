@@ -7,7 +7,7 @@
 //! again every [`UID_RECHECK`] scans, as a daemon may drop privileges after it starts.
 //! Reading `/proc` lists thread-group leaders only, so threads are never counted as processes.
 
-use super::procfs::read_lossy;
+use super::procfs::{cap_name, read_lossy};
 use super::users::Users;
 use crate::model::{mib, round, Process};
 use std::collections::HashMap;
@@ -42,7 +42,7 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
         return None;
     }
     let pid = text[..open].trim().parse().ok()?;
-    let comm = text[open + 1..close].to_owned();
+    let comm = cap_name(&text[open + 1..close]).to_owned();
     // Fields after ")" start at field 3 (state); utime is 14, stime 15, num_threads 20,
     // starttime 22, rss 24.
     let mut rest = text[close + 1..].split_whitespace();
@@ -89,9 +89,10 @@ impl Group {
     }
 }
 
-/// Keeps the previous tick's CPU ticks per pid to compute per-process CPU.
+/// Keeps the previous tick's CPU ticks per process to compute per-process CPU.
 pub struct ProcessCollector {
-    prev: HashMap<u32, u64>,
+    /// CPU ticks per process instance: (pid, start time), so a reused pid starts over.
+    prev: HashMap<(u32, u64), u64>,
     page_size: u64,
     ticks_per_sec: f64,
     buf: Vec<u8>,
@@ -185,7 +186,7 @@ impl ProcessCollector {
         let Ok(dir) = std::fs::read_dir(&self.proc) else {
             return ProcessSample::default();
         };
-        let mut seen: HashMap<u32, u64> = HashMap::with_capacity(self.prev.len() + 16);
+        let mut seen: HashMap<(u32, u64), u64> = HashMap::with_capacity(self.prev.len() + 16);
         let mut groups: HashMap<String, Group> = HashMap::new();
         let (mut running, mut sleeping, mut threads) = (0, 0, 0);
         for entry in dir.flatten() {
@@ -217,14 +218,14 @@ impl ProcessCollector {
                     Err(_) => continue,
                 },
             };
-            let cpu = match self.prev.get(&pid) {
+            let cpu = match self.prev.get(&(pid, stat.start)) {
                 Some(&before) if elapsed_secs > 0.0 => {
                     stat.ticks.saturating_sub(before) as f64 / self.ticks_per_sec / elapsed_secs
                         * 100.0
                 }
                 _ => 0.0,
             };
-            seen.insert(pid, stat.ticks);
+            seen.insert((pid, stat.start), stat.ticks);
             // Kernel threads (no memory of their own) have an empty cmdline: do not read it.
             let comm = if stat.comm.len() >= 15 && stat.rss_pages > 0 {
                 full_name(&self.proc, pid, &stat.comm, &mut self.buf).unwrap_or(stat.comm)
@@ -255,7 +256,8 @@ impl ProcessCollector {
             }
         }
         let count = seen.len();
-        self.uids.retain(|pid, _| seen.contains_key(pid));
+        self.uids
+            .retain(|pid, (start, _, _)| seen.contains_key(&(*pid, *start)));
         self.prev = seen;
         let mut groups: Vec<Group> = groups.into_values().collect();
         groups.sort_by(|a, b| b.rss.cmp(&a.rss).then(a.pid.cmp(&b.pid)));
@@ -360,13 +362,9 @@ fn thread_cpu() -> Duration {
     )
 }
 
-/// Longest process name sent, in bytes (cut at a character boundary). A process chooses its
-/// own `argv[0]`, and one of ~100 KB made every snapshot too large for the websocket stream;
-/// psutil-era clients never see names this long.
-pub const MAX_NAME: usize = 256;
-
 /// The kernel truncates `comm` to 15 bytes; like psutil, take the full name from `cmdline`
-/// when its first word's basename starts with the truncated one, capped at [`MAX_NAME`].
+/// when its first word's basename starts with the truncated one, capped at
+/// [`super::procfs::MAX_NAME`].
 fn full_name(proc: &str, pid: u32, comm: &str, buf: &mut Vec<u8>) -> Option<String> {
     let text = read_lossy(format!("{proc}/{pid}/cmdline"), buf).ok()?;
     let first = text.split('\0').next()?;
@@ -374,18 +372,10 @@ fn full_name(proc: &str, pid: u32, comm: &str, buf: &mut Vec<u8>) -> Option<Stri
     (base.len() > comm.len() && base.starts_with(comm)).then(|| cap_name(base).to_owned())
 }
 
-/// `name` cut to at most [`MAX_NAME`] bytes at a character boundary.
-fn cap_name(name: &str) -> &str {
-    let mut end = name.len().min(MAX_NAME);
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    &name[..end]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::procfs::MAX_NAME;
 
     #[test]
     fn parses_comm_with_spaces_and_parens() {

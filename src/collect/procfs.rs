@@ -210,6 +210,21 @@ pub fn parse_float(s: &str) -> Option<f64> {
     s.parse().ok()
 }
 
+/// Longest name sent, in bytes (cut at a character boundary): process names (a process
+/// chooses its own `argv[0]` and `comm`; one of ~100 KB made every snapshot too large for the
+/// websocket stream), sensor chips and labels, containers. psutil-era clients never see
+/// names this long.
+pub const MAX_NAME: usize = 256;
+
+/// `name` cut to at most [`MAX_NAME`] bytes at a character boundary.
+pub fn cap_name(name: &str) -> &str {
+    let mut end = name.len().min(MAX_NAME);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

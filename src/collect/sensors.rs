@@ -155,9 +155,10 @@ fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// A name or label file, trimmed and capped at [`super::procfs::MAX_NAME`] bytes.
 fn read_trim(p: &Path) -> Option<String> {
-    let s = fs::read_to_string(p).ok()?;
-    let s = s.trim();
+    let s = super::procfs::read_capped(p, 4 * super::procfs::MAX_NAME).ok()?;
+    let s = super::procfs::cap_name(s.trim()).trim_end();
     (!s.is_empty()).then(|| s.to_owned())
 }
 
