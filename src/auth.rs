@@ -33,11 +33,19 @@ impl std::fmt::Debug for Token {
 }
 
 impl Token {
-    /// A token from text; surrounding white space (a file's trailing newline) is ignored.
-    /// Empty text means no token.
-    pub fn new(text: &str) -> Option<Token> {
+    /// A token from text (surrounding white space, a file's trailing newline, ignored), or why it cannot be one: empty, or holding anything but printable
+    /// ASCII (a space, a control character, `é`). HTTP sends header values as ASCII, so such a
+    /// token could never arrive as a Bearer token (only inside Basic's base64): refused at
+    /// start, rather than half working.
+    pub fn parse(text: &str) -> Result<Token, &'static str> {
         let t = text.trim();
-        (!t.is_empty()).then(|| Token(t.to_owned()))
+        if t.is_empty() {
+            return Err("is empty");
+        }
+        if !t.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("holds characters other than printable ASCII (spaces, control characters or non-ASCII letters cannot be sent as a Bearer token)");
+        }
+        Ok(Token(t.to_owned()))
     }
 
     /// True when the request carries `Authorization: Bearer <this token>`, or HTTP Basic
@@ -116,7 +124,7 @@ mod tests {
 
     #[test]
     fn basic_auth_takes_the_token_as_password() {
-        let t = Token::new("s3cret").unwrap();
+        let t = Token::parse("s3cret").unwrap();
         // "homepage:s3cret", "x:s3cret" (no padding), ":s3cret"
         assert!(t.admits_value("Basic aG9tZXBhZ2U6czNjcmV0"));
         assert!(t.admits_value("basic eDpzM2NyZXQ"));
@@ -139,9 +147,13 @@ mod tests {
         assert!(!constant_time_eq(b"secret", b"secret2"));
         assert!(!constant_time_eq(b"", b"x"));
         assert!(!constant_time_eq(b"x\xff", b"x"));
-        assert!(Token::new("  \n").is_none());
+        assert!(Token::parse("  \n").is_err());
+        assert!(Token::parse("caf\u{e9}").is_err());
+        assert!(Token::parse("two words").is_err());
+        assert!(Token::parse("tab\there").is_err());
+        assert!(Token::parse(" ok-token~!\n").is_ok());
         assert_eq!(
-            format!("{:?}", Token::new("abc").unwrap()),
+            format!("{:?}", Token::parse("abc").unwrap()),
             "Token(<redacted>)"
         );
     }

@@ -709,11 +709,11 @@ fn host_port(a: &str) -> Result<(), String> {
     }
 }
 
-/// Reads the token file again (SIGHUP): the new token, or why the old one stays.
-pub fn reread_token(path: &std::path::Path) -> Result<Token, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the token file '{}': {e}", path.display()))?;
-    Token::new(&text).ok_or_else(|| format!("the token file '{}' is empty", path.display()))
+/// Reads the token file (at start and on SIGHUP): the token, or why there is none. Read
+/// bounded ([`crate::files`]): a FIFO, a device or a huge file is refused, never waited on.
+pub fn read_token(path: &std::path::Path, source: &str) -> Result<Token, String> {
+    let text = crate::files::read_text(path, crate::files::TOKEN_CAP, source)?;
+    Token::parse(&text).map_err(|why| format!("{source} '{}' {why}", path.display()))
 }
 
 /// The token from `--token-file`, `PSMONITOR_TOKEN_FILE` or `PSMONITOR_TOKEN`, in that order,
@@ -732,15 +732,16 @@ fn token(
         ),
     };
     if let Some(path) = file {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {source} '{path}': {e}"))?;
-        let token = Token::new(&text).ok_or_else(|| format!("{source} '{path}' is empty"))?;
+        let token = read_token(path.as_ref(), source)?;
         return Ok((Some(token), Some(path.into())));
     }
     match std::env::var("PSMONITOR_TOKEN") {
-        Ok(t) => Token::new(&t)
+        Ok(t) => Token::parse(&t)
             .map(|t| (Some(t), None))
-            .ok_or_else(|| "PSMONITOR_TOKEN is set but empty".to_owned()),
+            .map_err(|why| format!("PSMONITOR_TOKEN {why}")),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err("PSMONITOR_TOKEN holds characters other than printable ASCII".to_owned())
+        }
         Err(_) => Ok((None, None)),
     }
 }

@@ -10,6 +10,7 @@ mod auth;
 mod collect;
 mod config;
 mod fanout;
+mod files;
 mod glances;
 mod gzip;
 mod heap;

@@ -107,7 +107,7 @@ pub fn run(config: Config) -> Result<(), String> {
         }),
         reload: Box::new(move || match &token_file {
             None => log::info!("SIGHUP received: no token file to re-read"),
-            Some(path) => match crate::config::reread_token(path) {
+            Some(path) => match crate::config::read_token(path, "the token file") {
                 Ok(t) => {
                     token.set(t);
                     log::info!("SIGHUP received: token re-read from {}", path.display());

@@ -218,3 +218,112 @@ fn cors_origins_can_be_listed() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("--web.cors-origin"), "{err}");
 }
+
+/// A scratch directory for one test's files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("psm-sec-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a NUL-terminated path we own.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+/// The token file replaced by a FIFO or a link to `/dev/zero`: SIGHUP refuses it at once and
+/// keeps the old token (it used to hang the signal thread, so SIGTERM no longer stopped the
+/// server, or grow memory by 270 MB a second), and the server still stops on SIGTERM.
+#[test]
+fn a_token_file_that_is_no_file_is_refused_on_sighup() {
+    let dir = scratch("hup");
+    let path = dir.join("token");
+    std::fs::write(&path, "first-token\n").unwrap();
+    let mut s = Server::start(&["--token-file", path.to_str().unwrap()]);
+    let ok = |s: &Server| {
+        let r = request(
+            s.addr,
+            "GET",
+            "/system",
+            &[("Authorization", "Bearer first-token")],
+            b"",
+        );
+        r.status == 200
+    };
+    assert!(ok(&s));
+    let rss_before = s.rss_kb();
+    std::fs::remove_file(&path).unwrap();
+    mkfifo(&path);
+    s.signal(libc::SIGHUP);
+    assert!(
+        common::wait_until(5, || s.log().contains("a FIFO, not a regular file")),
+        "{}",
+        s.log()
+    );
+    assert!(ok(&s), "the old token stays");
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+    s.signal(libc::SIGHUP);
+    assert!(
+        common::wait_until(5, || s.log().contains("a device, not a regular file")),
+        "{}",
+        s.log()
+    );
+    assert!(ok(&s), "the old token stays");
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, "x".repeat(1 << 20)).unwrap();
+    s.signal(libc::SIGHUP);
+    assert!(
+        common::wait_until(5, || s.log().contains("larger than 4096 bytes")),
+        "{}",
+        s.log()
+    );
+    assert!(ok(&s));
+    assert!(s.rss_kb() < rss_before + 8 * 1024, "memory did not grow");
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit(5).is_some(), "SIGTERM still stops it");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// At start, a token file that is no regular file, or a token that is not printable ASCII
+/// (from a file or the environment), is one line and exit 2, never a hang.
+#[test]
+fn bad_token_files_and_tokens_stop_the_start() {
+    let dir = scratch("start");
+    let fifo = dir.join("fifo");
+    mkfifo(&fifo);
+    let accented = dir.join("accented");
+    std::fs::write(&accented, "caf\u{e9}-token\n").unwrap();
+    let spaced = dir.join("spaced");
+    std::fs::write(&spaced, "two words\n").unwrap();
+    for (args, env, says) in [
+        (vec!["--token-file", fifo.to_str().unwrap()], None, "a FIFO"),
+        (vec!["--token-file", "/dev/zero"], None, "a device"),
+        (
+            vec!["--token-file", accented.to_str().unwrap()],
+            None,
+            "printable ASCII",
+        ),
+        (
+            vec!["--token-file", spaced.to_str().unwrap()],
+            None,
+            "printable ASCII",
+        ),
+        (
+            vec![],
+            Some("caf\u{e9}"),
+            "PSMONITOR_TOKEN holds characters",
+        ),
+    ] {
+        let env: Vec<(&str, &str)> = env.map(|t| ("PSMONITOR_TOKEN", t)).into_iter().collect();
+        let out = run_cli(&args, &env);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("caf"), "the token is not echoed: {err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
