@@ -7,11 +7,14 @@
 //! `io` counters (`node_zfs_zpool_<field>{zpool}`).
 //!
 //! A kstat file is a header line, a `name type data` line, then one `name type value` line per
-//! statistic; node_exporter 1.5.0 takes only type 4 (uint64), so int64 kstats such as
-//! `memory_available_bytes` are left out, as are strings. Pitfalls: the names are the kernel's,
-//! so one that is not a valid metric name is skipped (node_exporter would panic on it); a file
-//! that is missing, unreadable or has no `name type data` line adds nothing (ZFS adds files as
-//! it gains features). The pool states are 1.5.0's six (no `suspended`).
+//! statistic. As node_exporter 1.12 (since 1.6), types 4 (uint64) and 3 (int64, such as
+//! `arcstats`' `memory_available_bytes`, which goes negative under memory pressure) are taken;
+//! strings are not. Pitfalls: the names are the kernel's, so one that is not a valid metric
+//! name is skipped (node_exporter would panic on it); a file that is missing, unreadable or has
+//! no `name type data` line adds nothing (ZFS adds files as it gains features); a dataset name
+//! may hold spaces (`pool/my data`), so it is the rest of its line, not its third word (fixed
+//! in node_exporter 1.9: 1.5 cut it at the first space and merged such datasets). The pool
+//! states are 1.12's seven (`suspended` since 1.6).
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
 use super::procfs::{read_capped, sorted_entries, FILE_CAP};
@@ -48,8 +51,23 @@ const SUBSYSTEMS: &[(&str, &str)] = &[
 
 /// The pool states node_exporter reports, one 0/1 series each.
 const POOL_STATES: &[&str] = &[
-    "online", "degraded", "faulted", "offline", "removed", "unavail",
+    "online",
+    "degraded",
+    "faulted",
+    "offline",
+    "removed",
+    "unavail",
+    "suspended",
 ];
+
+/// A kstat's value if its type is a number node_exporter takes: 4 (uint64) or 3 (int64).
+fn number(kind: &str, text: &str) -> Option<f64> {
+    match kind {
+        "4" => text.parse::<u64>().ok().map(|v| v as f64),
+        "3" => text.parse::<i64>().ok().map(|v| v as f64),
+        _ => None,
+    }
+}
 
 struct ZfsFamily;
 
@@ -63,15 +81,21 @@ fn metric(prefix: &str, key: &str) -> Option<String> {
     ok.then(|| format!("node_{prefix}_{last}"))
 }
 
-/// The `name type data` rows of a kstat file, after its header; `None` without a header.
-fn kstat_rows(text: &str) -> Option<impl Iterator<Item = Vec<&str>>> {
+/// The `name type data` rows of a kstat file after its header, each with its line; `None`
+/// without a header.
+fn kstat_lines(text: &str) -> Option<impl Iterator<Item = (&str, Vec<&str>)>> {
     let mut lines = text.lines();
     lines.find(|l| l.split_whitespace().eq(["name", "type", "data"]))?;
     Some(
         lines
-            .map(|l| l.split_whitespace().collect::<Vec<_>>())
-            .filter(|p| p.len() >= 3),
+            .map(|l| (l, l.split_whitespace().collect::<Vec<_>>()))
+            .filter(|(_, p)| p.len() >= 3),
     )
+}
+
+/// The words of each row of [`kstat_lines`].
+fn kstat_rows(text: &str) -> Option<impl Iterator<Item = Vec<&str>>> {
+    Some(kstat_lines(text)?.map(|(_, p)| p))
 }
 
 fn read(path: &Path) -> Option<String> {
@@ -83,12 +107,12 @@ fn subsystem(out: &mut Samples, prefix: &str, file: &str, text: &str) {
         return;
     };
     for p in rows {
-        if p[1] != "4" {
+        let Some(v) = number(p[1], p[2]) else {
             continue;
-        }
+        };
         let key = format!("kstat.zfs.misc.{file}.{}", p[0]);
-        if let (Some(name), Ok(v)) = (metric(prefix, &key), p[2].parse::<u64>()) {
-            out.push(name, Kind::Untyped, key, Vec::new(), v as f64);
+        if let Some(name) = metric(prefix, &key) {
+            out.push(name, Kind::Untyped, key, Vec::new(), v);
         }
     }
 }
@@ -116,16 +140,27 @@ fn pool_io(out: &mut Samples, pool: &str, text: &str) {
     }
 }
 
+/// The rest of a `name type value` line after its second word: a value that may hold spaces.
+fn third_on(line: &str) -> &str {
+    let mut rest = line.trim_start();
+    for _ in 0..2 {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        rest = rest[end..].trim_start();
+    }
+    rest.trim_end()
+}
+
 fn pool_objset(out: &mut Samples, pool: &str, text: &str) {
-    let Some(rows) = kstat_rows(text) else {
+    let Some(rows) = kstat_lines(text) else {
         return;
     };
     let mut dataset = String::new();
-    for p in rows {
+    for (line, p) in rows {
         if p[0] == "dataset_name" {
-            dataset = p[2].to_owned();
+            dataset = third_on(line).to_owned();
             continue;
         }
+        // Objset counters are uint64 only, in node_exporter 1.12 as in 1.5.
         if p[1] != "4" {
             continue;
         }
@@ -240,17 +275,33 @@ mod tests {
                     "node_zfs_zpool_state{state=\"faulted\",zpool=\"p\u{fffd}ool\"}",
                     1.0,
                 ),
+                // Since 1.6: `suspended`, and int64 kstats (negative ones too).
+                (
+                    "node_zfs_zpool_state{state=\"suspended\",zpool=\"pool3\"}",
+                    1.0,
+                ),
+                ("node_zfs_arc_memory_available_bytes", 1234567890.0),
+                ("node_zfs_arc_negative", -12.0),
+                // A dataset name with spaces is whole (two spaces kept), and one sharing its
+                // first word with another does not collide with it.
+                (
+                    "node_zfs_zpool_dataset_writes{dataset=\"pool3/dataset with  space\",zpool=\"pool3\"}",
+                    5.0,
+                ),
+                (
+                    "node_zfs_zpool_dataset_writes{dataset=\"pool3/dataset two\",zpool=\"pool3\"}",
+                    7.0,
+                ),
             ],
         );
         assert!(t.contains("# HELP node_zfs_arc_hits kstat.zfs.misc.arcstats.hits\n# TYPE node_zfs_arc_hits untyped\n"));
         assert!(t.contains(
             "# HELP node_zfs_zpool_state kstat.zfs.misc.state\n# TYPE node_zfs_zpool_state gauge\n"
         ));
-        // An int64 and a string kstat, a negative int64, a short line, a name that is not UTF-8, a file
-        // without header (dmu_tx), an unparsable objset counter: skipped.
+        // A string kstat, a short line, a name that is not UTF-8, a file without header
+        // (dmu_tx), an unparsable objset counter: skipped.
         for absent in [
             "bogus_string",
-            "negative",
             "truncated",
             "utf8",
             "dmu_tx",
@@ -259,13 +310,13 @@ mod tests {
             assert!(!t.contains(absent), "{absent} in {t}");
         }
         let arc = t.lines().filter(|l| l.starts_with("node_zfs_arc_")).count();
-        assert_eq!(arc, 11, "{t}");
-        // 4 pools x 6 states, 12 io counters, 6 + 4 dataset counters.
+        assert_eq!(arc, 13, "{t}");
+        // 5 pools x 7 states, 12 io counters, 6 + 4 + 2 + 2 dataset counters.
         let pools = t
             .lines()
             .filter(|l| l.starts_with("node_zfs_zpool"))
             .count();
-        assert_eq!(pools, 4 * 6 + 12 + 6 + 4, "{t}");
+        assert_eq!(pools, 5 * 7 + 12 + 6 + 4 + 2 + 2, "{t}");
     }
 
     #[test]
