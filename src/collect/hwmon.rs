@@ -15,8 +15,14 @@
 //! Pitfalls: some drivers answer a read with `EAGAIN` or `ENXIO` (a sensor that is not
 //! wired), so every file is read once, at most 128 bytes like node_exporter, and a failed read
 //! skips that file only. Sentinels are passed on as they are, as node_exporter does: NVMe's
-//! unset `temp1_min` is `-273150` (-273.15 °C). Two chips that end up with the same `chip`
-//! label keep the first one's series.
+//! unset `temp1_min` is `-273150` (-273.15 °C).
+//!
+//! Several hwmon directories can share one device (a tri-band MediaTek card registers three
+//! radios, all under `ieee80211/phy0`; `asus-nb-wmi` registers two), so their labels would
+//! collide and node_exporter 1.5 merged them into one series. As node_exporter 1.12 does, a
+//! label shared by several chips gets a suffix: the chip's `name` (`ieee80211_phy0_mt7996_phy0_1`)
+//! when no other chip of that label has the same name, else its `hwmonN` directory's name
+//! (`dup_hwmon4`, unique on a running system). Unshared labels are left alone.
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
 use super::procfs::{parse_float, read_capped, sorted_entries, ATTR_CAP, FILE_CAP};
@@ -68,15 +74,47 @@ impl Family for HwmonFamily {
             return Ok(Arc::new(super::family::NoData));
         }
         let mut out = Samples::default();
-        for entry in sorted_entries(&class) {
-            let dir = class.join(&entry);
-            // A link to a chip is followed; a dangling link or a plain file is no chip.
-            if fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
-                read_chip(&dir, &mut out);
-            }
+        for (dir, chip) in chips(&class) {
+            read_chip(&dir, &chip, &mut out);
         }
         Ok(Arc::new(out.sorted()))
     }
+}
+
+/// The chips below `class` with their `chip` labels, shared labels made unique.
+fn chips(class: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut found = Vec::new();
+    for entry in sorted_entries(class) {
+        let dir = class.join(&entry);
+        // A link to a chip is followed; a dangling link or a plain file is no chip.
+        if !fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
+        if let Some(label) = chip_label(&dir) {
+            let name = chip_name(&dir);
+            found.push((dir, label, name));
+        }
+    }
+    let shared = |label: &str| found.iter().filter(|(_, l, _)| l == label).count() > 1;
+    let mut out = Vec::with_capacity(found.len());
+    for (dir, label, name) in &found {
+        if !shared(label) {
+            out.push((dir.clone(), label.clone()));
+            continue;
+        }
+        let unique_name = name.as_ref().filter(|n| {
+            let same = found
+                .iter()
+                .filter(|(_, l, m)| l == label && m.as_ref() == Some(n));
+            same.count() == 1
+        });
+        let suffix = match unique_name {
+            Some(n) => n.clone(),
+            None => clean_name(&dir.file_name().unwrap_or_default().to_string_lossy()),
+        };
+        out.push((dir.clone(), format!("{label}_{suffix}")));
+    }
+    out
 }
 
 /// node_exporter's `cleanMetricName`: lower case, anything but `[a-z0-9:_]` made `_`, then
@@ -186,11 +224,8 @@ fn collect(dir: &Path, sensors: &mut BTreeMap<String, Sensor>) {
     }
 }
 
-/// Adds the series of the chip in `dir`.
-fn read_chip(dir: &Path, out: &mut Samples) {
-    let Some(chip) = chip_label(dir) else {
-        return;
-    };
+/// Adds the series of the chip in `dir`, labelled `chip`.
+fn read_chip(dir: &Path, chip: &str, out: &mut Samples) {
     let mut sensors = BTreeMap::new();
     collect(dir, &mut sensors);
     let device = dir.join("device");
@@ -202,12 +237,12 @@ fn read_chip(dir: &Path, out: &mut Samples) {
             "node_hwmon_chip_names",
             Kind::Gauge,
             "Annotation metric for human-readable chip names",
-            vec![("chip", chip.clone()), ("chip_name", name)],
+            vec![("chip", chip.to_owned()), ("chip_name", name)],
             1.0,
         );
     }
     for (sensor, data) in &sensors {
-        emit_sensor(&chip, sensor, data, out);
+        emit_sensor(chip, sensor, data, out);
     }
 }
 
@@ -675,18 +710,40 @@ mod tests {
             "node_hwmon_temp_celsius{chip=\"odd_name\",sensor=\"temp1\"}",
             1.0,
         );
-        // Two chips called `dup`: the first directory's series win, the second adds temp2.
+        // Two chips called `dup` (the same name, so their directories tell them apart): each
+        // keeps its own series, as in node_exporter 1.12 (1.5 kept the first one's).
         assert_close(
             &t,
-            "node_hwmon_temp_celsius{chip=\"dup\",sensor=\"temp1\"}",
+            "node_hwmon_temp_celsius{chip=\"dup_hwmon4\",sensor=\"temp1\"}",
             11.0,
         );
         assert_close(
             &t,
-            "node_hwmon_temp_celsius{chip=\"dup\",sensor=\"temp2\"}",
+            "node_hwmon_temp_celsius{chip=\"dup_hwmon5\",sensor=\"temp1\"}",
+            22.0,
+        );
+        assert_close(
+            &t,
+            "node_hwmon_temp_celsius{chip=\"dup_hwmon5\",sensor=\"temp2\"}",
             33.0,
         );
-        assert_eq!(t.matches("node_hwmon_chip_names{chip=\"dup\"").count(), 1);
+        assert!(!t.contains("chip=\"dup\""), "{t}");
+        // Three radios of one card, all under `ieee80211/phy0`: told apart by their names.
+        for (radio, temp) in [(0, 41.0), (1, 42.0), (2, 43.0)] {
+            let chip = format!("ieee80211_phy0_mt7996_phy0_{radio}");
+            assert_close(
+                &t,
+                &format!("node_hwmon_temp_celsius{{chip=\"{chip}\",sensor=\"temp1\"}}"),
+                temp,
+            );
+            assert_eq!(
+                value(
+                    &t,
+                    &format!("node_hwmon_chip_names{{chip=\"{chip}\",chip_name=\"mt7996_phy0_{radio}\"}}")
+                ),
+                Some(1.0)
+            );
+        }
         // Each family once.
         let mut types: Vec<&str> = t.lines().filter(|l| l.starts_with("# TYPE")).collect();
         let n = types.len();
