@@ -148,7 +148,7 @@ mod tests {
         let mut names: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         names.extend(own_names(
             "pi",
-            "127.0.0.1 localhost\n127.0.1.1 pi.home.lan pi # me\n10.0.0.9 nas\n",
+            "127.0.0.1 localhost\n127.0.1.1 pi.home.lan pi # me\n10.0.0.9 nas\n10.0.0.7 pi-nas\n",
             "search example.org.\n",
         ));
         HostCheck { names: Some(names) }
@@ -189,6 +189,18 @@ mod tests {
             "localhost.evil.example",
             "[not-v6]",
             "127.0.0.1.evil.example",
+            // The `.localhost` suffix, not any name ending in `localhost`.
+            "evillocalhost",
+            "evillocalhost:4500",
+            // Half a bracket is no IPv6 literal (`[::1` would parse as `::`).
+            "[::1",
+            "::1]",
+            // A port that is not a number is part of the name.
+            "localhost:x",
+            "pi:4500x",
+            // Only `/etc/hosts` names of this host (the `pi` line), not those that start alike.
+            "pi-nas",
+            "pi-nas.home.lan",
         ] {
             assert!(!c.admits(Some(bad)), "{bad}");
         }
@@ -222,5 +234,70 @@ mod tests {
         ] {
             assert!(!port_ok(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn localhost_suffix_by_suffix() {
+        let c = check(&[]);
+        for (host, ok) in [
+            ("localhost", true),
+            ("a.localhost", true),
+            ("a.b.localhost:1", true),
+            (".localhost", true),
+            ("evillocalhost", false),
+            ("xlocalhost", false),
+            ("localhostx", false),
+            ("localhost.com", false),
+            ("a.localhost.com", false),
+            ("localhost-evil", false),
+        ] {
+            assert_eq!(c.admits(Some(host)), ok, "{host}");
+        }
+    }
+
+    #[test]
+    fn ports_are_stripped_only_when_numeric() {
+        for (host, name) in [
+            ("pi:4500", "pi"),
+            ("pi:", "pi"),
+            ("[::1]:80", "[::1]"),
+            ("[::1]", "[::1]"),
+            ("::1", "::1"),
+            ("fe80::1", "fe80::1"),
+            ("pi:http", "pi:http"),
+            ("pi", "pi"),
+        ] {
+            assert_eq!(strip_port(host), name, "{host}");
+        }
+    }
+
+    #[test]
+    fn own_names_come_from_this_hosts_lines_only() {
+        let names = own_names(
+            "pi",
+            "127.0.1.1 pi.home.lan\n10.0.0.9 pi-nas nas\n10.0.0.8 other pi.other.lan\n",
+            "domain lan\n",
+        );
+        // A line that names this host by its FQDN alone still counts; a line of another
+        // host whose name starts alike does not; `pi.other.lan` is on a line with `pi.`.
+        for want in ["pi", "pi.local", "pi.home.lan", "pi.lan", "pi.other.lan"] {
+            assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+        }
+        for not in ["pi-nas", "nas", "other"] {
+            assert!(!names.iter().any(|n| n == not), "{not} in {names:?}");
+        }
+        assert!(own_names("", "127.0.0.1 x\n", "domain lan\n").is_empty());
+    }
+
+    #[test]
+    fn describe_says_what_is_served() {
+        assert_eq!(
+            HostCheck { names: None }.describe(),
+            "any Host (--allowed-hosts *)"
+        );
+        let c = HostCheck {
+            names: Some(vec!["nas.lan".into(), "pi".into()]),
+        };
+        assert_eq!(c.describe(), "IP addresses, localhost, nas.lan, pi");
     }
 }
