@@ -195,6 +195,64 @@ mod tests {
         assert!(parse("eth0: 1 2 3\nfoo\n:\n").is_empty());
     }
 
+    /// Feeds the collector `eth0` byte counters, one per tick of 1 s, from a tree under the
+    /// temp directory; returns (rx MB/s, rx bytes moved) per tick.
+    fn rates_of(counters: &[u64]) -> Vec<(f64, u64)> {
+        static RUN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("psmonitor-net-{}-{run}", std::process::id()));
+        std::fs::create_dir_all(dir.join("proc/net")).unwrap();
+        let roots = crate::collect::family::Roots::under(&dir);
+        let mut c = NetworkCollector::default();
+        let out = counters
+            .iter()
+            .map(|n| {
+                let dev = format!(
+                    "h1\nh2\n  eth0: {n} 1 0 0 0 0 0 0 {n} 1 0 0 0 0 0 0\n"
+                );
+                std::fs::write(dir.join("proc/net/dev"), dev).unwrap();
+                let s = c.sample(&roots, 1.0);
+                (s.rates["eth0"].rx, s.moved["eth0"].0)
+            })
+            .collect();
+        let _ = std::fs::remove_dir_all(&dir);
+        out
+    }
+
+    /// The fastest link there is, in MiB/s: a rate above it is an artefact, not traffic.
+    const PLAUSIBLE_MIB_S: f64 = 400e9 / 8.0 / (1 << 20) as f64;
+
+    #[test]
+    fn rates_follow_the_counters() {
+        let mib = 1u64 << 20;
+        let r = rates_of(&[0, mib, 3 * mib, 3 * mib]);
+        assert_eq!(r, vec![(0.0, 0), (1.0, mib), (2.0, 2 * mib), (0.0, 0)]);
+    }
+
+    /// Counters that go backwards (an interface re-created, a driver reset) or wrap (32-bit
+    /// counters of old drivers, a 64-bit counter at its end) never give a negative rate or a
+    /// leap spike; and the tick after, rates are counted from the new value again.
+    #[test]
+    fn resets_and_wraps_never_give_negative_or_leap_rates() {
+        let mib = 1u64 << 20;
+        for seq in [
+            vec![0, 900 * mib, 1000, 1000 + mib],
+            vec![u64::MAX - 9 * mib, u64::MAX - 10, 5, 5 + mib],
+            vec![u32::MAX as u64 - mib, u32::MAX as u64 - 100, 400, 400 + mib],
+            vec![mib, 5 * mib, 0, mib],
+        ] {
+            let r = rates_of(&seq);
+            for (i, (rate, moved)) in r.iter().enumerate() {
+                assert!(*rate >= 0.0, "{seq:?} tick {i}: {rate}");
+                assert!(*rate <= PLAUSIBLE_MIB_S, "{seq:?} tick {i}: {rate} MB/s");
+                assert!((*moved as f64) <= PLAUSIBLE_MIB_S * mib as f64, "{seq:?} tick {i}: {moved} B");
+            }
+            // The last tick moved one MiB after the reset or wrap.
+            assert_eq!(r[3], (1.0, mib), "{seq:?}");
+        }
+    }
+
     mod props {
         //! Properties of the `/proc/net/dev` parser.
         use super::super::*;
