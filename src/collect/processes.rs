@@ -455,6 +455,59 @@ mod tests {
         assert_eq!(s.groups[0].name, "x\u{fffd}");
     }
 
+    /// Processes sharing a name are one group: resident memory and CPU are the sums of its
+    /// members', the pid is the lowest, the status `R` when any member runs, the users each
+    /// once. Known answers on a generated tree, scanned twice one second apart.
+    #[test]
+    fn groups_sum_memory_and_cpu_of_their_members() {
+        let dir = std::env::temp_dir().join(format!("psmonitor-groups-{}", std::process::id()));
+        let roots = crate::collect::family::Roots::under(&dir);
+        // (pid, name, state, utime+stime in the first and second scan, rss pages)
+        let procs: [(u32, &str, char, u64, u64, u64); 4] = [
+            (30, "worker", 'S', 100, 150, 10),
+            (12, "worker", 'R', 0, 20, 1),
+            (41, "worker", 'S', 7, 7, 100),
+            (5, "init", 'S', 3, 4, 50),
+        ];
+        let write = |second: bool| {
+            for (pid, name, state, t0, t1, rss) in procs {
+                let d = dir.join(format!("proc/{pid}"));
+                std::fs::create_dir_all(&d).unwrap();
+                let ticks = if second { t1 } else { t0 };
+                // utime (14) carries the ticks, stime (15) 0; 3 threads; start 1000.
+                let line = format!(
+                    "{pid} ({name}) {state} 1 1 1 0 -1 0 0 0 0 0 {ticks} 0 0 0 20 0 3 0 1000 1 {rss} 0\n"
+                );
+                std::fs::write(d.join("stat"), line).unwrap();
+            }
+        };
+        let mut users = Users::load(&roots);
+        let mut c = ProcessCollector::new(&roots);
+        c.ticks_per_sec = 100.0;
+        write(false);
+        c.sample(&mut users, 1.0);
+        write(true);
+        let s = c.sample(&mut users, 1.0);
+        let _ = std::fs::remove_dir_all(&dir);
+        let page = c.page_size;
+        assert_eq!((s.count, s.running, s.sleeping, s.threads), (4, 1, 3, 12));
+        assert_eq!(s.groups.len(), 2);
+        let w = &s.groups[0];
+        assert_eq!((w.name.as_str(), w.pid, w.status), ("worker", 12, 'R'));
+        assert_eq!(w.rss, 111 * page);
+        // 50 + 20 + 0 ticks in one second at 100 ticks/s: 70 % of one core.
+        assert!((w.cpu - 70.0).abs() < 1e-9, "{}", w.cpu);
+        assert_eq!(w.users.len(), 1);
+        let i = &s.groups[1];
+        assert_eq!((i.name.as_str(), i.pid, i.rss), ("init", 5, 50 * page));
+        assert!((i.cpu - 1.0).abs() < 1e-9, "{}", i.cpu);
+        let wire = w.to_wire();
+        assert_eq!((wire.pid, wire.cpu), (12, 70.0));
+        assert_eq!(wire.mem, crate::model::mib(111 * page));
+        // By CPU the same two groups, busiest first.
+        assert_eq!(s.top(1, true)[0].name, "worker");
+    }
+
     /// Over budget, the list is reused between scans; back under it, every tick scans.
     #[test]
     fn an_expensive_scan_refreshes_less_often() {
