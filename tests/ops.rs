@@ -53,16 +53,58 @@ fn stalled_sampler_makes_health_503() {
     assert!(v["last_sample_age_ms"].as_u64().unwrap() >= 300);
 }
 
+/// Every data endpoint, with the method that reads it: the fixed routes and every plugin of
+/// the Glances API the server lists (asked with `bearer`), whole and by field.
+fn data_endpoints(s: &Server, bearer: &str) -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&str, String)> = [
+        ("GET", "/system"),
+        ("GET", "/network"),
+        ("GET", "/metrics"),
+        ("GET", "/history"),
+        ("GET", "/fleet"),
+        ("POST", "/"),
+        ("POST", "/index.html"),
+        ("GET", "/api/4/all"),
+        ("GET", "/api/4/pluginslist"),
+        ("GET", "/api/4/cpu/total"),
+        ("GET", "/api/4/mem/percent"),
+    ]
+    .map(|(m, p)| (m, p.to_owned()))
+    .into();
+    let list = request(
+        s.addr,
+        "GET",
+        "/api/4/pluginslist",
+        &[("Authorization", bearer)],
+        b"",
+    );
+    let plugins = list.json();
+    let plugins = plugins.as_array().expect("pluginslist is a list");
+    assert!(plugins.len() >= 10, "{plugins:?}");
+    for p in plugins {
+        out.push(("GET", format!("/api/4/{}", p.as_str().unwrap())));
+    }
+    out
+}
+
 fn auth_checks(s: &Server, token: &str) {
     let bearer = format!("Bearer {token}");
-    for (method, path) in [("GET", "/system"), ("GET", "/network"), ("POST", "/")] {
+    for (method, path) in data_endpoints(s, &bearer) {
+        let path = path.as_str();
         let none = request(s.addr, method, path, &[], b"");
         assert_eq!(none.status, 401, "{method} {path} without a token");
-        assert!(none
-            .header("WWW-Authenticate")
-            .unwrap()
-            .starts_with("Bearer"));
-        assert!(none.json()["error"].is_string());
+        // The Glances API asks for Basic, as its clients (Home Assistant, Homepage) speak it.
+        let scheme = if path.starts_with("/api/4/") {
+            "Basic"
+        } else {
+            "Bearer"
+        };
+        let challenge = none.header("WWW-Authenticate").unwrap_or_default();
+        assert!(
+            challenge.starts_with(scheme),
+            "{method} {path}: {challenge}"
+        );
+        assert!(none.json()["error"].is_string(), "{method} {path}");
         let wrong = request(
             s.addr,
             method,
@@ -117,7 +159,11 @@ fn token_from_file() {
 fn no_token_warning_only_off_loopback() {
     let s = Server::start(&["--address", "0.0.0.0"]);
     assert!(wait_until(5, || s.log().contains("without a token")));
+    // The warning would be written before the signal thread starts: once that thread has
+    // answered a SIGHUP in the log, a warning that was coming is there.
     let quiet = Server::start(&[]);
+    quiet.signal(libc::SIGHUP);
+    assert!(wait_until(10, || quiet.log().contains("SIGHUP received")));
     assert!(!quiet.log().contains("without a token"));
 }
 

@@ -703,10 +703,22 @@ mod family_tests {
         // cpu0 118237 902 40212 1650237 3311 9211 2841 0 0 0
         // cpu2 120004 1001 41233 1648831 3105 2822 998 0 1234 56
         for (cpu, want) in [
-            ("0", [1182.37, 9.02, 402.12, 16502.37, 33.11, 92.11, 28.41, 0.0, 0.0, 0.0]),
-            ("2", [1200.04, 10.01, 412.33, 16488.31, 31.05, 28.22, 9.98, 0.0, 12.34, 0.56]),
+            (
+                "0",
+                [
+                    1182.37, 9.02, 402.12, 16502.37, 33.11, 92.11, 28.41, 0.0, 0.0, 0.0,
+                ],
+            ),
+            (
+                "2",
+                [
+                    1200.04, 10.01, 412.33, 16488.31, 31.05, 28.22, 9.98, 0.0, 12.34, 0.56,
+                ],
+            ),
         ] {
-            let modes = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"];
+            let modes = [
+                "user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal",
+            ];
             for (mode, v) in modes.iter().zip(want) {
                 let series = format!(r#"node_cpu_seconds_total{{cpu="{cpu}",mode="{mode}"}}"#);
                 assert_close(&text, &series, v);
@@ -722,8 +734,13 @@ mod family_tests {
             crate::collect::family::testing::fixture("laptop").proc("stat"),
         )
         .unwrap();
-        let columns = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"];
-        for line in stat.lines().filter(|l| l.starts_with("cpu") && !l.starts_with("cpu ")) {
+        let columns = [
+            "user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal",
+        ];
+        for line in stat
+            .lines()
+            .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
+        {
             let mut f = line.split_whitespace();
             let cpu = &f.next().unwrap()[3..];
             for (mode, j) in columns.iter().zip(f) {

@@ -200,17 +200,14 @@ mod tests {
     fn rates_of(counters: &[u64]) -> Vec<(f64, u64)> {
         static RUN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("psmonitor-net-{}-{run}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("psmonitor-net-{}-{run}", std::process::id()));
         std::fs::create_dir_all(dir.join("proc/net")).unwrap();
         let roots = crate::collect::family::Roots::under(&dir);
         let mut c = NetworkCollector::default();
         let out = counters
             .iter()
             .map(|n| {
-                let dev = format!(
-                    "h1\nh2\n  eth0: {n} 1 0 0 0 0 0 0 {n} 1 0 0 0 0 0 0\n"
-                );
+                let dev = format!("h1\nh2\n  eth0: {n} 1 0 0 0 0 0 0 {n} 1 0 0 0 0 0 0\n");
                 std::fs::write(dir.join("proc/net/dev"), dev).unwrap();
                 let s = c.sample(&roots, 1.0);
                 (s.rates["eth0"].rx, s.moved["eth0"].0)
@@ -246,7 +243,10 @@ mod tests {
             for (i, (rate, moved)) in r.iter().enumerate() {
                 assert!(*rate >= 0.0, "{seq:?} tick {i}: {rate}");
                 assert!(*rate <= PLAUSIBLE_MIB_S, "{seq:?} tick {i}: {rate} MB/s");
-                assert!((*moved as f64) <= PLAUSIBLE_MIB_S * mib as f64, "{seq:?} tick {i}: {moved} B");
+                assert!(
+                    (*moved as f64) <= PLAUSIBLE_MIB_S * mib as f64,
+                    "{seq:?} tick {i}: {moved} B"
+                );
             }
             // The last tick moved one MiB after the reset or wrap.
             assert_eq!(r[3], (1.0, mib), "{seq:?}");
