@@ -6,7 +6,7 @@ use crate::auth::TokenCell;
 use crate::config::Config;
 use crate::fanout::Hub;
 use crate::glances;
-use crate::history::{Fields, Selected, FIELDS};
+use crate::history::{Fields, Selected, FIELDS, HOURS_FOR, MAX_POINTS};
 use crate::hosts::HostCheck;
 use crate::http::{self, Body, Reply};
 use crate::model::{ApiError, Fleet, Health, WorkerCreated};
@@ -35,10 +35,11 @@ pub struct Ctx {
 }
 
 /// Answers a request, with the CORS header its `Origin` gets. The answer is written by the
-/// connection's own thread, so a client that reads slowly never holds a handler thread.
+/// connection's own thread, so a client that reads slowly never holds a handler thread; its
+/// bytes are leased from the answer budget until then ([`http::leased`]).
 fn send(req: Request, reply: Reply) {
     let origin = http::request_header(&req, "Origin");
-    req.respond_later(http::allow_origin(reply, origin.as_deref()));
+    req.respond_later(http::leased(http::allow_origin(reply, origin.as_deref())));
 }
 
 #[derive(Clone, Copy)]
@@ -395,6 +396,11 @@ fn health(ctx: &Ctx) -> Reply {
     let latest = ctx.latest.get();
     let age = latest.as_ref().map(|p| p.at.elapsed());
     let stalled = age.is_none_or(|a| a > ctx.config.interval * 3);
+    let (history_seconds, history_points, history_bytes) = {
+        let h = ctx.latest.history();
+        let reach = if h.enabled() { h.span() } else { 0 };
+        (reach.max(ctx.config.history.as_secs()), h.len(), h.bytes())
+    };
     let body = Health {
         status: if stalled { "stalled" } else { "ok" },
         version: env!("CARGO_PKG_VERSION"),
@@ -402,7 +408,10 @@ fn health(ctx: &Ctx) -> Reply {
         clients: ctx.hub.len(),
         last_sample_age_ms: age.map(|a| a.as_millis() as u64),
         processes_every_s: latest.map(|p| p.snapshot.system.processes_every_s),
-        history_seconds: ctx.config.history.as_secs(),
+        history_seconds,
+        history_points,
+        history_bytes,
+        history_disk_bytes: None,
     };
     http::json(if stalled { 503 } else { 200 }, &body)
 }
@@ -471,27 +480,31 @@ fn encoded(r: Reply, gzipped: bool) -> Reply {
 }
 
 /// `GET /history?seconds=N&step=S&fields=a,b` (default 300 s, every point, every field): the
-/// points of the last N seconds, oldest first, as means over S-second buckets when asked;
-/// gzipped when the client accepts it (an hour at 1 s is about 1 MB of JSON).
+/// newest N seconds of points in arrival order, from the finest tier that covers them (see
+/// [`crate::history`]), as means over S-second buckets when asked or when more than
+/// [`MAX_POINTS`] points would be sent (the step is raised); `X-History-Tier` and
+/// `X-History-Step` say which. Gzipped when the client accepts it. The points are copied out
+/// under the history's lock and unpacked and serialised without it.
 fn history(req: &Request, ctx: &Ctx, query: &str) -> Reply {
     let pairs = http::parse_query(query);
-    let max = ctx.config.history.as_secs().max(1);
+    let enabled = ctx.latest.history().enabled();
+    let max = if enabled { HOURS_FOR } else { 1 };
     let seconds = match http::query_value(&pairs, "seconds") {
         None => 300.min(max),
         Some(v) => match v.parse::<u64>() {
             Ok(n) if (1..=max).contains(&n) => n,
             _ => {
-                let why = format!("'{v}' is not a whole number from 1 to {max} (--history)");
+                let why = format!("'{v}' is not a whole number from 1 to {max}");
                 return http::bad_parameter("seconds", &why);
             }
         },
     };
     let step = match http::query_value(&pairs, "step") {
         None => None,
-        Some(v) => match v.parse::<u32>() {
-            Ok(n) if (1..=3600).contains(&n) => Some(n),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if (1..=86_400).contains(&n) => Some(n),
             _ => {
-                let why = format!("'{v}' is not a whole number of seconds from 1 to 3600");
+                let why = format!("'{v}' is not a whole number of seconds from 1 to 86400");
                 return http::bad_parameter("step", &why);
             }
         },
@@ -507,28 +520,37 @@ fn history(req: &Request, ctx: &Ctx, query: &str) -> Reply {
             return http::bad_parameter("fields", &why);
         }
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
-    let body = {
+    let (copied, tier_step) = {
         let h = ctx.latest.history();
-        let points = h.since(now, seconds as f64);
-        let select = |point| Selected { point, fields };
-        let json = match step {
-            None => serde_json::to_string(&points.into_iter().map(select).collect::<Vec<_>>()),
-            Some(step) => {
-                let means = crate::history::buckets(points, step);
-                serde_json::to_string(&means.iter().map(select).collect::<Vec<_>>())
-            }
-        };
-        json.unwrap_or_else(|_| "[]".into())
+        let tier = h.tier_for(seconds);
+        (h.copy(tier, seconds), h.step_of(tier))
     };
-    // Compressed with the history unlocked: the sampler pushes to it every tick.
+    // The step asked for, at least the tier's, and large enough for MAX_POINTS.
+    let needed = seconds as f64 / MAX_POINTS as f64;
+    let capped = if needed > tier_step {
+        needed.ceil() as u64
+    } else {
+        0
+    };
+    let wanted = step.unwrap_or(0).max(capped);
+    let mut points = copied.points();
+    let sent_step = if wanted as f64 > tier_step {
+        points = crate::history::buckets(&points, wanted as u32);
+        wanted as f64
+    } else {
+        tier_step
+    };
+    let select = |point| Selected { point, fields };
+    let body = serde_json::to_string(&points.iter().map(select).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into());
     let gzip = accepts_gzip(req);
     let body = if gzip {
         crate::gzip::compress(&body)
     } else {
         body.into_bytes()
     };
-    encoded(http::reply(200, http::JSON, Body::Owned(body)), gzip)
+    let r = http::reply(200, http::JSON, Body::Owned(body));
+    let r = http::with(r, "X-History-Tier", copied.tier.name());
+    let r = http::with(r, "X-History-Step", &sent_step.to_string());
+    encoded(r, gzip)
 }

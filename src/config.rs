@@ -52,8 +52,9 @@ LIMITS:
                          [PSMONITOR_REQUEST_TIMEOUT, default 10000]
 
 HISTORY:
-    --history SECONDS    how far back GET /history reaches, 0 (none) to 604800
-                         [PSMONITOR_HISTORY, default 3600]
+    --history SECONDS    history kept at the sampling interval, 0 (no history at all) to
+                         604800; 1-minute means for 30 days and 1-hour means for 2 years are
+                         kept beyond it [PSMONITOR_HISTORY, default 3600]
 
 FLEET (the dashboard's view of many hosts):
     --fleet LIST         other psmonitor servers, served at GET /fleet: comma-separated host,
@@ -137,6 +138,11 @@ pub struct Config {
     /// Testing hook (hidden flag `--test-stall-sampler-after MS`): the sampler stops
     /// publishing after this long, so `/health` can be seen reporting a stall.
     pub stall_after: Option<Duration>,
+    /// Testing hook (hidden flag `--test-history-fill SECONDS`): the history starts filled with
+    /// made-up points for this long, as if the server had run that long.
+    pub history_fill: u64,
+    /// Testing hook (hidden flag `--test-wall-offset-file PATH`): see [`crate::sampler::Latest`].
+    pub wall_offset_file: Option<std::path::PathBuf>,
     /// How long a worker from `POST /` waits to be claimed ([`crate::registry::TTL`]; the
     /// hidden flag `--test-worker-ttl MS` shortens it so tests need not wait it out).
     pub worker_ttl: Duration,
@@ -392,6 +398,12 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
     let worker_ttl: Option<u64> = args
         .opt_value_from_str("--test-worker-ttl")
         .map_err(|e| format!("--test-worker-ttl: {e}"))?;
+    let history_fill: Option<u64> = args
+        .opt_value_from_str("--test-history-fill")
+        .map_err(|e| format!("--test-history-fill: {e}"))?;
+    let wall_offset_file: Option<std::path::PathBuf> = args
+        .opt_value_from_str("--test-wall-offset-file")
+        .map_err(|e| format!("--test-wall-offset-file: {e}"))?;
     let collection = collection(&mut args, &choices, Duration::from_millis(interval))?;
     let (token, token_file) = token(&mut args)?;
     let rest = args.finish();
@@ -422,6 +434,8 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         token,
         open,
         stall_after: stall_after.map(Duration::from_millis),
+        history_fill: history_fill.unwrap_or(0),
+        wall_offset_file,
         worker_ttl: worker_ttl.map_or(crate::registry::TTL, Duration::from_millis),
         collection,
     })))

@@ -7,11 +7,16 @@ use std::sync::OnceLock;
 use tiny_http::{Header, Response, StatusCode};
 use tungstenite::Utf8Bytes;
 
-/// A response body: a shared snapshot (no copy), an owned buffer, or an embedded asset.
+/// A response body: a shared snapshot (no copy), an owned buffer, or an embedded asset; or
+/// one of these holding its size from the answer budget until written (see [`leased`]).
 pub enum Body {
     Shared(Utf8Bytes),
     Owned(Vec<u8>),
     Static(&'static [u8]),
+    Leased {
+        body: Box<Body>,
+        _lease: crate::budget::Lease,
+    },
 }
 
 impl AsRef<[u8]> for Body {
@@ -20,6 +25,7 @@ impl AsRef<[u8]> for Body {
             Body::Shared(b) => b.as_bytes(),
             Body::Owned(v) => v,
             Body::Static(s) => s,
+            Body::Leased { body, .. } => body.as_ref().as_ref(),
         }
     }
 }
@@ -108,6 +114,39 @@ pub fn reply(status: u16, content_type: &str, body: Body) -> Reply {
         }
     }
     r
+}
+
+/// `r` with its body's size leased from the answer budget ([`crate::budget`]) until it is
+/// written or dropped; a 503 with `Retry-After` when the budget is spent. Embedded assets
+/// (never copied) and small bodies need no lease.
+pub fn leased(r: Reply) -> Reply {
+    let len = r.data_length().unwrap_or(0);
+    if len <= crate::budget::SMALL {
+        return r;
+    }
+    let status = r.status_code();
+    let headers = r.headers().to_vec();
+    let body = r.into_reader().into_inner();
+    if matches!(body, Body::Static(_)) {
+        return Response::new(status, headers, Cursor::new(body), Some(len), None);
+    }
+    match crate::budget::ANSWERS.lease(len) {
+        Some(lease) => {
+            let body = Body::Leased {
+                body: Box::new(body),
+                _lease: lease,
+            };
+            Response::new(status, headers, Cursor::new(body), Some(len), None)
+        }
+        None => with(
+            error(
+                503,
+                "answers waiting for slow readers fill the server's budget, try again",
+            ),
+            "Retry-After",
+            "2",
+        ),
+    }
 }
 
 /// Adds a header to a reply (builder style).

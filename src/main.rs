@@ -7,6 +7,7 @@
 mod api;
 mod assets;
 mod auth;
+mod budget;
 mod collect;
 mod config;
 mod fanout;

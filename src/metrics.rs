@@ -280,13 +280,13 @@ pub fn render_live(live: &Live) -> String {
         (
             "psmonitor_history_points",
             g,
-            "Points held in the /history ring buffer.",
+            "Points held in every tier of the /history history.",
             live.history_points,
         ),
         (
             "psmonitor_history_capacity_points",
             g,
-            "Points the /history ring buffer holds at most.",
+            "Points the finest tier of /history holds at most (--history / --interval).",
             live.history_capacity,
         ),
     ] {

@@ -364,8 +364,15 @@ pub struct Health {
     pub last_sample_age_ms: Option<u64>,
     /// How often the process list is refreshed (see [`System::processes_every_s`]).
     pub processes_every_s: Option<f64>,
-    /// How far back `/history` reaches (`--history`): the dashboard offers windows up to it.
+    /// How far back `/history` reaches: `--history`, or further when the coarse tiers hold
+    /// more (the dashboard offers windows up to it).
     pub history_seconds: u64,
+    /// Points held in every tier of the history.
+    pub history_points: usize,
+    /// Bytes of memory they take (points and interned names).
+    pub history_bytes: usize,
+    /// Bytes of history on disk (`null`: kept in memory only).
+    pub history_disk_bytes: Option<u64>,
 }
 
 /// Every error body: `{"error": "...", ...}` with optional detail fields.

@@ -41,18 +41,27 @@ pub struct Latest {
     slot: RwLock<Option<Arc<Published>>>,
     ticks: AtomicU64,
     history: Mutex<History>,
+    /// Testing hook (hidden flag `--test-wall-offset-file PATH`): seconds to add to the wall
+    /// clock of history points, read from this file every tick (a clock jump, on demand).
+    wall_offset: Option<std::path::PathBuf>,
     /// When `/metrics` was last scraped, in ms since `epoch` (0: never).
     scraped: AtomicU64,
     epoch: Instant,
 }
 
 impl Latest {
-    /// Keeps `history_points` points of history.
-    pub fn new(history_points: usize) -> Latest {
+    /// Keeps `history_points` raw points of history taken every `interval` (and the coarse
+    /// tiers, see [`History`]).
+    pub fn new(
+        history_points: usize,
+        interval: Duration,
+        wall_offset: Option<std::path::PathBuf>,
+    ) -> Latest {
         Latest {
             slot: RwLock::new(None),
             ticks: AtomicU64::new(0),
-            history: Mutex::new(History::new(history_points)),
+            history: Mutex::new(History::new(history_points, interval)),
+            wall_offset,
             scraped: AtomicU64::new(0),
             epoch: Instant::now(),
         }
@@ -88,7 +97,13 @@ impl Latest {
     }
 
     fn set(&self, p: Published) {
-        self.history().push(&p.snapshot);
+        let offset = self.wall_offset.as_ref().map_or(0.0, |f| {
+            std::fs::read_to_string(f)
+                .ok()
+                .and_then(|t| t.trim().parse::<f64>().ok())
+                .unwrap_or(0.0)
+        });
+        self.history().push(&p.snapshot, offset);
         *self.slot.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(p));
         self.ticks.fetch_add(1, Ordering::Relaxed);
     }
@@ -273,7 +288,7 @@ mod tests {
 
     #[test]
     fn families_are_wanted_only_after_a_scrape() {
-        let l = Latest::new(1);
+        let l = Latest::new(1, Duration::from_secs(1), None);
         assert!(!l.families_wanted(), "never scraped");
         l.scraped();
         assert!(l.families_wanted());
@@ -281,7 +296,7 @@ mod tests {
         let past = FAMILIES_WANTED_FOR.as_millis() as u64 + 10;
         let l2 = Latest {
             epoch: Instant::now() - Duration::from_millis(past),
-            ..Latest::new(1)
+            ..Latest::new(1, Duration::from_secs(1), None)
         };
         l2.scraped.store(1, Ordering::Relaxed);
         assert!(!l2.families_wanted());

@@ -41,7 +41,17 @@ pub fn run(config: Config) -> Result<(), String> {
         .ok_or_else(|| "listener has no IP address".to_owned())?;
 
     let points = (config.history.as_millis() / config.interval.as_millis().max(1)) as usize;
-    let latest = Arc::new(Latest::new(points));
+    let latest = Arc::new(Latest::new(
+        points,
+        config.interval,
+        config.wall_offset_file.clone(),
+    ));
+    if config.history_fill > 0 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        latest.history().fill(now, config.history_fill);
+    }
     let hub = Arc::new(Hub::default());
     sampler::spawn(
         config.interval,

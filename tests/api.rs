@@ -536,7 +536,7 @@ fn history_buckets_and_fields() {
     for b in &buckets {
         let mut keys: Vec<&String> = b.as_object().unwrap().keys().collect();
         keys.sort();
-        assert_eq!(keys, ["cpu", "t", "temp"], "{b}");
+        assert_eq!(keys, ["cpu", "cpu_max", "cpu_min", "t", "temp"], "{b}");
         assert!((0.0..=100.0).contains(&b["cpu"].as_f64().unwrap()));
         assert!(b["temp"].is_null() || b["temp"].is_number());
         seconds.push(b["t"].as_f64().unwrap().floor());
@@ -550,13 +550,14 @@ fn history_buckets_and_fields() {
     assert!((1..=2).contains(&hours.len()), "{}", hours.len());
     assert_eq!(
         hours[0].as_object().unwrap().len(),
-        11,
-        "every field without fields="
+        15,
+        "every field without fields=, and a mean's cpu and mem min and max"
     );
     assert_eq!(get("?fields=t,load1")[0].as_object().unwrap().len(), 2);
     for (bad, param) in [
         ("step=0", "step"),
-        ("step=3601", "step"),
+        ("step=86401", "step"),
+        ("seconds=63072001", "seconds"),
         ("step=1.5", "step"),
         ("step=abc", "step"),
         ("fields=", "fields"),

@@ -63,9 +63,17 @@ pub struct Builder {
     args: Vec<String>,
     env: Vec<(String, String)>,
     nofile: Option<libc::rlim_t>,
+    cgroup: Option<PathBuf>,
 }
 
 impl Builder {
+    /// Runs the server in the cgroup directory `dir` (its `cgroup.procs`, written by the
+    /// child before it runs psmonitor), e.g. one with a memory limit.
+    pub fn cgroup(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cgroup = Some(dir.into());
+        self
+    }
+
     /// Runs another build of psmonitor (by default, the one `cargo test` built).
     pub fn bin(mut self, path: impl Into<PathBuf>) -> Self {
         self.bin = path.into();
@@ -136,6 +144,28 @@ impl Builder {
             unsafe {
                 cmd.pre_exec(move || {
                     if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        if let Some(dir) = &self.cgroup {
+            use std::os::unix::ffi::OsStrExt;
+            let path = std::ffi::CString::new(dir.join("cgroup.procs").as_os_str().as_bytes())
+                .expect("a path without NUL");
+            // SAFETY: runs in the forked child before exec; open/write/close are
+            // async-signal-safe and use only the CString built before the fork.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let fd = libc::open(path.as_ptr(), libc::O_WRONLY);
+                    if fd < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    let ok = libc::write(fd, b"0\n".as_ptr().cast(), 2) == 2;
+                    libc::close(fd);
+                    if ok {
                         Ok(())
                     } else {
                         Err(std::io::Error::last_os_error())
@@ -254,6 +284,7 @@ impl Server {
             args: Vec::new(),
             env: Vec::new(),
             nofile: None,
+            cgroup: None,
         }
     }
 

@@ -1,17 +1,10 @@
-//! The in-memory history: a bounded ring of compact points, one per sampler tick, so a
-//! dashboard that opens can draw the last minutes at once and "which process caused that
-//! spike" can be answered after the fact.
-//!
-//! Process names repeat from tick to tick, so they are interned (`Arc<str>`): a point holds six
-//! pointers instead of six strings. Unused names are dropped from the interner as points expire.
+//! A point of `/history` as the API sends it, the `?fields=` choice, and the means over
+//! `?step=` buckets.
 
-use crate::collect::Snapshot;
 use crate::model::round;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
-use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
 
 /// One process in a point's top 3.
 #[derive(Debug, Clone, Serialize)]
@@ -37,6 +30,27 @@ pub struct Point {
     pub load1: f32,
     pub top_mem: [Option<Top>; 3],
     pub top_cpu: [Option<Top>; 3],
+    /// For a mean: the lowest and highest cpu and mem of the points it stands for (sent as
+    /// `cpu_min`, `cpu_max`, `mem_min`, `mem_max`).
+    #[serde(skip)]
+    pub range: Option<Range>,
+}
+
+/// The extremes behind a mean, `[min, max]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Range {
+    pub cpu: [f32; 2],
+    pub mem: [f32; 2],
+}
+
+impl Point {
+    /// Its range: its own, or for a single point, its values.
+    fn extremes(&self) -> Range {
+        self.range.unwrap_or(Range {
+            cpu: [self.cpu, self.cpu],
+            mem: [self.mem, self.mem],
+        })
+    }
 }
 
 /// The names of [`Point`]'s fields `?fields=` can choose (`t` is always sent), in the order
@@ -113,6 +127,14 @@ impl Serialize for Selected<'_> {
                 m.serialize_entry(FIELDS[i], value)?;
             }
         }
+        if let Some(r) = &p.range {
+            for (i, name, [lo, hi]) in [(0, "cpu", r.cpu), (2, "mem", r.mem)] {
+                if self.fields.has(i) {
+                    m.serialize_entry(&format!("{name}_min"), &lo)?;
+                    m.serialize_entry(&format!("{name}_max"), &hi)?;
+                }
+            }
+        }
         for (i, top) in [(8, &p.top_mem), (9, &p.top_cpu)] {
             if self.fields.has(i) {
                 m.serialize_entry(FIELDS[i], top)?;
@@ -122,10 +144,12 @@ impl Serialize for Selected<'_> {
     }
 }
 
-/// Groups `points` (oldest first) into buckets of `step` seconds aligned on multiples of
-/// `step` in Unix time, one point per non-empty bucket: the mean of each number (of `temp`,
-/// the mean of the points that have one), and `t`, `top_mem` and `top_cpu` of the newest
-/// point. So a client can draw an hour at 10 s as 360 points instead of 3 600.
+/// Groups `points` (in arrival order) into buckets of `step` seconds aligned on multiples of
+/// `step` in Unix time, one point per run of points in the same bucket: the mean of each
+/// number (of `temp`, the mean of the points that have one), the min and max of cpu and mem,
+/// and `t`, `top_mem` and `top_cpu` of the newest point. So a client can draw an hour at 10 s
+/// as 360 points instead of 3 600. A point from another bucket closes the open one, so a wall
+/// clock that jumps back starts a new bucket instead of reordering.
 pub fn buckets<'a>(points: impl IntoIterator<Item = &'a Point>, step: u32) -> Vec<Point> {
     /// Running sums of one bucket.
     struct Sums<'a> {
@@ -135,6 +159,7 @@ pub fn buckets<'a>(points: impl IntoIterator<Item = &'a Point>, step: u32) -> Ve
         values: [f64; 7],
         temp: f64,
         temps: u32,
+        range: Range,
     }
     impl Sums<'_> {
         fn mean(&self) -> Point {
@@ -154,6 +179,7 @@ pub fn buckets<'a>(points: impl IntoIterator<Item = &'a Point>, step: u32) -> Ve
                 load1: v[6],
                 top_mem: self.newest.top_mem.clone(),
                 top_cpu: self.newest.top_cpu.clone(),
+                range: Some(self.range),
             }
         }
     }
@@ -173,9 +199,13 @@ pub fn buckets<'a>(points: impl IntoIterator<Item = &'a Point>, step: u32) -> Ve
             values: [0.0; 7],
             temp: 0.0,
             temps: 0,
+            range: p.extremes(),
         });
         b.newest = p;
         b.n += 1;
+        let r = p.extremes();
+        b.range.cpu = [b.range.cpu[0].min(r.cpu[0]), b.range.cpu[1].max(r.cpu[1])];
+        b.range.mem = [b.range.mem[0].min(r.mem[0]), b.range.mem[1].max(r.mem[1])];
         let values = [p.cpu, p.mem, p.swap, p.disk, p.net_in, p.net_out, p.load1];
         for (sum, v) in b.values.iter_mut().zip(values) {
             *sum += f64::from(v);
@@ -187,92 +217,6 @@ pub fn buckets<'a>(points: impl IntoIterator<Item = &'a Point>, step: u32) -> Ve
     }
     out.extend(open.map(|b| b.mean()));
     out
-}
-
-/// The ring buffer.
-pub struct History {
-    points: VecDeque<Point>,
-    capacity: usize,
-    names: HashSet<Arc<str>>,
-}
-
-impl History {
-    /// Holds at most `capacity` points (0 disables the history).
-    pub fn new(capacity: usize) -> History {
-        History {
-            points: VecDeque::with_capacity(capacity.min(64)),
-            capacity,
-            names: HashSet::new(),
-        }
-    }
-
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    pub fn len(&self) -> usize {
-        self.points.len()
-    }
-
-    fn intern(&mut self, name: &str) -> Arc<str> {
-        if let Some(n) = self.names.get(name) {
-            return Arc::clone(n);
-        }
-        let n: Arc<str> = Arc::from(name);
-        self.names.insert(Arc::clone(&n));
-        n
-    }
-
-    /// Appends the point for `s`, dropping the oldest when full.
-    pub fn push(&mut self, s: &Snapshot) {
-        if self.capacity == 0 {
-            return;
-        }
-        let mut tops = |by_cpu: bool| {
-            let mut out: [Option<Top>; 3] = [None, None, None];
-            for (slot, p) in out.iter_mut().zip(s.processes.top(3, by_cpu)) {
-                *slot = Some(Top {
-                    name: self.intern(&p.name),
-                    value: if by_cpu { p.cpu } else { p.mem } as f32,
-                });
-            }
-            out
-        };
-        let top_mem = tops(false);
-        let top_cpu = tops(true);
-        let rate = s.net.total_rate();
-        let sys = &s.system;
-        let point = Point {
-            t: s.taken
-                .duration_since(UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64()),
-            cpu: sys.cpu.usage as f32,
-            temp: sys.cpu.temp.map(|t| t as f32),
-            mem: sys.mem.percent as f32,
-            swap: sys.swap.percent as f32,
-            disk: sys.disk.percent as f32,
-            net_in: rate.rx as f32,
-            net_out: rate.tx as f32,
-            load1: sys.load[0] as f32,
-            top_mem,
-            top_cpu,
-        };
-        if self.points.len() == self.capacity {
-            self.points.pop_front();
-        }
-        self.points.push_back(point);
-        // Forget names no point uses any more (only the interner holds them).
-        if self.names.len() > 256 {
-            self.names.retain(|n| Arc::strong_count(n) > 1);
-        }
-    }
-
-    /// The points of the last `seconds` before `now` (Unix seconds), oldest first.
-    pub fn since(&self, now: f64, seconds: f64) -> Vec<&Point> {
-        let from = now - seconds;
-        let start = self.points.partition_point(|p| p.t < from);
-        self.points.range(start..).collect()
-    }
 }
 
 #[cfg(test)]
@@ -298,6 +242,7 @@ mod tests {
             load1: 1.0,
             top_mem: [top(), None, None],
             top_cpu: [top(), top(), None],
+            range: None,
         }
     }
 
@@ -321,6 +266,15 @@ mod tests {
         assert_eq!(b[1].cpu, 20.0);
         assert_eq!(b[1].mem, 40.0);
         assert_eq!(b[1].temp, Some(45.0), "mean of the present temperatures");
+        assert_eq!(b[1].range.unwrap().cpu, [10.0, 30.0]);
+        let json = serde_json::to_string(&Selected {
+            point: &b[1],
+            fields: Fields::parse("cpu").unwrap(),
+        });
+        assert_eq!(
+            json.unwrap(),
+            r#"{"t":109.99,"cpu":20.0,"cpu_min":10.0,"cpu_max":30.0}"#
+        );
         assert_eq!(b[0].temp, None);
         assert_eq!(b[1].top_mem[0].as_ref().unwrap().name.as_ref(), "d");
         assert!(b[1].top_cpu[2].is_none());
@@ -356,12 +310,5 @@ mod tests {
         assert_eq!(Fields::parse(" , ").err().as_deref(), Some(""));
         assert_eq!(Fields::parse("cpu,,mem,"), Fields::parse("cpu,mem"));
         assert_eq!(Fields::parse(&FIELDS.join(",")), Ok(Fields::ALL));
-    }
-
-    #[test]
-    fn a_point_stays_small() {
-        // README states ~190-200 bytes per point (0.7 MB for the default hour): keep it true.
-        let size = std::mem::size_of::<Point>();
-        assert!(size <= 200, "Point is {size} bytes");
     }
 }
