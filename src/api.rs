@@ -520,10 +520,10 @@ fn history(req: &Request, ctx: &Ctx, query: &str) -> Reply {
             return http::bad_parameter("fields", &why);
         }
     };
-    let (copied, tier_step) = {
+    let (copied, tier_step, tier) = {
         let h = ctx.latest.history();
         let tier = h.tier_for(seconds);
-        (h.copy(tier, seconds), h.step_of(tier))
+        (h.copy(tier, seconds), h.step_of(tier), tier)
     };
     // The step asked for, at least the tier's, and large enough for MAX_POINTS.
     let needed = seconds as f64 / MAX_POINTS as f64;
@@ -533,13 +533,13 @@ fn history(req: &Request, ctx: &Ctx, query: &str) -> Reply {
         0
     };
     let wanted = step.unwrap_or(0).max(capped);
-    let mut points = copied.points();
-    let sent_step = if wanted as f64 > tier_step {
-        points = crate::history::buckets(&points, wanted as u32);
-        wanted as f64
+    let (points, sent_step) = if wanted as f64 > tier_step {
+        let means = crate::history::buckets(copied.iter(), wanted as u32);
+        (means, wanted as f64)
     } else {
-        tier_step
+        (copied.points(), tier_step)
     };
+    drop(copied);
     let select = |point| Selected { point, fields };
     let body = serde_json::to_string(&points.iter().map(select).collect::<Vec<_>>())
         .unwrap_or_else(|_| "[]".into());
@@ -550,7 +550,7 @@ fn history(req: &Request, ctx: &Ctx, query: &str) -> Reply {
         body.into_bytes()
     };
     let r = http::reply(200, http::JSON, Body::Owned(body));
-    let r = http::with(r, "X-History-Tier", copied.tier.name());
+    let r = http::with(r, "X-History-Tier", tier.name());
     let r = http::with(r, "X-History-Step", &sent_step.to_string());
     encoded(r, gzip)
 }

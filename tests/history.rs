@@ -261,6 +261,7 @@ fn slow_readers_in_a_64_mb_cgroup_get_503_and_the_server_lives() {
         "logged once"
     );
     let rss = s.rss_kb();
+    eprintln!("RSS with 60 slow readers: {rss} kB");
     assert!(rss < 48 * 1024, "RSS {rss} kB");
     assert_eq!(oom_kills(&cgroup, events), 0);
     assert!(s.child.try_wait().unwrap().is_none(), "the server lives");

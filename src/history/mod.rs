@@ -57,20 +57,23 @@ impl Tier {
 
 /// What a query copied out under the lock, to unpack and serialise without it.
 pub struct Copied {
-    pub tier: Tier,
     raw: Vec<Compact>,
     coarse: Vec<Coarse>,
     names: Vec<Option<Arc<str>>>,
 }
 
 impl Copied {
+    /// The points, oldest first, unpacked one at a time.
+    pub fn iter(&self) -> impl Iterator<Item = Point> + '_ {
+        let names = &self.names;
+        let raw = self.raw.iter().map(|c| c.unpack(names, None));
+        let coarse = self.coarse.iter().map(|c| c.unpack(names));
+        raw.chain(coarse)
+    }
+
     /// The points, oldest first.
     pub fn points(&self) -> Vec<Point> {
-        let names = &self.names;
-        match self.tier {
-            Tier::Raw => self.raw.iter().map(|c| c.unpack(names, None)).collect(),
-            _ => self.coarse.iter().map(|c| c.unpack(names)).collect(),
-        }
+        self.iter().collect()
     }
 }
 
@@ -235,7 +238,6 @@ impl History {
             Tier::Hour => (Vec::new(), coarse(&self.hours, &self.hour, 3600.0)),
         };
         Copied {
-            tier,
             raw,
             coarse,
             names: self.names.table(),

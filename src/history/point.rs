@@ -150,19 +150,19 @@ impl Serialize for Selected<'_> {
 /// and `t`, `top_mem` and `top_cpu` of the newest point. So a client can draw an hour at 10 s
 /// as 360 points instead of 3 600. A point from another bucket closes the open one, so a wall
 /// clock that jumps back starts a new bucket instead of reordering.
-pub fn buckets<'a>(points: impl IntoIterator<Item = &'a Point>, step: u32) -> Vec<Point> {
+pub fn buckets(points: impl IntoIterator<Item = Point>, step: u32) -> Vec<Point> {
     /// Running sums of one bucket.
-    struct Sums<'a> {
+    struct Sums {
         key: i64,
-        newest: &'a Point,
+        newest: Point,
         n: u32,
         values: [f64; 7],
         temp: f64,
         temps: u32,
         range: Range,
     }
-    impl Sums<'_> {
-        fn mean(&self) -> Point {
+    impl Sums {
+        fn mean(self) -> Point {
             let n = f64::from(self.n);
             // Two decimals (three for the MB/s rates): a mean's float noise is no figure.
             let v = self.values.map(|x| round(x / n, 2) as f32);
@@ -177,8 +177,8 @@ pub fn buckets<'a>(points: impl IntoIterator<Item = &'a Point>, step: u32) -> Ve
                 net_in: rate(4),
                 net_out: rate(5),
                 load1: v[6],
-                top_mem: self.newest.top_mem.clone(),
-                top_cpu: self.newest.top_cpu.clone(),
+                top_mem: self.newest.top_mem,
+                top_cpu: self.newest.top_cpu,
                 range: Some(self.range),
             }
         }
@@ -188,22 +188,20 @@ pub fn buckets<'a>(points: impl IntoIterator<Item = &'a Point>, step: u32) -> Ve
     let mut open: Option<Sums> = None;
     for p in points {
         let key = (p.t / step).floor() as i64;
-        if let Some(b) = open.as_ref().filter(|b| b.key != key) {
-            out.push(b.mean());
-            open = None;
+        if open.as_ref().is_some_and(|b| b.key != key) {
+            out.extend(open.take().map(Sums::mean));
         }
-        let b = open.get_or_insert(Sums {
+        let r = p.extremes();
+        let b = open.get_or_insert_with(|| Sums {
             key,
-            newest: p,
+            newest: p.clone(),
             n: 0,
             values: [0.0; 7],
             temp: 0.0,
             temps: 0,
-            range: p.extremes(),
+            range: r,
         });
-        b.newest = p;
         b.n += 1;
-        let r = p.extremes();
         b.range.cpu = [b.range.cpu[0].min(r.cpu[0]), b.range.cpu[1].max(r.cpu[1])];
         b.range.mem = [b.range.mem[0].min(r.mem[0]), b.range.mem[1].max(r.mem[1])];
         let values = [p.cpu, p.mem, p.swap, p.disk, p.net_in, p.net_out, p.load1];
@@ -214,8 +212,9 @@ pub fn buckets<'a>(points: impl IntoIterator<Item = &'a Point>, step: u32) -> Ve
             b.temp += f64::from(t);
             b.temps += 1;
         }
+        b.newest = p;
     }
-    out.extend(open.map(|b| b.mean()));
+    out.extend(open.map(Sums::mean));
     out
 }
 
@@ -258,7 +257,7 @@ mod tests {
             point(111.0, 41.0, None, "e"),
             point(131.0, 50.0, None, "f"),
         ];
-        let b = buckets(&points, 10);
+        let b = buckets(points.clone(), 10);
         let ts: Vec<f64> = b.iter().map(|p| p.t).collect();
         // [90, 100), [100, 110), [110, 120), and [130, 140): no empty buckets.
         assert_eq!(ts, [99.5, 109.99, 111.0, 131.0]);
@@ -280,9 +279,9 @@ mod tests {
         assert!(b[1].top_cpu[2].is_none());
         assert_eq!((b[1].disk, b[1].net_in, b[1].load1), (50.0, 0.5, 1.0));
         // A step of 1 keeps one point per second; no points, no buckets.
-        assert_eq!(buckets(&points, 1).len(), 7);
-        assert!(buckets(&[], 60).is_empty());
-        assert_eq!(buckets(&points, 3600).len(), 1);
+        assert_eq!(buckets(points.clone(), 1).len(), 7);
+        assert!(buckets([], 60).is_empty());
+        assert_eq!(buckets(points, 3600).len(), 1);
     }
 
     #[test]
