@@ -29,9 +29,9 @@ fn make_family(_: &Settings) -> Box<dyn Family> {
 /// Protocol -> field -> value.
 type Stats = BTreeMap<String, BTreeMap<String, f64>>;
 
-/// node_exporter's default `--collector.netstat.fields`:
+/// node_exporter 1.12's default `--collector.netstat.fields`:
 /// `^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|
-/// TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts)|Tcp_(ActiveOpens|InSegs|OutSegs|
+/// TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop)|Tcp_(ActiveOpens|InSegs|OutSegs|
 /// OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|
 /// RcvbufErrors|SndbufErrors))$`, for `key` = `Protocol_Field`.
 fn default_field(key: &str) -> bool {
@@ -48,7 +48,11 @@ fn default_field(key: &str) -> bool {
         "TcpExt" => {
             field.starts_with("Listen")
                 || field.starts_with("Syncookies")
-                || matches!(field, "TCPSynRetrans" | "TCPTimeouts")
+                // TCPOFOQueue since 1.8, TCPRcvQDrop since 1.9.
+                || matches!(
+                    field,
+                    "TCPSynRetrans" | "TCPTimeouts" | "TCPOFOQueue" | "TCPRcvQDrop"
+                )
         }
         "Tcp" => matches!(
             field,
@@ -238,10 +242,13 @@ mod tests {
     }
 
     #[test]
-    fn vm_has_node_exporters_40_fields() {
+    fn vm_has_node_exporters_42_fields() {
         let t = run(&REGISTRATION, "vm");
-        assert_eq!(t.matches("# TYPE ").count(), 40);
-        assert_eq!(t.matches(" untyped\n").count(), 40);
+        // 1.5's 40, and TCPOFOQueue and TCPRcvQDrop of 1.12.
+        assert_eq!(t.matches("# TYPE ").count(), 42);
+        assert_eq!(t.matches(" untyped\n").count(), 42);
+        assert!(stat(&t, "TcpExt_TCPOFOQueue").is_some());
+        assert!(stat(&t, "TcpExt_TCPRcvQDrop").is_some());
         assert_eq!(stat(&t, "Tcp_ActiveOpens"), Some(126668.0));
         assert_eq!(stat(&t, "Tcp_CurrEstab"), Some(0.0));
         assert_eq!(stat(&t, "TcpExt_ListenDrops"), Some(27.0));
@@ -259,7 +266,7 @@ mod tests {
     #[test]
     fn pi_values() {
         let t = run(&REGISTRATION, "pi");
-        assert_eq!(t.matches("# TYPE ").count(), 40);
+        assert_eq!(t.matches("# TYPE ").count(), 42);
         for (key, want) in [
             ("TcpExt_ListenOverflows", 3.0),
             ("TcpExt_ListenDrops", 3.0),

@@ -1,11 +1,13 @@
-//! `pressure`: pressure stall information from `/proc/pressure/{cpu,io,memory}` (node_exporter
-//! 1.5.0's `pressure` collector).
+//! `pressure`: pressure stall information from `/proc/pressure/{cpu,io,memory,irq}`
+//! (node_exporter 1.12's `pressure` collector).
 //!
 //! Each file has a `some` line (time at least one task was stalled) and, except `cpu` before
 //! Linux 5.13, a `full` line (time all non-idle tasks were stalled at once); `total=` is
 //! microseconds, written here as seconds. node_exporter 1.5.0 maps `cpu some`, `io some` and
 //! `memory some` to `*_waiting_seconds_total` and `io full` and `memory full` to
-//! `*_stalled_seconds_total`; it ignores `cpu full`, and so does this. The files are missing
+//! `*_stalled_seconds_total`. node_exporter 1.12 adds `cpu full` (`cpu_stalled`, since 1.8)
+//! and `irq full` (`irq_stalled`, since 1.9; `/proc/pressure/irq` exists from Linux 6.1 with
+//! `CONFIG_IRQ_TIME_ACCOUNTING`, and has only a `full` line). The files are missing
 //! before Linux 4.20 or without `CONFIG_PSI`, and fail with EOPNOTSUPP when the kernel was
 //! booted with `psi=0`: then there are no samples.
 
@@ -31,12 +33,24 @@ struct PressureFamily {
 }
 
 /// The families: file, line, name and help.
-const FAMILIES: [(&str, &str, &str, &str); 5] = [
+const FAMILIES: [(&str, &str, &str, &str); 7] = [
     (
         "cpu",
         "some",
         "node_pressure_cpu_waiting_seconds_total",
         "Total time in seconds that processes have waited for CPU time",
+    ),
+    (
+        "cpu",
+        "full",
+        "node_pressure_cpu_stalled_seconds_total",
+        "Total time in seconds no process could make progress due to CPU congestion",
+    ),
+    (
+        "irq",
+        "full",
+        "node_pressure_irq_stalled_seconds_total",
+        "Total time in seconds no process could make progress due to IRQ congestion",
     ),
     (
         "io",
@@ -67,7 +81,7 @@ const FAMILIES: [(&str, &str, &str, &str); 5] = [
 /// One tick: microseconds per [`FAMILIES`] entry; `None` where the file or line is missing or
 /// garbled.
 #[derive(Debug, Default, PartialEq)]
-pub struct Pressure(pub [Option<u64>; 5]);
+pub struct Pressure(pub [Option<u64>; 7]);
 
 /// The `total=` microseconds of the `kind` (`some` or `full`) line of a pressure file.
 pub fn total(text: &str, kind: &str) -> Option<u64> {
@@ -86,8 +100,8 @@ impl Family for PressureFamily {
     }
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
-        let mut totals = [None; 5];
-        for file in ["cpu", "io", "memory"] {
+        let mut totals = [None; 7];
+        for file in ["cpu", "io", "memory", "irq"] {
             // Missing, EOPNOTSUPP (psi=0) or unreadable: that resource has no samples.
             let Ok(text) = read_lossy(roots.proc(&format!("pressure/{file}")), &mut self.buf)
             else {
@@ -133,8 +147,20 @@ mod tests {
             ],
         );
         assert!(text.contains("# TYPE node_pressure_io_stalled_seconds_total counter\n"));
-        // cpu's `full` line is not node_exporter 1.5.0's.
-        assert!(!text.contains("cpu_stalled"));
+        // Since node_exporter 1.8/1.9: cpu's `full` line and irq's.
+        assert!(text.contains("# TYPE node_pressure_irq_stalled_seconds_total counter\n"));
+        assert_eq!(
+            value(&text, "node_pressure_irq_stalled_seconds_total"),
+            Some(1.234_567)
+        );
+        let cpu_full = std::fs::read_to_string(
+            crate::collect::family::testing::fixture("vm").proc("pressure/cpu"),
+        )
+        .unwrap();
+        assert_eq!(
+            value(&text, "node_pressure_cpu_stalled_seconds_total"),
+            total(&cpu_full, "full").map(|us| us as f64 / 1e6)
+        );
     }
 
     #[test]
