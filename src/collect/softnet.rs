@@ -1,12 +1,15 @@
-//! `softnet`: per-CPU packet processing counters from `/proc/net/softnet_stat`
-//! (`node_softnet_{processed,dropped,times_squeezed}_total`), as node_exporter 1.5.0 has them.
+//! `softnet`: per-CPU packet processing counters from `/proc/net/softnet_stat`, as
+//! node_exporter 1.12 has them: `node_softnet_{processed,dropped,times_squeezed,cpu_collision,
+//! received_rps,flow_limit_count}_total` and the gauge `node_softnet_backlog_len` (the four
+//! last since 1.6).
 //!
-//! One line per CPU of `%08x` columns: processed, dropped, time_squeeze, then columns that
-//! vary with the kernel (9 columns since 2.6.23, 13 since 5.14, 15 since 6.x). node_exporter
-//! 1.5.0 labels each line by its position (`cpu="0"` for the first), not by the CPU number
-//! newer kernels print in column 13: the two differ when a CPU is offline, and dashboards
-//! built on 1.5.0 see the position. A line with fewer than 9 columns or a column that is not
-//! 32-bit hex is skipped; later lines keep their positions.
+//! One line per CPU of `%08x` columns: processed, dropped, time_squeeze, five zeros, then
+//! cpu_collision (column 9), received_rps (10), flow_limit_count (11), and since Linux 5.10
+//! the backlog length (12) and the CPU's number (13; 15 columns since 6.x). node_exporter
+//! 1.12 labels a line by that number when the line has it and by its position otherwise (1.5
+//! used the position always: the two differ once a CPU is offline, and the number is right).
+//! A column a kernel does not print reads 0, as in procfs. A line with fewer than 9 columns
+//! or a column that is not 32-bit hex is skipped; later lines keep their positions.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::procfs::read_lossy;
@@ -27,24 +30,60 @@ fn make_family(_: &Settings) -> Box<dyn Family> {
 /// The fewest columns a line has (Linux 2.6.23).
 const MIN_COLUMNS: usize = 9;
 
-/// The metrics, for the first three columns.
-const METRICS: [(&str, &str); 3] = [
+/// The metrics: name, help, type, and the column each is read from.
+const METRICS: [(&str, &str, Kind, usize); 7] = [
     (
         "node_softnet_processed_total",
         "Number of processed packets",
+        Kind::Counter,
+        0,
     ),
-    ("node_softnet_dropped_total", "Number of dropped packets"),
+    (
+        "node_softnet_dropped_total",
+        "Number of dropped packets",
+        Kind::Counter,
+        1,
+    ),
     (
         "node_softnet_times_squeezed_total",
         "Number of times processing packets ran out of quota",
+        Kind::Counter,
+        2,
+    ),
+    (
+        "node_softnet_cpu_collision_total",
+        "Number of collision occur while obtaining device lock while transmitting",
+        Kind::Counter,
+        8,
+    ),
+    (
+        "node_softnet_received_rps_total",
+        "Number of times cpu woken up received_rps",
+        Kind::Counter,
+        9,
+    ),
+    (
+        "node_softnet_flow_limit_count_total",
+        "Number of times flow limit has been reached",
+        Kind::Counter,
+        10,
+    ),
+    (
+        "node_softnet_backlog_len",
+        "Softnet backlog status",
+        Kind::Gauge,
+        11,
     ),
 ];
 
-/// One CPU's line: its position and its first three columns.
+/// The column of the CPU's number, where the kernel prints it (Linux 5.10+).
+const INDEX_COLUMN: usize = 12;
+
+/// One CPU's line: its `cpu` label and the columns of [`METRICS`].
 #[derive(Debug)]
 struct Cpu {
-    index: usize,
-    columns: [u32; 3],
+    label: String,
+    columns: [u32; 7],
 }
 
 /// One tick's lines.
@@ -53,20 +92,27 @@ struct SoftnetHarvest {
     cpus: Vec<Cpu>,
 }
 
-/// Parses one line's first three columns; `None` if the line is short or not hex.
-fn parse_line(line: &str) -> Option<[u32; 3]> {
+/// Parses the line at `position`; `None` if the line is short or not hex.
+fn parse_line(position: usize, line: &str) -> Option<Cpu> {
     let fields: Vec<&str> = line.split_ascii_whitespace().collect();
     if fields.len() < MIN_COLUMNS {
         return None;
     }
-    let mut columns = [0u32; 3];
-    for (slot, field) in columns.iter_mut().zip(&fields) {
+    let mut numbers = Vec::with_capacity(fields.len());
+    for field in &fields {
         if !field.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
-        *slot = u32::from_str_radix(field, 16).ok()?;
+        numbers.push(u32::from_str_radix(field, 16).ok()?);
     }
-    Some(columns)
+    let column = |i: usize| numbers.get(i).copied().unwrap_or(0);
+    let index = numbers
+        .get(INDEX_COLUMN)
+        .map_or(position as u64, |&n| u64::from(n));
+    Some(Cpu {
+        label: index.to_string(),
+        columns: METRICS.map(|(.., i)| column(i)),
+    })
 }
 
 struct SoftnetFamily {
@@ -84,12 +130,7 @@ impl Family for SoftnetFamily {
             Ok(text) => text
                 .lines()
                 .enumerate()
-                .filter_map(|(index, line)| {
-                    Some(Cpu {
-                        index,
-                        columns: parse_line(line)?,
-                    })
-                })
+                .filter_map(|(position, line)| parse_line(position, line))
                 .collect(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(format!("{}: {e}", path.display())),
@@ -100,10 +141,10 @@ impl Family for SoftnetFamily {
 
 impl Harvest for SoftnetHarvest {
     fn render(&self, out: &mut Encoder) {
-        for (i, (name, help)) in METRICS.iter().enumerate() {
-            let mut f = out.family(name, Kind::Counter, help);
+        for (i, (name, help, kind, _)) in METRICS.iter().enumerate() {
+            let mut f = out.family(name, *kind, help);
             for cpu in &self.cpus {
-                f.sample(&[("cpu", &cpu.index.to_string())], cpu.columns[i] as f64);
+                f.sample(&[("cpu", &cpu.label)], cpu.columns[i] as f64);
             }
         }
     }
@@ -129,7 +170,14 @@ mod tests {
         assert_eq!(get(&t, "dropped", 1), Some(0.0));
         assert_eq!(get(&t, "times_squeezed", 0), Some(0.0));
         assert_eq!(get(&t, "processed", 2), None);
-        assert_eq!(t.matches(" counter\n").count(), 3);
+        assert_eq!(t.matches(" counter\n").count(), 6);
+        assert!(t.contains("# TYPE node_softnet_backlog_len gauge\n"));
+        // Column 13 is the CPU's number: the second line says 1.
+        assert_eq!(get(&t, "received_rps", 1), Some(0.0));
+        assert_eq!(
+            value(&t, "node_softnet_backlog_len{cpu=\"1\"}"),
+            Some(0.0)
+        );
         assert!(t.contains(
             "# HELP node_softnet_times_squeezed_total Number of times processing packets ran out of quota\n"
         ));
@@ -151,6 +199,18 @@ mod tests {
     }
 
     #[test]
+    fn a_line_with_the_cpu_number_is_labelled_by_it() {
+        // CPU 3 on the second line (CPUs 1 and 2 offline): columns 9 to 12 are read.
+        let line = "00000010 00000000 00000001 00000000 00000000 00000000 00000000 00000000 \
+                    00000005 00000006 00000007 00000008 00000003 00000000 00000000";
+        let cpu = super::parse_line(1, line).unwrap();
+        assert_eq!(cpu.label, "3");
+        assert_eq!(cpu.columns, [16, 0, 1, 5, 6, 7, 8]);
+        let old = "00000010 00000000 00000001 00000000 00000000 00000000 00000000 00000000 00000005";
+        assert_eq!(super::parse_line(1, old).unwrap().label, "1");
+    }
+
+    #[test]
     fn hostile_lines_keep_their_positions() {
         let t = run(&REGISTRATION, "hostile");
         assert_eq!(get(&t, "processed", 0), Some(10.0));
@@ -161,6 +221,9 @@ mod tests {
             assert_eq!(get(&t, "processed", cpu), None, "{cpu}");
         }
         assert_eq!(get(&t, "processed", 4), Some(u32::MAX as f64));
+        // A 9-column line has no collision, RPS or flow-limit columns: 0, as procfs reads it.
+        assert_eq!(get(&t, "cpu_collision", 0), Some(0.0));
+        assert_eq!(get(&t, "flow_limit_count", 0), Some(0.0));
         assert_eq!(get(&t, "times_squeezed", 4), Some(4.0));
         assert_eq!(t.matches("node_softnet_processed_total{").count(), 2);
     }
