@@ -174,10 +174,7 @@ mod tests {
         assert!(t.contains("# TYPE node_softnet_backlog_len gauge\n"));
         // Column 13 is the CPU's number: the second line says 1.
         assert_eq!(get(&t, "received_rps", 1), Some(0.0));
-        assert_eq!(
-            value(&t, "node_softnet_backlog_len{cpu=\"1\"}"),
-            Some(0.0)
-        );
+        assert_eq!(value(&t, "node_softnet_backlog_len{cpu=\"1\"}"), Some(0.0));
         assert!(t.contains(
             "# HELP node_softnet_times_squeezed_total Number of times processing packets ran out of quota\n"
         ));
@@ -206,7 +203,8 @@ mod tests {
         let cpu = super::parse_line(1, line).unwrap();
         assert_eq!(cpu.label, "3");
         assert_eq!(cpu.columns, [16, 0, 1, 5, 6, 7, 8]);
-        let old = "00000010 00000000 00000001 00000000 00000000 00000000 00000000 00000000 00000005";
+        let old =
+            "00000010 00000000 00000001 00000000 00000000 00000000 00000000 00000000 00000005";
         assert_eq!(super::parse_line(1, old).unwrap().label, "1");
     }
 
