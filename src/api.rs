@@ -167,7 +167,7 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
                     hosts: &ctx.config.fleet,
                 },
             ),
-            Route::Glances => glances_api(ctx, path),
+            Route::Glances => glances_api(&req, ctx, path),
             // `HEAD /ws` is no websocket handshake.
             Route::Connect => not_allowed(),
         },
@@ -372,15 +372,23 @@ fn system(ctx: &Ctx, query: &str) -> Reply {
 }
 
 /// `GET /api/4/...`, built from the latest snapshot; a field the plugin lacks is a 404.
-fn glances_api(ctx: &Ctx, path: &str) -> Reply {
+/// Gzipped when the client accepts it, as Glances' server does (`/api/4/all` is tens of KB).
+fn glances_api(req: &Request, ctx: &Ctx, path: &str) -> Reply {
     let Some(p) = ctx.latest.get() else {
         return http::error(503, "no snapshot yet");
     };
     let target = glances::target(path).expect("routed by Route::of");
-    match glances::answer(&target, &p.snapshot) {
-        Some(v) => http::json(200, &v),
-        None => not_found(path),
-    }
+    let Some(v) = glances::answer(&target, &p.snapshot) else {
+        return not_found(path);
+    };
+    let body = serde_json::to_string(&v).unwrap_or_else(|_| "null".into());
+    let gzip = accepts_gzip(req);
+    let body = if gzip {
+        crate::gzip::compress(&body)
+    } else {
+        body.into_bytes()
+    };
+    encoded(http::reply(200, http::JSON, Body::Owned(body)), gzip)
 }
 
 /// The 404 body every unknown path gets.

@@ -10,6 +10,10 @@ use crate::collect::{cpu, Snapshot};
 use crate::model::{round, Sensor, SensorKind};
 use serde_json::{json, Map, Value};
 
+/// The Glances version whose API is spoken (what `/api/4/status` and `/api/4/version` say;
+/// clients check the major version).
+pub const VERSION: &str = "4.5.8";
+
 /// The plugins served, in `/api/4/pluginslist` order.
 pub const PLUGINS: [&str; 16] = [
     "cpu",
@@ -35,6 +39,10 @@ pub const PLUGINS: [&str; 16] = [
 pub enum Target<'a> {
     All,
     PluginsList,
+    /// `/api/4/status`: `{"version": ...}`, what Glances' clients probe first.
+    Status,
+    /// `/api/4/version`: the version as a JSON string.
+    Version,
     Plugin(&'a str, Option<&'a str>),
 }
 
@@ -50,6 +58,8 @@ pub fn target(path: &str) -> Option<Target<'_>> {
     match (plugin, field) {
         ("all", None) => Some(Target::All),
         ("pluginslist", None) => Some(Target::PluginsList),
+        ("status", None) => Some(Target::Status),
+        ("version", None) => Some(Target::Version),
         (p, f) if PLUGINS.contains(&p) => Some(Target::Plugin(p, f)),
         _ => None,
     }
@@ -60,6 +70,8 @@ pub fn answer(t: &Target<'_>, s: &Snapshot) -> Option<Value> {
     match t {
         Target::All => Some(all(s)),
         Target::PluginsList => Some(json!(PLUGINS)),
+        Target::Status => Some(json!({ "version": VERSION })),
+        Target::Version => Some(json!(VERSION)),
         Target::Plugin(name, None) => plugin(name, s),
         Target::Plugin(name, Some(f)) => field(&plugin(name, s)?, f),
     }
@@ -98,11 +110,11 @@ pub fn plugin(name: &str, s: &Snapshot) -> Option<Value> {
 }
 
 /// `/api/4/PLUGIN/FIELD` as Glances answers it: `{FIELD: value}` for a plugin that is one
-/// object, `{FIELD: [value of each item]}` for a list.
+/// object, `{FIELD: [value of each item]}` for a list (`{FIELD: []}` for an empty one).
 pub fn field(stats: &Value, name: &str) -> Option<Value> {
     let value = match stats {
         Value::Object(m) => m.get(name)?.clone(),
-        Value::Array(items) if !items.is_empty() => Value::Array(
+        Value::Array(items) => Value::Array(
             items
                 .iter()
                 .map(|i| i.get(name).cloned())
@@ -188,8 +200,8 @@ fn percpu(s: &Snapshot) -> Vec<Value> {
         .collect()
 }
 
-/// `mem` in bytes. Glances reports `free` as psutil's `available` and `used` as the rest (its
-/// "free/htop calculation"), so `used / total` is `percent`, the same percent as `/system`.
+/// `mem` in bytes, as psutil and Glances 4.5 report it: `free` is `MemFree`, `used` is
+/// `total - available`, so `used / total` is `percent`, the same percent as `/system`.
 fn mem(s: &Snapshot) -> Value {
     let m = &s.mem;
     json!({
@@ -197,7 +209,7 @@ fn mem(s: &Snapshot) -> Value {
         "available": m.available,
         "percent": s.system.mem.percent,
         "used": m.total.saturating_sub(m.available),
-        "free": m.available,
+        "free": m.free,
         "active": m.active,
         "inactive": m.inactive,
         "buffers": m.buffers,
@@ -223,8 +235,8 @@ fn load(s: &Snapshot) -> Value {
     json!({"min1": min1, "min5": min5, "min15": min15, "cpucore": s.system.cpu.count})
 }
 
-/// `quicklook`: the summary Homepage's info widget shows (`load` is the 1-minute load as a
-/// percent of the CPUs, as Glances computes it).
+/// `quicklook`: the summary Homepage's info widget shows (`load` is the 15-minute load as a
+/// percent of the CPUs, as Glances 4.5 computes it).
 fn quicklook(s: &Snapshot) -> Value {
     let c = &s.system.cpu;
     json!({
@@ -232,7 +244,7 @@ fn quicklook(s: &Snapshot) -> Value {
         "percpu": percpu(s),
         "mem": s.system.mem.percent,
         "swap": s.system.swap.percent,
-        "load": round(s.system.load[0] / c.count.max(1) as f64 * 100.0, 1),
+        "load": round(s.system.load[2] / c.count.max(1) as f64 * 100.0, 1),
         "cpu_name": s.cpu_name,
         "cpu_hz_current": c.freq.map(|mhz| mhz * 1e6),
         "cpu_log_core": c.count,
@@ -250,9 +262,9 @@ fn system(s: &Snapshot) -> Value {
         "os_name": "Linux",
         "hostname": s.system.hostname,
         "platform": bits,
-        "linux_distro": p.distro,
+        "linux_distro": s.linux_distro,
         "os_version": p.kernel,
-        "hr_name": format!("{} {bits} / Linux {}", p.distro, p.kernel),
+        "hr_name": format!("{} {bits} / Linux {}", s.linux_distro, p.kernel),
     })
 }
 
@@ -316,7 +328,8 @@ fn diskio(s: &Snapshot) -> Vec<Value> {
         .collect()
 }
 
-/// `network`: per interface the bytes of the interval (Glances 4's `bytes_recv`/`bytes_sent`
+/// `network`: per interface Glances lists by default (up, with an address, not `lo` nor
+/// `docker*`, see [`crate::collect::network::Link`]) the bytes of the interval (Glances 4's `bytes_recv`/`bytes_sent`
 /// and the `rx`/`tx` Homepage's network widget still reads), rates, totals since boot, and
 /// `speed` in bit/s (Glances' Mbit × 1048576), which `glances-api` requires.
 fn network(s: &Snapshot) -> Vec<Value> {
@@ -325,6 +338,7 @@ fn network(s: &Snapshot) -> Vec<Value> {
     s.net
         .interfaces
         .iter()
+        .filter(|(name, _)| s.net.links.get(name).is_some_and(|l| l.glances))
         .map(|(name, c)| {
             let (rx, tx) = s.net.moved.get(name).copied().unwrap_or_default();
             let link = s.net.links.get(name).copied().unwrap_or_default();
@@ -352,38 +366,65 @@ fn network(s: &Snapshot) -> Vec<Value> {
         .collect()
 }
 
-/// `sensors`: temperatures as `temperature_core` in °C (no thresholds are known, so `warning`
-/// and `critical` are `null`), fans as `fan_speed` in RPM (`R`), batteries as `battery` in
-/// percent with their `status`, as Glances 4's sensors plugin sends them. Voltages are left out:
-/// Glances has no type for them and `glances-api` knows only these (and `temperature_hdd`).
+/// `sensors` as Glances 4.5 lists them: temperatures (`temperature_core`, °C), fans
+/// (`fan_speed`, RPM as `R`), then one battery (`battery`, percent, with `status`), each type
+/// sorted by label in natural order; labels, whole-number values and `warning`/`critical` as
+/// Glances builds them from psutil ([`crate::collect::sensors::glances_names`]). Voltages are
+/// left out: Glances has no type for them.
 fn sensors(s: &Snapshot) -> Vec<Value> {
     sensors_of(&s.system.sensors)
 }
 
 fn sensors_of(list: &[Sensor]) -> Vec<Value> {
-    list.iter()
-        .filter_map(|x| {
-            let (value, unit, kind) = match x.kind {
-                SensorKind::Temperature => (json!(x.temp?), "C", "temperature_core"),
-                SensorKind::Fan => (json!(x.rpm?), "R", "fan_speed"),
-                SensorKind::Battery => (json!(x.percent?), "%", "battery"),
-                SensorKind::Voltage => return None,
-            };
+    let mut out = Vec::new();
+    for (want, unit, kind) in [
+        (SensorKind::Temperature, "C", "temperature_core"),
+        (SensorKind::Fan, "R", "fan_speed"),
+        (SensorKind::Battery, "%", "battery"),
+    ] {
+        let mut items: Vec<&crate::model::GlancesSensor> = list
+            .iter()
+            .filter(|x| x.kind == want)
+            .filter_map(|x| x.glances.as_ref())
+            .collect();
+        items.sort_by_key(|a| natural(&a.label));
+        items.dedup();
+        out.extend(items.into_iter().map(|g| {
             let mut v = json!({
                 "key": "label",
-                "label": x.label,
-                "value": value,
+                "label": g.label,
+                "value": g.value,
                 "unit": unit,
                 "type": kind,
-                "warning": null,
-                "critical": null,
+                "warning": g.warning,
+                "critical": g.critical,
             });
-            if let Some(status) = &x.status {
+            if let Some(status) = &g.status {
                 v["status"] = json!(status);
             }
-            Some(v)
-        })
-        .collect()
+            v
+        }));
+    }
+    out
+}
+
+/// Glances' `natural_keys`: text split into runs of digits (compared as numbers) and the rest.
+fn natural(text: &str) -> Vec<(String, u128)> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (word, tail) = rest.split_at(digits);
+        let end = tail
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(tail.len());
+        let (number, tail) = tail.split_at(end);
+        parts.push((word.to_owned(), number.parse().unwrap_or(0)));
+        rest = tail;
+    }
+    parts
 }
 
 fn processcount(s: &Snapshot) -> Value {
@@ -396,26 +437,30 @@ fn processcount(s: &Snapshot) -> Value {
     })
 }
 
-/// `processlist`, busiest first. psmonitor keeps processes grouped by name (the dashboard's
-/// table), so each item is a group: the lowest pid, the summed CPU and resident memory.
-/// Homepage's process widget shows `memory_info.data` for API v4; psutil's `data` (the data
-/// segment) is not read here, so it carries the resident memory too, the figure the widget's
-/// "MEM" column means.
+/// `processlist`: one item per process, busiest first (CPU, then resident memory), with
+/// Glances' fields. psutil's `memory_info.data` (data segment) is not read; it carries the
+/// resident memory, the figure Homepage's process widget (which shows `data` for API v4)
+/// means.
 fn processlist(s: &Snapshot) -> Vec<Value> {
     let total = s.mem.total.max(1) as f64;
-    s.processes
-        .ranked(true)
+    let mut procs: Vec<&crate::collect::processes::Proc> = s.processes.procs.iter().collect();
+    procs.sort_by(|a, b| b.cpu.total_cmp(&a.cpu).then(b.rss.cmp(&a.rss)));
+    let t = since(s);
+    procs
         .into_iter()
-        .map(|g| {
+        .map(|p| {
             json!({
                 "key": "pid",
-                "pid": g.pid,
-                "name": g.name,
-                "status": g.status.to_string(),
-                "cpu_percent": round(g.cpu, 1),
-                "memory_percent": round(g.rss as f64 / total * 100.0, 1),
-                "memory_info": {"rss": g.rss, "data": g.rss},
-                "username": g.users.join(", "),
+                "pid": p.pid,
+                "name": p.name,
+                "status": p.status.to_string(),
+                "cpu_percent": round(p.cpu, 1),
+                "memory_percent": p.rss as f64 / total * 100.0,
+                "memory_info": {"rss": p.rss, "vms": p.vms, "data": p.rss},
+                "username": p.username,
+                "num_threads": p.threads,
+                "nice": p.nice,
+                "time_since_update": t,
             })
         })
         .collect()
@@ -454,27 +499,40 @@ mod tests {
             field(&fs, "mnt_point"),
             Some(json!({"mnt_point": ["/", "/boot"]}))
         );
-        assert_eq!(field(&json!([]), "mnt_point"), None);
+        assert_eq!(
+            field(&json!([]), "mnt_point"),
+            Some(json!({"mnt_point": []}))
+        );
     }
 
     #[test]
-    fn sensors_as_glances_types_without_voltages() {
+    fn sensors_as_glances_names_them() {
         use crate::collect::sensors::{discover, read_all};
         let roots = crate::collect::family::testing::fixture("laptop");
         let got = sensors_of(&read_all(&discover(&roots.sys("class")), &mut Vec::new()));
-        assert_eq!(got.len(), 17, "15 temperatures, a fan, a battery: {got:?}");
-        let entry = |label: &str, value: Value, unit: &str, kind: &str| {
-            json!({"key": "label", "label": label, "value": value, "unit": unit, "type": kind,
-                   "warning": null, "critical": null})
-        };
-        assert_eq!(got[0], entry("temp1", json!(50.0), "C", "temperature_core"));
-        assert_eq!(got[15], entry("fan1", json!(2845), "R", "fan_speed"));
-        let mut battery = entry("BAT0", json!(87), "%", "battery");
-        battery["status"] = json!("Discharging");
-        assert_eq!(got[16], battery);
-        assert!(got
+        assert_eq!(got.len(), 14, "12 temperatures, a fan, a battery: {got:?}");
+        let labels: Vec<&str> = got.iter().map(|v| v["label"].as_str().unwrap()).collect();
+        // Unlabelled inputs are `CHIP N`; thermal zones (which hwmon already has) and
+        // voltages are not listed.
+        for want in [
+            "acpitz 0",
+            "thinkpad 0",
+            "thinkpad 1",
+            "Package id 0",
+            "Battery",
+        ] {
+            assert!(labels.contains(&want), "{want}: {labels:?}");
+        }
+        assert!(!labels
             .iter()
-            .all(|v| v["type"] != "voltage" && v["label"] != "in0"));
+            .any(|l| l.starts_with("thermal_zone") || *l == "in0"));
+        assert_eq!(got[0]["label"], "Composite");
+        assert_eq!(
+            (got[0]["warning"].clone(), got[0]["critical"].clone()),
+            (json!(81), json!(84))
+        );
+        assert_eq!(got[12]["type"], "fan_speed");
+        assert_eq!(got[13]["status"], "Charging");
     }
 
     #[test]

@@ -112,6 +112,27 @@ pub struct Sensor {
     /// The kernel's battery status (`Charging`, `Discharging`, `Full`, ...); batteries only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// The sensor as Glances lists it (through psutil); `None` where Glances does not list
+    /// it (voltages, thermal zones of a host with hwmon temperatures, a second battery).
+    #[serde(skip)]
+    pub glances: Option<GlancesSensor>,
+}
+
+/// One item of Glances' `sensors` plugin: psutil's name, Glances' whole-number value and the
+/// chip's own thresholds.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GlancesSensor {
+    /// The chip's label, `CHIP N` for an unlabelled input (N its place among the chip's
+    /// inputs), `LABEL N` for a label seen before, or `Battery`.
+    pub label: String,
+    /// °C, RPM or percent, truncated to a whole number as Glances does.
+    pub value: i64,
+    /// psutil's `high` (`tempN_max`, a thermal zone's `high` trip point), whole °C.
+    pub warning: Option<i64>,
+    /// psutil's `critical` (`tempN_crit`, a `critical` trip point), whole °C.
+    pub critical: Option<i64>,
+    /// A battery's `Charging` (on mains) or `Discharging`, as Glances derives it.
+    pub status: Option<String>,
 }
 
 /// What a [`Sensor`] measures (`type` in `/system`).
@@ -136,6 +157,7 @@ impl Sensor {
             volts: None,
             percent: None,
             status: None,
+            glances: None,
         }
     }
 }

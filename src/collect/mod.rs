@@ -96,6 +96,8 @@ pub struct Snapshot {
     pub mem: memory::MemInfo,
     pub disks: Vec<(disk::Mount, disk::FsBytes)>,
     pub cpu_name: String,
+    /// The distribution as Glances names it (`NAME VERSION_ID`).
+    pub linux_distro: String,
     /// Seconds since the previous sample (Glances' `time_since_update`); 0 on the first.
     pub elapsed_secs: f64,
 }
@@ -114,6 +116,7 @@ pub struct Collector {
     sensors: Vec<sensors::Source>,
     sensors_found: Option<Instant>,
     distro: String,
+    linux_distro: String,
     kernel: String,
     cpu_name: String,
     user: String,
@@ -167,6 +170,7 @@ impl Collector {
             sensors: Vec::new(),
             sensors_found: None,
             distro: platform::distro(roots),
+            linux_distro: platform::glances_distro(roots),
             kernel: platform::kernel(roots),
             cpu_name: platform::cpu_name(roots),
             user,
@@ -336,6 +340,7 @@ impl Collector {
             mem,
             disks,
             cpu_name: self.cpu_name.clone(),
+            linux_distro: self.linux_distro.clone(),
             elapsed_secs: elapsed,
             cost: start.elapsed(),
         }

@@ -94,19 +94,61 @@ pub struct Link {
     pub speed_mbps: u64,
     /// A physical device (`device` below its sysfs directory): only its speed caps a rate.
     pub physical: bool,
+    /// Listed by Glances with its default configuration: administratively up (`IFF_UP` in
+    /// `flags`, psutil's `isup`), with an IPv4 or IPv6 address, and neither `lo` nor
+    /// `docker*` (its `hide=docker.*,lo`, `hide_no_up`, `hide_no_ip`).
+    pub glances: bool,
 }
 
-/// Reads `operstate` and `speed` of `name` (loopback's operstate is `unknown`, yet it is up).
-fn link(roots: &super::family::Roots, name: &str, buf: &mut Vec<u8>) -> Link {
+/// Reads `operstate`, `speed` and `flags` of `name` (loopback's operstate is `unknown`, yet
+/// it is up); `addressed` are the interfaces that have an address.
+fn link(
+    roots: &super::family::Roots,
+    name: &str,
+    addressed: &std::collections::HashSet<String>,
+    buf: &mut Vec<u8>,
+) -> Link {
     let dir = roots.sys(&format!("class/net/{name}"));
     let up = read_into(dir.join("operstate"), buf)
         .map(|s| matches!(s.trim(), "up" | "unknown"))
         .unwrap_or(false);
+    let flags = read_into(dir.join("flags"), buf)
+        .ok()
+        .and_then(|t| u64::from_str_radix(t.trim().trim_start_matches("0x"), 16).ok())
+        .unwrap_or(0);
+    let hidden = name == "lo" || name.starts_with("docker");
     Link {
         up,
         speed_mbps: read_u64(dir.join("speed"), buf).unwrap_or(0),
         physical: dir.join("device").exists(),
+        glances: flags & 1 == 1 && addressed.contains(name) && !hidden,
     }
+}
+
+/// The interfaces that have an IPv4 or IPv6 address (`getifaddrs(3)`).
+pub fn addressed() -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `head` with a list we only read and then free once.
+    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        return out;
+    }
+    let mut at = head;
+    while !at.is_null() {
+        // SAFETY: `at` is a node of the list getifaddrs returned, not yet freed.
+        let ifa = unsafe { &*at };
+        // SAFETY: ifa_addr, when set, points to a sockaddr; ifa_name to a C string.
+        let family =
+            (!ifa.ifa_addr.is_null()).then(|| i32::from(unsafe { (*ifa.ifa_addr).sa_family }));
+        if matches!(family, Some(libc::AF_INET | libc::AF_INET6)) && !ifa.ifa_name.is_null() {
+            let name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) };
+            out.insert(name.to_string_lossy().into_owned());
+        }
+        at = ifa.ifa_next;
+    }
+    // SAFETY: `head` came from getifaddrs and is freed once.
+    unsafe { libc::freeifaddrs(head) };
+    out
 }
 
 impl NetworkSample {
@@ -133,8 +175,9 @@ impl NetworkCollector {
         let mut rates = BTreeMap::new();
         let mut moved = BTreeMap::new();
         let mut links = BTreeMap::new();
+        let addressed = addressed();
         for (name, now) in &interfaces {
-            let l = link(roots, name, &mut self.buf);
+            let l = link(roots, name, &addressed, &mut self.buf);
             links.insert(name.clone(), l);
             let cap = counter::link_cap(l.speed_mbps, l.physical);
             let (rx, tx) = self.prev.get(name).map_or((0, 0), |b| {

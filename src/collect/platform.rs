@@ -16,6 +16,27 @@ pub fn distro(roots: &super::family::Roots) -> String {
         .unwrap_or_else(|| "Linux".to_owned())
 }
 
+/// The distribution as Glances 4.5 names it (`linux_distro`): `NAME` and `VERSION_ID` of
+/// `/etc/os-release` (`Debian GNU/Linux 12`), empty without the file.
+pub fn glances_distro(roots: &super::family::Roots) -> String {
+    let Ok(text) = std::fs::read_to_string(roots.root("/etc/os-release")) else {
+        return String::new();
+    };
+    let value = |key: &str| {
+        text.lines().rev().find(|l| l.starts_with(key)).map(|l| {
+            let v = l.trim().split('=').nth(1).unwrap_or("");
+            let v = v.strip_prefix('"').unwrap_or(v);
+            v.strip_suffix('"').unwrap_or(v).to_owned()
+        })
+    };
+    let mut name = value("NAME").unwrap_or_default();
+    if let Some(version) = value("VERSION_ID") {
+        name.push(' ');
+        name.push_str(&version);
+    }
+    name
+}
+
 /// The CPU model from `/proc/cpuinfo` (`model name` on x86, `Model` on a Raspberry Pi), as
 /// Glances' quicklook names it; read once, at start.
 pub fn cpu_name(roots: &super::family::Roots) -> String {

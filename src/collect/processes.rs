@@ -28,6 +28,9 @@ pub struct Stat {
     /// The state letter (`R` running, `S` sleeping, `D`, `Z`, ...).
     pub state: char,
     pub threads: u64,
+    /// Virtual memory size in bytes, and the nice value.
+    pub vsize: u64,
+    pub nice: i64,
 }
 
 /// Scans after which a cached uid is looked up again.
@@ -50,9 +53,12 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
     let mut next = |skip: usize| -> Option<u64> { rest.nth(skip)?.parse().ok() };
     let utime = next(10)?;
     let stime = next(0)?;
-    let threads = next(4)?;
+    let nice = rest.nth(3)?.parse().ok()?;
+    let mut next = |skip: usize| -> Option<u64> { rest.nth(skip)?.parse().ok() };
+    let threads = next(0)?;
     let start = next(1)?;
-    let rss_pages = next(1)?;
+    let vsize = next(0)?;
+    let rss_pages = next(0)?;
     Some(Stat {
         pid,
         comm,
@@ -61,6 +67,8 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
         start,
         state,
         threads,
+        vsize,
+        nice,
     })
 }
 
@@ -103,11 +111,29 @@ pub struct ProcessCollector {
     uids: HashMap<u32, (u64, u32, u32)>,
 }
 
+/// One process, as Glances' `processlist` lists it.
+#[derive(Debug, Clone)]
+pub struct Proc {
+    pub pid: u32,
+    pub name: String,
+    pub username: String,
+    /// Resident and virtual memory, bytes.
+    pub rss: u64,
+    pub vms: u64,
+    /// Percent of one core over the last interval.
+    pub cpu: f64,
+    pub status: char,
+    pub threads: u64,
+    pub nice: i64,
+}
+
 /// The result of one scan.
 #[derive(Debug, Clone, Default)]
 pub struct ProcessSample {
     /// All groups, sorted by resident memory, largest first.
     pub groups: Vec<Group>,
+    /// Every process, in scan order.
+    pub procs: Vec<Proc>,
     /// Number of processes seen.
     pub count: usize,
     /// Of those, running (`R`) and sleeping (`S`); and threads in all (Glances' processcount).
@@ -188,6 +214,7 @@ impl ProcessCollector {
         };
         let mut seen: HashMap<(u32, u64), u64> = HashMap::with_capacity(self.prev.len() + 16);
         let mut groups: HashMap<String, Group> = HashMap::new();
+        let mut procs = Vec::with_capacity(self.prev.len() + 16);
         let (mut running, mut sleeping, mut threads) = (0, 0, 0);
         for entry in dir.flatten() {
             let name = entry.file_name();
@@ -234,6 +261,17 @@ impl ProcessCollector {
             };
             let user = users.name(uid);
             let rss = stat.rss_pages * self.page_size;
+            procs.push(Proc {
+                pid,
+                name: comm.clone(),
+                username: user.to_owned(),
+                rss,
+                vms: stat.vsize,
+                cpu,
+                status: stat.state,
+                threads: stat.threads,
+                nice: stat.nice,
+            });
             let g = groups.entry(comm).or_insert_with_key(|name| Group {
                 pid,
                 name: name.clone(),
@@ -266,6 +304,7 @@ impl ProcessCollector {
         }
         ProcessSample {
             groups,
+            procs,
             count,
             running,
             sleeping,

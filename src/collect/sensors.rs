@@ -9,7 +9,7 @@
 //! first, in the order they always had; fans, voltages and batteries follow.
 
 use super::procfs::read_into;
-use crate::model::{round, Sensor, SensorKind};
+use crate::model::{round, GlancesSensor, Sensor, SensorKind};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -21,6 +21,16 @@ pub struct Source {
     /// The input file; a battery's directory.
     pub path: PathBuf,
     pub kind: Kind,
+    /// How Glances names and bounds it, if Glances lists it ([`glances_names`]).
+    pub glances: Option<GlancesName>,
+}
+
+/// A sensor's Glances label and psutil's thresholds (whole °C), fixed at discovery.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GlancesName {
+    pub label: String,
+    pub warning: Option<i64>,
+    pub critical: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,6 +88,7 @@ pub fn discover(root: &Path) -> Vec<Source> {
                 label,
                 path,
                 kind,
+                glances: None,
             };
             if kind == Kind::Hwmon {
                 out.push(source);
@@ -101,6 +112,7 @@ pub fn discover(root: &Path) -> Vec<Source> {
             label: zone.to_owned(),
             path: dir.join("temp"),
             kind: Kind::ThermalZone,
+            glances: None,
         });
     }
     for dir in sorted_dirs(&root.join("power_supply")) {
@@ -115,10 +127,133 @@ pub fn discover(root: &Path) -> Vec<Source> {
             label: supply.to_owned(),
             path: dir.clone(),
             kind: Kind::Battery,
+            glances: None,
         });
     }
     out.append(&mut rest);
+    glances_names(&mut out);
     out
+}
+
+/// Names the sensors Glances 4.5 lists as it names them, from psutil's
+/// `sensors_temperatures()`/`sensors_fans()`/`sensors_battery()`:
+/// - hwmon inputs in psutil's order (paths sorted as text: `hwmon10` before `hwmon2`), grouped
+///   by chip name; an input without a label is `CHIP N` (N its index in its chip's group:
+///   `cpu_thermal 0` on a Pi, `acpitz 0`, `nct6775 0`), a label seen before gets ` 1`, ` 2`…;
+///   `warning` and `critical` are the input's `_max` and `_crit`;
+/// - thermal zones only on a host with no hwmon temperature at all (psutil's fallback), so a
+///   zone never duplicates its hwmon sensor; their thresholds are the `high` and `critical`
+///   trip points;
+/// - one battery, `Battery`: the first power supply named `BAT*` or `*battery*`;
+/// - voltages never.
+pub fn glances_names(sources: &mut [Source]) {
+    let text = |s: &Source| s.path.to_string_lossy().into_owned();
+    let hwmon_temps = sources.iter().any(|s| s.kind == Kind::Hwmon);
+    for kind in [Kind::Hwmon, Kind::Fan, Kind::ThermalZone] {
+        if kind == Kind::ThermalZone && hwmon_temps {
+            continue;
+        }
+        let mut order: Vec<usize> = (0..sources.len())
+            .filter(|&i| sources[i].kind == kind)
+            .collect();
+        order.sort_by_key(|&i| text(&sources[i]));
+        // Chips in order of first appearance, each with its inputs in psutil's order.
+        let mut chips: Vec<(String, Vec<usize>)> = Vec::new();
+        for i in order {
+            match chips.iter_mut().find(|(c, _)| *c == sources[i].name) {
+                Some((_, v)) => v.push(i),
+                None => chips.push((sources[i].name.clone(), vec![i])),
+            }
+        }
+        let mut seen: Vec<String> = Vec::new();
+        for (chip, inputs) in chips {
+            let mut again = 1;
+            for (n, i) in inputs.into_iter().enumerate() {
+                let (own, mut warning, mut critical) = psutil_label(&sources[i]);
+                // psutil fills a missing (or zero) threshold with the other one.
+                let set = |t: Option<f64>| t.filter(|v| *v != 0.0);
+                match (set(warning), set(critical)) {
+                    (Some(w), None) => critical = Some(w),
+                    (None, Some(c)) => warning = Some(c),
+                    _ => {}
+                }
+                let whole = |t: Option<f64>| t.map(|v| v as i64);
+                let (warning, critical) = (whole(warning), whole(critical));
+                let label = if own.is_empty() {
+                    format!("{chip} {n}")
+                } else if seen.contains(&own) {
+                    again += 1;
+                    format!("{own} {}", again - 1)
+                } else {
+                    own
+                };
+                seen.push(label.clone());
+                sources[i].glances = Some(GlancesName {
+                    label,
+                    warning,
+                    critical,
+                });
+            }
+        }
+    }
+    let psutil_battery = |s: &Source| {
+        s.kind == Kind::Battery
+            && (s.name.starts_with("BAT") || s.name.to_lowercase().contains("battery"))
+    };
+    if let Some(first) = sources
+        .iter_mut()
+        .filter(|s| psutil_battery(s))
+        .min_by(|a, b| a.name.cmp(&b.name))
+    {
+        first.glances = Some(GlancesName {
+            label: "Battery".into(),
+            ..GlancesName::default()
+        });
+    }
+}
+
+/// psutil's label of an input (empty where the chip gives none) and its `high` and
+/// `critical` in °C.
+fn psutil_label(s: &Source) -> (String, Option<f64>, Option<f64>) {
+    let milli = |p: PathBuf| -> Option<f64> {
+        let v: f64 = read_trim(&p)?.parse().ok()?;
+        Some(v / 1000.0)
+    };
+    match s.kind {
+        Kind::ThermalZone => {
+            let Some(dir) = s.path.parent() else {
+                return (String::new(), None, None);
+            };
+            let (mut high, mut critical) = (None, None);
+            for n in 0..32 {
+                match read_trim(&dir.join(format!("trip_point_{n}_type"))).as_deref() {
+                    Some("critical") => critical = milli(dir.join(format!("trip_point_{n}_temp"))),
+                    Some("high") => high = milli(dir.join(format!("trip_point_{n}_temp"))),
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+            (String::new(), high, critical)
+        }
+        _ => {
+            let stem = text_stem(&s.path);
+            let label = read_trim(&PathBuf::from(format!("{stem}_label"))).unwrap_or_default();
+            if s.kind == Kind::Fan {
+                return (label, None, None);
+            }
+            (
+                label,
+                milli(PathBuf::from(format!("{stem}_max"))),
+                milli(PathBuf::from(format!("{stem}_crit"))),
+            )
+        }
+    }
+}
+
+/// `…/temp1` of `…/temp1_input`.
+fn text_stem(input: &Path) -> String {
+    let t = input.to_string_lossy();
+    t.strip_suffix("_input").unwrap_or(&t).to_owned()
 }
 
 fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
@@ -176,6 +311,7 @@ fn read_one(s: &Source, buf: &mut Vec<u8>) -> Option<Sensor> {
         Kind::Battery => SensorKind::Battery,
     };
     let mut out = Sensor::new(&s.name, &s.label, kind);
+    let mut glances_value = 0;
     match s.kind {
         Kind::Hwmon | Kind::ThermalZone => {
             let milli: f64 = read_into(&s.path, buf).ok()?.trim().parse().ok()?;
@@ -185,6 +321,7 @@ fn read_one(s: &Source, buf: &mut Vec<u8>) -> Option<Sensor> {
                 return None;
             }
             out.temp = Some(round(temp, 2));
+            glances_value = temp as i64;
         }
         Kind::Fan => {
             let rpm: u64 = read_into(&s.path, buf).ok()?.trim().parse().ok()?;
@@ -193,6 +330,7 @@ fn read_one(s: &Source, buf: &mut Vec<u8>) -> Option<Sensor> {
                 return None;
             }
             out.rpm = Some(rpm);
+            glances_value = rpm as i64;
         }
         Kind::Voltage => {
             let milli: i64 = read_into(&s.path, buf).ok()?.trim().parse().ok()?;
@@ -213,9 +351,48 @@ fn read_one(s: &Source, buf: &mut Vec<u8>) -> Option<Sensor> {
                 .map(str::trim)
                 .filter(|t| !t.is_empty() && t.len() <= 32)
                 .map(str::to_owned);
+            if s.glances.is_some() {
+                glances_value = battery_percent(&s.path, buf).unwrap_or(capacity as f64) as i64;
+            }
         }
     }
+    out.glances = s.glances.as_ref().map(|g| GlancesSensor {
+        label: g.label.clone(),
+        value: glances_value,
+        warning: g.warning,
+        critical: g.critical,
+        status: (s.kind == Kind::Battery).then(|| battery_status(&s.path, buf)),
+    });
     Some(out)
+}
+
+/// psutil's battery percent: `energy_now / energy_full` (or `charge_*`) where the battery
+/// has them, which is finer than `capacity`.
+fn battery_percent(dir: &Path, buf: &mut Vec<u8>) -> Option<f64> {
+    let mut num = |a: &str, b: &str| -> Option<f64> {
+        [a, b]
+            .iter()
+            .find_map(|f| read_into(dir.join(f), buf).ok()?.trim().parse().ok())
+    };
+    let now = num("energy_now", "charge_now")?;
+    let full = num("energy_full", "charge_full")?;
+    Some(if full > 0.0 { 100.0 * now / full } else { 0.0 })
+}
+
+/// Glances' battery `status`: `Charging` when on mains (`AC0/online`, `AC/online`, else the
+/// battery's status is `Charging` or `Full`), otherwise `Discharging`.
+fn battery_status(dir: &Path, buf: &mut Vec<u8>) -> String {
+    let supplies = dir.parent().unwrap_or(dir);
+    let online = ["AC0/online", "AC/online"].iter().find_map(|f| {
+        read_into(supplies.join(f), buf)
+            .ok()
+            .map(|t| t.trim() == "1")
+    });
+    let plugged = online.unwrap_or_else(|| {
+        read_into(dir.join("status"), buf)
+            .is_ok_and(|t| matches!(t.trim().to_lowercase().as_str(), "charging" | "full"))
+    });
+    if plugged { "Charging" } else { "Discharging" }.to_owned()
 }
 
 /// Picks the CPU package temperature: Intel `coretemp` package, AMD `k10temp` Tdie/Tctl,
