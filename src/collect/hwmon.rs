@@ -58,6 +58,8 @@ const SENSOR_TYPES: &[&str] = &[
     "energy",
     "humidity",
     "intrusion",
+    // Since node_exporter 1.9: GPU clocks (amdgpu's `freq1_input`, in Hz).
+    "freq",
 ];
 
 struct HwmonFamily;
@@ -371,6 +373,12 @@ fn emit_sensor(chip: &str, sensor: &str, data: &Sensor, out: &mut Samples) {
             ("humidity", _) => (
                 "",
                 format!("Hardware monitor for humidity, as a ratio (multiply with 100.0 to get the humidity as a percentage) ({e})"),
+                v / 1_000_000.0,
+                false,
+            ),
+            ("freq", "input") => (
+                "_freq_mhz",
+                "Hardware monitor for GPU frequency in MHz".into(),
                 v / 1_000_000.0,
                 false,
             ),
@@ -728,6 +736,13 @@ mod tests {
             33.0,
         );
         assert!(!t.contains("chip=\"dup\""), "{t}");
+        // A GPU clock (node_exporter 1.9+): Hz as MHz.
+        assert_close(
+            &t,
+            &format!("node_hwmon_freq_freq_mhz{{{c},sensor=\"freq1\"}}"),
+            1800.0,
+        );
+        assert!(t.contains("# TYPE node_hwmon_freq_freq_mhz gauge\n"));
         // Three radios of one card, all under `ieee80211/phy0`: told apart by their names.
         for (radio, temp) in [(0, 41.0), (1, 42.0), (2, 43.0)] {
             let chip = format!("ieee80211_phy0_mt7996_phy0_{radio}");
