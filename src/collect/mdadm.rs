@@ -11,6 +11,11 @@
 //! `resync=DELAYED` / `PENDING` means nothing is synced yet; `active (auto-read-only)` is
 //! still `active` (the state is the third word). An array whose lines do not parse is
 //! skipped, where node_exporter drops every array.
+//!
+//! node_exporter 1.12 adds two gauges from sysfs (`/sys/block/mdN/md/`, procfs' `Mdraids`):
+//! `node_md_raid_disks` (the `raid_disks` file: members the array is built for; left out where
+//! the kernel has no such file) and `node_md_degraded` (the `degraded` file: members missing;
+//! 0 for levels without redundancy, which have no such file).
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::procfs::{read_capped, FILE_CAP};
@@ -46,7 +51,41 @@ struct Array {
 
 /// A tick's arrays.
 #[derive(Debug)]
-struct Reading(Vec<Array>);
+struct Reading(Vec<Array>, Vec<Raid>);
+
+/// One array's sysfs view: its device, `raid_disks` (if the kernel has it) and `degraded`.
+#[derive(Debug)]
+struct Raid {
+    device: String,
+    disks: Option<f64>,
+    degraded: f64,
+}
+
+/// The arrays of `/sys/block/md*/md/`, by name.
+fn raids(roots: &Roots) -> Vec<Raid> {
+    let block = roots.sys("block");
+    let number = |dir: &std::path::Path, file: &str| -> Option<f64> {
+        read_capped(&dir.join(file), FILE_CAP)
+            .ok()?
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .map(|v| v as f64)
+    };
+    super::procfs::sorted_entries(&block)
+        .into_iter()
+        .filter(|e| e.as_encoded_bytes().starts_with(b"md"))
+        .filter_map(|e| {
+            let dir = block.join(&e).join("md");
+            std::fs::metadata(&dir).ok()?.is_dir().then_some(())?;
+            Some(Raid {
+                device: e.to_string_lossy().into_owned(),
+                disks: number(&dir, "raid_disks"),
+                degraded: number(&dir, "degraded").unwrap_or(0.0),
+            })
+        })
+        .collect()
+}
 
 /// Matches `\[(\d+)/(\d+)\] \[[U_]+\]` at the start of `s`: the array's disks and active ones.
 fn disks_at(s: &str) -> Option<(&str, &str)> {
@@ -174,7 +213,7 @@ impl Family for MdadmFamily {
             }
             Err(_) => Vec::new(),
         };
-        Ok(Arc::new(Reading(arrays)))
+        Ok(Arc::new(Reading(arrays, raids(roots))))
     }
 }
 
@@ -216,6 +255,24 @@ impl Reading {
 
 impl Harvest for Reading {
     fn render(&self, out: &mut Encoder) {
+        let mut f = out.family(
+            "node_md_raid_disks",
+            Kind::Gauge,
+            "Number of raid disks on device.",
+        );
+        for r in &self.1 {
+            if let Some(n) = r.disks {
+                f.sample(&[("device", &r.device)], n);
+            }
+        }
+        let mut f = out.family(
+            "node_md_degraded",
+            Kind::Gauge,
+            "Number of degraded disks on device.",
+        );
+        for r in &self.1 {
+            f.sample(&[("device", &r.device)], r.degraded);
+        }
         self.per_device(
             out,
             "node_md_blocks",
@@ -368,11 +425,24 @@ mod tests {
         }
         // md7 (no status) and md9 (blocks beyond i64) are skipped.
         assert!(!t.contains("md7") && !t.contains("md9"), "{t}");
+        // 11 series per array of mdstat, and 2 + 2 + 2 of the 3 arrays in sysfs.
         assert_eq!(
             t.lines().filter(|l| !l.starts_with('#')).count(),
-            8 * 11,
+            8 * 11 + 6,
             "{t}"
         );
+    }
+
+    #[test]
+    fn sysfs_raid_disks_and_degraded() {
+        let t = run(&REGISTRATION, "hostile");
+        assert_eq!(value(&t, "node_md_raid_disks{device=\"md1\"}"), Some(3.0));
+        assert_eq!(value(&t, "node_md_degraded{device=\"md1\"}"), Some(1.0));
+        assert_eq!(value(&t, "node_md_degraded{device=\"md127\"}"), Some(0.0));
+        // raid0 has no `degraded` file: 0.
+        assert_eq!(value(&t, "node_md_degraded{device=\"md2\"}"), Some(0.0));
+        assert_eq!(value(&t, "node_md_raid_disks{device=\"md2\"}"), Some(2.0));
+        assert!(t.contains("# TYPE node_md_degraded gauge\n"));
     }
 
     #[test]
