@@ -2,7 +2,7 @@
 //! published snapshot; nothing here collects.
 
 use crate::assets;
-use crate::auth::TokenCell;
+use crate::auth::{Guard, TokenCell, WebCell};
 use crate::config::Config;
 use crate::fanout::Hub;
 use crate::glances;
@@ -30,6 +30,8 @@ pub struct Ctx {
     pub started: Instant,
     /// The token in force (re-read on SIGHUP).
     pub token: Arc<TokenCell>,
+    /// The web config in force (`--web.config.file`, re-read on SIGHUP).
+    pub web: Arc<WebCell>,
     /// The `Host` names served without a token.
     pub hosts: HostCheck,
 }
@@ -39,7 +41,7 @@ pub struct Ctx {
 /// bytes are leased from the answer budget until then ([`http::leased`]).
 fn send(req: Request, reply: Reply) {
     let origin = http::request_header(&req, "Origin");
-    req.respond_later(http::leased(http::allow_origin(reply, origin.as_deref())));
+    req.respond_later(http::leased(http::finish(reply, origin.as_deref())));
 }
 
 #[derive(Clone, Copy)]
@@ -74,10 +76,13 @@ impl Route {
         })
     }
 
-    /// Data endpoints need the token when one is set; the dashboard's files, `/health` and the
-    /// websocket (authorised by its single-use worker id) stay open.
-    fn needs_token(self, method: &Method) -> bool {
+    /// Data endpoints need the token or a user when either is set; `/health` and the
+    /// websocket (authorised by its single-use worker id) stay open, and so do the dashboard's
+    /// files unless there are users (then the browser asks for one on opening the page, and
+    /// sends it with the page's own requests).
+    fn needs_auth(self, method: &Method, users: bool) -> bool {
         match self {
+            Route::Root | Route::Asset(_) if users => true,
             Route::System
             | Route::Network
             | Route::Metrics
@@ -110,7 +115,12 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
         }
     }
     let token = ctx.token.get();
-    if token.is_none() {
+    let web = ctx.web.get();
+    let guard = Guard {
+        token: token.as_ref(),
+        users: &web.users,
+    };
+    if !guard.is_set() {
         let host = http::request_header(&req, "Host");
         if !ctx.hosts.admits(host.as_deref()) {
             return send(req, wrong_host(host.as_deref().unwrap_or("")));
@@ -125,11 +135,17 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
     };
     let method = req.method().clone();
     let allowed = route.allow();
-    if let Some(token) = &token {
-        if route.needs_token(&method) && !token.admits(&req) {
-            let r = http::error(401, "missing or wrong bearer token");
-            // Glances clients (Home Assistant, Homepage) only speak Basic.
+    let users = !web.users.is_empty();
+    if guard.is_set() && route.needs_auth(&method, users) && !guard.admits(&req) {
+        {
+            let r = match token {
+                Some(_) if !users => http::error(401, "missing or wrong bearer token"),
+                _ => http::error(401, "missing or wrong credentials"),
+            };
+            // Glances clients (Home Assistant, Homepage) only speak Basic, and so does a
+            // browser asked for a user; the dashboard asks for a token itself.
             let scheme = match route {
+                _ if users => "Basic realm=\"psmonitor\", charset=\"UTF-8\"",
                 Route::Glances => "Basic realm=\"psmonitor\"",
                 _ => "Bearer realm=\"psmonitor\"",
             };
@@ -322,8 +338,10 @@ fn asset(req: &Request, a: &'static assets::Asset) -> Reply {
     } else {
         http::reply(200, a.content_type, Body::Static(a.body))
     };
+    // A header the web config sets replaces ours.
     let r = DASHBOARD_HEADERS
         .iter()
+        .filter(|(name, _)| !http::configured_header(name))
         .fold(r, |r, (name, value)| http::with(r, name, value));
     let r = http::with(r, "ETag", &etag);
     encoded(http::with(r, "Cache-Control", "no-cache"), gzip && !matches)

@@ -48,18 +48,10 @@ impl Token {
         Ok(Token(t.to_owned()))
     }
 
-    /// True when the request carries `Authorization: Bearer <this token>`, or HTTP Basic
-    /// with the token as the password and any user name (Home Assistant's and Homepage's
-    /// Glances clients only do Basic).
-    pub fn admits(&self, req: &Request) -> bool {
-        req.headers()
-            .iter()
-            .filter(|h| h.field.equiv("Authorization"))
-            .any(|h| self.admits_value(h.value.as_str()))
-    }
-
-    /// Whether one `Authorization` value carries the token.
-    fn admits_value(&self, value: &str) -> bool {
+    /// Whether one `Authorization` value carries the token: `Bearer <this token>`, or HTTP
+    /// Basic with the token as the password and any user name (Home Assistant's and
+    /// Homepage's Glances clients only do Basic).
+    pub fn admits_value(&self, value: &str) -> bool {
         let Some((scheme, rest)) = value.trim().split_once(' ') else {
             return false;
         };
@@ -75,6 +67,59 @@ impl Token {
             return constant_time_eq(password, self.0.as_bytes());
         }
         false
+    }
+}
+
+/// The user name and password of an `Authorization: Basic` value.
+pub fn basic_credentials(value: &str) -> Option<(String, Vec<u8>)> {
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let pair = base64_decode(rest.trim())?;
+    let colon = pair.iter().position(|b| *b == b':')?;
+    let user = String::from_utf8(pair[..colon].to_vec()).ok()?;
+    Some((user, pair[colon + 1..].to_vec()))
+}
+
+/// What guards the data: the token and the web config's users, either of which admits.
+pub struct Guard<'a> {
+    pub token: Option<&'a Token>,
+    pub users: &'a crate::webconfig::Users,
+}
+
+impl Guard<'_> {
+    /// Whether anything is asked of a client at all.
+    pub fn is_set(&self) -> bool {
+        self.token.is_some() || !self.users.is_empty()
+    }
+
+    /// Whether the request carries the token (Bearer, or Basic's password) or a user's name
+    /// and password.
+    pub fn admits(&self, req: &Request) -> bool {
+        req.headers()
+            .iter()
+            .filter(|h| h.field.equiv("Authorization"))
+            .any(|h| {
+                let v = h.value.as_str();
+                self.token.is_some_and(|t| t.admits_value(v))
+                    || basic_credentials(v).is_some_and(|(u, p)| self.users.admits(&u, &p))
+            })
+    }
+}
+
+/// The web config in force, replaced on SIGHUP when its file is re-read.
+#[derive(Default)]
+pub struct WebCell(RwLock<std::sync::Arc<crate::webconfig::WebConfig>>);
+
+impl WebCell {
+    pub fn get(&self) -> std::sync::Arc<crate::webconfig::WebConfig> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set(&self, c: std::sync::Arc<crate::webconfig::WebConfig>) {
+        crate::http::set_headers(c.headers.clone());
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = c;
     }
 }
 
@@ -138,6 +183,11 @@ mod tests {
         assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
         assert_eq!(base64_decode("aGVsbG8").unwrap(), b"hello");
         assert!(base64_decode("a").is_none());
+        assert_eq!(
+            basic_credentials("Basic YWxpY2U6czNjOnJldA=="),
+            Some(("alice".to_owned(), b"s3c:ret".to_vec()))
+        );
+        assert_eq!(basic_credentials("Bearer x"), None);
     }
 
     #[test]

@@ -66,6 +66,9 @@ SECURITY:
     --allowed-hosts LIST Host names served besides IP literals, localhost and this machine's
                          own names (comma-separated; * serves any); checked only without a token
                          [PSMONITOR_ALLOWED_HOSTS]
+    --web.config.file FILE   TLS, extra headers and basic-auth users, in the exporter-toolkit
+                         format node_exporter reads (see docs/security.md); SIGHUP re-reads it
+                         [PSMONITOR_WEB_CONFIG_FILE]
     --web.cors-origin LIST  origins whose pages may read answers from a browser
                          (comma-separated scheme://host[:port]), or * for any page
                          [PSMONITOR_WEB_CORS_ORIGIN, default *]
@@ -125,6 +128,10 @@ pub struct Config {
     pub max_pending_per_peer: usize,
     /// Extra `Host` names served without a token (`--allowed-hosts`); `None` when `*`.
     pub allowed_hosts: Option<Vec<String>>,
+    /// `--web.config.file`, to re-read on SIGHUP.
+    pub web_config_file: Option<std::path::PathBuf>,
+    /// The web config read from it at start (empty without one).
+    pub web: std::sync::Arc<crate::webconfig::WebConfig>,
     /// Which other origins' pages may read answers (`--web.cors-origin`).
     pub cors: crate::http::Cors,
     /// Other psmonitor servers for the dashboard's fleet view (`--fleet`), as written.
@@ -366,6 +373,24 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         |_| Ok(()),
     )?;
     let cors = cors_origins(&cors)?;
+    let web_config_file: Option<String> = value(
+        &mut args,
+        "--web.config.file",
+        "PSMONITOR_WEB_CONFIG_FILE",
+        String::new(),
+        |_| Ok(()),
+    )
+    .map(|f: String| (!f.is_empty()).then_some(f))?;
+    let web = match &web_config_file {
+        Some(f) => crate::webconfig::load(f.as_ref())?,
+        None => Default::default(),
+    };
+    if web.tls.is_some() {
+        return Err(format!(
+            "web config file '{}': tls_server_config is not supported by this build yet; put a TLS proxy in front",
+            web_config_file.as_deref().unwrap_or_default()
+        ));
+    }
     let fleet: Fleet = value(
         &mut args,
         "--fleet",
@@ -429,6 +454,8 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         max_pending_per_peer,
         allowed_hosts,
         cors,
+        web_config_file: web_config_file.map(Into::into),
+        web: std::sync::Arc::new(web),
         fleet: fleet.0,
         token_file,
         token,

@@ -14,6 +14,8 @@ use std::path::Path;
 
 /// Largest token file read.
 pub const TOKEN_CAP: usize = 4096;
+/// Largest web config, certificate chain or key file read.
+pub const CONFIG_CAP: usize = 1024 * 1024;
 
 /// The bytes of the regular file at `path`, at most `cap` of them. Errors are one line for the
 /// operator, naming the file as `what` (`the token file`) and its path.

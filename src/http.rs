@@ -3,7 +3,7 @@
 use crate::model::ApiError;
 use serde::Serialize;
 use std::io::Cursor;
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock};
 use tiny_http::{Header, Response, StatusCode};
 use tungstenite::Utf8Bytes;
 
@@ -71,10 +71,38 @@ fn cors() -> &'static Cors {
     CORS.get().unwrap_or(&Cors::Any)
 }
 
+/// The web config's `http_server_config.headers`, added to every answer (replaced on SIGHUP).
+static HEADERS: RwLock<Vec<(String, String)>> = RwLock::new(Vec::new());
+
+/// Sets the headers every answer gets from the web config.
+pub fn set_headers(headers: Vec<(String, String)>) {
+    *HEADERS.write().unwrap_or_else(|e| e.into_inner()) = headers;
+}
+
+/// Whether the web config sets header `name` (it then replaces a default of ours).
+pub fn configured_header(name: &str) -> bool {
+    HEADERS
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case(name))
+}
+
+/// The last touches of every answer the API sends: the web config's headers, and the CORS
+/// header for `origin` ([`allow_origin`]).
+pub fn finish(r: Reply, origin: Option<&str>) -> Reply {
+    let r = HEADERS
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .fold(r, |r, (k, v)| with(r, k, v));
+    allow_origin(r, origin)
+}
+
 /// Adds what the policy says for a request from `origin` (its `Origin` header): with a list,
 /// the origin itself when listed, and `Vary: Origin` either way. With `*`, [`reply`] has added
 /// it already.
-pub fn allow_origin(r: Reply, origin: Option<&str>) -> Reply {
+fn allow_origin(r: Reply, origin: Option<&str>) -> Reply {
     match cors() {
         Cors::Any => r,
         Cors::Only(list) => {

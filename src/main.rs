@@ -19,6 +19,7 @@ mod history;
 mod hosts;
 mod http;
 mod logging;
+
 mod metrics;
 mod model;
 mod notify;
@@ -31,6 +32,8 @@ mod signals;
 mod snapshot_cmd;
 #[cfg(test)]
 mod testing;
+mod webconfig;
+mod yaml;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -1,7 +1,7 @@
 //! Wires the threads together: sampler, registry, handler pool, and the accept loop.
 
 use crate::api::{self, Ctx};
-use crate::auth::TokenCell;
+use crate::auth::{TokenCell, WebCell};
 use crate::config::Config;
 use crate::fanout::Hub;
 use crate::hosts::HostCheck;
@@ -68,6 +68,8 @@ pub fn run(config: Config) -> Result<(), String> {
     })
     .map_err(|e| format!("cannot start the registry: {e}"))?;
     let token = Arc::new(TokenCell::new(config.token.clone()));
+    let web = Arc::new(WebCell::default());
+    web.set(Arc::clone(&config.web));
     let hosts = HostCheck::new(config.allowed_hosts.as_deref());
     let ctx = Arc::new(Ctx {
         config: config.clone(),
@@ -76,6 +78,7 @@ pub fn run(config: Config) -> Result<(), String> {
         workers,
         started,
         token: Arc::clone(&token),
+        web: Arc::clone(&web),
         hosts,
     });
     let handler_ctx = Arc::clone(&ctx);
@@ -93,13 +96,22 @@ pub fn run(config: Config) -> Result<(), String> {
         config.request_timeout.as_millis(),
         started.elapsed().as_millis()
     );
-    if config.token.is_none() {
+    let open = config.token.is_none() && config.web.users.is_empty();
+    if let Some(path) = &config.web_config_file {
         log::info!(
-            "Host check on (no token set): serving {}",
+            "web config '{}': {} user(s), {} extra header(s)",
+            path.display(),
+            config.web.users.len(),
+            config.web.headers.len()
+        );
+    }
+    if open {
+        log::info!(
+            "Host check on (no token or users set): serving {}",
             ctx.hosts.describe()
         );
     }
-    if config.token.is_none() && !config.address.is_loopback() {
+    if open && !config.address.is_loopback() {
         log::warn!(
             "listening on {} without a token: anyone who can reach this port can read this host's data (set PSMONITOR_TOKEN or --token-file)",
             config.address
@@ -108,6 +120,7 @@ pub fn run(config: Config) -> Result<(), String> {
     let listener = Arc::clone(&server);
     let hub = Arc::clone(&ctx.hub);
     let token_file = config.token_file.clone();
+    let web_file = config.web_config_file.clone();
     signals::spawn(signals::Handlers {
         stop: Box::new(move |signal| {
             log::info!("{signal} received: closing websocket sessions and stopping");
@@ -115,15 +128,37 @@ pub fn run(config: Config) -> Result<(), String> {
             hub.stop();
             listener.unblock();
         }),
-        reload: Box::new(move || match &token_file {
-            None => log::info!("SIGHUP received: no token file to re-read"),
-            Some(path) => match crate::config::read_token(path, "the token file") {
-                Ok(t) => {
-                    token.set(t);
-                    log::info!("SIGHUP received: token re-read from {}", path.display());
+        reload: Box::new(move || {
+            match &token_file {
+                None => log::info!("SIGHUP received: no token file to re-read"),
+                Some(path) => match crate::config::read_token(path, "the token file") {
+                    Ok(t) => {
+                        token.set(t);
+                        log::info!("SIGHUP received: token re-read from {}", path.display());
+                    }
+                    Err(e) => log::error!("SIGHUP received: {e}; the old token stays in force"),
+                },
+            }
+            if let Some(path) = &web_file {
+                match crate::webconfig::load(path) {
+                    Ok(c) if c.tls.is_some() => log::error!(
+                        "SIGHUP received: web config file '{}': tls_server_config is not supported by this build yet; the old web config stays in force",
+                        path.display()
+                    ),
+                    Ok(c) => {
+                        log::info!(
+                            "SIGHUP received: web config re-read from {} ({} user(s), {} extra header(s))",
+                            path.display(),
+                            c.users.len(),
+                            c.headers.len()
+                        );
+                        web.set(Arc::new(c));
+                    }
+                    Err(e) => {
+                        log::error!("SIGHUP received: {e}; the old web config stays in force")
+                    }
                 }
-                Err(e) => log::error!("SIGHUP received: {e}; the old token stays in force"),
-            },
+            }
         }),
     })
     .map_err(|e| format!("cannot start the signal thread: {e}"))?;

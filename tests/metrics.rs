@@ -3,7 +3,7 @@
 //! are root with apt (as `.ci/run` does); fails loudly without it.
 
 mod common;
-use common::{request, try_request, wait_until, Server};
+use common::{request, wait_until, Server};
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -135,65 +135,20 @@ fn series_are_complete_and_counters_monotonic() {
 
 #[test]
 fn prometheus_scrapes_it() {
-    common::ensure_tool("prometheus", "prometheus");
     let s = Server::start(&["--interval", "200"]);
-    let dir = std::env::temp_dir().join(format!("psm-prom-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: psmonitor\n    static_configs:\n      - targets: ['{}']\n",
-            s.addr
-        ),
-    )
-    .unwrap();
-    let port = common::free_port();
-    let mut prom = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start prometheus");
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let query = |q: &str| -> Vec<serde_json::Value> {
-        let path = format!("/api/v1/query?query={}", percent(q));
-        let Some(r) = try_request(addr, "GET", &path).filter(|r| r.status == 200) else {
-            return Vec::new();
-        };
-        r.json()["data"]["result"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    };
-    let up = wait_until(40, || {
-        query("up").first().is_some_and(|r| r["value"][1] == "1")
-    });
-    let cpu = up && wait_until(20, || !query("node_cpu_seconds_total").is_empty());
+    let job = format!("    static_configs:\n      - targets: ['{}']\n", s.addr);
+    let prom = common::Prometheus::start("plain", &job);
+    let up = prom.up(40);
+    let cpu = up && wait_until(20, || !prom.query("node_cpu_seconds_total").is_empty());
     let rate = cpu
         && wait_until(20, || {
-            !query("rate(node_cpu_seconds_total{mode!=\"idle\"}[1m])").is_empty()
+            !prom
+                .query("rate(node_cpu_seconds_total{mode!=\"idle\"}[1m])")
+                .is_empty()
         });
-    let _ = prom.kill();
-    let _ = prom.wait();
-    std::fs::remove_dir_all(&dir).ok();
     assert!(up, "Prometheus sees the target up");
     assert!(cpu, "node_cpu_seconds_total arrived");
     assert!(rate, "a Grafana-style rate() query works on the series");
-}
-
-fn percent(q: &str) -> String {
-    q.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[test]

@@ -327,3 +327,227 @@ fn bad_token_files_and_tokens_stop_the_start() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A web config file in `dir` with `alice`'s password `secret` (bcrypt, cost 4) and `extra`.
+fn web_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    let hash = bcrypt::hash("secret", 4).unwrap();
+    let path = dir.join("web.yml");
+    std::fs::write(
+        &path,
+        format!("basic_auth_users:\n  alice: {hash}\n{extra}"),
+    )
+    .unwrap();
+    path
+}
+
+fn basic(user: &str, password: &str) -> String {
+    use std::fmt::Write as _;
+    let raw = format!("{user}:{password}");
+    // Standard base64, enough for the tests.
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::from("Basic ");
+    for chunk in raw.as_bytes().chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, b| n << 8 | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let _ = write!(out, "{}", A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn basic_auth_users_guard_what_the_token_guards() {
+    let dir = scratch("users");
+    let config = web_config(
+        &dir,
+        "http_server_config:\n  headers:\n    Strict-Transport-Security: max-age=60\n    X-Frame-Options: SAMEORIGIN\n",
+    );
+    let s = Server::start(&["--web.config.file", config.to_str().unwrap()]);
+    let alice = basic("alice", "secret");
+    let get = |path: &str, auth: Option<&str>| {
+        let headers: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
+        request(s.addr, "GET", path, &headers, b"")
+    };
+    for path in ["/system", "/metrics", "/api/4/cpu", "/", "/app.js"] {
+        let r = get(path, None);
+        assert_eq!(r.status, 401, "{path}");
+        assert!(
+            r.header("WWW-Authenticate")
+                .unwrap()
+                .starts_with("Basic realm="),
+            "{path}"
+        );
+        assert_eq!(
+            get(path, Some(&basic("alice", "wrong"))).status,
+            401,
+            "{path}"
+        );
+        assert_eq!(
+            get(path, Some(&basic("bob", "secret"))).status,
+            401,
+            "{path}"
+        );
+        assert_eq!(get(path, Some(&alice)).status, 200, "{path}");
+    }
+    assert_eq!(get("/health", None).status, 200, "/health stays open");
+    // POST / and the websocket: the worker id is got with the user, the socket by the id.
+    let r = request(s.addr, "POST", "/", &[("Authorization", &alice)], b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(request(s.addr, "POST", "/", &[], b"").status, 401);
+    // The config's headers on every answer; its X-Frame-Options replaces the dashboard's.
+    let page = get("/", Some(&alice));
+    assert_eq!(page.header("Strict-Transport-Security"), Some("max-age=60"));
+    let frame: Vec<_> = page
+        .headers
+        .iter()
+        .filter(|(k, _)| k == "X-Frame-Options")
+        .collect();
+    assert_eq!(frame.len(), 1, "{frame:?}");
+    assert_eq!(frame[0].1, "SAMEORIGIN");
+    assert_eq!(
+        get("/system", Some(&alice)).header("Strict-Transport-Security"),
+        Some("max-age=60")
+    );
+    // No Host check with users (a rebinding page has no password).
+    let r = request(
+        s.addr,
+        "GET",
+        "/system",
+        &[("Host", "evil.example"), ("Authorization", &alice)],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+
+    // With a token too, either admits: Bearer, Basic with the token as password, or a user.
+    let both = Server::builder()
+        .args(&["--web.config.file", config.to_str().unwrap()])
+        .env("PSMONITOR_TOKEN", "t0ken")
+        .start();
+    for auth in ["Bearer t0ken", &basic("homepage", "t0ken"), &alice] {
+        let r = request(both.addr, "GET", "/system", &[("Authorization", auth)], b"");
+        assert_eq!(r.status, 200, "{auth}");
+    }
+    assert_eq!(request(both.addr, "GET", "/system", &[], b"").status, 401);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn sighup_rereads_the_web_config_and_keeps_it_when_the_new_one_is_bad() {
+    let dir = scratch("webhup");
+    let config = web_config(&dir, "");
+    let s = Server::start(&["--web.config.file", config.to_str().unwrap()]);
+    let status =
+        |auth: &str| request(s.addr, "GET", "/system", &[("Authorization", auth)], b"").status;
+    assert_eq!(status(&basic("alice", "secret")), 200);
+    let hash = bcrypt::hash("other", 4).unwrap();
+    std::fs::write(&config, format!("basic_auth_users:\n  carol: {hash}\n")).unwrap();
+    s.signal(libc::SIGHUP);
+    assert!(
+        common::wait_until(5, || s.log().contains("web config re-read")),
+        "{}",
+        s.log()
+    );
+    assert_eq!(status(&basic("carol", "other")), 200);
+    assert_eq!(status(&basic("alice", "secret")), 401);
+    for bad in ["basic_auth_users:\n  dave: plain\n", "colour: blue\n"] {
+        std::fs::write(&config, bad).unwrap();
+        s.signal(libc::SIGHUP);
+        assert!(
+            common::wait_until(5, || s.log().contains("the old web config stays in force")),
+            "{}",
+            s.log()
+        );
+        assert_eq!(
+            status(&basic("carol", "other")),
+            200,
+            "the old config stays"
+        );
+    }
+    std::fs::remove_file(&config).unwrap();
+    mkfifo(&config);
+    s.signal(libc::SIGHUP);
+    assert!(
+        common::wait_until(5, || s.log().contains("a FIFO")),
+        "{}",
+        s.log()
+    );
+    assert_eq!(status(&basic("carol", "other")), 200);
+    assert!(!s.log().contains(&hash), "no hash is logged");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// As exporter-toolkit refuses them: one line and exit 2, from the flag or its variable.
+#[test]
+fn a_bad_web_config_stops_the_start() {
+    let dir = scratch("webbad");
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let cases = [
+        (
+            write("unknown.yml", "basic_auth_user:\n  a: b\n"),
+            "unknown key 'basic_auth_user'",
+        ),
+        (
+            write("hash.yml", "basic_auth_users:\n  alice: secret\n"),
+            "not a bcrypt hash",
+        ),
+        (
+            write(
+                "cert.yml",
+                "tls_server_config:\n  cert_file: nope.crt\n  key_file: nope.key\n",
+            ),
+            "nope.crt",
+        ),
+        (
+            dir.join("missing.yml").to_str().unwrap().to_owned(),
+            "missing.yml",
+        ),
+        ("/dev/zero".to_owned(), "a device"),
+    ];
+    for (path, says) in &cases {
+        let out = run_cli(&["--web.config.file", path], &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{path}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(says), "{path}: {err}");
+    }
+    let out = run_cli(&[], &[("PSMONITOR_WEB_CONFIG_FILE", &cases[0].0)]);
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Prometheus' own `basic_auth` scrapes a server guarded by users.
+#[test]
+fn prometheus_scrapes_with_basic_auth() {
+    let dir = scratch("prom-users");
+    let config = web_config(&dir, "");
+    let s = Server::start(&[
+        "--interval",
+        "200",
+        "--web.config.file",
+        config.to_str().unwrap(),
+    ]);
+    let job = |password: &str| {
+        format!(
+            "    basic_auth:\n      username: alice\n      password: {password}\n    static_configs:\n      - targets: ['{}']\n",
+            s.addr
+        )
+    };
+    let prom = common::Prometheus::start("users", &job("secret"));
+    assert!(prom.up(40), "up == 1 with the user: {}", prom.last_error());
+    drop(prom);
+    let wrong = common::Prometheus::start("users-wrong", &job("wrong"));
+    assert!(
+        common::wait_until(40, || wrong.last_error().contains("401")),
+        "a wrong password is a 401: {}",
+        wrong.last_error()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -737,6 +737,101 @@ pub fn close_of(ws: &mut Ws) -> (CloseCode, String) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Prometheus
+
+/// A real Prometheus (Debian's package, installed if missing) scraping one job every second;
+/// killed, and its directory removed, on drop.
+pub struct Prometheus {
+    child: Child,
+    dir: PathBuf,
+    pub addr: SocketAddr,
+}
+
+impl Prometheus {
+    /// Starts Prometheus with one scrape job: `job` is the YAML of the job's body after
+    /// `job_name` (e.g. `static_configs: [...]`), each line indented by 4 spaces. Files the
+    /// job names may be put in [`Prometheus::dir_for`]'s directory first.
+    pub fn start(name: &str, job: &str) -> Prometheus {
+        ensure_tool("prometheus", "prometheus");
+        let dir = Self::dir_for(name);
+        let config = dir.join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: psmonitor\n{job}"
+            ),
+        )
+        .unwrap();
+        let port = free_port();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus");
+        let addr = format!("127.0.0.1:{port}").parse().unwrap();
+        Prometheus { child, dir, addr }
+    }
+
+    /// The scratch directory of a Prometheus named `name` (created).
+    pub fn dir_for(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("psm-prom-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// The result vector of an instant query (empty until Prometheus answers).
+    pub fn query(&self, q: &str) -> Vec<serde_json::Value> {
+        let q: String = q
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let path = format!("/api/v1/query?query={q}");
+        let Some(r) = try_request(self.addr, "GET", &path).filter(|r| r.status == 200) else {
+            return Vec::new();
+        };
+        r.json()["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Waits up to `secs` for the target to be `up == 1`.
+    pub fn up(&self, secs: u64) -> bool {
+        wait_until(secs, || {
+            self.query("up")
+                .first()
+                .is_some_and(|r| r["value"][1] == "1")
+        })
+    }
+
+    /// Why the last scrape failed, from the targets API.
+    pub fn last_error(&self) -> String {
+        try_request(self.addr, "GET", "/api/v1/targets")
+            .map(|r| r.json()["data"]["activeTargets"][0]["lastError"].to_string())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Waiting and outside tools
 
 /// Polls `f` every 20 ms until it returns true or `secs` pass.
