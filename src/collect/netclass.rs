@@ -184,6 +184,17 @@ impl Harvest for NetclassHarvest {
     }
 }
 
+/// node_exporter 1.12's `adminstate` label (since 1.6): `up` when the `flags` attribute has
+/// `IFF_UP` (set by `ip link set up`, whatever the carrier), `down` without it, `unknown` when
+/// `flags` could not be read.
+fn admin_state(flags: Option<i64>) -> &'static str {
+    match flags {
+        Some(f) if f & i64::from(libc::IFF_UP) != 0 => "up",
+        Some(_) => "down",
+        None => "unknown",
+    }
+}
+
 impl NetclassHarvest {
     fn render_info(&self, out: &mut Encoder) {
         let mut f = out.family(
@@ -191,11 +202,16 @@ impl NetclassHarvest {
             Kind::Gauge,
             "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
         );
+        let flags = PROPS.iter().position(|p| p.file == "flags");
         for iface in &self.ifaces {
             let [address, broadcast, duplex, ifalias, operstate] = &iface.info;
             f.sample(
                 &[
                     ("address", address),
+                    (
+                        "adminstate",
+                        admin_state(flags.and_then(|i| iface.props[i])),
+                    ),
                     ("broadcast", broadcast),
                     ("device", &iface.name),
                     ("duplex", duplex),
@@ -288,15 +304,15 @@ mod tests {
         assert_eq!(t.matches(" counter\n").count(), 3);
         let info = |labels: &str| value(&t, &format!("node_network_info{{{labels}}}"));
         assert_eq!(
-            info("address=\"02:fc:00:00:00:01\",broadcast=\"ff:ff:ff:ff:ff:ff\",device=\"eth0\",duplex=\"unknown\",ifalias=\"\",operstate=\"up\""),
+            info("address=\"02:fc:00:00:00:01\",adminstate=\"up\",broadcast=\"ff:ff:ff:ff:ff:ff\",device=\"eth0\",duplex=\"unknown\",ifalias=\"\",operstate=\"up\""),
             Some(1.0)
         );
         assert_eq!(
-            info("address=\"fe:f2:f1:3d:f3:0d\",broadcast=\"ff:ff:ff:ff:ff:ff\",device=\"ifb0\",duplex=\"\",ifalias=\"\",operstate=\"down\""),
+            info("address=\"fe:f2:f1:3d:f3:0d\",adminstate=\"down\",broadcast=\"ff:ff:ff:ff:ff:ff\",device=\"ifb0\",duplex=\"\",ifalias=\"\",operstate=\"down\""),
             Some(1.0)
         );
         assert_eq!(
-            info("address=\"00:00:00:00:00:00\",broadcast=\"00:00:00:00:00:00\",device=\"lo\",duplex=\"\",ifalias=\"\",operstate=\"unknown\""),
+            info("address=\"00:00:00:00:00:00\",adminstate=\"up\",broadcast=\"00:00:00:00:00:00\",device=\"lo\",duplex=\"\",ifalias=\"\",operstate=\"unknown\""),
             Some(1.0)
         );
         assert!(t.contains("# HELP node_network_mtu_bytes Network device property: mtu_bytes\n"));
@@ -312,7 +328,7 @@ mod tests {
         assert_eq!(prop(&t, "name_assign_type", "lo"), None);
         assert_eq!(prop(&t, "up", "wlan0"), Some(1.0));
         assert_eq!(
-            value(&t, "node_network_info{address=\"dc:a6:32:12:34:56\",broadcast=\"ff:ff:ff:ff:ff:ff\",device=\"eth0\",duplex=\"full\",ifalias=\"\",operstate=\"up\"}"),
+            value(&t, "node_network_info{address=\"dc:a6:32:12:34:56\",adminstate=\"up\",broadcast=\"ff:ff:ff:ff:ff:ff\",device=\"eth0\",duplex=\"full\",ifalias=\"\",operstate=\"up\"}"),
             Some(1.0)
         );
         assert_eq!(series(&t, "up"), 3);
@@ -331,7 +347,7 @@ mod tests {
         assert_eq!(prop(&t, "name_assign_type", "wlp0s20f3"), Some(4.0));
         // The quote in the alias is escaped; bonding_masters (a file) is no device.
         assert_eq!(
-            value(&t, "node_network_info{address=\"3c:a9:f4:11:22:33\",broadcast=\"ff:ff:ff:ff:ff:ff\",device=\"bond0\",duplex=\"unknown\",ifalias=\"uplink: dock ethernet, \\\"wifi\\\" failover\",operstate=\"up\"}"),
+            value(&t, "node_network_info{address=\"3c:a9:f4:11:22:33\",adminstate=\"up\",broadcast=\"ff:ff:ff:ff:ff:ff\",device=\"bond0\",duplex=\"unknown\",ifalias=\"uplink: dock ethernet, \\\"wifi\\\" failover\",operstate=\"up\"}"),
             Some(1.0)
         );
         assert!(!t.contains("bonding_masters"));
@@ -368,7 +384,7 @@ mod tests {
         );
         // A device with no attributes: info with empty labels, up 0, nothing else.
         assert_eq!(
-            value(&t, "node_network_info{address=\"\",broadcast=\"\",device=\"empty0\",duplex=\"\",ifalias=\"\",operstate=\"\"}"),
+            value(&t, "node_network_info{address=\"\",adminstate=\"unknown\",broadcast=\"\",device=\"empty0\",duplex=\"\",ifalias=\"\",operstate=\"\"}"),
             Some(1.0)
         );
         assert_eq!(prop(&t, "up", "empty0"), Some(0.0));
@@ -376,7 +392,7 @@ mod tests {
         // ifalias cut at 128 bytes, inside an `é`; a non-UTF-8 address.
         let alias = format!("{}\u{fffd}", "a".repeat(127));
         assert_eq!(
-            value(&t, &format!("node_network_info{{address=\"02:00:\u{fffd}:00:00:03\",broadcast=\"\",device=\"long0\",duplex=\"\",ifalias=\"{alias}\",operstate=\"up\"}}")),
+            value(&t, &format!("node_network_info{{address=\"02:00:\u{fffd}:00:00:03\",adminstate=\"unknown\",broadcast=\"\",device=\"long0\",duplex=\"\",ifalias=\"{alias}\",operstate=\"up\"}}")),
             Some(1.0)
         );
         assert_eq!(prop(&t, "speed_bytes", "long0"), Some(-125000.0));
