@@ -196,6 +196,9 @@ struct Disk {
     stats: [u64; 17],
     count: usize,
     udev: HashMap<&'static str, String>,
+    /// `queue/rotational` of `/sys/block/<name>`: `1` for spinning disks, `0` for flash and
+    /// where the file is missing (partitions, dm, md), as node_exporter 1.12 reads it.
+    rotational: &'static str,
 }
 
 impl Disk {
@@ -235,6 +238,16 @@ pub(super) fn ignored(name: &str) -> bool {
         .and_then(digits)
         .and_then(|s| s.strip_prefix('p'))
         .is_some_and(all_digits)
+}
+
+/// node_exporter 1.12's default `--collector.diskstats.device-exclude` (since 1.8),
+/// `^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$`: [`ignored`] and `zram` devices
+/// (compressed swap in RAM, not a disk). The JSON `diskio` keeps 1.5's [`ignored`].
+fn excluded_by_default(name: &str) -> bool {
+    let zram = name
+        .strip_prefix("zram")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    zram || ignored(name)
 }
 
 /// One `/proc/diskstats` line: major, minor, name and 11 to 17 counters.
@@ -281,9 +294,17 @@ impl Family for DiskstatsFamily {
             let Some((major, minor, name, stats, count)) = parse_line(line) else {
                 continue;
             };
-            if ignored(name) {
+            if excluded_by_default(name) {
                 continue;
             }
+            let rotational = read_capped(
+                &roots.sys(&format!("block/{name}/queue/rotational")),
+                FILE_CAP,
+            );
+            let rotational = match rotational.as_deref().map(str::trim) {
+                Ok("1") => "1",
+                _ => "0",
+            };
             let props = read_capped(&udev_dir.join(format!("b{major}:{minor}")), FILE_CAP)
                 .map(|t| udev(&t))
                 .unwrap_or_default();
@@ -294,6 +315,7 @@ impl Family for DiskstatsFamily {
                 stats,
                 count,
                 udev: props,
+                rotational,
             });
         }
         Ok(Arc::new(Reading(disks)))
@@ -316,6 +338,7 @@ impl Harvest for Reading {
                     ("model", d.prop("ID_MODEL")),
                     ("path", d.prop("ID_PATH")),
                     ("revision", d.prop("ID_REVISION")),
+                    ("rotational", d.rotational),
                     ("serial", d.prop("ID_SERIAL_SHORT")),
                     ("wwn", d.prop("ID_WWN")),
                 ],
@@ -447,7 +470,7 @@ mod tests {
         );
         assert!(!t.contains("ram0") && !t.contains("loop0"));
         assert_eq!(
-            value(&t, "node_disk_info{device=\"mmcblk0\",major=\"179\",minor=\"0\",model=\"\",path=\"platform-fe340000.mmc\",revision=\"\",serial=\"\",wwn=\"\"}"),
+            value(&t, "node_disk_info{device=\"mmcblk0\",major=\"179\",minor=\"0\",model=\"\",path=\"platform-fe340000.mmc\",revision=\"\",rotational=\"0\",serial=\"\",wwn=\"\"}"),
             Some(1.0)
         );
         assert_eq!(
@@ -468,7 +491,7 @@ mod tests {
         assert_values(
             &t,
             &[
-                ("node_disk_info{device=\"nvme0n1\",major=\"259\",minor=\"0\",model=\"SAMSUNG MZVL2512HCJQ-00BL7\",path=\"pci-0000:3d:00.0-nvme-1\",revision=\"GXA7801Q\",serial=\"S64KNX0T123456\",wwn=\"eui.002538b911b12345\"}", 1.0),
+                ("node_disk_info{device=\"nvme0n1\",major=\"259\",minor=\"0\",model=\"SAMSUNG MZVL2512HCJQ-00BL7\",path=\"pci-0000:3d:00.0-nvme-1\",revision=\"GXA7801Q\",rotational=\"0\",serial=\"S64KNX0T123456\",wwn=\"eui.002538b911b12345\"}", 1.0),
                 ("node_disk_device_mapper_info{device=\"dm-1\",lv_layer=\"\",lv_name=\"root\",name=\"vgubuntu-root\",uuid=\"LVM-Hq0m2Zt8eX1pYw9Lk3Vn7Rb5Cs4Df6Ga1Jh8Ki0Lm2No4Pq6Rs8Tu0Vw\",vg_name=\"vgubuntu\"}", 1.0),
                 ("node_disk_filesystem_info{device=\"dm-0\",type=\"LVM2_member\",usage=\"raid\",uuid=\"Xc3v9B-2kQe-8f3L-Wd1s-0PqZ-a7Hm-4TnR2u\",version=\"LVM2 001\"}", 1.0),
                 ("node_disk_ata_rotation_rate_rpm{device=\"sda\"}", 0.0),
@@ -544,7 +567,6 @@ mod tests {
         assert_values(
             &t,
             &[
-                ("node_disk_reads_completed_total{device=\"zram0\"}", 0.0),
                 ("node_disk_reads_completed_total{device=\"sdaa1\"}", 1.0),
                 ("node_disk_reads_completed_total{device=\"mmcblk0p1\"}", 1.0),
             ],
@@ -563,7 +585,7 @@ mod tests {
         // udev: a lossy model, the value after the first `=`, the last of two lines, ATA
         // gauges that do not parse are left out; a directory or empty file gives empty labels.
         assert_eq!(
-            value(&t, "node_disk_info{device=\"nvme0n1\",major=\"259\",minor=\"0\",model=\"Bad\u{fffd}Model\",path=\"\",revision=\"\",serial=\"SN=with=equals\",wwn=\"second\"}"),
+            value(&t, "node_disk_info{device=\"nvme0n1\",major=\"259\",minor=\"0\",model=\"Bad\u{fffd}Model\",path=\"\",revision=\"\",rotational=\"0\",serial=\"SN=with=equals\",wwn=\"second\"}"),
             Some(1.0)
         );
         assert_eq!(
@@ -572,7 +594,7 @@ mod tests {
         );
         assert!(!t.contains("node_disk_ata_rotation_rate_rpm{"));
         assert_eq!(
-            value(&t, "node_disk_info{device=\"sda\",major=\"8\",minor=\"0\",model=\"\",path=\"\",revision=\"\",serial=\"\",wwn=\"\"}"),
+            value(&t, "node_disk_info{device=\"sda\",major=\"8\",minor=\"0\",model=\"\",path=\"\",revision=\"\",rotational=\"0\",serial=\"\",wwn=\"\"}"),
             Some(1.0)
         );
     }
@@ -581,7 +603,10 @@ mod tests {
     fn vm() {
         let t = run(&REGISTRATION, "vm");
         assert!(t.contains("node_disk_reads_completed_total{device=\"vda\"}"));
-        assert!(t.contains("node_disk_info{device=\"zram0\",major=\"253\",minor=\"0\""));
+        // A virtio disk says it spins (node_exporter 1.9+'s `rotational`).
+        assert!(t.contains("node_disk_info{device=\"vda\",major=\"254\",minor=\"0\",model=\"\",path=\"\",revision=\"\",rotational=\"1\""), "{t}");
+        // zram is excluded by default since node_exporter 1.8.
+        assert!(!t.contains("zram0"));
         assert!(!t.contains("loop"));
     }
 }
