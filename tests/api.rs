@@ -449,37 +449,70 @@ fn rust_log_directives_filter_by_module() {
 /// `/system`, present where the host has them and absent where it does not.
 #[test]
 fn system_has_diskio_and_pressure_where_the_host_has_them() {
+    // This host: present exactly where the kernel has the files.
     let s = Server::start(&["--interval", "200"]);
+    let diskstats = std::path::Path::new("/proc/diskstats").exists();
     assert!(wait_until(5, || s.get_json("/system")["diskio"].is_array()
-        || !std::path::Path::new("/proc/diskstats").exists()));
+        || !diskstats));
     let v = s.get_json("/system");
-    if let Some(disks) = v["diskio"].as_array() {
-        for d in disks {
-            let name = d["name"].as_str().unwrap();
-            assert!(
-                !name.starts_with("loop") && !name.starts_with("ram"),
-                "{name}"
-            );
-            for k in [
-                "read_bytes_per_s",
-                "write_bytes_per_s",
-                "reads_per_s",
-                "writes_per_s",
-            ] {
-                assert!(d[k].as_f64().unwrap() >= 0.0, "{name}.{k}");
-            }
-            let busy = d["busy_percent"].as_f64().unwrap();
-            assert!((0.0..=100.0).contains(&busy), "{name}.busy_percent {busy}");
-            assert!(d["read_bytes"].is_u64() && d["write_bytes"].is_u64());
-        }
-    }
+    assert_eq!(
+        v["diskio"].is_array(),
+        diskstats,
+        "diskio present iff /proc/diskstats"
+    );
     let psi = std::fs::read_to_string("/proc/pressure/cpu").is_ok();
     assert_eq!(
         v["pressure"].is_object(),
         psi,
         "pressure present iff the kernel has PSI"
     );
-    if psi {
+    check_diskio_and_pressure(&v);
+    // The laptop fixture has both, with known answers: nothing is checked only if present.
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/laptop");
+    let s = Server::start(&[
+        "--interval",
+        "200",
+        "--path.procfs",
+        &format!("{fixture}/proc"),
+        "--path.sysfs",
+        &format!("{fixture}/sys"),
+    ]);
+    assert!(wait_until(5, || s.get_json("/system")["diskio"].is_array()));
+    let v = s.get_json("/system");
+    check_diskio_and_pressure(&v);
+    let nvme = v["diskio"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "nvme0n1")
+        .expect("nvme0n1 in diskio");
+    assert_eq!(nvme["read_bytes"], 23_387_597_312u64);
+    assert_eq!(nvme["write_bytes"], 44_879_012_352u64);
+    assert_eq!(v["pressure"]["cpu"]["some"]["avg10"], 1.2);
+    assert_eq!(v["pressure"]["io"]["some"]["avg300"], 0.22);
+}
+
+/// `diskio` and `pressure`, each checked whenever present (the caller says when they must be).
+fn check_diskio_and_pressure(v: &serde_json::Value) {
+    for d in v["diskio"].as_array().into_iter().flatten() {
+        let name = d["name"].as_str().unwrap();
+        assert!(
+            !name.starts_with("loop") && !name.starts_with("ram"),
+            "{name}"
+        );
+        for k in [
+            "read_bytes_per_s",
+            "write_bytes_per_s",
+            "reads_per_s",
+            "writes_per_s",
+        ] {
+            assert!(d[k].as_f64().unwrap() >= 0.0, "{name}.{k}");
+        }
+        let busy = d["busy_percent"].as_f64().unwrap();
+        assert!((0.0..=100.0).contains(&busy), "{name}.busy_percent {busy}");
+        assert!(d["read_bytes"].is_u64() && d["write_bytes"].is_u64());
+    }
+    if v["pressure"].is_object() {
         for r in ["cpu", "memory", "io"] {
             let some = &v["pressure"][r]["some"];
             for k in ["avg10", "avg60", "avg300"] {

@@ -749,7 +749,12 @@ fn a_flood_of_post_is_capped_at_1024_pending_workers() {
     // One client here: lift its own cap to reach the global one. Workers live 20 s instead of
     // 3 so that none expires before the cap is reached, however slow the machine: the checks
     // below are exact, not loosened by how long the POSTs took.
-    let w = watched(&["--max-pending-per-peer", "5000", "--test-worker-ttl", "20000"]);
+    let w = watched(&[
+        "--max-pending-per-peer",
+        "5000",
+        "--test-worker-ttl",
+        "20000",
+    ]);
     // 1 100 POSTs on one keep-alive connection, pipelined 100 at a time (fewer than the 256
     // requests the handler queue holds, so only the worker cap can refuse them).
     // watched() left a worker or so pending; they count against the cap too.
