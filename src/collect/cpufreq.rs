@@ -8,6 +8,11 @@
 //! no `node_cpu_frequency_hertz`; `scaling_cur_freq` is the one to use. VMs usually have no
 //! cpufreq at all: no samples. The hardware limits `cpuinfo_{min,max}_freq` are read once per
 //! CPU, the rest every tick.
+//!
+//! node_exporter 1.12 (since 1.6) adds `node_cpu_scaling_governor{cpu,governor}`: one series
+//! per governor of `scaling_available_governors`, 1 for the one in `scaling_governor`, 0 for
+//! the others; none for a CPU without a governor (intel_pstate in active mode lists only
+//! `performance powersave`, and that is what shows).
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::procfs::read_u64;
@@ -73,10 +78,29 @@ const FAMILIES: [(&str, &str); 6] = [
 
 /// One CPU's frequencies in kHz, as [`FILES`] orders them; a file that is missing,
 /// unreadable or not a number is `None`.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cpu {
     pub cpu: u32,
     pub khz: [Option<u64>; 6],
+    /// The available governors, each with whether it is the CPU's current one.
+    pub governors: Vec<(String, bool)>,
+}
+
+/// The governors of `scaling_available_governors`, the one in `scaling_governor` marked.
+fn governors(freq: &std::path::Path) -> Vec<(String, bool)> {
+    let read = |f: &str| super::procfs::read_capped(&freq.join(f), super::procfs::FILE_CAP);
+    let Ok(current) = read("scaling_governor") else {
+        return Vec::new();
+    };
+    let current = current.trim();
+    if current.is_empty() {
+        return Vec::new();
+    }
+    read("scaling_available_governors")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|g| (g.to_owned(), g == current))
+        .collect()
 }
 
 /// One tick: the CPUs that have cpufreq, by number.
@@ -116,7 +140,11 @@ impl Family for CpufreqFamily {
                 read_u64(freq.join(FILES[4]), &mut self.buf),
                 read_u64(freq.join(FILES[5]), &mut self.buf),
             ];
-            out.push(Cpu { cpu, khz });
+            out.push(Cpu {
+                cpu,
+                khz,
+                governors: governors(&freq),
+            });
         }
         Ok(Arc::new(Cpufreq(out)))
     }
@@ -133,6 +161,19 @@ impl Harvest for Cpufreq {
                 }
             }
         }
+        let mut f = out.family(
+            "node_cpu_scaling_governor",
+            Kind::Gauge,
+            "Current enabled CPU frequency governor.",
+        );
+        for (c, id) in self.0.iter().zip(&ids) {
+            for (governor, on) in &c.governors {
+                f.sample(
+                    &[("cpu", id), ("governor", governor)],
+                    f64::from(u8::from(*on)),
+                );
+            }
+        }
     }
 }
 
@@ -144,6 +185,21 @@ mod tests {
     #[test]
     fn pi_fixture() {
         let text = run(&REGISTRATION, "pi");
+        // node_exporter 1.6+: every available governor, the current one 1.
+        assert_values(
+            &text,
+            &[
+                (
+                    r#"node_cpu_scaling_governor{cpu="0",governor="ondemand"}"#,
+                    1.0,
+                ),
+                (
+                    r#"node_cpu_scaling_governor{cpu="0",governor="performance"}"#,
+                    0.0,
+                ),
+            ],
+        );
+        assert!(text.contains("# TYPE node_cpu_scaling_governor gauge\n"));
         assert_values(
             &text,
             &[
