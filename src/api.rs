@@ -438,6 +438,7 @@ fn health(ctx: &Ctx) -> Reply {
         history_points,
         history_bytes,
         history_disk_bytes: None,
+        ticks: ctx.latest.ticks(),
     };
     http::json(if stalled { 503 } else { 200 }, &body)
 }

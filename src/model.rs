@@ -395,6 +395,8 @@ pub struct Health {
     pub history_bytes: usize,
     /// Bytes of history on disk (`null`: kept in memory only).
     pub history_disk_bytes: Option<u64>,
+    /// Snapshots taken since start: scripts and tests wait for a tick by watching it grow.
+    pub ticks: u64,
 }
 
 /// Every error body: `{"error": "...", ...}` with optional detail fields.

@@ -8,7 +8,6 @@ use common::{ensure_tool, free_port, wait_until, Server};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 /// Families node_exporter has and psmonitor does not, and why.
 const MISSING_OK: &[(&str, &str)] = &[
@@ -164,7 +163,7 @@ fn node_exporter_families_are_all_here() {
         textdir.to_str().unwrap(),
     ]);
     // Two ticks, so rates and counters exist.
-    std::thread::sleep(Duration::from_millis(600));
+    ps.wait_ticks(2);
     let (mut ne, ne_values) = parse(&get(ne_addr));
     for (name, (_, sets)) in ne.iter_mut() {
         for (prefix, label, value, _) in DROPPED_SINCE {

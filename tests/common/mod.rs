@@ -336,6 +336,23 @@ impl Server {
         v["clients"].as_u64().unwrap()
     }
 
+    /// Snapshots the sampler has taken (`ticks` of `/health`, which needs no token).
+    pub fn ticks(&self) -> u64 {
+        request(self.addr, "GET", "/health", &[], b"").json()["ticks"]
+            .as_u64()
+            .expect("ticks in /health")
+    }
+
+    /// Waits (up to 60 s, then panics) until the sampler has taken `n` more snapshots: the
+    /// event to wait for instead of sleeping for "n intervals".
+    pub fn wait_ticks(&self, n: u64) {
+        let start = self.ticks();
+        assert!(
+            wait_until(60, || self.ticks() >= start + n),
+            "{n} more ticks after {start}"
+        );
+    }
+
     /// The `psmonitor_workers_pending` gauge from `/metrics`: workers not yet claimed.
     pub fn pending_workers(&self) -> f64 {
         request(self.addr, "GET", "/metrics", &[], b"")
