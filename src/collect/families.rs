@@ -40,6 +40,7 @@ pub const ALL: &[&Registration] = &[
     &udp_queues::REGISTRATION,
     &uname::REGISTRATION,
     &vmstat::REGISTRATION,
+    &watchdog::REGISTRATION,
     &zfs::REGISTRATION,
 ];
 

@@ -50,6 +50,7 @@ pub mod udp_queues;
 pub mod uname;
 pub mod users;
 pub mod vmstat;
+pub mod watchdog;
 pub mod wireless;
 pub mod zfs;
 
