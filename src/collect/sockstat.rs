@@ -28,11 +28,13 @@ fn make_family(_: &Settings) -> Box<dyn Family> {
 }
 
 /// The kernel's page size in bytes.
+// sysconf returns a C long: i64 on 64-bit targets (a no-op there), i32 on armhf.
+#[allow(clippy::useless_conversion)]
 fn page_size() -> i64 {
     // SAFETY: sysconf has no preconditions.
     let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     if n > 0 {
-        n
+        i64::from(n)
     } else {
         4096
     }
@@ -73,7 +75,7 @@ fn parse(text: &str, ipv4: bool, page_size: i64, seen: &mut Vec<String>, out: &m
             continue;
         };
         let rest: Vec<&str> = fields.collect();
-        if rest.is_empty() || rest.len() % 2 != 0 {
+        if rest.is_empty() || !rest.len().is_multiple_of(2) {
             continue;
         }
         let Some(kvs) = rest
