@@ -5,7 +5,6 @@
 mod common;
 use common::{request, wait_until, Server};
 use std::collections::HashMap;
-use std::io::Write;
 use std::process::{Command, Stdio};
 
 fn scrape(s: &Server) -> String {
@@ -34,38 +33,7 @@ fn promtool_accepts_the_exposition() {
     common::ensure_tool("promtool", "prometheus");
     let s = Server::start(&["--interval", "200"]);
     let text = scrape(&s);
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // Exit 3 means lint warnings only. The lints allowed are those node_exporter's own output
-    // gets for the same names, which dashboards query by exactly those names: camelCase in
-    // `node_memory_*` and `node_vmstat_*`-style kernel field names, and "bits" as the unit of
-    // `node_entropy_*_bits`.
-    assert!(
-        matches!(out.status.code(), Some(0 | 3)),
-        "promtool failed: {report}"
-    );
-    for line in report.lines().filter(|l| !l.trim().is_empty()) {
-        let camel = line.starts_with("node_") && line.contains("camelCase");
-        let bits = line.starts_with("node_entropy_") && line.contains("instead of \"bits\"");
-        assert!(camel || bits, "unexpected promtool finding: {line}");
-    }
+    common::promtool_check(&text);
     // Every family has HELP and TYPE.
     let families: Vec<&str> = text
         .lines()

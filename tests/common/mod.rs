@@ -25,6 +25,8 @@ use tungstenite::{Message, WebSocket};
 
 /// How long a server may take to print its `listening on` line.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// The same under an emulator ([`Builder::runner`]): issue 17 allows an ARM binary 60 s.
+const EMULATED_START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long [`request`] and [`try_request`] wait for a whole response.
 const RESPONSE_GUARD: Duration = Duration::from_secs(10);
 
@@ -58,6 +60,7 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> Output {
 /// How to start a server: see [`Server::builder`].
 #[must_use]
 pub struct Builder {
+    runner: Option<PathBuf>,
     bin: PathBuf,
     port: u16,
     args: Vec<String>,
@@ -77,6 +80,13 @@ impl Builder {
     /// Runs another build of psmonitor (by default, the one `cargo test` built).
     pub fn bin(mut self, path: impl Into<PathBuf>) -> Self {
         self.bin = path.into();
+        self
+    }
+
+    /// Runs the binary through `runner` (e.g. `qemu-aarch64-static` for an ARM build), which
+    /// passes the arguments on and the signals through; the start-up may take 60 s then.
+    pub fn runner(mut self, runner: impl Into<PathBuf>) -> Self {
+        self.runner = Some(runner.into());
         self
     }
 
@@ -116,6 +126,13 @@ impl Builder {
     /// listening line within 20 s (it is killed then).
     pub fn try_start(self) -> Result<Server, StartError> {
         let mut command = format!("{} --port {}", self.bin.display(), self.port);
+        if let Some(r) = &self.runner {
+            command = format!("{} {command}", r.display());
+        }
+        let start_timeout = match self.runner {
+            Some(_) => EMULATED_START_TIMEOUT,
+            None => START_TIMEOUT,
+        };
         for a in &self.args {
             command.push(' ');
             command.push_str(a);
@@ -126,7 +143,14 @@ impl Builder {
             reason,
             log,
         };
-        let mut cmd = psmonitor_command(self.bin.as_os_str());
+        let mut cmd = match &self.runner {
+            Some(r) => {
+                let mut cmd = psmonitor_command(r.as_os_str());
+                cmd.arg(&self.bin);
+                cmd
+            }
+            None => psmonitor_command(self.bin.as_os_str()),
+        };
         cmd.arg("--port")
             .arg(self.port.to_string())
             .args(&self.args)
@@ -204,7 +228,7 @@ impl Builder {
             let _ = child.kill();
             let _ = child.wait();
         };
-        match rx.recv_timeout(START_TIMEOUT) {
+        match rx.recv_timeout(start_timeout) {
             Ok(addr) => match addr.parse() {
                 Ok(addr) => Ok(Server { child, addr, log }),
                 Err(e) => {
@@ -228,7 +252,7 @@ impl Builder {
                 kill(&mut child);
                 Err(fail(
                     None,
-                    format!("no listening line within {START_TIMEOUT:?}"),
+                    format!("no listening line within {start_timeout:?}"),
                     log_text(&log),
                 ))
             }
@@ -279,6 +303,7 @@ impl Server {
     /// otherwise.
     pub fn builder() -> Builder {
         Builder {
+            runner: None,
             bin: PathBuf::from(env!("CARGO_BIN_EXE_psmonitor")),
             port: 0,
             args: Vec::new(),
@@ -939,4 +964,41 @@ pub fn ensure_python(modules: &str, packages: &[&str]) {
         "this test needs python3 with {packages:?}: python3 -m pip install {}",
         packages.join(" ")
     );
+}
+
+/// Runs `promtool check metrics` on an exposition and fails on anything but the lints
+/// node_exporter's own output gets (the caller runs [`ensure_tool`] for promtool first).
+pub fn promtool_check(text: &str) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Exit 3 means lint warnings only. The lints allowed are those node_exporter's own output
+    // gets for the same names, which dashboards query by exactly those names: camelCase in
+    // `node_memory_*` and `node_vmstat_*`-style kernel field names, and "bits" as the unit of
+    // `node_entropy_*_bits`.
+    assert!(
+        matches!(out.status.code(), Some(0 | 3)),
+        "promtool failed: {report}"
+    );
+    for line in report.lines().filter(|l| !l.trim().is_empty()) {
+        let camel = line.starts_with("node_") && line.contains("camelCase");
+        let bits = line.starts_with("node_entropy_") && line.contains("instead of \"bits\"");
+        assert!(camel || bits, "unexpected promtool finding: {line}");
+    }
 }
