@@ -5,7 +5,6 @@
 mod common;
 use common::{request, wait_until, Server};
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
 
 fn scrape(s: &Server) -> String {
     let r = request(s.addr, "GET", "/metrics", &[], b"");
