@@ -13,6 +13,7 @@ pub const ALL: &[&Registration] = &[
     &cpu::REGISTRATION,
     &cpufreq::REGISTRATION,
     &diskstats::REGISTRATION,
+    &dmi::REGISTRATION,
     &edac::REGISTRATION,
     &entropy::REGISTRATION,
     &filefd::REGISTRATION,

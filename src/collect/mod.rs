@@ -12,6 +12,7 @@ pub mod cpufreq;
 pub mod disk;
 pub mod diskio;
 pub mod diskstats;
+pub mod dmi;
 pub mod edac;
 pub mod entropy;
 pub mod families;
