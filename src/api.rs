@@ -34,6 +34,8 @@ pub struct Ctx {
     pub web: Arc<WebCell>,
     /// The `Host` names served without a token.
     pub hosts: HostCheck,
+    /// Bytes of history in `--state-dir` (`None`: memory only).
+    pub history_disk: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 /// Answers a request, with the CORS header its `Origin` gets. The answer is written by the
@@ -437,7 +439,10 @@ fn health(ctx: &Ctx) -> Reply {
         history_seconds,
         history_points,
         history_bytes,
-        history_disk_bytes: None,
+        history_disk_bytes: ctx
+            .history_disk
+            .as_ref()
+            .map(|b| b.load(std::sync::atomic::Ordering::Relaxed)),
         ticks: ctx.latest.ticks(),
     };
     http::json(if stalled { 503 } else { 200 }, &body)

@@ -55,6 +55,8 @@ HISTORY:
     --history SECONDS    history kept at the sampling interval, 0 (no history at all) to
                          604800; 1-minute means for 30 days and 1-hour means for 2 years are
                          kept beyond it [PSMONITOR_HISTORY, default 3600]
+    --state-dir DIR      keep the history there across restarts (a journal written once a
+                         minute, an image once a day) [PSMONITOR_STATE_DIR; default: memory only]
 
 FLEET (the dashboard's view of many hosts):
     --fleet LIST         other psmonitor servers, served at GET /fleet: comma-separated host,
@@ -145,6 +147,11 @@ pub struct Config {
     /// Testing hook (hidden flag `--test-stall-sampler-after MS`): the sampler stops
     /// publishing after this long, so `/health` can be seen reporting a stall.
     pub stall_after: Option<Duration>,
+    /// Where the history is saved (`--state-dir`); memory only without it.
+    pub state_dir: Option<std::path::PathBuf>,
+    /// How often the history journal is written (a minute; the hidden flag
+    /// `--test-save-every MS` shortens it for tests).
+    pub save_every: Duration,
     /// Testing hook (hidden flag `--test-history-fill SECONDS`): the history starts filled with
     /// made-up points for this long, as if the server had run that long.
     pub history_fill: u64,
@@ -423,6 +430,16 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
     let worker_ttl: Option<u64> = args
         .opt_value_from_str("--test-worker-ttl")
         .map_err(|e| format!("--test-worker-ttl: {e}"))?;
+    let state_dir: String = value(
+        &mut args,
+        "--state-dir",
+        "PSMONITOR_STATE_DIR",
+        String::new(),
+        |_| Ok(()),
+    )?;
+    let save_every: Option<u64> = args
+        .opt_value_from_str("--test-save-every")
+        .map_err(|e| format!("--test-save-every: {e}"))?;
     let history_fill: Option<u64> = args
         .opt_value_from_str("--test-history-fill")
         .map_err(|e| format!("--test-history-fill: {e}"))?;
@@ -462,6 +479,8 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         open,
         stall_after: stall_after.map(Duration::from_millis),
         history_fill: history_fill.unwrap_or(0),
+        state_dir: (!state_dir.is_empty()).then(|| state_dir.into()),
+        save_every: Duration::from_millis(save_every.unwrap_or(60_000).max(10)),
         wall_offset_file,
         worker_ttl: worker_ttl.map_or(crate::registry::TTL, Duration::from_millis),
         collection,

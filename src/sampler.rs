@@ -86,6 +86,11 @@ impl Latest {
         self.history.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The history's lock itself (for the state directory's writer, which takes it briefly).
+    pub fn history_lock(&self) -> &Mutex<History> {
+        &self.history
+    }
+
     /// The newest tick, or `None` before the first one.
     pub fn get(&self) -> Option<Arc<Published>> {
         self.slot.read().unwrap_or_else(|e| e.into_inner()).clone()

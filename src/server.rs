@@ -46,6 +46,12 @@ pub fn run(config: Config) -> Result<(), String> {
         config.interval,
         config.wall_offset_file.clone(),
     ));
+    let saver = config
+        .state_dir
+        .as_deref()
+        .map(|dir| Saver::spawn(dir, Arc::clone(&latest), config.save_every))
+        .transpose()
+        .map_err(|e| format!("cannot start the history writer: {e}"))?;
     if config.history_fill > 0 {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -80,6 +86,7 @@ pub fn run(config: Config) -> Result<(), String> {
         token: Arc::clone(&token),
         web: Arc::clone(&web),
         hosts,
+        history_disk: saver.as_ref().map(|s| Arc::clone(&s.bytes)),
     });
     let handler_ctx = Arc::clone(&ctx);
     let pool = Pool::new(config.threads, QUEUE, move |req| {
@@ -179,8 +186,61 @@ pub fn run(config: Config) -> Result<(), String> {
     while ctx.hub.len() > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
+    if let Some(saver) = saver {
+        saver.stop();
+    }
     log::info!("stopped after {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The thread that saves the history to `--state-dir` every `every` (a minute) and once more
+/// when the server stops.
+struct Saver {
+    stop: crossbeam_channel::Sender<()>,
+    done: crossbeam_channel::Receiver<()>,
+    /// Bytes of the history files, for `/health`.
+    bytes: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Saver {
+    /// Loads what `dir` holds into the history and starts the thread.
+    fn spawn(
+        dir: &std::path::Path,
+        latest: Arc<Latest>,
+        every: Duration,
+    ) -> std::io::Result<Saver> {
+        use crate::history::disk::Store;
+        use std::sync::atomic::Ordering;
+        let mut store = Store::open(dir, &mut latest.history());
+        let bytes = Arc::new(std::sync::atomic::AtomicU64::new(store.bytes()));
+        let (stop, stopped) = crossbeam_channel::bounded::<()>(1);
+        let (finished, done) = crossbeam_channel::bounded::<()>(1);
+        let shown = Arc::clone(&bytes);
+        std::thread::Builder::new()
+            .name("history-save".into())
+            .stack_size(256 * 1024)
+            .spawn(move || loop {
+                let last = !matches!(
+                    stopped.recv_timeout(every),
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout)
+                );
+                store.save(latest.history_lock());
+                shown.store(store.bytes(), Ordering::Relaxed);
+                if last {
+                    let _ = finished.send(());
+                    return;
+                }
+            })?;
+        Ok(Saver { stop, done, bytes })
+    }
+
+    /// Saves what is left and waits for it (at most 2 s).
+    fn stop(self) {
+        let _ = self.stop.send(());
+        if self.done.recv_timeout(Duration::from_secs(2)).is_err() {
+            log::warn!("the history writer did not finish in time");
+        }
+    }
 }
 
 /// Raises the soft limit on open files to the hard one. Each websocket session and HTTP

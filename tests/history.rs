@@ -122,8 +122,10 @@ fn now() -> f64 {
         .as_secs_f64()
 }
 
+/// A fresh directory on /dev/shm: a tmpfs, where fsync costs nothing (on a shared disk under
+/// load one can take seconds, and a killed process in fsync cannot die until it returns).
 fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("psmonitor-{name}-{}", std::process::id()));
+    let dir = PathBuf::from("/dev/shm").join(format!("psmonitor-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -281,4 +283,176 @@ fn slow_readers_in_a_64_mb_cgroup_get_503_and_the_server_lives() {
     s.signal(libc::SIGTERM);
     s.wait_exit(10);
     let _ = std::fs::remove_dir(&cgroup);
+}
+
+fn health_u64(s: &Server, key: &str) -> u64 {
+    s.get_json("/health")[key].as_u64().unwrap_or(0)
+}
+
+/// A server keeping its history in `dir`, saving every 200 ms instead of every minute.
+fn saving(dir: &std::path::Path) -> Server {
+    Server::start(&[
+        "--interval",
+        "100",
+        "--state-dir",
+        dir.to_str().unwrap(),
+        "--test-save-every",
+        "200",
+    ])
+}
+
+/// Raw points (the newest 200 s at 100 ms) that look like real ones (no garbage).
+fn sane_points(s: &Server) -> usize {
+    let (points, _) = history(s, "?seconds=200");
+    let now = now();
+    for p in &points {
+        let t = p["t"].as_f64().unwrap();
+        assert!((now - 7200.0..now + 60.0).contains(&t), "{p}");
+        assert!((0.0..=100.0).contains(&p["cpu"].as_f64().unwrap()), "{p}");
+    }
+    points.len()
+}
+
+#[test]
+fn the_history_survives_sigterm_and_kill_9() {
+    let dir = tempdir("state");
+    let mut s = saving(&dir);
+    assert!(wait_until(20, || health_u64(&s, "history_points") >= 20));
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit(10).is_some_and(|st| st.success()));
+    let mut s = saving(&dir);
+    assert!(s.log().contains("history loaded from"), "{}", s.log());
+    let loaded = health_u64(&s, "history_points");
+    assert!(loaded >= 20, "{loaded} points after SIGTERM");
+    // kill -9 between writes: what was saved before is there after.
+    let held = health_u64(&s, "history_points");
+    let disk = health_u64(&s, "history_disk_bytes");
+    assert!(wait_until(20, || health_u64(&s, "history_disk_bytes") > disk));
+    let grown = health_u64(&s, "history_disk_bytes");
+    assert!(wait_until(20, || health_u64(&s, "history_disk_bytes") > grown));
+    s.signal(libc::SIGKILL);
+    s.wait_exit(10);
+    let s = saving(&dir);
+    assert!(
+        health_u64(&s, "history_points") >= held,
+        "{} points after kill -9, {held} held before",
+        health_u64(&s, "history_points")
+    );
+    assert!(sane_points(&s) > 0);
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let m = e.unwrap().metadata().unwrap();
+        let mode = std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777;
+        assert_eq!(mode, 0o600, "files only the service user reads");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Stops `s` cleanly (so every point is saved).
+fn stop(mut s: Server) {
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit(10).is_some_and(|st| st.success()));
+}
+
+fn set_aside(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
+        })
+        .count()
+}
+
+#[test]
+fn torn_and_corrupt_state_files_are_set_aside_never_served() {
+    let dir = tempdir("corrupt");
+    let s = saving(&dir);
+    assert!(wait_until(20, || health_u64(&s, "history_points") >= 20));
+    stop(s);
+    // A journal torn in its last record: the records before it are kept.
+    let journal = dir.join("journal.0");
+    let bytes = std::fs::read(&journal).unwrap();
+    std::fs::write(&journal, &bytes[..bytes.len() - 3]).unwrap();
+    let s = saving(&dir);
+    assert!(s.log().contains("set aside"), "{}", s.log());
+    assert_eq!(set_aside(&dir), 1);
+    assert!(health_u64(&s, "history_points") >= 10, "the good records");
+    assert!(sane_points(&s) >= 10);
+    stop(s);
+    // The image (written when the journal was set aside) full of random bytes; then a journal
+    // of random bytes too.
+    let image = dir.join("history.img");
+    assert!(image.exists());
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut noise = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed as u8
+            })
+            .collect()
+    };
+    let len = std::fs::metadata(&image).unwrap().len() as usize;
+    std::fs::write(&image, noise(len)).unwrap();
+    let journals: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.starts_with("journal.") && !n.contains("corrupt")
+        })
+        .collect();
+    for j in &journals {
+        std::fs::write(j, noise(5000)).unwrap();
+    }
+    let s = saving(&dir);
+    assert!(s.log().contains("set aside"), "{}", s.log());
+    assert!(set_aside(&dir) >= 2, "the image too");
+    let _ = sane_points(&s);
+    assert_eq!(request_status(&s, "/system"), 200);
+    // A state directory that is a file: logged, memory only.
+    drop(s);
+    let file = dir.join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let s = Server::start(&["--state-dir", file.to_str().unwrap()]);
+    assert!(s.log().contains("memory only"), "{}", s.log());
+    assert_eq!(request_status(&s, "/history"), 200);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_full_disk_is_logged_once_and_the_history_goes_on() {
+    let dir = tempdir("full");
+    let status = std::process::Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=16k",
+            "tmpfs",
+            dir.to_str().unwrap(),
+        ])
+        .status()
+        .expect("mount (run as root, as .ci/run does)");
+    assert!(status.success(), "mount a 16 KiB tmpfs (needs root)");
+    let s = saving(&dir);
+    assert!(
+        wait_until(60, || s.log().contains("cannot save the history")),
+        "{}",
+        s.log()
+    );
+    let before = health_u64(&s, "history_points");
+    assert!(wait_until(20, || health_u64(&s, "history_points") > before + 10));
+    assert_eq!(
+        s.log().matches("cannot save the history").count(),
+        1,
+        "logged once"
+    );
+    assert!(sane_points(&s) > 0);
+    drop(s);
+    let _ = std::process::Command::new("umount").arg(&dir).status();
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -17,7 +17,9 @@
 //! wall clock that jumps back or forward never reorders, hides or duplicates what is served:
 //! after a jump, `t` of successive points goes back (or leaps) where the clock did.
 
+mod codec;
 pub mod compact;
+pub mod disk;
 mod point;
 mod tier;
 
@@ -88,6 +90,35 @@ pub struct History {
     /// Names held at the last clean-up of the interner.
     names_kept: usize,
     interval: Duration,
+    /// Raw points pushed since the last [`History::unsaved`].
+    unsaved: usize,
+}
+
+/// A copy of every tier (taken under the lock, encoded without it), for the state file.
+pub struct Image {
+    names: Vec<Option<Arc<str>>>,
+    raw: Ring<Compact>,
+    minutes: Ring<Coarse>,
+    hours: Ring<Coarse>,
+    minute: Acc,
+    hour: Acc,
+}
+
+impl Image {
+    /// The image file's payload.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = codec::Out::default();
+        out.names(&self.names);
+        out.u32(self.raw.len() as u32);
+        self.raw.iter().for_each(|c| out.compact(c));
+        for ring in [&self.minutes, &self.hours] {
+            out.u32(ring.len() as u32);
+            ring.iter().for_each(|c| out.coarse(c));
+        }
+        out.acc(&self.minute);
+        out.acc(&self.hour);
+        out.0
+    }
 }
 
 impl History {
@@ -104,7 +135,125 @@ impl History {
             names: Names::default(),
             names_kept: 0,
             interval,
+            unsaved: 0,
         }
+    }
+
+    /// A copy of every tier for the state file.
+    pub fn image(&self) -> Image {
+        Image {
+            names: self.names.table(),
+            raw: self.raw.clone(),
+            minutes: self.minutes.clone(),
+            hours: self.hours.clone(),
+            minute: self.minute.clone(),
+            hour: self.hour.clone(),
+        }
+    }
+
+    /// Replaces every tier with an image file's payload; `false` (and nothing changed) when
+    /// it does not decode.
+    pub fn load_image(&mut self, payload: &[u8]) -> bool {
+        let decoded = (|| {
+            let mut input = codec::In(payload);
+            let names = input.names()?;
+            let mut raw = Vec::new();
+            for _ in 0..input.u32()? {
+                raw.push(input.compact()?);
+            }
+            let mut coarse = [Vec::new(), Vec::new()];
+            for ring in &mut coarse {
+                for _ in 0..input.u32()? {
+                    ring.push(input.coarse()?);
+                }
+            }
+            let minute = input.acc()?;
+            let hour = input.acc()?;
+            input
+                .0
+                .is_empty()
+                .then_some((names, raw, coarse, minute, hour))
+        })();
+        let Some((names, raw, [minutes, hours], minute, hour)) = decoded else {
+            return false;
+        };
+        // Re-interned through the point form, so ids are this interner's.
+        let mut fresh = History::new(self.raw.cap(), self.interval);
+        let table = &names;
+        for c in raw {
+            let p = c.unpack(table, None);
+            fresh.raw.push(Compact::pack(&p, &mut fresh.names));
+        }
+        for (ring, points) in [(&mut fresh.minutes, minutes), (&mut fresh.hours, hours)] {
+            for c in points {
+                let p = c.mean.unpack(table, None);
+                ring.push(Coarse {
+                    mean: Compact::pack(&p, &mut fresh.names),
+                    range: c.range,
+                });
+            }
+        }
+        let mut reintern = |mut acc: Acc| {
+            if let Some(c) = acc.newest.as_mut() {
+                let p = c.unpack(table, None);
+                *c = Compact::pack(&p, &mut fresh.names);
+            }
+            acc
+        };
+        fresh.minute = reintern(minute);
+        fresh.hour = reintern(hour);
+        *self = fresh;
+        true
+    }
+
+    /// The raw points pushed since the last call, as a journal record's payload (the names
+    /// they use, then the points); `None` when there are none.
+    pub fn unsaved(&mut self) -> Option<Vec<u8>> {
+        let n = std::mem::take(&mut self.unsaved).min(self.raw.len());
+        if n == 0 {
+            return None;
+        }
+        let mut points = self.raw.newest(n);
+        let table = self.names.table();
+        let mut local: Vec<Option<Arc<str>>> = vec![None];
+        let mut ids = std::collections::HashMap::new();
+        for c in &mut points {
+            for id in &mut c.top_ids {
+                if *id != 0 {
+                    *id = *ids.entry(*id).or_insert_with(|| {
+                        local.push(table.get(usize::from(*id)).cloned().flatten());
+                        (local.len() - 1) as u16
+                    });
+                }
+            }
+        }
+        let mut out = codec::Out::default();
+        out.names(&local);
+        out.u32(points.len() as u32);
+        points.iter().for_each(|c| out.compact(c));
+        Some(out.0)
+    }
+
+    /// Pushes the points of a journal record again (after the image they follow); `false`
+    /// when it does not decode (nothing pushed).
+    pub fn replay(&mut self, payload: &[u8]) -> bool {
+        let decoded = (|| {
+            let mut input = codec::In(payload);
+            let names = input.names()?;
+            let mut points = Vec::new();
+            for _ in 0..input.u32()? {
+                points.push(input.compact()?);
+            }
+            input.0.is_empty().then_some((names, points))
+        })();
+        let Some((names, points)) = decoded else {
+            return false;
+        };
+        for c in points {
+            self.push_point(&c.unpack(&names, None));
+        }
+        self.unsaved = 0;
+        true
     }
 
     /// Whether any history is kept.
@@ -176,6 +325,7 @@ impl History {
     pub fn push_point(&mut self, p: &Point) {
         let c = Compact::pack(p, &mut self.names);
         self.raw.push(c);
+        self.unsaved += 1;
         if let Some(m) = self.minute.add(&c) {
             self.minutes.push(m);
         }
@@ -348,6 +498,41 @@ mod tests {
         assert_eq!(h.tier_for(3601), Tier::Minute);
         assert_eq!(h.tier_for(MINUTES_FOR + 1), Tier::Hour);
         assert!(h.bytes() >= h.len() * 64);
+    }
+
+    #[test]
+    fn an_image_and_a_journal_bring_it_back() {
+        let mut h = History::new(100, Duration::from_secs(1));
+        h.fill(1e9, 3 * 3600);
+        let image = h.image().encode();
+        assert!(h.unsaved().is_none(), "nothing new");
+        let mut later = h.copy(Tier::Raw, 1).points()[0].clone();
+        later.t += 1.0;
+        h.push_point(&later);
+        let journal = h.unsaved().unwrap();
+        let mut back = History::new(100, Duration::from_secs(1));
+        assert!(back.load_image(&image));
+        assert!(back.replay(&journal));
+        for (tier, s) in [
+            (Tier::Raw, 100),
+            (Tier::Minute, 3 * 3600),
+            (Tier::Hour, 3 * 3600),
+        ] {
+            let json = |h: &History| {
+                let p: Vec<Point> = h.copy(tier, s).points();
+                let sel: Vec<Selected> = p
+                    .iter()
+                    .map(|point| Selected {
+                        point,
+                        fields: Fields::ALL,
+                    })
+                    .collect();
+                serde_json::to_string(&sel).unwrap()
+            };
+            assert_eq!(json(&back), json(&h), "{tier:?}");
+        }
+        assert!(!back.load_image(&image[..image.len() - 1]), "short");
+        assert!(!back.replay(b"garbage"));
     }
 
     #[test]

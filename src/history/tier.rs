@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 
 /// At most `cap` points, oldest dropped first, grown by what it holds (so memory follows the
 /// points actually kept, not the capacity).
+#[derive(Clone)]
 pub struct Ring<T> {
     points: VecDeque<T>,
     cap: usize,
@@ -51,23 +52,25 @@ impl<T: Copy> Ring<T> {
         self.points.range(start..).copied().collect()
     }
 
+    /// Every point, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.points.iter()
     }
 }
 
 /// Running sums of the finest points of one coarse bucket (`width` ms aligned on Unix time).
+#[derive(Clone)]
 pub struct Acc {
-    width: i64,
-    key: i64,
-    n: u32,
+    pub(super) width: i64,
+    pub(super) key: i64,
+    pub(super) n: u32,
     /// cpu, mem, swap, disk, load1 (hundredths), net in, net out.
-    sums: [f64; 7],
-    temp: f64,
-    temps: u32,
+    pub(super) sums: [f64; 7],
+    pub(super) temp: f64,
+    pub(super) temps: u32,
     /// cpu min, cpu max, mem min, mem max (hundredths).
-    range: [u16; 4],
-    newest: Option<Compact>,
+    pub(super) range: [u16; 4],
+    pub(super) newest: Option<Compact>,
 }
 
 impl Acc {
