@@ -164,7 +164,7 @@ fn node_exporter_families_are_all_here() {
     ]);
     // Two ticks, so rates and counters exist.
     ps.wait_ticks(2);
-    let (mut ne, ne_values) = parse(&get(ne_addr));
+    let (mut ne, ne_values) = parse(&fetch(ne_addr));
     for (name, (_, sets)) in ne.iter_mut() {
         for (prefix, label, value, _) in DROPPED_SINCE {
             if name.starts_with(prefix) {
