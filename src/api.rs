@@ -281,7 +281,10 @@ fn new_worker(req: &Request, ctx: &Ctx) -> Reply {
                 &WorkerCreated {
                     id: id.to_string(),
                     status: None,
-                    url: format!("ws://{host}/connect?id={id}"),
+                    url: format!(
+                        "{}://{host}/connect?id={id}",
+                        if req.secure() { "wss" } else { "ws" }
+                    ),
                     message: "worker created: open the websocket within 3 seconds".into(),
                 },
             )

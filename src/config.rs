@@ -392,11 +392,14 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         Some(f) => crate::webconfig::load(f.as_ref())?,
         None => Default::default(),
     };
-    if web.tls.is_some() {
-        return Err(format!(
-            "web config file '{}': tls_server_config is not supported by this build yet; put a TLS proxy in front",
-            web_config_file.as_deref().unwrap_or_default()
-        ));
+    if let Some(tls) = &web.tls {
+        // Built here too, so that a key that does not fit its certificate stops the start.
+        crate::tls::server_config(tls).map_err(|e| {
+            format!(
+                "web config file '{}': {e}",
+                web_config_file.as_deref().unwrap_or_default()
+            )
+        })?;
     }
     let fleet: Fleet = value(
         &mut args,

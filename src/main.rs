@@ -32,6 +32,7 @@ mod signals;
 mod snapshot_cmd;
 #[cfg(test)]
 mod testing;
+mod tls;
 mod webconfig;
 mod yaml;
 

@@ -24,7 +24,15 @@ pub fn run(config: Config) -> Result<(), String> {
     crate::heap::limit_arenas();
     http::set_cors(config.cors.clone());
     let listener = listen(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let tls_slot = match &config.web.tls {
+        Some(tls) => Some(Arc::new(std::sync::RwLock::new(crate::tls::server_config(
+            tls,
+        )?))),
+        None => None,
+    };
+    let scheme = if tls_slot.is_some() { "https" } else { "http" };
     let limits = tiny_http::Limits {
+        tls: tls_slot.clone(),
         max_connections: config.max_connections,
         max_connections_per_peer: config.max_connections_per_peer,
         request_timeout: config.request_timeout,
@@ -95,7 +103,7 @@ pub fn run(config: Config) -> Result<(), String> {
     .map_err(|e| format!("cannot start the handler threads: {e}"))?;
 
     log::info!(
-        "listening on http://{local} (interval {} ms, max clients {}, threads {}, max connections {}, request timeout {} ms, started in {} ms)",
+        "listening on {scheme}://{local} (interval {} ms, max clients {}, threads {}, max connections {}, request timeout {} ms, started in {} ms)",
         config.interval.as_millis(),
         config.max_clients,
         config.threads,
@@ -148,11 +156,28 @@ pub fn run(config: Config) -> Result<(), String> {
             }
             if let Some(path) = &web_file {
                 match crate::webconfig::load(path) {
-                    Ok(c) if c.tls.is_some() => log::error!(
-                        "SIGHUP received: web config file '{}': tls_server_config is not supported by this build yet; the old web config stays in force",
-                        path.display()
+                    Ok(c) if c.tls.is_some() != tls_slot.is_some() => log::error!(
+                        "SIGHUP received: web config file '{}': tls_server_config was {} at start and cannot be {} without a restart; the old web config stays in force",
+                        path.display(),
+                        if tls_slot.is_some() { "given" } else { "absent" },
+                        if tls_slot.is_some() { "removed" } else { "added" },
                     ),
                     Ok(c) => {
+                        if let (Some(slot), Some(tls)) = (&tls_slot, &c.tls) {
+                            match crate::tls::server_config(tls) {
+                                Ok(new) => {
+                                    *slot.write().unwrap_or_else(|e| e.into_inner()) = new;
+                                    log::info!(
+                                        "SIGHUP received: certificate re-read from {} (new connections use it)",
+                                        tls.cert_file.display()
+                                    );
+                                }
+                                Err(e) => {
+                                    log::error!("SIGHUP received: {e}; the old web config stays in force");
+                                    return;
+                                }
+                            }
+                        }
                         log::info!(
                             "SIGHUP received: web config re-read from {} ({} user(s), {} extra header(s))",
                             path.display(),
@@ -171,7 +196,7 @@ pub fn run(config: Config) -> Result<(), String> {
     .map_err(|e| format!("cannot start the signal thread: {e}"))?;
     notify::notify("READY=1");
     if config.open {
-        open_browser(&format!("http://{local}/"));
+        open_browser(&format!("{scheme}://{local}/"));
     }
 
     for req in server.incoming_requests() {

@@ -38,6 +38,8 @@ type Ws = WebSocket<Socket>;
 /// could stretch one frame over many timeouts).
 struct Socket {
     stream: TcpStream,
+    /// On a TLS connection, its session: plaintext is read and written through it.
+    tls: Option<tiny_http::TlsSession>,
     buffered: std::io::Cursor<Vec<u8>>,
     write_by: Option<Instant>,
 }
@@ -46,6 +48,9 @@ impl Read for Socket {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if (self.buffered.position() as usize) < self.buffered.get_ref().len() {
             return self.buffered.read(buf);
+        }
+        if let Some(tls) = &self.tls {
+            return tls.read_nonblocking(buf);
         }
         // SAFETY: reads at most `buf.len()` bytes into `buf` from our own socket.
         let n = unsafe {
@@ -76,7 +81,11 @@ impl Write for Socket {
             ));
         }
         self.stream.set_write_timeout(Some(left))?;
-        match (&self.stream).write(buf) {
+        let written = match &self.tls {
+            Some(tls) => tls.write(buf),
+            None => (&self.stream).write(buf),
+        };
+        match written {
             // SO_SNDTIMEO expiring reads as EAGAIN: the deadline passed.
             Err(e) if e.kind() == ErrorKind::WouldBlock => Err(std::io::Error::new(
                 ErrorKind::TimedOut,
@@ -194,6 +203,7 @@ pub fn start(req: Request, hs: Handshake, params: Params) {
         .max_message_size(Some(MAX_FRAME));
     let socket = Socket {
         stream: up.stream,
+        tls: up.tls,
         buffered: std::io::Cursor::new(up.buffered),
         write_by: None,
     };
@@ -253,6 +263,9 @@ fn close(ws: &mut Ws, code: CloseCode, reason: &str) {
         reason: reason.into(),
     }));
     let _ = ws.flush();
+    if let Some(tls) = &ws.get_ref().tls {
+        tls.close();
+    }
     let stream = &ws.get_ref().stream;
     let _ = stream.shutdown(std::net::Shutdown::Write);
     let _ = stream.set_read_timeout(Some(LINGER));

@@ -26,7 +26,6 @@ pub struct WebConfig {
 /// `tls_server_config`, with its files read (relative paths are relative to the config file,
 /// as the toolkit reads them).
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // Checked and read now; served once the TLS listener is built.
 pub struct TlsConfig {
     pub cert_file: PathBuf,
     pub key_file: PathBuf,

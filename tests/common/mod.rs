@@ -11,6 +11,8 @@
 //! - [`ws_connect`], [`Server::session`] open websocket sessions.
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -213,8 +215,11 @@ impl Builder {
                     l.push_str(&line);
                     l.push('\n');
                 }
-                if let Some(i) = line.find("listening on http://") {
-                    let rest = &line[i + "listening on http://".len()..];
+                let scheme = ["listening on http://", "listening on https://"]
+                    .into_iter()
+                    .find_map(|s| line.find(s).map(|i| i + s.len()));
+                if let Some(i) = scheme {
+                    let rest = &line[i..];
                     let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
                     if let Some(tx) = tx.take() {
                         let _ = tx.send(addr);
@@ -860,7 +865,9 @@ impl Prometheus {
     /// Why the last scrape failed, from the targets API.
     pub fn last_error(&self) -> String {
         try_request(self.addr, "GET", "/api/v1/targets")
-            .map(|r| r.json()["data"]["activeTargets"][0]["lastError"].to_string())
+            .filter(|r| r.status == 200)
+            .and_then(|r| serde_json::from_slice::<serde_json::Value>(&r.body).ok())
+            .map(|v| v["data"]["activeTargets"][0]["lastError"].to_string())
             .unwrap_or_default()
     }
 }

@@ -47,6 +47,8 @@ pub struct ClientConnection {
     // shedding), and what an upgrade hands over.
     slot: Arc<Slot>,
     socket: Option<Arc<Connection>>,
+    // PATCH: the TLS state, handed to an upgraded connection's new owner.
+    tls: Option<Arc<crate::tls::TlsConn>>,
     handed_over: Arc<AtomicBool>,
 }
 
@@ -81,6 +83,7 @@ impl ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
         let socket = read_socket.socket();
+        let tls = read_socket.tls();
         let handed_over = read_socket.handed_over();
 
         let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
@@ -99,6 +102,7 @@ impl ClientConnection {
             poisoned,
             slot,
             socket,
+            tls,
             handed_over,
         }
     }
@@ -246,6 +250,7 @@ impl ClientConnection {
         let upgrade = match (&self.socket, upgrade) {
             (Some(socket), true) => Some(UpgradeParts {
                 socket: socket.clone(),
+                tls: self.tls.clone(),
                 handed_over: self.handed_over.clone(),
                 buffered: data_source.buffered(),
             }),

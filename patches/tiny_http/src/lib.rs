@@ -128,7 +128,10 @@ pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
 pub use request::{ReadWrite, Request, Upgraded};
 pub use response::{Response, ResponseBox};
+/// PATCH: the rustls the TLS configuration is built with.
+pub use rustls;
 pub use test::TestRequest;
+pub use tls::{TlsConfigSlot, TlsSession};
 pub use util::PeerKey;
 
 mod client;
@@ -139,6 +142,7 @@ mod request;
 mod response;
 mod ssl;
 mod test;
+mod tls;
 mod util;
 
 /// The main class of this library.
@@ -442,6 +446,8 @@ pub struct Limits {
     pub max_headers: usize,
     /// How refusals are worded; `None` for plain text.
     pub refusal: Option<RefusalHook>,
+    /// PATCH: TLS on every connection, with the configuration in force when it is accepted.
+    pub tls: Option<TlsConfigSlot>,
 }
 
 impl std::fmt::Debug for Limits {
@@ -465,6 +471,7 @@ impl Default for Limits {
             max_head_bytes: 16 * 1024,
             max_headers: 100,
             refusal: None,
+            tls: None,
         }
     }
 }
@@ -597,7 +604,19 @@ fn accept_loop(
             // one write for longer than this.
             let _ = s.set_write_timeout(Some(limits.request_timeout));
         }
-        let (read_closable, write_closable) = util::RefinedTcpStream::new(socket);
+        let (read_closable, write_closable) = match &limits.tls {
+            None => util::RefinedTcpStream::new(socket),
+            Some(slot) => {
+                let config = Arc::clone(&slot.read().unwrap_or_else(|e| e.into_inner()));
+                match tls::TlsConn::new(socket, config) {
+                    Ok(conn) => util::RefinedTcpStream::new(Arc::new(conn)),
+                    Err(e) => {
+                        log::warn!("cannot start a TLS session: {}", e);
+                        continue;
+                    }
+                }
+            }
+        };
         let client = ClientConnection::new(
             write_closable,
             read_closable,

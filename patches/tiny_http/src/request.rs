@@ -98,6 +98,8 @@ pub(crate) enum Done {
 /// shutting it down, and the bytes read past the request head.
 pub(crate) struct UpgradeParts {
     pub socket: Arc<Connection>,
+    /// PATCH: the TLS state of a TLS connection (the session's bytes go through it).
+    pub tls: Option<Arc<crate::tls::TlsConn>>,
     pub handed_over: Arc<AtomicBool>,
     pub buffered: Vec<u8>,
 }
@@ -109,6 +111,9 @@ pub(crate) struct UpgradeParts {
 pub struct Upgraded {
     pub stream: TcpStream,
     pub buffered: Vec<u8>,
+    /// On a TLS connection, its session: read and write plaintext through it, not `stream`
+    /// (which is still the socket to poll and set timeouts on).
+    pub tls: Option<crate::tls::TlsSession>,
 }
 
 struct NotifyOnDrop<R> {
@@ -662,6 +667,7 @@ impl Request {
         parts.handed_over.store(true, Ordering::Release);
         Ok(Upgraded {
             stream,
+            tls: parts.tls.map(crate::tls::TlsSession),
             buffered: parts.buffered,
         })
     }

@@ -8,12 +8,15 @@ use std::time::{Duration, Instant};
 use crate::connection::Connection;
 #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
 use crate::ssl::SslStream;
+use crate::tls::TlsConn;
 
 pub(crate) enum Stream {
     // PATCH: shared, not duplicated: see `impl Read for &Connection`.
     Http(Arc<Connection>),
     #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
     Https(SslStream),
+    // PATCH: TLS through rustls 0.23 (`crate::tls`), sharing the socket like `Http`.
+    Tls(Arc<TlsConn>),
 }
 
 impl Clone for Stream {
@@ -22,7 +25,14 @@ impl Clone for Stream {
             Stream::Http(tcp_stream) => Stream::Http(Arc::clone(tcp_stream)),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => Stream::Https(ssl_stream.clone()),
+            Stream::Tls(c) => Stream::Tls(Arc::clone(c)),
         }
+    }
+}
+
+impl From<Arc<TlsConn>> for Stream {
+    fn from(c: Arc<TlsConn>) -> Self {
+        Stream::Tls(c)
     }
 }
 
@@ -38,6 +48,7 @@ impl Stream {
             Stream::Http(_) => false,
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(_) => true,
+            Stream::Tls(_) => true,
         }
     }
 
@@ -46,6 +57,7 @@ impl Stream {
             Stream::Http(tcp_stream) => Ok(tcp_stream.peer()),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.peer_addr(),
+            Stream::Tls(c) => Ok(c.socket().peer()),
         }
     }
 
@@ -54,6 +66,7 @@ impl Stream {
             Stream::Http(tcp_stream) => tcp_stream.shutdown(how),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.shutdown(how),
+            Stream::Tls(c) => c.shutdown(how),
         }
     }
 }
@@ -64,6 +77,7 @@ impl Read for Stream {
             Stream::Http(tcp_stream) => (&**tcp_stream).read(buf),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.read(buf),
+            Stream::Tls(c) => c.read_plain(buf, false),
         }
     }
 }
@@ -74,6 +88,7 @@ impl Write for Stream {
             Stream::Http(tcp_stream) => (&**tcp_stream).write(buf),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.write(buf),
+            Stream::Tls(c) => c.write_plain(buf),
         }
     }
 
@@ -82,6 +97,7 @@ impl Write for Stream {
             Stream::Http(_) => Ok(()),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.flush(),
+            Stream::Tls(c) => c.flush_pending(),
         }
     }
 }
@@ -174,12 +190,21 @@ impl RefinedTcpStream {
         self.stream.peer_addr()
     }
 
-    /// PATCH: the socket itself, shared (plain HTTP only).
+    /// PATCH: the socket itself, shared (plain HTTP and rustls TLS).
     pub(crate) fn socket(&self) -> Option<Arc<Connection>> {
         match &self.stream {
             Stream::Http(c) => Some(Arc::clone(c)),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(_) => None,
+            Stream::Tls(c) => Some(Arc::clone(c.socket())),
+        }
+    }
+
+    /// PATCH: the TLS state, on a TLS connection.
+    pub(crate) fn tls(&self) -> Option<Arc<TlsConn>> {
+        match &self.stream {
+            Stream::Tls(c) => Some(Arc::clone(c)),
+            _ => None,
         }
     }
 
@@ -213,7 +238,13 @@ impl Drop for RefinedTcpStream {
 impl Read for RefinedTcpStream {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
         let armed = self.deadline.as_ref().and_then(|d| d.left());
-        if let (Some(at), Stream::Http(conn)) = (armed, &self.stream) {
+        let socket = match &self.stream {
+            Stream::Http(conn) => Some(conn),
+            Stream::Tls(c) => Some(c.socket()),
+            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            Stream::Https(_) => None,
+        };
+        if let (Some(at), Some(conn)) = (armed, socket) {
             let left = at.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(IoError::new(ErrorKind::TimedOut, "request deadline passed"));
