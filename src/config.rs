@@ -12,6 +12,13 @@ use std::time::Duration;
 /// are listed from their registry, so a new family shows up here by itself.
 pub fn help() -> String {
     let mut families = String::new();
+    for f in crate::collect::flags::FLAGS {
+        families.push_str(&format!(
+            "    --collector.{} REGEX\n        {}\n",
+            f.name, f.help
+        ));
+    }
+    families.push_str("    Collectors and whether they run by default:\n");
     for r in crate::collect::families::ALL {
         let state = if r.default_enabled { "on" } else { "off" };
         families.push_str(&format!("        {:<18} {state}\n", r.name));
@@ -89,7 +96,6 @@ COLLECTORS (the /metrics families, with node_exporter's flags):
     --collector.disable-defaults   turn every collector off but those named with --collector.NAME
     --collector.textfile.directory DIR   *.prom files served with /metrics
                          [PSMONITOR_TEXTFILE_DIRECTORY]
-    Collectors and whether they run by default:
 ";
 
 const HELP_TAIL: &str = "
@@ -513,12 +519,15 @@ struct FamilyChoices {
     on: Vec<&'static str>,
     off: Vec<&'static str>,
     disable_defaults: bool,
+    /// node_exporter's filter flags (`--collector.netdev.device-exclude REGEX`).
+    filters: crate::collect::flags::Values,
 }
 
 fn family_flags(args: Vec<OsString>) -> Result<(Vec<OsString>, FamilyChoices), String> {
     let mut choices = FamilyChoices::default();
     let mut rest = Vec::with_capacity(args.len());
-    for a in args {
+    let mut args = args.into_iter();
+    while let Some(a) = args.next() {
         let Some(s) = a.to_str() else {
             rest.push(a);
             continue;
@@ -526,6 +535,16 @@ fn family_flags(args: Vec<OsString>) -> Result<(Vec<OsString>, FamilyChoices), S
         if s == "--collector.disable-defaults" {
             choices.disable_defaults = true;
             continue;
+        }
+        if let Some(name) = s.strip_prefix("--collector.").filter(|n| n.contains('.')) {
+            if crate::collect::flags::FLAGS.iter().any(|f| f.name == name) {
+                let value = args
+                    .next()
+                    .and_then(|v| v.into_string().ok())
+                    .ok_or_else(|| format!("{s} needs a value (see --help)"))?;
+                choices.filters.take(name, &value)?;
+                continue;
+            }
         }
         let (name, on) = match (
             s.strip_prefix("--no-collector."),
@@ -591,6 +610,10 @@ fn collection(
         roots,
         settings: crate::collect::family::Settings {
             textfile_directory: textfile,
+            flags: {
+                choices.filters.check()?;
+                choices.filters.clone()
+            },
             ..Default::default()
         },
         families,
@@ -870,10 +893,44 @@ mod tests {
     /// Every flag this parser reads (a `"--…"` literal in this file, the hidden `--test-*` ones
     /// aside) and every collector is in `--help`: a new flag cannot be left out of it.
     #[test]
+    fn node_exporter_filter_flags() {
+        let args = |a: &[&str]| super::parse(a.iter().map(|s| (*s).into()).collect());
+        let Ok(super::Command::Serve(c)) = args(&[
+            "--collector.netdev.device-exclude=^(lo|veth.*)$",
+            "--collector.filesystem.mount-points-exclude",
+            "^/(boot|snap)($|/)",
+        ]) else {
+            panic!("refused");
+        };
+        let f = c.collection.settings.flags.filter("netdev.device").unwrap();
+        assert!(f.as_ref().is_some_and(|f| f.ignored("veth12")));
+        assert!(f.is_some_and(|f| !f.ignored("eth0")));
+        let both = args(&[
+            "--collector.hwmon.chip-include=a",
+            "--collector.hwmon.chip-exclude=b",
+        ]);
+        assert!(both.err().unwrap().contains("mutually exclusive"));
+        let bad = args(&["--collector.diskstats.device-exclude=("]);
+        assert!(bad
+            .err()
+            .unwrap()
+            .contains("--collector.diskstats.device-exclude"));
+        let missing = args(&["--collector.arp.device-include"]);
+        assert!(missing.err().unwrap().contains("needs a value"));
+    }
+
+    #[test]
     fn help_lists_every_flag_and_collector() {
         let help = super::help();
-        let source = include_str!("config.rs");
-        let code = &source[..source.find("#[cfg(test)]").unwrap()];
+        let source = [include_str!("config.rs"), include_str!("collect/flags.rs")].map(|s| {
+            let code = &s[..s.find("#[cfg(test)]").unwrap()];
+            code.to_owned()
+        });
+        let flags_rs: Vec<String> = crate::collect::flags::FLAGS
+            .iter()
+            .map(|f| format!("\"--collector.{}\"", f.name))
+            .collect();
+        let code = format!("{}{}", source.join(""), flags_rs.join(" "));
         let mut flags: Vec<&str> = code
             .split('"')
             .skip(1)

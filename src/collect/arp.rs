@@ -20,8 +20,8 @@ pub const REGISTRATION: Registration = Registration {
     make: make_family,
 };
 
-fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(ArpFamily)
+fn make_family(s: &Settings) -> Box<dyn Family> {
+    Box::new(ArpFamily(s.flags.filter("arp.device").ok().flatten()))
 }
 
 /// At most this many devices are counted (a host has far fewer; a hostile file, any number).
@@ -33,7 +33,8 @@ struct ArpHarvest {
     devices: BTreeMap<String, u64>,
 }
 
-struct ArpFamily;
+/// `--collector.arp.device-include/-exclude`; none by default.
+struct ArpFamily(Option<super::flags::Filter>);
 
 impl Family for ArpFamily {
     fn name(&self) -> &'static str {
@@ -43,12 +44,16 @@ impl Family for ArpFamily {
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         let path = roots.proc("net/arp");
         let mut devices = BTreeMap::<String, u64>::new();
+        let filter = &self.0;
         let read = for_each_line(&path, |line| {
             let cols: Vec<&[u8]> = fields(line).take(7).collect();
             if cols.len() != 6 {
                 return;
             }
             let device = String::from_utf8_lossy(cols[5]);
+            if filter.as_ref().is_some_and(|f| f.ignored(&device)) {
+                return;
+            }
             if let Some(n) = devices.get_mut(device.as_ref()) {
                 *n += 1;
             } else if devices.len() < MAX_DEVICES {

@@ -30,11 +30,14 @@ pub const REGISTRATION: Registration = Registration {
     make: make_family,
 };
 
-fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(DiskstatsFamily)
+fn make_family(s: &Settings) -> Box<dyn Family> {
+    Box::new(DiskstatsFamily(
+        s.flags.filter("diskstats.device").ok().flatten(),
+    ))
 }
 
-struct DiskstatsFamily;
+/// `--collector.diskstats.device-include/-exclude`; without them, 1.12's default.
+struct DiskstatsFamily(Option<super::flags::Filter>);
 
 /// Seconds per millisecond tick, the constant node_exporter multiplies by.
 const SECONDS_PER_TICK: f64 = 1.0 / 1000.0;
@@ -294,7 +297,7 @@ impl Family for DiskstatsFamily {
             let Some((major, minor, name, stats, count)) = parse_line(line) else {
                 continue;
             };
-            if excluded_by_default(name) {
+            if super::flags::ignored(&self.0, name, excluded_by_default) {
                 continue;
             }
             let rotational = read_capped(

@@ -72,6 +72,8 @@ pub struct Settings {
     pub textfile_directory: Option<PathBuf>,
     /// The collector's containers of the latest tick (the `containers` family renders them).
     pub containers: super::containers::Feed,
+    /// node_exporter's filter flags that were given (`--collector.netdev.device-exclude`).
+    pub flags: super::flags::Values,
 }
 
 /// One collector: its name and its per-tick reading.

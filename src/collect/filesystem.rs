@@ -39,8 +39,29 @@ pub const REGISTRATION: Registration = Registration {
     make: make_family,
 };
 
-fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(FilesystemFamily::new(statvfs, STAT_TIMEOUT))
+fn make_family(s: &Settings) -> Box<dyn Family> {
+    let mut f = FilesystemFamily::new(statvfs, STAT_TIMEOUT);
+    f.filters = Filters {
+        mount_points: s.flags.filter("filesystem.mount-points").ok().flatten(),
+        fs_types: s.flags.filter("filesystem.fs-types").ok().flatten(),
+    };
+    Box::new(f)
+}
+
+/// `--collector.filesystem.mount-points-include/-exclude` and `fs-types-include/-exclude`;
+/// without them, Debian's defaults ([`excluded_mount_point`], [`EXCLUDED_TYPES`]).
+#[derive(Default)]
+struct Filters {
+    mount_points: Option<super::flags::Filter>,
+    fs_types: Option<super::flags::Filter>,
+}
+
+impl Filters {
+    fn ignored(&self, mountpoint: &str, fstype: &str) -> bool {
+        use super::flags::ignored;
+        ignored(&self.mount_points, mountpoint, excluded_mount_point)
+            || ignored(&self.fs_types, fstype, |t| EXCLUDED_TYPES.contains(&t))
+    }
 }
 
 /// How long a tick waits for one `statvfs` before the mount counts as stuck.
@@ -187,6 +208,7 @@ struct FilesystemFamily {
     /// The helper for mounts that answer in time.
     worker: Option<Worker>,
     slow: Vec<Slow>,
+    filters: Filters,
 }
 
 impl FilesystemFamily {
@@ -197,6 +219,7 @@ impl FilesystemFamily {
             live: Arc::new(AtomicUsize::new(0)),
             worker: None,
             slow: Vec::new(),
+            filters: Filters::default(),
         }
     }
 
@@ -304,7 +327,7 @@ struct Mount {
 
 /// The mount table's lines that node_exporter measures, in order, each (device, mount point,
 /// type) once.
-fn mounts(table: &[u8], rootfs: &Path) -> Vec<Mount> {
+fn mounts(table: &[u8], rootfs: &Path, filters: &Filters) -> Vec<Mount> {
     let root = rootfs.as_os_str().as_bytes();
     let mut out: Vec<Mount> = Vec::new();
     for line in table.split(|&b| b == b'\n') {
@@ -318,7 +341,7 @@ fn mounts(table: &[u8], rootfs: &Path) -> Vec<Mount> {
         };
         let mountpoint = label(&strip_rootfs(mp, root));
         let fstype = String::from_utf8_lossy(fstype).into_owned();
-        if excluded_mount_point(&mountpoint) || EXCLUDED_TYPES.contains(&fstype.as_str()) {
+        if filters.ignored(&mountpoint, &fstype) {
             continue;
         }
         let device = String::from_utf8_lossy(device).into_owned();
@@ -373,7 +396,7 @@ impl Family for FilesystemFamily {
         for s in &mut self.slow {
             s.seen = false;
         }
-        let rows = mounts(&table, &roots.rootfs)
+        let rows = mounts(&table, &roots.rootfs, &self.filters)
             .into_iter()
             .map(|m| {
                 let stat = self.measure(&m.mountpoint, m.path);
@@ -507,7 +530,11 @@ mod tests {
         assert_eq!(strip_rootfs(b"/host/home", b"/host").as_ref(), b"/home");
         assert_eq!(strip_rootfs(b"/host", b"/host").as_ref(), b"/");
         assert_eq!(strip_rootfs(b"/home", b"/").as_ref(), b"/home");
-        let m = mounts(b"/dev/sda1 /host/srv ext4 ro 0 0\n", Path::new("/host"));
+        let m = mounts(
+            b"/dev/sda1 /host/srv ext4 ro 0 0\n",
+            Path::new("/host"),
+            &Filters::default(),
+        );
         assert_eq!(m[0].mountpoint, "/srv");
         assert_eq!(m[0].path, Path::new("/host/srv"));
         assert!(m[0].readonly);

@@ -39,8 +39,8 @@ pub const REGISTRATION: Registration = Registration {
     make: make_family,
 };
 
-fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(HwmonFamily)
+fn make_family(s: &Settings) -> Box<dyn Family> {
+    Box::new(HwmonFamily(s.flags.filter("hwmon.chip").ok().flatten()))
 }
 
 /// The sensor types node_exporter knows; files of other types are ignored.
@@ -62,7 +62,9 @@ const SENSOR_TYPES: &[&str] = &[
     "freq",
 ];
 
-struct HwmonFamily;
+/// `--collector.hwmon.chip-include/-exclude`, matched against the `chip` label that is
+/// written (after disambiguation, as node_exporter 1.12 does); none by default.
+struct HwmonFamily(Option<super::flags::Filter>);
 
 impl Family for HwmonFamily {
     fn name(&self) -> &'static str {
@@ -77,6 +79,9 @@ impl Family for HwmonFamily {
         }
         let mut out = Samples::default();
         for (dir, chip) in chips(&class) {
+            if self.0.as_ref().is_some_and(|f| f.ignored(&chip)) {
+                continue;
+            }
             read_chip(&dir, &chip, &mut out);
         }
         Ok(Arc::new(out.sorted()))

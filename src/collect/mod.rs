@@ -19,6 +19,7 @@ pub mod families;
 pub mod family;
 pub mod filefd;
 pub mod filesystem;
+pub mod flags;
 pub mod hwmon;
 pub mod loadavg;
 pub mod mdadm;

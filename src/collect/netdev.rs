@@ -26,8 +26,11 @@ pub const REGISTRATION: Registration = Registration {
     make: make_family,
 };
 
-fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(NetdevFamily { buf: Vec::new() })
+fn make_family(s: &Settings) -> Box<dyn Family> {
+    Box::new(NetdevFamily {
+        buf: Vec::new(),
+        filter: s.flags.filter("netdev.device").ok().flatten(),
+    })
 }
 
 /// The device Debian's node_exporter leaves out by default.
@@ -120,6 +123,8 @@ fn nohandler(class: &Path, name: &str) -> Option<u64> {
 
 struct NetdevFamily {
     buf: Vec<u8>,
+    /// `--collector.netdev.device-include/-exclude`; without them, Debian's `^lo$`.
+    filter: Option<super::flags::Filter>,
 }
 
 impl Family for NetdevFamily {
@@ -142,7 +147,7 @@ impl Family for NetdevFamily {
         let mut devices: Vec<Device> = text
             .lines()
             .filter_map(parse_line)
-            .filter(|(name, _)| *name != EXCLUDED)
+            .filter(|(name, _)| !super::flags::ignored(&self.filter, name, |n| n == EXCLUDED))
             .map(|(name, counters)| Device {
                 name: name.to_owned(),
                 counters,
@@ -182,6 +187,17 @@ mod tests {
         text.lines()
             .filter(|l| l.starts_with(&format!("{metric}{{")))
             .count()
+    }
+
+    #[test]
+    fn device_flags_replace_the_default() {
+        use crate::collect::family::{testing::render, Settings};
+        let mut settings = Settings::default();
+        settings.flags.take("netdev.device-include", "^l").unwrap();
+        let t = render(&mut *super::make_family(&settings), "vm");
+        // An include list: only what matches, `lo` too now.
+        assert!(t.contains("device=\"lo\""), "{t}");
+        assert!(!t.contains("device=\"eth0\""), "{t}");
     }
 
     #[test]

@@ -1,0 +1,165 @@
+//! node_exporter's per-collector filter flags (`--collector.netdev.device-exclude=REGEX`, ...):
+//! which ones psmonitor takes, what they mean and their defaults.
+//!
+//! A filter is a Go regexp matched with `MatchString`: unanchored, so `lo` also matches
+//! `vlo0` unless the pattern says `^lo$`. Include and exclude of one filter are mutually
+//! exclusive (node_exporter refuses both at start, and so does this). A flag not given keeps
+//! the family's default, which is Debian's packaged node_exporter's (what `tests/parity.rs`
+//! compares against), written out in the family's module.
+
+use regex_lite::Regex;
+use std::collections::BTreeMap;
+
+/// One filter flag: its name after `--collector.`, and what it says.
+pub struct Flag {
+    pub name: &'static str,
+    pub help: &'static str,
+}
+
+/// Every filter flag psmonitor takes, as node_exporter 1.12 names it.
+pub const FLAGS: &[Flag] = &[
+    Flag {
+        name: "arp.device-include",
+        help: "regexp of arp devices to include (mutually exclusive to device-exclude)",
+    },
+    Flag {
+        name: "arp.device-exclude",
+        help: "regexp of arp devices to exclude (mutually exclusive to device-include)",
+    },
+    Flag {
+        name: "diskstats.device-include",
+        help: "regexp of diskstats devices to include (mutually exclusive to device-exclude)",
+    },
+    Flag {
+        name: "diskstats.device-exclude",
+        help: "regexp of diskstats devices to exclude [default ^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$]",
+    },
+    Flag {
+        name: "filesystem.mount-points-include",
+        help: "regexp of mount points to include (mutually exclusive to mount-points-exclude)",
+    },
+    Flag {
+        name: "filesystem.mount-points-exclude",
+        help: "regexp of mount points to exclude [default Debian's ^/(dev|proc|run|sys|mnt|media|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)]",
+    },
+    Flag {
+        name: "filesystem.fs-types-include",
+        help: "regexp of filesystem types to include (mutually exclusive to fs-types-exclude)",
+    },
+    Flag {
+        name: "filesystem.fs-types-exclude",
+        help: "regexp of filesystem types to exclude [default Debian's list: autofs, binfmt_misc, cgroup, proc, sysfs, ...]",
+    },
+    Flag {
+        name: "hwmon.chip-include",
+        help: "regexp of hwmon chips (the chip label) to include (mutually exclusive to chip-exclude)",
+    },
+    Flag {
+        name: "hwmon.chip-exclude",
+        help: "regexp of hwmon chips to exclude (mutually exclusive to chip-include)",
+    },
+    Flag {
+        name: "netdev.device-include",
+        help: "regexp of net devices to include (mutually exclusive to device-exclude)",
+    },
+    Flag {
+        name: "netdev.device-exclude",
+        help: "regexp of net devices to exclude [default Debian's ^lo$]",
+    },
+];
+
+/// The filter flags given on the command line: name (after `--collector.`) to pattern.
+#[derive(Debug, Clone, Default)]
+pub struct Values(BTreeMap<&'static str, String>);
+
+impl Values {
+    /// Takes `--collector.NAME PATTERN` if NAME is one of [`FLAGS`]; `Ok(false)` if not ours.
+    pub fn take(&mut self, name: &str, pattern: &str) -> Result<bool, String> {
+        let Some(flag) = FLAGS.iter().find(|f| f.name == name) else {
+            return Ok(false);
+        };
+        Regex::new(pattern)
+            .map_err(|e| format!("invalid value '{pattern}' for --collector.{name}: {e}"))?;
+        self.0.insert(flag.name, pattern.to_owned());
+        Ok(true)
+    }
+
+    /// The filter `PREFIX-include`/`PREFIX-exclude` (`netdev.device`), `None` if neither was
+    /// given. Both given is an error, as in node_exporter.
+    pub fn filter(&self, prefix: &str) -> Result<Option<Filter>, String> {
+        let get = |kind: &str| self.0.get(format!("{prefix}-{kind}").as_str());
+        let compile = |p: &String| Regex::new(p).map_err(|e| e.to_string());
+        match (get("include"), get("exclude")) {
+            (Some(_), Some(_)) => Err(format!(
+                "--collector.{prefix}-include and --collector.{prefix}-exclude are mutually exclusive"
+            )),
+            (Some(p), None) => Ok(Some(Filter::Include(compile(p)?))),
+            (None, Some(p)) => Ok(Some(Filter::Exclude(compile(p)?))),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Checks every pair at start-up, so a conflict stops the server with one line.
+    pub fn check(&self) -> Result<(), String> {
+        for flag in FLAGS {
+            if let Some(prefix) = flag.name.strip_suffix("-include") {
+                self.filter(prefix)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A compiled include or exclude pattern.
+#[derive(Debug, Clone)]
+pub enum Filter {
+    Include(Regex),
+    Exclude(Regex),
+}
+
+impl Filter {
+    /// Whether `name` is left out: it does not match an include, or matches an exclude
+    /// (anywhere in it, as Go's `MatchString`).
+    pub fn ignored(&self, name: &str) -> bool {
+        match self {
+            Filter::Include(r) => !r.is_match(name),
+            Filter::Exclude(r) => r.is_match(name),
+        }
+    }
+}
+
+/// `filter`'s verdict on `name` if a flag was given, else `default`'s.
+pub fn ignored(filter: &Option<Filter>, name: &str, default: impl Fn(&str) -> bool) -> bool {
+    match filter {
+        Some(f) => f.ignored(name),
+        None => default(name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unanchored_as_go_match_string() {
+        let mut v = Values::default();
+        assert!(v.take("netdev.device-exclude", "lo").unwrap());
+        let f = v.filter("netdev.device").unwrap().unwrap();
+        assert!(f.ignored("lo") && f.ignored("vlo0"));
+        assert!(!f.ignored("eth0"));
+        let mut v = Values::default();
+        v.take("netdev.device-include", "^eth").unwrap();
+        let f = v.filter("netdev.device").unwrap().unwrap();
+        assert!(!f.ignored("eth0") && f.ignored("veth0"));
+        assert!(!v.take("netdev.bogus", "x").unwrap());
+    }
+
+    #[test]
+    fn both_or_a_bad_pattern_is_refused() {
+        let mut v = Values::default();
+        assert!(v.take("diskstats.device-exclude", "(").is_err());
+        v.take("diskstats.device-exclude", "^sd").unwrap();
+        v.take("diskstats.device-include", "^nvme").unwrap();
+        assert!(v.check().unwrap_err().contains("mutually exclusive"));
+    }
+}
