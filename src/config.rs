@@ -13,8 +13,9 @@ use std::time::Duration;
 pub fn help() -> String {
     let mut families = String::new();
     for f in crate::collect::flags::FLAGS {
+        let value = if f.switch() { "" } else { " REGEX" };
         families.push_str(&format!(
-            "    --collector.{} REGEX\n        {}\n",
+            "    --collector.{}{value}\n        {}\n",
             f.name, f.help
         ));
     }
@@ -536,6 +537,19 @@ fn family_flags(args: Vec<OsString>) -> Result<(Vec<OsString>, FamilyChoices), S
             choices.disable_defaults = true;
             continue;
         }
+        let switch = |n: &str| {
+            crate::collect::flags::FLAGS
+                .iter()
+                .any(|f| f.name == n && f.switch())
+        };
+        if let Some(name) = s.strip_prefix("--no-collector.").filter(|n| switch(n)) {
+            choices.filters.take(name, "false")?;
+            continue;
+        }
+        if let Some(name) = s.strip_prefix("--collector.").filter(|n| switch(n)) {
+            choices.filters.take(name, "true")?;
+            continue;
+        }
         if let Some(name) = s.strip_prefix("--collector.").filter(|n| n.contains('.')) {
             if crate::collect::flags::FLAGS.iter().any(|f| f.name == name) {
                 let value = args
@@ -915,6 +929,24 @@ mod tests {
             .err()
             .unwrap()
             .contains("--collector.diskstats.device-exclude"));
+        let Ok(super::Command::Serve(c)) = args(&["--collector.netclass.ignore-invalid-speed"])
+        else {
+            panic!("refused a switch");
+        };
+        assert!(c
+            .collection
+            .settings
+            .flags
+            .switch("netclass.ignore-invalid-speed"));
+        let Ok(super::Command::Serve(c)) = args(&["--no-collector.netclass.ignore-invalid-speed"])
+        else {
+            panic!("refused --no- of a switch");
+        };
+        assert!(!c
+            .collection
+            .settings
+            .flags
+            .switch("netclass.ignore-invalid-speed"));
         let missing = args(&["--collector.arp.device-include"]);
         assert!(missing.err().unwrap().contains("needs a value"));
     }

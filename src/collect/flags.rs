@@ -10,10 +10,18 @@
 use regex_lite::Regex;
 use std::collections::BTreeMap;
 
-/// One filter flag: its name after `--collector.`, and what it says.
+/// One flag: its name after `--collector.`, and what it says. A flag whose help starts with
+/// `(switch)` takes no value: `--collector.NAME` turns it on, `--no-collector.NAME` off.
 pub struct Flag {
     pub name: &'static str,
     pub help: &'static str,
+}
+
+impl Flag {
+    /// Whether the flag is an on/off switch rather than a pattern.
+    pub fn switch(&self) -> bool {
+        self.help.starts_with("(switch)")
+    }
 }
 
 /// Every filter flag psmonitor takes, as node_exporter 1.12 names it.
@@ -59,6 +67,14 @@ pub const FLAGS: &[Flag] = &[
         help: "regexp of hwmon chips to exclude (mutually exclusive to chip-include)",
     },
     Flag {
+        name: "netclass.ignored-devices",
+        help: "regexp of net devices to ignore for netclass [default ^$]",
+    },
+    Flag {
+        name: "netclass.ignore-invalid-speed",
+        help: "(switch) ignore devices where the speed is invalid (-1, unknown link) [default off]",
+    },
+    Flag {
         name: "netdev.device-include",
         help: "regexp of net devices to include (mutually exclusive to device-exclude)",
     },
@@ -78,6 +94,10 @@ impl Values {
         let Some(flag) = FLAGS.iter().find(|f| f.name == name) else {
             return Ok(false);
         };
+        if flag.switch() {
+            self.0.insert(flag.name, pattern.to_owned());
+            return Ok(true);
+        }
         Regex::new(pattern)
             .map_err(|e| format!("invalid value '{pattern}' for --collector.{name}: {e}"))?;
         self.0.insert(flag.name, pattern.to_owned());
@@ -97,6 +117,16 @@ impl Values {
             (None, Some(p)) => Ok(Some(Filter::Exclude(compile(p)?))),
             (None, None) => Ok(None),
         }
+    }
+
+    /// The switch `name` (`netclass.ignore-invalid-speed`): on when given, off by default.
+    pub fn switch(&self, name: &str) -> bool {
+        self.0.get(name).is_some_and(|v| v == "true")
+    }
+
+    /// The single pattern `name` (`netclass.ignored-devices`), if given.
+    pub fn pattern(&self, name: &str) -> Option<Regex> {
+        Regex::new(self.0.get(name)?).ok()
     }
 
     /// Checks every pair at start-up, so a conflict stops the server with one line.

@@ -31,8 +31,11 @@ pub const REGISTRATION: Registration = Registration {
     make: make_family,
 };
 
-fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(NetclassFamily)
+fn make_family(s: &Settings) -> Box<dyn Family> {
+    Box::new(NetclassFamily {
+        ignored: s.flags.pattern("netclass.ignored-devices"),
+        ignore_invalid_speed: s.flags.switch("netclass.ignore-invalid-speed"),
+    })
 }
 
 /// How much of an attribute node_exporter reads (procfs's `SysReadFile`).
@@ -118,7 +121,13 @@ struct NetclassHarvest {
     ifaces: Vec<Iface>,
 }
 
-struct NetclassFamily;
+/// node_exporter's `--collector.netclass.ignored-devices` (a Go regexp, unanchored; its
+/// default `^$` ignores nothing) and `--collector.netclass.ignore-invalid-speed` (off: a link
+/// without carrier reports speed -1, node_exporter 1.x still writes it, as bytes: -125000).
+struct NetclassFamily {
+    ignored: Option<regex_lite::Regex>,
+    ignore_invalid_speed: bool,
+}
 
 impl Family for NetclassFamily {
     fn name(&self) -> &'static str {
@@ -140,10 +149,17 @@ impl Family for NetclassFamily {
                 Ok(t) if !t.is_file() => {}
                 _ => continue,
             }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if self.ignored.as_ref().is_some_and(|r| r.is_match(&name)) {
+                continue;
+            }
             let path = entry.path();
             let mut props = [None; PROPS.len()];
             for (slot, prop) in props.iter_mut().zip(&PROPS) {
                 *slot = read_attr(&path.join(prop.file)).and_then(|v| parse_int(&v));
+            }
+            if self.ignore_invalid_speed && props[SPEED].is_some_and(|s| s < 0) {
+                props[SPEED] = None;
             }
             if let Some(speed) = &mut props[SPEED] {
                 // Go's int64 arithmetic: wraps, and truncates towards zero.
@@ -316,6 +332,24 @@ mod tests {
             Some(1.0)
         );
         assert!(t.contains("# HELP node_network_mtu_bytes Network device property: mtu_bytes\n"));
+    }
+
+    #[test]
+    fn ignored_devices_and_invalid_speed_flags() {
+        use crate::collect::family::{testing::render, Settings};
+        let mut settings = Settings::default();
+        settings
+            .flags
+            .take("netclass.ignored-devices", "^wl")
+            .unwrap();
+        settings
+            .flags
+            .take("netclass.ignore-invalid-speed", "true")
+            .unwrap();
+        let t = render(&mut *super::make_family(&settings), "laptop");
+        assert_eq!(prop(&t, "speed_bytes", "enp0s31f6"), None);
+        assert!(prop(&t, "mtu_bytes", "enp0s31f6").is_some());
+        assert!(!t.contains("device=\"wl"), "{t}");
     }
 
     #[test]
