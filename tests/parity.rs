@@ -43,6 +43,7 @@ const VALUES_MAY_DIFFER: &[(&str, &str, &str)] = &[
 const NEWER_LABELS: &[(&str, &str, &str)] = &[
     ("node_network_info", "adminstate", "1.6"),
     ("node_disk_info", "rotational", "1.9"),
+    ("node_nvme_info", "cntlid", "1.9"),
 ];
 
 /// Series node_exporter 1.5 has and 1.12 leaves out by default: (family prefix, label, value

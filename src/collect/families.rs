@@ -25,6 +25,7 @@ pub const ALL: &[&Registration] = &[
     &netclass::REGISTRATION,
     &netdev::REGISTRATION,
     &netstat::REGISTRATION,
+    &nvme::REGISTRATION,
     &os::REGISTRATION,
     &powersupplyclass::REGISTRATION,
     &pressure::REGISTRATION,

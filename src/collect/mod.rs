@@ -29,6 +29,7 @@ pub mod netclass;
 pub mod netdev;
 pub mod netstat;
 pub mod network;
+pub mod nvme;
 pub mod os;
 pub mod own_process;
 pub mod platform;
