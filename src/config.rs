@@ -92,6 +92,8 @@ COLLECTORS (the /metrics families, with node_exporter's flags):
     --path.sysfs DIR     where /sys is [PSMONITOR_PATH_SYSFS, default /sys]
     --path.rootfs DIR    where the host's / is (a container's view of it)
                          [PSMONITOR_PATH_ROOTFS, default /]
+    --path.udev.data DIR udev's database, for node_disk_info and friends
+                         [PSMONITOR_PATH_UDEV_DATA, default <rootfs>/run/udev/data]
     --collector.NAME     turn a collector on
     --no-collector.NAME  turn a collector off
     --collector.disable-defaults   turn every collector off but those named with --collector.NAME
@@ -612,6 +614,7 @@ fn collection(
         "--collector.textfile.directory",
         "PSMONITOR_TEXTFILE_DIRECTORY",
     )?;
+    let udev_data = directory(args, "--path.udev.data", "PSMONITOR_PATH_UDEV_DATA")?;
     let families = crate::collect::families::ALL
         .iter()
         .filter(|r| {
@@ -624,6 +627,7 @@ fn collection(
         roots,
         settings: crate::collect::family::Settings {
             textfile_directory: textfile,
+            udev_data,
             flags: {
                 choices.filters.check()?;
                 choices.filters.clone()

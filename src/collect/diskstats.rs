@@ -33,11 +33,13 @@ pub const REGISTRATION: Registration = Registration {
 fn make_family(s: &Settings) -> Box<dyn Family> {
     Box::new(DiskstatsFamily(
         s.flags.filter("diskstats.device").ok().flatten(),
+        s.udev_data.clone(),
     ))
 }
 
 /// `--collector.diskstats.device-include/-exclude`; without them, 1.12's default.
-struct DiskstatsFamily(Option<super::flags::Filter>);
+/// And `--path.udev.data` (node_exporter's flag; without it `<rootfs>/run/udev/data`).
+struct DiskstatsFamily(Option<super::flags::Filter>, Option<std::path::PathBuf>);
 
 /// Seconds per millisecond tick, the constant node_exporter multiplies by.
 const SECONDS_PER_TICK: f64 = 1.0 / 1000.0;
@@ -291,7 +293,10 @@ impl Family for DiskstatsFamily {
         let Ok(text) = read_capped(&roots.proc("diskstats"), FILE_CAP) else {
             return Ok(Arc::new(Reading(Vec::new())));
         };
-        let udev_dir = roots.root("/run/udev/data");
+        let udev_dir = self
+            .1
+            .clone()
+            .unwrap_or_else(|| roots.root("/run/udev/data"));
         let mut disks = Vec::new();
         for line in text.lines() {
             let Some((major, minor, name, stats, count)) = parse_line(line) else {
@@ -407,7 +412,7 @@ impl Harvest for Reading {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{assert_close, assert_values, run, value};
+    use crate::collect::family::testing::{assert_close, assert_values, fixture, run, value};
 
     #[test]
     fn ignores_what_node_exporter_ignores() {
@@ -600,6 +605,20 @@ mod tests {
             value(&t, "node_disk_info{device=\"sda\",major=\"8\",minor=\"0\",model=\"\",path=\"\",revision=\"\",rotational=\"0\",serial=\"\",wwn=\"\"}"),
             Some(1.0)
         );
+    }
+
+    #[test]
+    fn udev_data_flag_moves_the_database() {
+        use crate::collect::family::{testing::render, Settings};
+        // The laptop's tree read with the Pi's udev database: nvme0n1 loses its model.
+        let settings = Settings {
+            udev_data: Some(fixture("pi").root("/run/udev/data")),
+            ..Settings::default()
+        };
+        let t = render(&mut *make_family(&settings), "laptop");
+        assert!(t.contains("node_disk_info{device=\"nvme0n1\""), "{t}");
+        assert!(!t.contains("SAMSUNG"), "{t}");
+        assert!(run(&REGISTRATION, "laptop").contains("SAMSUNG"));
     }
 
     #[test]

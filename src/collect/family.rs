@@ -74,6 +74,8 @@ pub struct Settings {
     pub containers: super::containers::Feed,
     /// node_exporter's filter flags that were given (`--collector.netdev.device-exclude`).
     pub flags: super::flags::Values,
+    /// `--path.udev.data`: the udev database; `None` is `<rootfs>/run/udev/data`.
+    pub udev_data: Option<PathBuf>,
 }
 
 /// One collector: its name and its per-tick reading.
