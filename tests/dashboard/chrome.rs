@@ -57,6 +57,11 @@ impl Chrome {
     }
 
     pub fn launch() -> Chrome {
+        Chrome::launch_with(&[])
+    }
+
+    /// [`Chrome::launch`] with extra command-line switches.
+    pub fn launch_with(extra: &[&str]) -> Chrome {
         let exe = chromium_path();
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -80,6 +85,7 @@ impl Chrome {
                 "--hide-scrollbars",
                 "--remote-debugging-port=0",
             ])
+            .args(extra)
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg("about:blank")
             .stdin(Stdio::null())

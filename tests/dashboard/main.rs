@@ -13,3 +13,4 @@ mod csp;
 mod fleet;
 mod host;
 mod older;
+mod tls;
