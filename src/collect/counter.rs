@@ -77,6 +77,16 @@ mod tests {
         assert_eq!(link_cap(10_000, false), MAX_BYTES_PER_SEC);
     }
 
+    /// The cap scales with the interval, and a delta of exactly the cap is still trusted.
+    #[test]
+    fn the_cap_is_per_second_of_the_interval() {
+        assert_eq!(delta(0, 50, 0.5, 100.0), 50);
+        assert_eq!(delta(0, 51, 0.5, 100.0), 0);
+        assert_eq!(delta(0, 300, 3.0, 100.0), 300);
+        assert_eq!(delta(0, 301, 3.0, 100.0), 0);
+        assert_eq!(delta(7, 7, 1.0, 100.0), 0);
+    }
+
     #[test]
     fn no_time_no_rate() {
         assert_eq!(delta(0, 10, 0.0, MAX_BYTES_PER_SEC), 0);
