@@ -154,9 +154,39 @@ mod tests {
 
         #[test]
         fn any_text(text in any::<String>()) {
-            for (name, _) in parse(&text).0 {
-                prop_assert!(wanted(&name));
+            let kept = parse(&text).0;
+            for (i, (name, v)) in kept.iter().enumerate() {
+                prop_assert!(wanted(name));
+                prop_assert!(*v >= 0.0 && v.fract() == 0.0);
+                // Each name once.
+                prop_assert!(kept[..i].iter().all(|(n, _)| n != name));
             }
+        }
+
+        /// Generated lines, wanted or not, come back as exactly the wanted ones, in file
+        /// order, with their values (the first of a repeated name).
+        #[test]
+        fn generated_lines_round_trip(
+            lines in proptest::collection::vec(
+                (prop_oneof![
+                    "pg[a-z]{0,6}fault[a-z_]{0,6}",
+                    "pgpg(in|out)",
+                    "pswp(in|out)",
+                    "oom_kill",
+                    "nr_[a-z_]{1,12}",
+                    "pgscan_[a-z]{1,8}",
+                ], any::<u64>()),
+                0..20,
+            ),
+        ) {
+            let text: String = lines.iter().map(|(n, v)| format!("{n} {v}\n")).collect();
+            let mut want: Vec<(String, f64)> = Vec::new();
+            for (n, v) in &lines {
+                if wanted(n) && !want.iter().any(|(w, _)| w == n) {
+                    want.push((n.clone(), *v as f64));
+                }
+            }
+            prop_assert_eq!(parse(&text).0, want);
         }
     }
 }
