@@ -5,7 +5,7 @@
 PS.host = (conn, opts) => {
   const { $, isNum, num, pct, gib, level, bytes, rate, total, duration, short, setText, el, setBar } = PS;
   const MAX_POINTS = 20000;
-  const WINDOWS = [300, 900, 3600, 6 * 3600, 24 * 3600]; // seconds
+  const WINDOWS = [300, 900, 3600, 6 * 3600, 24 * 3600, 7 * 86400, 30 * 86400]; // seconds: the longest once the history holds them
   if (opts.remote) {
     setText('target', 'via ' + PS.label(conn.base));
     setText('foot-src', 'watching ' + conn.base);
@@ -108,7 +108,7 @@ PS.host = (conn, opts) => {
     list.sort((a, b) => a - b);
     const box = $('window');
     box.replaceChildren(...list.map((s) => {
-      const b = el('button', null, s >= 3600 ? +(s / 3600).toFixed(1) + ' h' : Math.round(s / 60) + ' min');
+      const b = el('button', null, s >= 7 * 86400 ? Math.round(s / 86400) + ' d' : s >= 3600 ? +(s / 3600).toFixed(1) + ' h' : Math.round(s / 60) + ' min');
       b.type = 'button'; b.dataset.s = String(s);
       b.onclick = () => setWindow(s, true);
       return b;

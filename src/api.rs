@@ -561,7 +561,8 @@ fn history(req: &Request, ctx: &Ctx, query: &str) -> Reply {
         (h.copy(tier, seconds), h.step_of(tier), tier)
     };
     // The step asked for, at least the tier's, and large enough for MAX_POINTS.
-    let needed = seconds as f64 / MAX_POINTS as f64;
+    // Buckets are aligned on multiples of the step, so N / step of them can be one more.
+    let needed = seconds as f64 / (MAX_POINTS - 1) as f64;
     let capped = if needed > tier_step {
         needed.ceil() as u64
     } else {

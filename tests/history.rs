@@ -36,8 +36,8 @@ fn a_month_comes_from_the_minute_tier_in_at_most_2000_points() {
         (300, "raw", "1", 301),
         (3600, "raw", "2", 1801),
         (7 * 86_400, "1m", "303", 2000),
-        (30 * 86_400, "1m", "1296", 2001),
-        (365 * 86_400, "1h", "15768", 2001),
+        (30 * 86_400, "1m", "1297", 2000),
+        (365 * 86_400, "1h", "15776", 2000),
     ] {
         let (got, r) = history(&s, &format!("?seconds={seconds}"));
         assert_eq!(r.header("X-History-Tier"), Some(tier), "{seconds}");

@@ -602,3 +602,23 @@ fn panels_show_where_the_host_has_them() {
     chrome.full_page_shots(1280, &target_dir().join("pi"));
     assert!(chrome.exceptions.is_empty(), "{:#?}", chrome.exceptions);
 }
+
+#[test]
+fn a_month_of_history_offers_7_and_30_days() {
+    // Forty days of made-up history: /health's history_seconds reaches past 30 days.
+    let server = Server::start(&["--test-history-fill", "3456000"]);
+    let mut chrome = Chrome::open(&server.url("/"));
+    chrome.wait(20, "`live`", |c| c.eval(STATE) == json!("live"));
+    let buttons = "[...document.querySelectorAll('#window button')]";
+    chrome.wait(10, "the window choice", |c| {
+        c.eval(&format!("{buttons}.length")) == json!(7)
+    });
+    assert_eq!(
+        chrome.eval(&format!("{buttons}.map(b => b.textContent)")),
+        json!(["5 min", "15 min", "1 h", "6 h", "24 h", "7 d", "30 d"])
+    );
+    chrome.eval(&format!("{buttons}[6].click()"));
+    chrome.wait(10, "the 30-day window", |c| {
+        c.eval("document.getElementById('g-cpu').dataset.window") == json!("2592000")
+    });
+}
