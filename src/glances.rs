@@ -285,6 +285,7 @@ pub fn uptime(secs: u64) -> String {
 fn fs(s: &Snapshot) -> Vec<Value> {
     s.disks
         .iter()
+        .filter_map(|(m, b)| Some((m, b.as_ref().ok()?)))
         .map(|(m, b)| {
             json!({
                 "key": "mnt_point",

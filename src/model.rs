@@ -85,6 +85,10 @@ pub struct MountedDisk {
     pub fstype: String,
     #[serde(flatten)]
     pub usage: DiskUsage,
+    /// `true` when the filesystem did not answer `statvfs` in time (a hung NFS server or
+    /// FUSE daemon): its sizes are then 0. Sent only then.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub device_error: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -5,7 +5,6 @@
 
 use super::procfs::read_lossy;
 use crate::model::{gib, percent, DiskUsage, MountedDisk};
-use std::ffi::CString;
 
 /// Raw byte counts for one filesystem.
 #[derive(Debug, Clone, Copy, Default)]
@@ -27,27 +26,34 @@ impl FsBytes {
     }
 }
 
-/// `statvfs` on `path`; `None` if the call fails (unmounted, permission, stale NFS).
-// The field types differ between 32- and 64-bit targets (u32 on armv7), hence the conversions.
-#[allow(clippy::useless_conversion)]
-pub fn statvfs(path: &str) -> Option<FsBytes> {
-    let c = CString::new(path).ok()?;
-    let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
-    // SAFETY: `c` is a valid NUL-terminated path and `st` points to writable memory of the
-    // right type; statvfs fills it on success and we read it only then.
-    let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
-    if rc != 0 {
-        return None;
+impl From<super::statfs::Statvfs> for FsBytes {
+    /// Sizes are blocks × `f_frsize`, as psutil and `df` compute them.
+    fn from(st: super::statfs::Statvfs) -> FsBytes {
+        FsBytes {
+            size: st.blocks.saturating_mul(st.frsize),
+            free: st.bfree.saturating_mul(st.frsize),
+            avail: st.bavail.saturating_mul(st.frsize),
+        }
     }
-    // SAFETY: rc == 0, so the kernel initialised the struct.
-    let st = unsafe { st.assume_init() };
-    let frsize = u64::from(st.f_frsize);
-    Some(FsBytes {
-        size: u64::from(st.f_blocks) * frsize,
-        free: u64::from(st.f_bfree) * frsize,
-        avail: u64::from(st.f_bavail) * frsize,
-    })
 }
+
+/// `statvfs` on `path` through `timed` (never blocking the sampler for more than its
+/// timeout): `Ok(None)` if it fails (unmounted, permission), `Err` if it is stuck.
+pub fn measure(
+    timed: &mut super::statfs::Timed,
+    key: &str,
+    path: std::path::PathBuf,
+) -> Result<Option<FsBytes>, Stuck> {
+    match timed.measure(key, path) {
+        super::statfs::Answer::Ok(st) => Ok(Some(st.into())),
+        super::statfs::Answer::Failed => Ok(None),
+        super::statfs::Answer::Stuck => Err(Stuck),
+    }
+}
+
+/// A mount whose `statvfs` did not answer in time (a hung NFS server or FUSE daemon).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stuck;
 
 /// Filesystem types that are not disks: memory, kernel interfaces and container layers.
 const PSEUDO: &[&str] = &[
@@ -136,11 +142,16 @@ pub fn parse_mounts(text: &str) -> Vec<Mount> {
     out
 }
 
-/// Every real mounted filesystem with its usage. Read lossily: one mount point whose path is
+/// Every real mounted filesystem with its usage (`Err` for a mount that is stuck: shown with
+/// `device_error`, measured again each tick without waiting). Read lossily: one mount point whose path is
 /// not UTF-8 must not empty the list (it is shown with U+FFFD and measured by its real path
 /// only if that is valid text). In a container (`--path.procfs` elsewhere) the host's mounts
 /// are those of its pid 1, and they are measured below `--path.rootfs`.
-pub fn mounted(roots: &super::family::Roots, buf: &mut Vec<u8>) -> Vec<(Mount, FsBytes)> {
+pub fn mounted(
+    roots: &super::family::Roots,
+    buf: &mut Vec<u8>,
+    timed: &mut super::statfs::Timed,
+) -> Vec<(Mount, Result<FsBytes, Stuck>)> {
     let mounts = if roots.procfs == std::path::Path::new("/proc") {
         roots.proc("self/mounts")
     } else {
@@ -149,24 +160,32 @@ pub fn mounted(roots: &super::family::Roots, buf: &mut Vec<u8>) -> Vec<(Mount, F
     let Ok(text) = read_lossy(mounts, buf) else {
         return Vec::new();
     };
-    parse_mounts(&text)
+    timed.begin_tick();
+    let out = parse_mounts(&text)
         .into_iter()
         .filter_map(|m| {
             let at = roots.mountpoint(&m.mountpoint);
-            statvfs(&at.to_string_lossy()).map(|b| (m, b))
+            match measure(timed, &m.mountpoint, at) {
+                Ok(Some(b)) => Some((m, Ok(b))),
+                Ok(None) => None,
+                Err(stuck) => Some((m, Err(stuck))),
+            }
         })
-        .collect()
+        .collect();
+    timed.end_tick();
+    out
 }
 
 /// The wire form of [`mounted`].
-pub fn to_wire(disks: &[(Mount, FsBytes)]) -> Vec<MountedDisk> {
+pub fn to_wire(disks: &[(Mount, Result<FsBytes, Stuck>)]) -> Vec<MountedDisk> {
     disks
         .iter()
         .map(|(m, b)| MountedDisk {
             device: m.device.clone(),
             mountpoint: m.mountpoint.clone(),
             fstype: m.fstype.clone(),
-            usage: b.usage(),
+            usage: b.unwrap_or_default().usage(),
+            device_error: b.is_err(),
         })
         .collect()
 }
@@ -197,9 +216,53 @@ overlay /var/lib/docker/x overlay rw 0 0\n/dev/vda1 /srv/bind ext4 rw 0 0\n\
         assert_eq!(points, ["/", "/mnt/my disk", "/nfs"]);
     }
 
+    /// A `statvfs` that hangs for paths ending in `hang` and answers the rest at once.
+    fn slow_stat(path: &std::path::Path) -> Option<crate::collect::statfs::Statvfs> {
+        if path.ends_with("hang") {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        Some(crate::collect::statfs::Statvfs {
+            frsize: 4096,
+            blocks: 1 << 20,
+            ..Default::default()
+        })
+    }
+
+    /// A hung mount is listed as a device error and costs the tick at most the timeout once.
+    #[test]
+    fn a_hung_mount_is_a_device_error() {
+        let dir = std::env::temp_dir().join(format!("psmonitor-disk-hang-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("proc/1")).unwrap();
+        std::fs::write(
+            dir.join("proc/1/mounts"),
+            "srv:/x /hang nfs4 rw 0 0\n/dev/a /ok ext4 rw 0 0\n",
+        )
+        .unwrap();
+        let roots = crate::collect::family::Roots::under(&dir);
+        let mut timed =
+            crate::collect::statfs::Timed::new(slow_stat, std::time::Duration::from_millis(50));
+        let mut buf = Vec::new();
+        for _ in 0..3 {
+            let got = mounted(&roots, &mut buf, &mut timed);
+            let wire = to_wire(&got);
+            assert_eq!(wire.len(), 2, "{wire:?}");
+            assert!(
+                wire[0].device_error && wire[0].usage.total == 0.0,
+                "{wire:?}"
+            );
+            assert!(
+                !wire[1].device_error && wire[1].usage.total > 0.0,
+                "{wire:?}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn root_usage_is_sane() {
-        let b = statvfs("/").expect("statvfs /");
+        let b = FsBytes::from(
+            crate::collect::statfs::statvfs(std::path::Path::new("/")).expect("statvfs /"),
+        );
         let u = b.usage();
         assert!(u.total > 0.0 && u.used <= u.total && (0.0..=100.0).contains(&u.percent));
     }

@@ -14,23 +14,18 @@
 //! `\011`, `\012`, `\134`. The label undoes only `\040` and `\011`, as node_exporter does, but
 //! the path given to `statvfs` undoes all of them. A mount point that is not UTF-8 is shown
 //! lossily and still measured (the raw bytes are the path). A `statvfs` on a dead NFS server
-//! can block forever, so it runs on a helper thread: after [`STAT_TIMEOUT`] the mount gets
-//! `device_error 1` (node_exporter's "stuck mount"), and its helper keeps waiting for it
-//! alone; each later tick takes its answer when there is one (then one tick old) and asks
-//! again, never waiting. At most [`MAX_THREADS`] helpers exist; past that, mounts that would
-//! need one get `device_error 1` too.
+//! can block forever, so it goes through [`super::statfs::Timed`]: a stuck mount gets
+//! `device_error 1` (node_exporter's "stuck mount") and never stops the sampler.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::procfs::{read_capped_bytes, FILE_CAP};
+use super::statfs::{Statvfs, Timed};
 use crate::metrics::{Encoder, Kind};
 use std::borrow::Cow;
-use std::ffi::{CString, OsStr};
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Registers the `filesystem` family.
 pub const REGISTRATION: Registration = Registration {
@@ -40,7 +35,7 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(s: &Settings) -> Box<dyn Family> {
-    let mut f = FilesystemFamily::new(statvfs, STAT_TIMEOUT);
+    let mut f = FilesystemFamily::new(Timed::default());
     f.filters = Filters {
         mount_points: s.flags.filter("filesystem.mount-points").ok().flatten(),
         fs_types: s.flags.filter("filesystem.fs-types").ok().flatten(),
@@ -63,12 +58,6 @@ impl Filters {
             || ignored(&self.fs_types, fstype, |t| EXCLUDED_TYPES.contains(&t))
     }
 }
-
-/// How long a tick waits for one `statvfs` before the mount counts as stuck.
-pub const STAT_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// At most this many `statvfs` helper threads, stuck ones included.
-pub const MAX_THREADS: usize = 16;
 
 /// Debian's node_exporter 1.5.0 `--collector.filesystem.fs-types-exclude`.
 const EXCLUDED_TYPES: &[&str] = &[
@@ -123,7 +112,7 @@ fn excluded_mount_point(mp: &str) -> bool {
 
 /// What `statvfs` says of one filesystem, in node_exporter's units.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Stat {
+pub struct Stat {
     /// Bytes in all.
     size: f64,
     /// Free bytes, the root-reserved ones included.
@@ -136,137 +125,30 @@ struct Stat {
     files_free: f64,
 }
 
-/// `statvfs(3)` on `path`; `None` if it fails.
-// The field types differ between 32- and 64-bit targets, hence the `as` conversions.
-#[allow(clippy::unnecessary_cast)]
-fn statvfs(path: &Path) -> Option<Stat> {
-    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
-    let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
-    // SAFETY: `c` is a valid NUL-terminated path and `st` points to writable memory of the
-    // right type; statvfs fills it on success and it is read only then.
-    if unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) } != 0 {
-        return None;
-    }
-    // SAFETY: statvfs returned 0, so it initialised the struct.
-    let st = unsafe { st.assume_init() };
-    let bsize = st.f_bsize as f64;
-    Some(Stat {
-        size: st.f_blocks as f64 * bsize,
-        free: st.f_bfree as f64 * bsize,
-        avail: st.f_bavail as f64 * bsize,
-        files: st.f_files as f64,
-        files_free: st.f_ffree as f64,
-    })
-}
-
-/// A helper thread that runs `statvfs` on the paths it is sent, one at a time.
-struct Worker {
-    jobs: mpsc::Sender<PathBuf>,
-    answers: mpsc::Receiver<Option<Stat>>,
-}
-
-impl Worker {
-    /// A new helper, unless [`MAX_THREADS`] are alive already or the thread cannot start.
-    fn spawn(stat: fn(&Path) -> Option<Stat>, live: &Arc<AtomicUsize>) -> Option<Worker> {
-        if live.fetch_add(1, Ordering::SeqCst) >= MAX_THREADS {
-            live.fetch_sub(1, Ordering::SeqCst);
-            return None;
+impl From<Statvfs> for Stat {
+    /// Sizes are blocks × `f_bsize`, as node_exporter computes them.
+    fn from(st: Statvfs) -> Stat {
+        let bsize = st.bsize as f64;
+        Stat {
+            size: st.blocks as f64 * bsize,
+            free: st.bfree as f64 * bsize,
+            avail: st.bavail as f64 * bsize,
+            files: st.files as f64,
+            files_free: st.ffree as f64,
         }
-        let (jobs, job_rx) = mpsc::channel::<PathBuf>();
-        let (answer_tx, answers) = mpsc::channel();
-        let count = Arc::clone(live);
-        let started = std::thread::Builder::new()
-            .name("statfs".into())
-            .spawn(move || {
-                for path in job_rx {
-                    if answer_tx.send(stat(&path)).is_err() {
-                        break;
-                    }
-                }
-                count.fetch_sub(1, Ordering::SeqCst);
-            });
-        if started.is_err() {
-            live.fetch_sub(1, Ordering::SeqCst);
-            return None;
-        }
-        Some(Worker { jobs, answers })
     }
-}
-
-/// A mount whose `statvfs` once took longer than the timeout: it keeps a helper of its own
-/// and is never waited for again.
-struct Slow {
-    mountpoint: String,
-    worker: Worker,
-    seen: bool,
 }
 
 struct FilesystemFamily {
-    stat: fn(&Path) -> Option<Stat>,
-    timeout: Duration,
-    live: Arc<AtomicUsize>,
-    /// The helper for mounts that answer in time.
-    worker: Option<Worker>,
-    slow: Vec<Slow>,
+    statfs: Timed,
     filters: Filters,
 }
 
 impl FilesystemFamily {
-    fn new(stat: fn(&Path) -> Option<Stat>, timeout: Duration) -> FilesystemFamily {
+    fn new(statfs: Timed) -> FilesystemFamily {
         FilesystemFamily {
-            stat,
-            timeout,
-            live: Arc::new(AtomicUsize::new(0)),
-            worker: None,
-            slow: Vec::new(),
+            statfs,
             filters: Filters::default(),
-        }
-    }
-
-    /// Measures the filesystem at `path`, mounted at `mountpoint`; `None` is a device error.
-    fn measure(&mut self, mountpoint: &str, path: PathBuf) -> Option<Stat> {
-        if let Some(slow) = self.slow.iter_mut().find(|s| s.mountpoint == mountpoint) {
-            slow.seen = true;
-            return match slow.worker.answers.try_recv() {
-                Ok(answer) => {
-                    // Ask again now; the answer is taken next tick.
-                    let _ = slow.worker.jobs.send(path);
-                    answer
-                }
-                Err(TryRecvError::Empty) => None,
-                Err(TryRecvError::Disconnected) => {
-                    // Its helper is gone: measured the usual way from the next tick on.
-                    slow.seen = false;
-                    None
-                }
-            };
-        }
-        if self.worker.is_none() {
-            self.worker = Worker::spawn(self.stat, &self.live);
-        }
-        let worker = self.worker.as_ref()?;
-        if worker.jobs.send(path).is_err() {
-            self.worker = None;
-            return None;
-        }
-        match worker.answers.recv_timeout(self.timeout) {
-            Ok(answer) => answer,
-            Err(RecvTimeoutError::Timeout) => {
-                if let Some(worker) = self.worker.take() {
-                    if self.slow.len() < MAX_THREADS {
-                        self.slow.push(Slow {
-                            mountpoint: mountpoint.to_owned(),
-                            worker,
-                            seen: true,
-                        });
-                    }
-                }
-                None
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                self.worker = None;
-                None
-            }
         }
     }
 }
@@ -393,13 +275,15 @@ impl Family for FilesystemFamily {
         let table = read_capped_bytes(&roots.proc("1/mounts"), FILE_CAP)
             .or_else(|_| read_capped_bytes(&roots.proc("mounts"), FILE_CAP))
             .unwrap_or_default();
-        for s in &mut self.slow {
-            s.seen = false;
-        }
+        self.statfs.begin_tick();
         let rows = mounts(&table, &roots.rootfs, &self.filters)
             .into_iter()
             .map(|m| {
-                let stat = self.measure(&m.mountpoint, m.path);
+                let stat = self
+                    .statfs
+                    .measure(&m.mountpoint, m.path)
+                    .ok()
+                    .map(Stat::from);
                 Row {
                     device: m.device,
                     mountpoint: m.mountpoint,
@@ -409,8 +293,7 @@ impl Family for FilesystemFamily {
                 }
             })
             .collect();
-        // A slow mount that is gone lets its helper end once its statvfs returns.
-        self.slow.retain(|s| s.seen);
+        self.statfs.end_tick();
         Ok(Arc::new(Reading(rows)))
     }
 }
@@ -475,6 +358,9 @@ impl Harvest for Reading {
 mod tests {
     use super::*;
     use crate::collect::family::testing::{fixture, run, value};
+    use crate::collect::statfs::statvfs;
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
 
     /// The `(device, fstype, mountpoint)` label sets of the `device_error` series.
     fn series(text: &str) -> Vec<String> {
@@ -486,7 +372,7 @@ mod tests {
 
     /// The fixture's directory for `mp` measured directly, to compare with the family's.
     fn direct(host: &str, mp: &str) -> Stat {
-        statvfs(&fixture(host).mountpoint(mp)).expect("statvfs of a fixture directory")
+        Stat::from(statvfs(&fixture(host).mountpoint(mp)).expect("statvfs of a fixture directory"))
     }
 
     #[test]
@@ -674,7 +560,7 @@ mod tests {
         std::fs::create_dir_all(dir.join("proc")).expect("temp dir");
         std::fs::create_dir_all(dir.join("root")).expect("temp dir");
         std::fs::write(dir.join("proc/mounts"), "/dev/x / ext4 rw 0 0\n").expect("write");
-        let mut fam = FilesystemFamily::new(statvfs, STAT_TIMEOUT);
+        let mut fam = FilesystemFamily::new(Timed::default());
         let h = fam.harvest(&Roots::under(&dir)).expect("harvest");
         let mut out = Encoder::default();
         h.render(&mut out);
@@ -687,17 +573,11 @@ mod tests {
     }
 
     /// A `statvfs` that hangs for paths ending in `hang` and answers the rest at once.
-    fn slow_stat(path: &Path) -> Option<Stat> {
+    fn slow_stat(path: &Path) -> Option<Statvfs> {
         if path.ends_with("hang") {
             std::thread::sleep(Duration::from_millis(300));
         }
-        Some(Stat {
-            size: 1.0,
-            free: 1.0,
-            avail: 1.0,
-            files: 1.0,
-            files_free: 1.0,
-        })
+        Some(Statvfs::default())
     }
 
     #[test]
@@ -710,7 +590,7 @@ mod tests {
         )
         .expect("write");
         let roots = Roots::under(&dir);
-        let mut fam = FilesystemFamily::new(slow_stat, Duration::from_millis(50));
+        let mut fam = FilesystemFamily::new(Timed::new(slow_stat, Duration::from_millis(50)));
         let errors = |fam: &mut FilesystemFamily| {
             let mut out = Encoder::default();
             fam.harvest(&roots).expect("harvest").render(&mut out);
@@ -746,7 +626,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(400));
         assert_eq!(errors(&mut fam), (Some(0.0), Some(0.0)));
         assert_eq!(errors(&mut fam), (Some(1.0), Some(0.0)));
-        assert!(fam.live.load(Ordering::SeqCst) <= 2);
+        assert!(fam.statfs.live.load(Ordering::SeqCst) <= 2);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -45,6 +45,7 @@ pub mod sensors;
 pub mod sockstat;
 pub mod softnet;
 pub mod stat;
+pub mod statfs;
 pub mod textfile;
 pub mod thermal_zone;
 pub mod time;
@@ -98,7 +99,8 @@ pub struct Snapshot {
     /// The raw readings behind `system`, for the Glances API (bytes, per-mode shares).
     pub cpu: cpu::CpuSample,
     pub mem: memory::MemInfo,
-    pub disks: Vec<(disk::Mount, disk::FsBytes)>,
+    /// Mounted filesystems; `Err` for one whose `statvfs` is stuck.
+    pub disks: Vec<(disk::Mount, Result<disk::FsBytes, disk::Stuck>)>,
     pub cpu_name: String,
     /// The distribution as Glances names it (`NAME VERSION_ID`).
     pub linux_distro: String,
@@ -116,6 +118,8 @@ pub struct Collector {
     container_feed: containers::Feed,
     net: network::NetworkCollector,
     users: users::Users,
+    /// Measures filesystems for `/system` without ever blocking on a hung mount.
+    statfs: statfs::Timed,
     iw: wireless::IwCache,
     sensors: Vec<sensors::Source>,
     sensors_found: Option<Instant>,
@@ -170,6 +174,7 @@ impl Collector {
             ),
             net: network::NetworkCollector::default(),
             users,
+            statfs: statfs::Timed::default(),
             iw: wireless::IwCache::default(),
             sensors: Vec::new(),
             sensors_found: None,
@@ -253,8 +258,15 @@ impl Collector {
         let sensors = sensors::read_all(&self.sensors, &mut self.buf);
         let cpu_temp = sensors::pick_cpu(&sensors);
         let mem = memory::read(&self.roots, &mut self.buf);
-        let root = disk::statvfs(&self.roots.mountpoint("/").to_string_lossy()).unwrap_or_default();
-        let disks = disk::mounted(&self.roots, &mut self.buf);
+        let disks = disk::mounted(&self.roots, &mut self.buf, &mut self.statfs);
+        // `/` is in the mount table on any host; measured apart only where it is not.
+        let root = match disks.iter().find(|(m, _)| m.mountpoint == "/") {
+            Some((_, b)) => b.unwrap_or_default(),
+            None => disk::measure(&mut self.statfs, "/", self.roots.mountpoint("/"))
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+        };
         let (procs, every) = self.procs.sample(&mut self.users);
         let uptime = platform::uptime_secs(&self.roots, &mut self.buf) as u64;
         let net = self.net.sample(&self.roots, elapsed);
