@@ -288,7 +288,32 @@ const ON_FIXTURES: &[(&str, &str)] = &[
     ("vm", "softnet"),
     ("vm", "pressure"),
     ("laptop", "netstat"),
+    ("laptop", "btrfs"),
+    ("vm", "btrfs"),
 ];
+
+/// Each `node_` family's `# HELP` and `# TYPE` lines.
+fn headers(text: &str) -> BTreeMap<String, (String, String)> {
+    let mut out: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for line in text.lines() {
+        let (help, rest) = match (line.strip_prefix("# HELP "), line.strip_prefix("# TYPE ")) {
+            (Some(r), _) => (true, r),
+            (_, Some(r)) => (false, r),
+            _ => continue,
+        };
+        let (name, what) = rest.split_once(' ').unwrap_or((rest, ""));
+        if !name.starts_with("node_") || name.starts_with("node_scrape_collector_") {
+            continue;
+        }
+        let e = out.entry(name.to_owned()).or_default();
+        if help {
+            e.0 = what.to_owned();
+        } else {
+            e.1 = what.to_owned();
+        }
+    }
+    out
+}
 
 /// `GET /metrics` as HTTP/1.0: the body, read to the end.
 fn fetch(addr: SocketAddr) -> String {
@@ -355,8 +380,18 @@ fn fixture_series_match_node_exporter() {
                 })
                 .collect()
         };
-        let want = series(&fetch(ne_addr));
-        let have = series(&get(ps.addr));
+        let (ne_text, ps_text) = (fetch(ne_addr), get(ps.addr));
+        // Same HELP and TYPE for every family both have.
+        let ps_headers = headers(&ps_text);
+        for (name, want) in headers(&ne_text) {
+            if let Some(have) = ps_headers.get(&name).filter(|h| *h != &want) {
+                problems.push(format!(
+                    "{host}/{collector}: {name} HELP/TYPE {want:?}, psmonitor {have:?}"
+                ));
+            }
+        }
+        let want = series(&ne_text);
+        let have = series(&ps_text);
         for (s, v) in &want {
             match have.get(s) {
                 Some(h) if (h - v).abs() <= v.abs() * 1e-12 => {}

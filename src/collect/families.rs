@@ -8,6 +8,7 @@ use super::*;
 pub const ALL: &[&Registration] = &[
     &arp::REGISTRATION,
     &bonding::REGISTRATION,
+    &btrfs::REGISTRATION,
     &conntrack::REGISTRATION,
     &containers::REGISTRATION,
     &cpu::REGISTRATION,

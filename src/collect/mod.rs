@@ -4,6 +4,7 @@
 
 pub mod arp;
 pub mod bonding;
+pub mod btrfs;
 pub mod conntrack;
 pub mod containers;
 pub mod counter;

@@ -1,0 +1,362 @@
+//! `btrfs`: every mounted btrfs filesystem's space allocation, devices and transaction commits,
+//! from `/sys/fs/btrfs/<uuid>/`, as node_exporter 1.12's `btrfs` collector (through procfs'
+//! `btrfs` package) exposes them: `node_btrfs_info{uuid,label}`, `_global_rsv_size_bytes`,
+//! `_reserved_bytes{block_group_type}`, `_used_bytes`/`_size_bytes`/`_allocation_ratio`
+//! `{block_group_type,mode}`, `_device_size_bytes{device}` and the commit statistics
+//! (`_commits_total`, `_commit_seconds_total`, `_last_commit_seconds`, `_max_commit_seconds`,
+//! node_exporter 1.7+).
+//!
+//! Kernel ABI (fs/btrfs/sysfs.c): a filesystem is a directory named by its UUID (the
+//! directory `features` beside them is the kernel's own feature list, hence procfs' glob
+//! `*-*`); `metadata_uuid` (5.0+) names it, else the directory does. `allocation/{data,
+//! metadata,system}/` hold byte counts and one directory per RAID profile in use (`single`,
+//! `dup`, `raid1`, `raid5`, ...) with its `total_bytes` and `used_bytes`; `devices/<name>` are
+//! links to the member block devices, whose `size` is in 512-byte sectors whatever the
+//! device's block size. `commit_stats` (6.0+) is `key value` lines in milliseconds.
+//!
+//! Pitfalls, node_exporter's and kept so series match: a missing or unparsable number reads
+//! 0 (procfs ignores `ParseUint` errors), so a kernel without `commit_stats` shows zero
+//! commits; the allocation ratio is how many bytes of disk a byte of data takes, 1 for
+//! `single`/`raid0`, 2 for `dup`/`raid1`/`raid10`, n/(n-1) and n/(n-2) for `raid5`/`raid6` on
+//! n devices, 0 for a profile procfs does not know (`raid1c3`). Where node_exporter fails the
+//! whole collector (a filesystem without `devices/`, a malformed `commit_stats` line), this
+//! shows what is readable.
+//!
+//! Not read: node_exporter also asks a mounted filesystem's devices by ioctl
+//! (`BTRFS_IOC_DEV_INFO`, `BTRFS_IOC_GET_DEV_STATS`) for `_device_unused_bytes` and
+//! `_device_errors_total` and then adds a `btrfs_dev_uuid` label; psmonitor reads sysfs only,
+//! which is node_exporter's own fallback when the ioctls fail (unprivileged, in a container).
+
+use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
+use super::procfs::{read_capped, sorted_entries, ATTR_CAP, FILE_CAP};
+use crate::metrics::Kind;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Registers the `btrfs` family.
+pub const REGISTRATION: Registration = Registration {
+    name: "btrfs",
+    default_enabled: true,
+    make: make_family,
+};
+
+fn make_family(_: &Settings) -> Box<dyn Family> {
+    Box::new(BtrfsFamily)
+}
+
+struct BtrfsFamily;
+
+/// The number in `path`, 0 if missing or not an unsigned integer (procfs' `readValue`).
+fn value(path: &Path) -> u64 {
+    read_capped(path, ATTR_CAP)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn is_dir(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_dir())
+}
+
+/// Bytes of disk per byte stored for a RAID profile on `devices` devices (procfs'
+/// `calcRatio`).
+fn ratio(profile: &str, devices: usize) -> f64 {
+    let n = devices as f64;
+    match profile {
+        "single" | "raid0" => 1.0,
+        "dup" | "raid1" | "raid10" => 2.0,
+        "raid5" => n / (n - 1.0),
+        "raid6" => n / (n - 2.0),
+        _ => 0.0,
+    }
+}
+
+/// `commit_stats`: commits, last, max and total commit time in ms. Lines that are not
+/// `key number` are skipped.
+fn commit_stats(path: &Path) -> [u64; 4] {
+    let mut out = [0; 4];
+    let text = read_capped(path, FILE_CAP).unwrap_or_default();
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        let (Some(key), Some(v), None) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        let Ok(v) = v.parse() else { continue };
+        let slot = match key {
+            "commits" => 0,
+            "last_commit_ms" => 1,
+            "max_commit_ms" => 2,
+            "total_commit_ms" => 3,
+            _ => continue,
+        };
+        out[slot] = v;
+    }
+    out
+}
+
+fn gauge(
+    s: &mut Samples,
+    name: &'static str,
+    help: &'static str,
+    labels: Vec<(&'static str, String)>,
+    v: f64,
+) {
+    s.push(name, Kind::Gauge, help, labels, v);
+}
+
+/// Reads one filesystem directory into `s`.
+fn filesystem(dir: &Path, dir_name: &str, s: &mut Samples) {
+    let text = |f: &str| {
+        read_capped(&dir.join(f), ATTR_CAP)
+            .map(|t| t.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let uuid = Some(text("metadata_uuid"))
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| dir_name.to_owned());
+    let with = |extra: &[(&'static str, &str)]| {
+        let mut l = vec![("uuid", uuid.clone())];
+        l.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        l
+    };
+    let devices: Vec<String> = sorted_entries(&dir.join("devices"))
+        .iter()
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+
+    gauge(
+        s,
+        "node_btrfs_info",
+        "Filesystem information",
+        with(&[("label", &text("label"))]),
+        1.0,
+    );
+    gauge(
+        s,
+        "node_btrfs_global_rsv_size_bytes",
+        "Size of global reserve.",
+        with(&[]),
+        value(&dir.join("allocation/global_rsv_size")) as f64,
+    );
+    let [commits, last, max, total] = commit_stats(&dir.join("commit_stats"));
+    for (name, kind, help, v) in [
+        (
+            "node_btrfs_commits_total",
+            Kind::Counter,
+            "The total number of commits that have occurred.",
+            commits as f64,
+        ),
+        (
+            "node_btrfs_last_commit_seconds",
+            Kind::Gauge,
+            "Duration of the most recent commit, in seconds.",
+            last as f64 / 1000.0,
+        ),
+        (
+            "node_btrfs_max_commit_seconds",
+            Kind::Gauge,
+            "Duration of the slowest commit, in seconds.",
+            max as f64 / 1000.0,
+        ),
+        (
+            "node_btrfs_commit_seconds_total",
+            Kind::Counter,
+            "Sum of the duration of all commits, in seconds.",
+            total as f64 / 1000.0,
+        ),
+    ] {
+        s.push(name, kind, help, with(&[]), v);
+    }
+    for group in ["data", "metadata", "system"] {
+        let g = dir.join("allocation").join(group);
+        gauge(
+            s,
+            "node_btrfs_reserved_bytes",
+            "Amount of space reserved for a data type",
+            with(&[("block_group_type", group)]),
+            value(&g.join("bytes_reserved")) as f64,
+        );
+        for profile in sorted_entries(&g) {
+            let p = g.join(&profile);
+            // `ReadDir`'s `IsDir`: a link is not followed.
+            if !std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
+                continue;
+            }
+            let mode = profile.to_string_lossy();
+            let labels = with(&[("block_group_type", group), ("mode", &mode)]);
+            gauge(
+                s,
+                "node_btrfs_used_bytes",
+                "Amount of used space by a layout/data type",
+                labels.clone(),
+                value(&p.join("used_bytes")) as f64,
+            );
+            gauge(
+                s,
+                "node_btrfs_size_bytes",
+                "Amount of space allocated for a layout/data type",
+                labels.clone(),
+                value(&p.join("total_bytes")) as f64,
+            );
+            gauge(
+                s,
+                "node_btrfs_allocation_ratio",
+                "Data allocation ratio for a layout/data type",
+                labels,
+                ratio(&mode, devices.len()),
+            );
+        }
+    }
+    for device in &devices {
+        let sectors = value(&dir.join("devices").join(device).join("size"));
+        gauge(
+            s,
+            "node_btrfs_device_size_bytes",
+            "Size of a device that is part of the filesystem.",
+            with(&[("device", device)]),
+            sectors.saturating_mul(512) as f64,
+        );
+    }
+}
+
+impl Family for BtrfsFamily {
+    fn name(&self) -> &'static str {
+        "btrfs"
+    }
+
+    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
+        // No btrfs is no series, and success: procfs' glob finds nothing.
+        let root = roots.sys("fs/btrfs");
+        let mut s = Samples::default();
+        for entry in sorted_entries(&root) {
+            let name = entry.to_string_lossy();
+            let dir = root.join(&entry);
+            if name.contains('-') && is_dir(&dir) {
+                filesystem(&dir, &name, &mut s);
+            }
+        }
+        Ok(Arc::new(s.sorted()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::family::testing::{assert_values, run};
+
+    const LAPTOP: &str = "uuid=\"7f3a1c2e-5b8d-4e6f-9a0b-1c2d3e4f5a6b\"";
+
+    #[test]
+    fn laptop_single_disk_with_commit_stats() {
+        let t = run(&REGISTRATION, "laptop");
+        let s = |name: &str, extra: &str| format!("{name}{{{extra}{LAPTOP}}}");
+        assert_values(
+            &t,
+            &[
+                (&s("node_btrfs_info", "label=\"fedora\","), 1.0),
+                (&s("node_btrfs_global_rsv_size_bytes", ""), 274661376.0),
+                (&s("node_btrfs_commits_total", ""), 48213.0),
+                (&s("node_btrfs_last_commit_seconds", ""), 0.027),
+                (&s("node_btrfs_max_commit_seconds", ""), 1.634),
+                (&s("node_btrfs_commit_seconds_total", ""), 1873.442),
+                (
+                    &s("node_btrfs_reserved_bytes", "block_group_type=\"data\","),
+                    1835008.0,
+                ),
+                (
+                    &s("node_btrfs_reserved_bytes", "block_group_type=\"system\","),
+                    0.0,
+                ),
+                (
+                    &s(
+                        "node_btrfs_used_bytes",
+                        "block_group_type=\"data\",mode=\"single\",",
+                    ),
+                    412853043200.0,
+                ),
+                (
+                    &s(
+                        "node_btrfs_size_bytes",
+                        "block_group_type=\"metadata\",mode=\"dup\",",
+                    ),
+                    6442450944.0,
+                ),
+                (
+                    &s(
+                        "node_btrfs_allocation_ratio",
+                        "block_group_type=\"metadata\",mode=\"dup\",",
+                    ),
+                    2.0,
+                ),
+                (
+                    &s(
+                        "node_btrfs_allocation_ratio",
+                        "block_group_type=\"data\",mode=\"single\",",
+                    ),
+                    1.0,
+                ),
+                // 1996488704 sectors of 512 bytes.
+                (
+                    &s("node_btrfs_device_size_bytes", "device=\"dm-0\","),
+                    1022202216448.0,
+                ),
+            ],
+        );
+        // `features` beside the filesystems is not one.
+        assert_eq!(t.matches("node_btrfs_info{").count(), 1, "{t}");
+        assert!(t.contains("# TYPE node_btrfs_commits_total counter\n"));
+        assert!(t.contains("# TYPE node_btrfs_used_bytes gauge\n"));
+    }
+
+    #[test]
+    fn vm_raid5_on_three_disks_without_metadata_uuid_or_commit_stats() {
+        let t = run(&REGISTRATION, "vm");
+        let u = "uuid=\"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\"";
+        assert_values(
+            &t,
+            &[
+                (&format!("node_btrfs_info{{label=\"\",{u}}}"), 1.0),
+                (
+                    &format!("node_btrfs_allocation_ratio{{block_group_type=\"data\",mode=\"raid5\",{u}}}"),
+                    1.5,
+                ),
+                (
+                    &format!("node_btrfs_allocation_ratio{{block_group_type=\"system\",mode=\"raid1\",{u}}}"),
+                    2.0,
+                ),
+                (&format!("node_btrfs_commits_total{{{u}}}"), 0.0),
+                (&format!("node_btrfs_device_size_bytes{{device=\"sdc\",{u}}}"), 2147483648000.0),
+            ],
+        );
+        assert_eq!(t.matches("node_btrfs_device_size_bytes{").count(), 3);
+    }
+
+    #[test]
+    fn hostile_values_read_zero_and_nothing_panics() {
+        let t = run(&REGISTRATION, "hostile");
+        assert_values(
+            &t,
+            &[
+                ("node_btrfs_info{label=\"\u{fffd}\u{fffd}label\",uuid=\"bad-1\"}", 1.0),
+                ("node_btrfs_global_rsv_size_bytes{uuid=\"bad-1\"}", 0.0),
+                ("node_btrfs_device_size_bytes{device=\"ghost\",uuid=\"bad-1\"}", 0.0),
+                // Beyond u64: 0, as procfs.
+                ("node_btrfs_size_bytes{block_group_type=\"data\",mode=\"raid6\",uuid=\"bad-1\"}", 0.0),
+                ("node_btrfs_used_bytes{block_group_type=\"data\",mode=\"raid6\",uuid=\"bad-1\"}", 12.0),
+                // raid6 on one device: 1 / (1 - 2).
+                ("node_btrfs_allocation_ratio{block_group_type=\"data\",mode=\"raid6\",uuid=\"bad-1\"}", -1.0),
+                ("node_btrfs_allocation_ratio{block_group_type=\"data\",mode=\"weird\",uuid=\"bad-1\"}", 0.0),
+                ("node_btrfs_commits_total{uuid=\"bad-1\"}", 5.0),
+                ("node_btrfs_max_commit_seconds{uuid=\"bad-1\"}", 0.009),
+                ("node_btrfs_last_commit_seconds{uuid=\"bad-1\"}", 0.0),
+                ("node_btrfs_info{label=\"empty\",uuid=\"no-devices-2\"}", 1.0),
+            ],
+        );
+        assert!(!t.contains("not-a-dir"), "{t}");
+    }
+
+    #[test]
+    fn without_btrfs_is_empty() {
+        assert_eq!(run(&REGISTRATION, "pi"), "");
+    }
+}
