@@ -32,6 +32,13 @@ pub fn chromium_path() -> PathBuf {
 pub const STATE: &str = "document.getElementById('conn-state')?.textContent.trim() ?? null";
 
 /// A headless Chromium and a DevTools session attached to one page; killed on drop.
+/// DevTools errors that mean the page is between two documents, not that a command is wrong.
+const NAVIGATING: [&str; 3] = [
+    "Inspected target navigated or closed",
+    "Execution context was destroyed",
+    "Cannot find context with specified id",
+];
+
 pub struct Chrome {
     child: Child,
     profile: PathBuf,
@@ -42,6 +49,8 @@ pub struct Chrome {
     pub requests: Vec<String>,
     /// Uncaught exceptions and unhandled rejections in the page.
     pub exceptions: Vec<String>,
+    /// Inside [`Chrome::wait`]'s check: a command that meets a navigation answers null.
+    waiting: bool,
 }
 
 impl Chrome {
@@ -141,6 +150,7 @@ impl Chrome {
             session: String::new(),
             requests: Vec::new(),
             exceptions: Vec::new(),
+            waiting: false,
         };
         let target = chrome.call_on("", "Target.createTarget", json!({"url": "about:blank"}));
         let target_id = target["targetId"].as_str().expect("targetId").to_owned();
@@ -223,6 +233,12 @@ impl Chrome {
             if let Some(v) = self.pump() {
                 if v["id"].as_u64() == Some(id) {
                     if let Some(err) = v.get("error") {
+                        // A page that is navigating (a click that opens another view) has no
+                        // context to evaluate in for a moment: to a wait, that is "not yet".
+                        let msg = err["message"].as_str().unwrap_or("");
+                        if self.waiting && NAVIGATING.iter().any(|m| msg.contains(m)) {
+                            return Value::Null;
+                        }
                         panic!("{method} failed: {err}");
                     }
                     return v["result"].clone();
@@ -244,19 +260,26 @@ impl Chrome {
         r["result"]["value"].clone()
     }
 
+    /// The text of element `id`; inside a wait, "" while the page (re)loads.
     pub fn text(&mut self, id: &str) -> String {
         let v = self.eval(&format!(
             "(() => {{ const e = document.getElementById('{id}'); return e ? e.textContent.trim() : null; }})()"
         ));
-        v.as_str()
-            .unwrap_or_else(|| panic!("no element #{id} on the page"))
-            .to_owned()
+        match v.as_str() {
+            Some(t) => t.to_owned(),
+            None if self.waiting => String::new(),
+            None => panic!("no element #{id} on the page"),
+        }
     }
 
+    /// The page's frame counter; inside a wait, 0 while the page (re)loads.
     pub fn frames(&mut self) -> u64 {
-        self.text("frame-count")
-            .parse()
-            .expect("#frame-count is a number")
+        let text = self.text("frame-count");
+        match text.parse() {
+            Ok(n) => n,
+            Err(_) if self.waiting => 0,
+            Err(_) => panic!("#frame-count is not a number: {text:?}"),
+        }
     }
 
     /// Polls `check` (which may read the page) until it holds or `secs` pass; then fails with
@@ -264,7 +287,10 @@ impl Chrome {
     pub fn wait(&mut self, secs: u64, what: &str, mut check: impl FnMut(&mut Chrome) -> bool) {
         let end = Instant::now() + Duration::from_secs(secs);
         loop {
-            if check(self) {
+            self.waiting = true;
+            let held = check(self);
+            self.waiting = false;
+            if held {
                 return;
             }
             if Instant::now() >= end {
