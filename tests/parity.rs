@@ -290,6 +290,7 @@ const ON_FIXTURES: &[(&str, &str)] = &[
     ("laptop", "netstat"),
     ("laptop", "btrfs"),
     ("vm", "btrfs"),
+    ("vm", "xfs"),
 ];
 
 /// Each `node_` family's `# HELP` and `# TYPE` lines.

@@ -44,6 +44,7 @@ pub const ALL: &[&Registration] = &[
     &uname::REGISTRATION,
     &vmstat::REGISTRATION,
     &watchdog::REGISTRATION,
+    &xfs::REGISTRATION,
     &zfs::REGISTRATION,
 ];
 

@@ -57,6 +57,7 @@ pub mod users;
 pub mod vmstat;
 pub mod watchdog;
 pub mod wireless;
+pub mod xfs;
 pub mod zfs;
 
 /// Seconds since the previous tick, for rates: 0 on the first (there is nothing to compare
