@@ -169,6 +169,10 @@ pub struct Config {
     /// How long a worker from `POST /` waits to be claimed ([`crate::registry::TTL`]; the
     /// hidden flag `--test-worker-ttl MS` shortens it so tests need not wait it out).
     pub worker_ttl: Duration,
+    /// How long a client may trickle its head or body, or read its answer, before a newcomer
+    /// may take its place when the connection table is full (a second; the hidden flag
+    /// `--test-slow-after MS` lengthens it so a test's "still young" does not depend on speed).
+    pub slow_after: Duration,
     /// Where the host's /proc, /sys and / are, and which metric families run.
     pub collection: Collection,
 }
@@ -442,6 +446,9 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
     let worker_ttl: Option<u64> = args
         .opt_value_from_str("--test-worker-ttl")
         .map_err(|e| format!("--test-worker-ttl: {e}"))?;
+    let slow_after: Option<u64> = args
+        .opt_value_from_str("--test-slow-after")
+        .map_err(|e| format!("--test-slow-after: {e}"))?;
     let state_dir: String = value(
         &mut args,
         "--state-dir",
@@ -495,6 +502,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         save_every: Duration::from_millis(save_every.unwrap_or(60_000).max(10)),
         wall_offset_file,
         worker_ttl: worker_ttl.map_or(crate::registry::TTL, Duration::from_millis),
+        slow_after: slow_after.map_or(Duration::from_secs(1), Duration::from_millis),
         collection,
     })))
 }

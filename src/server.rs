@@ -36,6 +36,7 @@ pub fn run(config: Config) -> Result<(), String> {
         max_connections: config.max_connections,
         max_connections_per_peer: config.max_connections_per_peer,
         request_timeout: config.request_timeout,
+        slow_after: config.slow_after,
         refusal: Some(Arc::new(http::refusal)),
         ..tiny_http::Limits::default()
     };

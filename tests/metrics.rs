@@ -259,8 +259,8 @@ fn sensors_match_what_the_host_exposes() {
 #[test]
 fn families_are_read_while_scraped() {
     let s = Server::start(&["--interval", "200"]);
-    // Several ticks pass unscraped.
-    std::thread::sleep(std::time::Duration::from_millis(1000));
+    // Several ticks pass unscraped (/health is no scrape).
+    s.wait_ticks(5);
     let series = "node_context_switches_total";
     let first = samples(&scrape(&s))[series];
     assert!(

@@ -102,6 +102,7 @@ fn serve(
             if ws.send(tungstenite::Message::text(frame)).is_err() {
                 return;
             }
+            // Pacing: the stand-in's frame rate; the page's checks wait for frames, not time.
             std::thread::sleep(Duration::from_millis(250));
         }
         return;

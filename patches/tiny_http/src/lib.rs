@@ -448,6 +448,10 @@ pub struct Limits {
     pub refusal: Option<RefusalHook>,
     /// PATCH: TLS on every connection, with the configuration in force when it is accepted.
     pub tls: Option<TlsConfigSlot>,
+    /// A connection that has been reading its head or body, or writing its answer, this long
+    /// may be shed for a newcomer when the table is full (a second; tests lengthen it so that
+    /// "still young" does not depend on how fast the machine is).
+    pub slow_after: Duration,
 }
 
 impl std::fmt::Debug for Limits {
@@ -458,6 +462,7 @@ impl std::fmt::Debug for Limits {
             .field("request_timeout", &self.request_timeout)
             .field("max_head_bytes", &self.max_head_bytes)
             .field("max_headers", &self.max_headers)
+            .field("slow_after", &self.slow_after)
             .finish()
     }
 }
@@ -472,6 +477,7 @@ impl Default for Limits {
             max_headers: 100,
             refusal: None,
             tls: None,
+            slow_after: Duration::from_secs(1),
         }
     }
 }
@@ -527,6 +533,7 @@ fn accept_loop(
     let table = Arc::new(util::ConnTable::new(
         limits.max_connections,
         limits.max_connections_per_peer,
+        limits.slow_after,
     ));
     // Refused connections waiting to be closed, and when an accept error was last logged.
     let mut refused: VecDeque<(Instant, Connection)> = VecDeque::new();

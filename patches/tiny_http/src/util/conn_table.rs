@@ -45,9 +45,6 @@ impl Phase {
     }
 }
 
-/// A connection that has been in `Head`, `Body` or `Writing` this long may be shed for a
-/// newcomer.
-const SLOW_AFTER: Duration = Duration::from_secs(1);
 /// An idle connection younger than this is not shed: it may be a new one whose request is on
 /// its way.
 const IDLE_GRACE: Duration = Duration::from_millis(100);
@@ -173,6 +170,9 @@ pub struct ConnTable {
     epoch: Instant,
     max: usize,
     max_per_peer: usize,
+    /// A connection that has been in `Head`, `Body` or `Writing` this long may be shed for a
+    /// newcomer (`Limits::slow_after`).
+    slow_after: Duration,
 }
 
 /// A connection's place in the table; dropping it leaves.
@@ -189,13 +189,14 @@ impl Drop for Admitted {
 }
 
 impl ConnTable {
-    pub fn new(max: usize, max_per_peer: usize) -> ConnTable {
+    pub fn new(max: usize, max_per_peer: usize, slow_after: Duration) -> ConnTable {
         ConnTable {
             slots: Mutex::new(Vec::new()),
             next: AtomicU64::new(0),
             epoch: Instant::now(),
             max: max.max(1),
             max_per_peer: max_per_peer.max(1),
+            slow_after,
         }
     }
 
@@ -223,7 +224,7 @@ impl ConnTable {
             .filter(|s| key.is_some() && s.peer == key)
             .count();
         let grace = IDLE_GRACE.as_millis() as u64;
-        let slow = SLOW_AFTER.as_millis() as u64;
+        let slow = self.slow_after.as_millis() as u64;
         let idle = |s: &Slot| s.phase() == Phase::Idle && s.age(now) >= grace && s.unread() == 0;
         if mine >= self.max_per_peer {
             // Over its own cap a peer can only trade its own idle connection for a new one.
@@ -310,7 +311,7 @@ mod test {
 
     #[test]
     fn caps_and_shedding() {
-        let t = Arc::new(ConnTable::new(3, 2));
+        let t = Arc::new(ConnTable::new(3, 2, Duration::from_secs(1)));
         let a1 = t.admit(addr("10.0.0.1:1"), None).unwrap();
         let a2 = t.admit(addr("10.0.0.1:2"), None).unwrap();
         a1.slot.set(Phase::Handling);
