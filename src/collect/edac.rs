@@ -1,14 +1,23 @@
 //! `edac`: memory error counters of the EDAC memory controllers,
-//! `/sys/devices/system/edac/mc/mcN/` and their `csrowM/`, as node_exporter 1.5.0's `edac`
-//! collector exposes them.
+//! `/sys/devices/system/edac/mc/mcN/`, their `csrowM/` and the csrows' channels, as
+//! node_exporter 1.12's `edac` collector exposes them (the channel series are new in 1.12).
 //!
 //! The controller's `ce_noinfo_count` / `ue_noinfo_count` (errors that could not be pinned to
-//! a row) become the `csrow="unknown"` series. Pitfalls: newer drivers describe memory by
-//! `dimmN/` instead of `csrowN/`; like node_exporter 1.5.0, only csrows are read. A counter
-//! that cannot be read or parsed is left out, where node_exporter fails the whole collector.
+//! a row) become the `csrow="unknown"` series. Each `csrowM/chN_ce_count` is
+//! `node_edac_channel_correctable_errors_total{controller,csrow,channel,dimm_label}`;
+//! `dimm_label` is `chN_dimm_label` with node_exporter's rewriting (`#` dropped, `_` put
+//! before `csrow` and `channel`, so the kernel's default `mc#0csrow#1channel#2` reads
+//! `mc0_csrow1_channel2`), `unknown` without the file. The kernel's legacy csrow ABI has no
+//! `chN_ue_count`: `node_edac_channel_uncorrectable_errors_total` appears only where a file
+//! exists, as node_exporter does since its fix for 1.12.0 failing the whole collector there.
+//! Pitfalls: newer drivers describe memory by `dimmN/` instead of `csrowN/`; like
+//! node_exporter 1.12, only csrows are read. A counter that cannot be read or parsed is left
+//! out, where node_exporter fails the whole collector.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::{numbered_entries, read_capped_number, FILE_CAP};
+use super::procfs::{
+    numbered_entries, read_capped, read_capped_number, sorted_entries, ATTR_CAP, FILE_CAP,
+};
 use crate::metrics::{Encoder, Kind};
 use std::path::Path;
 use std::sync::Arc;
@@ -40,6 +49,53 @@ struct Controller {
     total: Counts,
     /// `("unknown", noinfo counts)` first, then each csrow by number.
     rows: Vec<(String, Counts)>,
+    channels: Vec<Channel>,
+}
+
+/// One channel of a csrow.
+#[derive(Debug)]
+struct Channel {
+    csrow: String,
+    channel: String,
+    dimm_label: String,
+    counts: Counts,
+}
+
+/// The channel number of a `ch<N>_ce_count` file name.
+fn channel_number(name: &str) -> Option<&str> {
+    let n = name.strip_prefix("ch")?.strip_suffix("_ce_count")?;
+    (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some(n)
+}
+
+/// `chN_dimm_label` as node_exporter 1.12 writes it, `unknown` if unreadable.
+fn dimm_label(row: &Path, channel: &str) -> String {
+    match read_capped(&row.join(format!("ch{channel}_dimm_label")), ATTR_CAP) {
+        Ok(label) => label
+            .trim()
+            .replace('#', "")
+            .replace("csrow", "_csrow")
+            .replace("channel", "_channel"),
+        Err(_) => "unknown".to_owned(),
+    }
+}
+
+/// The channels of the csrow `row` numbered `csrow`.
+fn channels(row: &Path, csrow: &str, out: &mut Vec<Channel>) {
+    for entry in sorted_entries(row) {
+        let name = entry.to_string_lossy();
+        let Some(n) = channel_number(&name) else {
+            continue;
+        };
+        out.push(Channel {
+            csrow: csrow.to_owned(),
+            channel: n.to_owned(),
+            dimm_label: dimm_label(row, n),
+            counts: Counts {
+                ce: count(row, &name),
+                ue: count(row, &format!("ch{n}_ue_count")),
+            },
+        });
+    }
 }
 
 /// A tick's controllers.
@@ -63,13 +119,16 @@ fn controller(dir: &Path, number: String) -> Controller {
             ue: count(dir, "ue_noinfo_count"),
         },
     )];
+    let mut found = Vec::new();
     for (entry, rest) in numbered_entries(dir, "csrow") {
         let row = dir.join(entry);
         let counts = Counts {
             ce: count(&row, "ce_count"),
             ue: count(&row, "ue_count"),
         };
-        rows.push((digits(&rest), counts));
+        let csrow = digits(&rest);
+        channels(&row, &csrow, &mut found);
+        rows.push((csrow, counts));
     }
     Controller {
         number,
@@ -78,6 +137,7 @@ fn controller(dir: &Path, number: String) -> Controller {
             ue: count(dir, "ue_count"),
         },
         rows,
+        channels: found,
     }
 }
 
@@ -139,6 +199,35 @@ impl Harvest for Reading {
                 for (row, counts) in &c.rows {
                     if let Some(v) = pick(counts) {
                         f.sample(&[("controller", &c.number), ("csrow", row)], v as f64);
+                    }
+                }
+            }
+        }
+        for (name, help, pick) in [
+            (
+                "node_edac_channel_correctable_errors_total",
+                "Total correctable memory errors for this channel.",
+                ce,
+            ),
+            (
+                "node_edac_channel_uncorrectable_errors_total",
+                "Total uncorrectable memory errors for this channel.",
+                ue,
+            ),
+        ] {
+            let mut f = out.family(name, Kind::Counter, help);
+            for c in &self.0 {
+                for ch in &c.channels {
+                    if let Some(v) = pick(&ch.counts) {
+                        f.sample(
+                            &[
+                                ("channel", &ch.channel),
+                                ("controller", &c.number),
+                                ("csrow", &ch.csrow),
+                                ("dimm_label", &ch.dimm_label),
+                            ],
+                            v as f64,
+                        );
                     }
                 }
             }
@@ -210,7 +299,57 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("# TYPE node_edac_csrow_correctable_errors_total counter\n"));
-        assert_eq!(t.lines().filter(|l| !l.starts_with('#')).count(), 11, "{t}");
+        assert_eq!(t.lines().filter(|l| !l.starts_with('#')).count(), 17, "{t}");
+    }
+
+    #[test]
+    fn channels_with_node_exporter_1_12_labels() {
+        let t = run(&REGISTRATION, "hostile");
+        let ce = "node_edac_channel_correctable_errors_total";
+        let ue = "node_edac_channel_uncorrectable_errors_total";
+        assert_values(
+            &t,
+            &[
+                // The kernel's default label, rewritten.
+                (
+                    &format!("{ce}{{channel=\"0\",controller=\"0\",csrow=\"0\",dimm_label=\"mc0_csrow0_channel0\"}}"),
+                    2.0,
+                ),
+                // A BIOS label: trimmed, `#` dropped.
+                (
+                    &format!("{ce}{{channel=\"1\",controller=\"0\",csrow=\"0\",dimm_label=\"CPU1_DIMM_A1\"}}"),
+                    1.0,
+                ),
+                (
+                    &format!("{ce}{{channel=\"0\",controller=\"0\",csrow=\"1\",dimm_label=\"unknown\"}}"),
+                    1.0,
+                ),
+                (
+                    &format!("{ue}{{channel=\"0\",controller=\"0\",csrow=\"1\",dimm_label=\"unknown\"}}"),
+                    2.0,
+                ),
+                // An unparsable count is left out, the other one of the channel stays.
+                (
+                    &format!("{ue}{{channel=\"1\",controller=\"0\",csrow=\"1\",dimm_label=\"unknown\"}}"),
+                    5.0,
+                ),
+                // An empty label file is an empty label.
+                (
+                    &format!("{ce}{{channel=\"2\",controller=\"0\",csrow=\"1\",dimm_label=\"\"}}"),
+                    6.0,
+                ),
+            ],
+        );
+        assert!(!t.contains(&format!("{ce}{{channel=\"1\",controller=\"0\",csrow=\"1\"")));
+        // No ch2_ue_count: no series (the kernel never writes one).
+        assert!(!t.contains(&format!("{ue}{{channel=\"2\"")));
+        assert!(!t.contains("channel=\"X\""));
+        assert!(t.contains(&format!(
+            "# HELP {ce} Total correctable memory errors for this channel.\n# TYPE {ce} counter\n"
+        )));
+        assert_eq!(channel_number("ch12_ce_count"), Some("12"));
+        assert_eq!(channel_number("ch_ce_count"), None);
+        assert_eq!(channel_number("ch1_ue_count"), None);
     }
 
     #[test]
