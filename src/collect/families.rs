@@ -26,6 +26,8 @@ pub const ALL: &[&Registration] = &[
     &netclass::REGISTRATION,
     &netdev::REGISTRATION,
     &netstat::REGISTRATION,
+    &nfs::REGISTRATION,
+    &nfsd::REGISTRATION,
     &nvme::REGISTRATION,
     &os::REGISTRATION,
     &powersupplyclass::REGISTRATION,

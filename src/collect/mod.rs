@@ -30,6 +30,8 @@ pub mod netclass;
 pub mod netdev;
 pub mod netstat;
 pub mod network;
+pub mod nfs;
+pub mod nfsd;
 pub mod nvme;
 pub mod os;
 pub mod own_process;
