@@ -244,12 +244,17 @@ intr 12345\nctxt 99\n";
         proptest! {
             #![proptest_config(crate::testing::cases(128))]
 
-            /// Any text, even from arbitrary bytes, parses without panicking.
+            /// Any text, even from arbitrary bytes, parses: no more CPUs than `cpu` lines, and
+            /// an aggregate line after it is the aggregate (the last one wins), the CPUs kept.
             #[test]
-            fn any_text_parses(bytes in vec(any::<u8>(), 0..400)) {
+            fn any_text_parses(bytes in vec(any::<u8>(), 0..400), all in times()) {
                 let text = String::from_utf8_lossy(&bytes);
-                let _ = parse_stat(&text);
+                let (_, cores) = parse_stat(&text);
+                prop_assert!(cores.len() <= text.lines().filter(|l| l.starts_with("cpu")).count());
                 let _ = parse_stat(&format!("cpu {text}\ncpu0 {text}"));
+                let later = parse_stat(&format!("{text}\n{}\n", line("cpu ", &all)));
+                prop_assert_eq!(later.0, all);
+                prop_assert_eq!(later.1, cores);
             }
 
             /// A generated `/proc/stat` parses back into the same counters, the other lines
@@ -847,10 +852,32 @@ mod family_tests {
     proptest! {
         #![proptest_config(crate::testing::cases(256))]
 
+        /// Any text parses: no more rows than lines, and a CPU list, when it is one, is
+        /// sorted without repeats.
         #[test]
         fn any_text_parses(text in any::<String>()) {
-            let _ = parse_cpu_lines(&text);
-            let _ = parse_cpu_list(&text);
+            prop_assert!(parse_cpu_lines(&text).len() <= text.lines().count());
+            if let Some(cpus) = parse_cpu_list(&text) {
+                prop_assert!(cpus.windows(2).all(|w| w[0] < w[1]), "{:?}", cpus);
+            }
+        }
+
+        /// Any set of CPUs, written as the kernel writes it (ranges and single numbers, in
+        /// order), parses back to the same set.
+        #[test]
+        fn cpu_lists_round_trip(cpus in proptest::collection::btree_set(0u32..4096, 0..64)) {
+            let cpus: Vec<u32> = cpus.into_iter().collect();
+            let mut parts: Vec<String> = Vec::new();
+            let mut i = 0;
+            while i < cpus.len() {
+                let mut j = i;
+                while j + 1 < cpus.len() && cpus[j + 1] == cpus[j] + 1 {
+                    j += 1;
+                }
+                parts.push(if j == i { cpus[i].to_string() } else { format!("{}-{}", cpus[i], cpus[j]) });
+                i = j + 1;
+            }
+            prop_assert_eq!(parse_cpu_list(&format!("{}\n", parts.join(","))), Some(cpus));
         }
 
         /// Generated CPU lines come back with their numbers, in file order.

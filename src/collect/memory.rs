@@ -53,7 +53,13 @@ impl MemInfo {
     pub fn memory(&self) -> Memory {
         let mut used = self
             .total
-            .saturating_sub(self.free + self.buffers + self.cached);
+            // Saturating: hostile sizes near 2^64 must not overflow (a panic in debug builds,
+            // a wrapped, tiny sum in release).
+            .saturating_sub(
+                self.free
+                    .saturating_add(self.buffers)
+                    .saturating_add(self.cached),
+            );
         if used == 0 {
             used = self.total.saturating_sub(self.free);
         }
@@ -127,6 +133,22 @@ SReclaimable:      50000 kB\nSwapTotal:       1048576 kB\nSwapFree:         5242
             fn any_text_parses(bytes in vec(any::<u8>(), 0..400)) {
                 let m = parse(&String::from_utf8_lossy(&bytes));
                 let _ = (m.memory(), m.swap());
+            }
+
+            /// Whatever sizes a (corrupt or hostile) meminfo claims, up to 2^64 kB: nothing
+            /// overflows, used never exceeds total, and percentages stay in 0..=100.
+            #[test]
+            fn any_sizes_stay_in_bounds(
+                v in proptest::array::uniform8(prop_oneof![any::<u64>(), kb(), 0u64..4]),
+            ) {
+                let keys = ["MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached",
+                            "SReclaimable", "SwapTotal", "SwapFree"];
+                let text: String = keys.iter().zip(v).map(|(k, n)| format!("{k}: {n} kB\n")).collect();
+                let m = parse(&text);
+                for (name, mem) in [("memory", m.memory()), ("swap", m.swap())] {
+                    prop_assert!(mem.used <= mem.total, "{}: {:?}", name, mem);
+                    prop_assert!((0.0..=100.0).contains(&mem.percent), "{}: {:?}", name, mem);
+                }
             }
 
             /// Generated meminfo parses back into bytes, whatever the order of the lines and

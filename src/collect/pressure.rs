@@ -193,9 +193,22 @@ mod tests {
     proptest! {
         #![proptest_config(crate::testing::cases(256))]
 
+        /// Any text parses; a total comes only from a `total=` field of a line of its kind,
+        /// and a valid first line wins over whatever follows, leaving the other kind alone.
         #[test]
-        fn any_text(text in any::<String>()) {
-            let _ = total(&text, "some");
+        fn any_text(text in any::<String>(), some in any::<u64>()) {
+            for kind in ["some", "full"] {
+                if let Some(v) = total(&text, kind) {
+                    prop_assert!(text.lines().any(|l| {
+                        let mut f = l.split_whitespace();
+                        f.next() == Some(kind)
+                            && f.any(|x| x.strip_prefix("total=").and_then(|n| n.parse().ok()) == Some(v))
+                    }), "{}={} without its line", kind, v);
+                }
+            }
+            let first = format!("some avg10=0.00 avg60=0.00 avg300=0.00 total={some}\n{text}");
+            prop_assert_eq!(total(&first, "some"), Some(some));
+            prop_assert_eq!(total(&first, "full"), total(&text, "full"));
         }
 
         #[test]

@@ -260,10 +260,28 @@ mod tests {
     proptest! {
         #![proptest_config(crate::testing::cases(128))]
 
-        /// Any text and any key: no panic.
+        /// Any text and any key: a value comes only from a line that starts with `key:`,
+        /// and a valid first line wins over whatever follows.
         #[test]
-        fn any_text_parses(bytes in vec(any::<u8>(), 0..400), key in any::<String>()) {
-            let _ = field_u64(&String::from_utf8_lossy(&bytes), &key);
+        fn any_text_parses(
+            bytes in vec(any::<u8>(), 0..400),
+            key in any::<String>(),
+            v in any::<u64>(),
+        ) {
+            let text = String::from_utf8_lossy(&bytes);
+            if let Some(got) = field_u64(&text, &key) {
+                let from_a_line = text.lines().any(|l| {
+                    l.strip_prefix(key.as_str())
+                        .and_then(|r| r.strip_prefix(':'))
+                        .and_then(|r| r.split_whitespace().next())
+                        .and_then(|n| n.parse().ok())
+                        == Some(got)
+                });
+                prop_assert!(from_a_line, "{} from no line", got);
+            }
+            if !key.contains(['\n', '\r']) {
+                prop_assert_eq!(field_u64(&format!("{key}: {v} kB\n{text}"), &key), Some(v));
+            }
         }
 
         /// Every key of a generated `Key:   value unit` file is found with its value, and a

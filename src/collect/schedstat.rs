@@ -140,9 +140,19 @@ mod tests {
     proptest! {
         #![proptest_config(crate::testing::cases(256))]
 
+        /// Any text parses into CPUs listed once each, no more than it has lines; a CPU's
+        /// first line wins, whatever follows it.
         #[test]
-        fn any_text(text in any::<String>()) {
-            let _ = parse(&text);
+        fn any_text(text in any::<String>(), v in proptest::collection::vec(any::<u64>(), 9)) {
+            let s = parse(&text).0;
+            prop_assert!(s.len() <= text.lines().count());
+            for (i, c) in s.iter().enumerate() {
+                prop_assert!(s[..i].iter().all(|o| o.cpu != c.cpu), "cpu{} twice", c.cpu);
+            }
+            let line: Vec<String> = v.iter().map(u64::to_string).collect();
+            let first = parse(&format!("cpu4 {}\n{text}", line.join(" "))).0;
+            prop_assert_eq!(first[0], Cpu { cpu: 4, running_ns: v[6], waiting_ns: v[7], timeslices: v[8] });
+            prop_assert_eq!(first.iter().filter(|c| c.cpu == 4).count(), 1);
         }
 
         #[test]

@@ -164,10 +164,33 @@ mod tests {
     proptest! {
         #![proptest_config(crate::testing::cases(256))]
 
-        /// Any text parses, and every generated line is read back.
+        /// Any text parses; a counter is never made up (set only from a line that starts
+        /// with its key, and only to a whole number), and lines after any text are read, the
+        /// last one winning, without disturbing the others.
         #[test]
-        fn any_text(text in any::<String>()) {
-            let _ = parse(&text);
+        fn any_text(text in any::<String>(), ctxt in any::<u64>(), btime in any::<u32>()) {
+            let s = parse(&text);
+            for (key, v) in [
+                ("intr", s.intr),
+                ("ctxt", s.ctxt),
+                ("processes", s.forks),
+                ("btime", s.btime),
+                ("procs_running", s.procs_running),
+                ("procs_blocked", s.procs_blocked),
+            ] {
+                if let Some(v) = v {
+                    prop_assert!(v >= 0.0 && v.fract() == 0.0, "{} = {}", key, v);
+                    prop_assert!(
+                        text.lines().any(|l| l.split_whitespace().next() == Some(key)),
+                        "{} without a line", key
+                    );
+                }
+            }
+            let later = parse(&format!("{text}\nctxt {ctxt}\nbtime {btime}\n"));
+            prop_assert_eq!(later.ctxt, Some(ctxt as f64));
+            prop_assert_eq!(later.btime, Some(f64::from(btime)));
+            prop_assert_eq!(later.intr, s.intr);
+            prop_assert_eq!(later.procs_blocked, s.procs_blocked);
         }
 
         #[test]
