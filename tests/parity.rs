@@ -315,6 +315,12 @@ const NEWER_SERIES: &[(&str, &str, &str)] = &[(
     "1.7 (the wdeleg_getattr line of Linux 6.6)",
 )];
 
+/// As [`ON_FIXTURES`], with a flag both are given: (fixture, collector, flag).
+const ON_FIXTURES_WITH: &[(&str, &str, &str)] = &[
+    ("pi", "bcache", "--collector.bcache.priorityStats"),
+    ("pi", "bcache", "--no-collector.bcache.priorityStats"),
+];
+
 /// Each `node_` family's `# HELP` and `# TYPE` lines.
 fn headers(text: &str) -> BTreeMap<String, (String, String)> {
     let mut out: BTreeMap<String, (String, String)> = BTreeMap::new();
@@ -357,7 +363,11 @@ fn fixture_series_match_node_exporter() {
     ensure_tool("prometheus-node-exporter", "prometheus-node-exporter");
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut problems = Vec::new();
-    for (host, collector) in ON_FIXTURES {
+    let runs = ON_FIXTURES
+        .iter()
+        .map(|(h, c)| (h, c, None))
+        .chain(ON_FIXTURES_WITH.iter().map(|(h, c, f)| (h, c, Some(*f))));
+    for (host, collector, flag) in runs {
         let root = fixtures.join(host);
         let (procfs, sysfs) = (root.join("proc"), root.join("sys"));
         let port = free_port();
@@ -369,6 +379,7 @@ fn fixture_series_match_node_exporter() {
                 .arg(format!("--path.sysfs={}", sysfs.display()))
                 .arg("--collector.disable-defaults")
                 .arg(format!("--collector.{collector}"))
+                .args(flag)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -376,14 +387,16 @@ fn fixture_series_match_node_exporter() {
         );
         assert!(wait_until(15, || TcpStream::connect(ne_addr).is_ok()));
         let on = format!("--collector.{collector}");
-        let ps = Server::start(&[
+        let mut args = vec![
             "--path.procfs",
             procfs.to_str().unwrap(),
             "--path.sysfs",
             sysfs.to_str().unwrap(),
             "--collector.disable-defaults",
             &on,
-        ]);
+        ];
+        args.extend(flag);
+        let ps = Server::start(&args);
         let series = |text: &str| -> BTreeMap<String, f64> {
             let (fams, values) = parse(text);
             values
@@ -426,7 +439,7 @@ fn fixture_series_match_node_exporter() {
                 Some(_) if fixed(s) => {}
                 Some(h) if (h - v).abs() <= v.abs() * 1e-12 => {}
                 other => problems.push(format!(
-                    "{host}/{collector}: {s} = {v}, psmonitor {other:?}"
+                    "{host}/{collector} {flag:?}: {s} = {v}, psmonitor {other:?}"
                 )),
             }
         }

@@ -7,6 +7,7 @@ use super::*;
 /// Every family, in node_exporter's collector names.
 pub const ALL: &[&Registration] = &[
     &arp::REGISTRATION,
+    &bcache::REGISTRATION,
     &bonding::REGISTRATION,
     &btrfs::REGISTRATION,
     &conntrack::REGISTRATION,

@@ -35,6 +35,10 @@ pub const FLAGS: &[Flag] = &[
         help: "regexp of arp devices to exclude (mutually exclusive to device-include)",
     },
     Flag {
+        name: "bcache.priorityStats",
+        help: "(switch) expose expensive priority stats (cacheN/priority_stats) [default off]",
+    },
+    Flag {
         name: "diskstats.device-include",
         help: "regexp of diskstats devices to include (mutually exclusive to device-exclude)",
     },

@@ -3,6 +3,7 @@
 //! Only the sampler thread owns a [`Collector`]; nothing here runs on a request path.
 
 pub mod arp;
+pub mod bcache;
 pub mod bonding;
 pub mod btrfs;
 pub mod conntrack;
