@@ -13,7 +13,13 @@ use std::time::Duration;
 pub fn help() -> String {
     let mut families = String::new();
     for f in crate::collect::flags::FLAGS {
-        let value = if f.switch() { "" } else { " REGEX" };
+        let value = if f.switch() {
+            ""
+        } else if f.list() {
+            " LIST"
+        } else {
+            " REGEX"
+        };
         families.push_str(&format!(
             "    --collector.{}{value}\n        {}\n",
             f.name, f.help
@@ -961,6 +967,10 @@ mod tests {
             .switch("netclass.ignore-invalid-speed"));
         let missing = args(&["--collector.arp.device-include"]);
         assert!(missing.err().unwrap().contains("needs a value"));
+        // A list, not a regexp: node_exporter's label names, an unknown one refused.
+        assert!(args(&["--collector.ipvs.backend-labels=proto,local_port"]).is_ok());
+        let bad = args(&["--collector.ipvs.backend-labels", "proto,port"]);
+        assert!(bad.err().unwrap().contains("unknown IPVS backend labels"));
     }
 
     #[test]

@@ -293,6 +293,7 @@ const ON_FIXTURES: &[(&str, &str)] = &[
     ("vm", "xfs"),
     ("laptop", "nfs"),
     ("vm", "nfsd"),
+    ("vm", "ipvs"),
 ];
 
 /// Series whose value node_exporter 1.5 got wrong and 1.12 gets right: (family, a label value
@@ -319,6 +320,11 @@ const NEWER_SERIES: &[(&str, &str, &str)] = &[(
 const ON_FIXTURES_WITH: &[(&str, &str, &str)] = &[
     ("pi", "bcache", "--collector.bcache.priorityStats"),
     ("pi", "bcache", "--no-collector.bcache.priorityStats"),
+    (
+        "vm",
+        "ipvs",
+        "--collector.ipvs.backend-labels=proto,local_port",
+    ),
 ];
 
 /// Each `node_` family's `# HELP` and `# TYPE` lines.

@@ -11,7 +11,9 @@ use regex_lite::Regex;
 use std::collections::BTreeMap;
 
 /// One flag: its name after `--collector.`, and what it says. A flag whose help starts with
-/// `(switch)` takes no value: `--collector.NAME` turns it on, `--no-collector.NAME` off.
+/// `(switch)` takes no value: `--collector.NAME` turns it on, `--no-collector.NAME` off. One
+/// whose help starts with `(list)` takes a comma-separated list, checked by its family at
+/// start-up, not a regexp.
 pub struct Flag {
     pub name: &'static str,
     pub help: &'static str,
@@ -21,6 +23,11 @@ impl Flag {
     /// Whether the flag is an on/off switch rather than a pattern.
     pub fn switch(&self) -> bool {
         self.help.starts_with("(switch)")
+    }
+
+    /// Whether the flag takes a comma-separated list rather than a pattern.
+    pub fn list(&self) -> bool {
+        self.help.starts_with("(list)")
     }
 }
 
@@ -71,6 +78,10 @@ pub const FLAGS: &[Flag] = &[
         help: "regexp of hwmon chips to exclude (mutually exclusive to chip-include)",
     },
     Flag {
+        name: "ipvs.backend-labels",
+        help: "(list) IPVS backend stats labels, comma-separated [default local_address,local_port,remote_address,remote_port,proto,local_mark]",
+    },
+    Flag {
         name: "netclass.ignored-devices",
         help: "regexp of net devices to ignore for netclass [default ^$]",
     },
@@ -98,7 +109,7 @@ impl Values {
         let Some(flag) = FLAGS.iter().find(|f| f.name == name) else {
             return Ok(false);
         };
-        if flag.switch() {
+        if flag.switch() || flag.list() {
             self.0.insert(flag.name, pattern.to_owned());
             return Ok(true);
         }
@@ -128,6 +139,11 @@ impl Values {
         self.0.get(name).is_some_and(|v| v == "true")
     }
 
+    /// The value of `name` as given (a list flag's), if it was.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
     /// The single pattern `name` (`netclass.ignored-devices`), if given.
     pub fn pattern(&self, name: &str) -> Option<Regex> {
         Regex::new(self.0.get(name)?).ok()
@@ -135,6 +151,9 @@ impl Values {
 
     /// Checks every pair at start-up, so a conflict stops the server with one line.
     pub fn check(&self) -> Result<(), String> {
+        if let Some(labels) = self.value("ipvs.backend-labels") {
+            super::ipvs::backend_labels(labels)?;
+        }
         for flag in FLAGS {
             if let Some(prefix) = flag.name.strip_suffix("-include") {
                 self.filter(prefix)?;
