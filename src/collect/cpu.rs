@@ -153,9 +153,10 @@ pub fn frequency_mhz(roots: &super::family::Roots, buf: &mut Vec<u8>, cpus: usiz
     let mut sum = 0.0;
     let mut n = 0;
     for i in 0..cpus {
-        let path = roots.sys(&format!(
-            "devices/system/cpu/cpu{i}/cpufreq/scaling_cur_freq"
-        ));
+        // By its policy's directory, which the CPUs of one policy (and the cpufreq family)
+        // share, so it is read once a tick.
+        let freq = roots.sys(&format!("devices/system/cpu/cpu{i}/cpufreq"));
+        let path = super::procfs::resolved(&freq).join("scaling_cur_freq");
         if let Ok(text) = read_into(&path, buf) {
             if let Ok(khz) = text.trim().parse::<f64>() {
                 sum += khz / 1000.0;
@@ -351,11 +352,12 @@ pub fn cpu_number(word: &str) -> Option<u32> {
 /// The numbers of the `cpuN` entries of sysfs `devices/system/cpu` at `dir`, sorted; empty if
 /// it cannot be listed.
 pub fn sysfs_cpus(dir: &std::path::Path) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(entries) = super::procfs::entries(dir) else {
         return Vec::new();
     };
     let mut cpus: Vec<u32> = entries
-        .filter_map(|e| cpu_number(e.ok()?.file_name().to_str()?))
+        .iter()
+        .filter_map(|e| cpu_number(e.name.to_str()?))
         .collect();
     cpus.sort_unstable();
     cpus

@@ -117,7 +117,8 @@ impl Family for CpufreqFamily {
         let cpus = super::cpu::sysfs_cpus(&dir);
         let mut out = Vec::with_capacity(cpus.len());
         for cpu in cpus {
-            let freq = dir.join(format!("cpu{cpu}/cpufreq"));
+            // CPUs of one policy share its directory: named by it, it is read once a tick.
+            let freq = super::procfs::resolved(&dir.join(format!("cpu{cpu}/cpufreq")));
             if !freq.is_dir() {
                 continue;
             }

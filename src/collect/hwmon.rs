@@ -92,7 +92,7 @@ impl Family for HwmonFamily {
 fn chips(class: &Path) -> Vec<(std::path::PathBuf, String)> {
     let mut found = Vec::new();
     for entry in sorted_entries(class) {
-        let dir = class.join(&entry);
+        let dir = super::procfs::resolved(&class.join(&entry));
         // A link to a chip is followed; a dangling link or a plain file is no chip.
         if !fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
             continue;
@@ -235,7 +235,7 @@ fn collect(dir: &Path, sensors: &mut BTreeMap<String, Sensor>) {
 fn read_chip(dir: &Path, chip: &str, out: &mut Samples) {
     let mut sensors = BTreeMap::new();
     collect(dir, &mut sensors);
-    let device = dir.join("device");
+    let device = super::procfs::resolved(&dir.join("device"));
     if fs::metadata(&device).is_ok_and(|m| m.is_dir()) {
         collect(&device, &mut sensors);
     }

@@ -44,6 +44,7 @@ pub mod processes;
 pub mod procfs;
 pub mod psi;
 pub mod rapl;
+pub mod reads;
 pub mod schedstat;
 pub mod selinux;
 pub mod sensors;
@@ -240,6 +241,8 @@ impl Collector {
     /// harvest is carried over (see [`crate::sampler::FAMILIES_WANTED_FOR`]).
     pub fn sample(&mut self, families: bool) -> Snapshot {
         let start = Instant::now();
+        // Every source below is read once, for the JSON model and the families alike.
+        let tick = reads::Tick::begin();
         let elapsed = self.last.tick(start);
         if self
             .sensors_found
@@ -347,6 +350,14 @@ impl Collector {
             self.clock_ticks,
             self.page_size,
             &mut self.buf,
+        );
+        let read = tick.end();
+        log::trace!(
+            "tick read {} files, {} directories, {} statvfs; {} reads shared",
+            read.files,
+            read.dirs,
+            read.statfs,
+            read.shared
         );
         Snapshot {
             harvests,

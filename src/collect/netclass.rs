@@ -45,6 +45,12 @@ const ATTR_READ: usize = 128;
 /// `None` if it cannot be opened or read (`EINVAL` on a down device, a directory, ...). Bytes
 /// that are not UTF-8 are shown as U+FFFD.
 pub(super) fn read_attr(path: &Path) -> Option<String> {
+    if let Some(got) = super::reads::file(path) {
+        // This tick's reading of it (the JSON model reads `operstate`, `flags`, `speed` too).
+        let got = got.ok()?;
+        let n = got.data.len().min(ATTR_READ);
+        return Some(String::from_utf8_lossy(&got.data[..n]).trim().to_owned());
+    }
     let mut file = std::fs::File::open(path).ok()?;
     let mut buf = [0u8; ATTR_READ];
     let n = loop {
@@ -136,7 +142,7 @@ impl Family for NetclassFamily {
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         let dir = roots.sys("class/net");
-        let entries = match std::fs::read_dir(&dir) {
+        let entries = match super::procfs::entries(&dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Ok(Arc::new(NetclassHarvest { ifaces: Vec::new() }))
@@ -144,16 +150,16 @@ impl Family for NetclassFamily {
             Err(e) => return Err(format!("{}: {e}", dir.display())),
         };
         let mut ifaces = Vec::new();
-        for entry in entries.flatten() {
-            match entry.file_type() {
-                Ok(t) if !t.is_file() => {}
+        for entry in entries.iter() {
+            match entry.file_type {
+                Some(t) if !t.is_file() => {}
                 _ => continue,
             }
-            let name = entry.file_name().to_string_lossy().into_owned();
+            let name = entry.name.to_string_lossy().into_owned();
             if self.ignored.as_ref().is_some_and(|r| r.is_match(&name)) {
                 continue;
             }
-            let path = entry.path();
+            let path = dir.join(&entry.name);
             let mut props = [None; PROPS.len()];
             for (slot, prop) in props.iter_mut().zip(&PROPS) {
                 *slot = read_attr(&path.join(prop.file)).and_then(|v| parse_int(&v));
@@ -166,11 +172,7 @@ impl Family for NetclassFamily {
                 *speed = speed.wrapping_mul(1_000_000) / 8;
             }
             let info = INFO.map(|file| read_attr(&path.join(file)).unwrap_or_default());
-            ifaces.push(Iface {
-                name: entry.file_name().to_string_lossy().into_owned(),
-                props,
-                info,
-            });
+            ifaces.push(Iface { name, props, info });
         }
         ifaces.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Arc::new(NetclassHarvest { ifaces }))

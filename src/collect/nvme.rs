@@ -112,7 +112,8 @@ impl Family for NvmeFamily {
         }
         let mut found = Vec::new();
         for entry in sorted_entries(&class) {
-            let dir = class.join(&entry);
+            // By its real place, as the hwmon family reaches it (a drive's `hwmonN/device`).
+            let dir = super::procfs::resolved(&class.join(&entry));
             if !std::fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
                 continue;
             }

@@ -118,7 +118,7 @@ impl Family for PowersupplyclassFamily {
         let class = roots.sys("class/power_supply");
         let mut out = Samples::default();
         for entry in sorted_entries(&class) {
-            let dir = class.join(&entry);
+            let dir = super::procfs::resolved(&class.join(&entry));
             if !fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
                 continue;
             }

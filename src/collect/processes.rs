@@ -7,7 +7,7 @@
 //! again every [`UID_RECHECK`] scans, as a daemon may drop privileges after it starts.
 //! Reading `/proc` lists thread-group leaders only, so threads are never counted as processes.
 
-use super::procfs::{cap_name, read_lossy};
+use super::procfs::{cap_name, read_lossy_direct};
 use super::users::Users;
 use crate::model::{mib, round, Process};
 use std::collections::HashMap;
@@ -226,7 +226,7 @@ impl ProcessCollector {
             let _ = write!(self.path, "{}/{pid}/stat", self.proc);
             // Lossy: a process may name itself with any bytes (`comm` of `x\xff`); it must
             // still be seen and counted, not skipped.
-            let Some(stat) = read_lossy(&self.path, &mut self.buf)
+            let Some(stat) = read_lossy_direct(&self.path, &mut self.buf)
                 .ok()
                 .and_then(|t| parse_stat(&t))
             else {
@@ -405,7 +405,7 @@ fn thread_cpu() -> Duration {
 /// when its first word's basename starts with the truncated one, capped at
 /// [`super::procfs::MAX_NAME`].
 fn full_name(proc: &str, pid: u32, comm: &str, buf: &mut Vec<u8>) -> Option<String> {
-    let text = read_lossy(format!("{proc}/{pid}/cmdline"), buf).ok()?;
+    let text = read_lossy_direct(format!("{proc}/{pid}/cmdline"), buf).ok()?;
     let first = text.split('\0').next()?;
     let base = first.rsplit('/').next()?;
     (base.len() > comm.len() && base.starts_with(comm)).then(|| cap_name(base).to_owned())

@@ -19,8 +19,24 @@ pub const READ_CAP: usize = 4 * 1024 * 1024;
 /// Reads the whole file at `path` into `buf` (cleared first) and returns it as text. Only
 /// regular files, opened non-blocking (a FIFO or a device below `--path.procfs` must not hang
 /// or feed the sampler forever), and at most [`READ_CAP`] bytes.
+///
+/// During a tick the file is read once and shared (see [`super::reads`]).
 pub fn read_into(path: impl AsRef<Path>, buf: &mut Vec<u8>) -> io::Result<&str> {
-    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(got) = super::reads::file(path.as_ref()) {
+        let got = got?;
+        if got.truncated {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "file too large"));
+        }
+        buf.clear();
+        buf.extend_from_slice(&got.data);
+        return std::str::from_utf8(buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e));
+    }
+    read_into_direct(path, buf)
+}
+
+/// [`read_into`] without the tick's cache: for files that one reader reads once a tick and
+/// that are many (the process scan's `/proc/PID/stat`), where keeping them would only cost.
+pub fn read_into_direct(path: impl AsRef<Path>, buf: &mut Vec<u8>) -> io::Result<&str> {
     buf.clear();
     if buf.capacity() > READ_CAP {
         buf.shrink_to(64 * 1024);
@@ -58,6 +74,19 @@ pub fn read_lossy(
     buf: &mut Vec<u8>,
 ) -> io::Result<std::borrow::Cow<'_, str>> {
     match read_into(&path, buf) {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
+        Err(e) => return Err(e),
+    }
+    Ok(String::from_utf8_lossy(buf))
+}
+
+/// [`read_lossy`] without the tick's cache (see [`read_into_direct`]).
+pub fn read_lossy_direct(
+    path: impl AsRef<Path>,
+    buf: &mut Vec<u8>,
+) -> io::Result<std::borrow::Cow<'_, str>> {
+    match read_into_direct(&path, buf) {
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
         Err(e) => return Err(e),
@@ -118,6 +147,12 @@ const MAX_ENTRIES: usize = 4096;
 /// Reads at most `cap` bytes of the file at `path`. Opened non-blocking, so a FIFO planted
 /// where an attribute should be cannot hang the sampler; reading a directory fails (`EISDIR`).
 pub fn read_capped_bytes(path: &Path, cap: usize) -> io::Result<Vec<u8>> {
+    if let Some(got) = super::reads::file(path) {
+        let got = got?;
+        if !got.truncated || cap <= got.data.len() {
+            return Ok(got.data[..cap.min(got.data.len())].to_vec());
+        }
+    }
     let file: File = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
@@ -145,6 +180,18 @@ pub fn read_capped_number<T: std::str::FromStr>(path: &Path, cap: usize) -> Opti
 /// The names in `dir`, sorted bytewise as Go's `os.ReadDir` sorts them (at most
 /// [`MAX_ENTRIES`]); empty if it cannot be listed.
 pub fn sorted_entries(dir: &Path) -> Vec<OsString> {
+    if let Some(got) = super::reads::dir(dir) {
+        return got.map_or_else(
+            |_| Vec::new(),
+            |entries| {
+                entries
+                    .iter()
+                    .take(MAX_ENTRIES)
+                    .map(|e| e.name.clone())
+                    .collect()
+            },
+        );
+    }
     let Ok(rd) = fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -154,6 +201,46 @@ pub fn sorted_entries(dir: &Path) -> Vec<OsString> {
         .collect();
     names.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
     names
+}
+
+/// `path` with its last component's symlink followed (one `readlink`, no open): sysfs reaches
+/// one file by several paths (`class/hwmon/hwmon0/device/temp` is
+/// `class/thermal/thermal_zone0/temp`; `cpu1/cpufreq` is `cpufreq/policy0`), and readers that
+/// walk a class or a CPU's `cpufreq` name it by its real place, so that a tick reads it once
+/// ([`super::reads`] keys by path). A relative target is joined lexically (sysfs links point
+/// at real directories); anything else (not a link, an absolute target, which would leave
+/// `--path.sysfs`) is `path` itself.
+pub fn resolved(path: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let (Ok(target), Some(parent)) = (fs::read_link(path), path.parent()) else {
+        return path.to_owned();
+    };
+    if target.is_absolute() {
+        return path.to_owned();
+    }
+    let mut out = parent.to_path_buf();
+    for c in target.components() {
+        match c {
+            Component::ParentDir => {
+                if !out.pop() {
+                    return path.to_owned();
+                }
+            }
+            Component::Normal(n) => out.push(n),
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => return path.to_owned(),
+        }
+    }
+    out
+}
+
+/// The entries of `dir`, sorted by name, each with its type as `readdir` gives it (no
+/// `stat`); listed once a tick (see [`super::reads`]).
+pub fn entries(dir: &Path) -> io::Result<std::rc::Rc<[super::reads::Entry]>> {
+    match super::reads::dir(dir) {
+        Some(got) => got,
+        None => super::reads::list(dir),
+    }
 }
 
 /// The entries of `dir` that `filepath.Glob(dir/<prefix>[0-9]*)` matches, sorted, each with

@@ -10,7 +10,6 @@
 
 use super::procfs::read_into;
 use crate::model::{round, GlancesSensor, Sensor, SensorKind};
-use std::fs;
 use std::path::{Path, PathBuf};
 
 /// A discovered sensor: where to read it and what to call it.
@@ -60,21 +59,23 @@ pub fn discover(root: &Path) -> Vec<Source> {
     let mut out = Vec::new();
     // Fans, voltages and batteries, listed after all temperatures.
     let mut rest = Vec::new();
+    // Chips and zones by their real place, as the hwmon and thermal_zone families name them,
+    // so a tick reads each input once for both.
     for dir in sorted_dirs(&root.join("hwmon")) {
+        let dir = super::procfs::resolved(&dir);
         let Some(chip) = read_trim(&dir.join("name")) else {
             continue;
         };
         // One directory read per chip, as before: every (prefix, number, path) input.
-        let mut inputs: Vec<(usize, u32, PathBuf)> = fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .flatten()
+        let mut inputs: Vec<(usize, u32, PathBuf)> = super::procfs::entries(&dir)
+            .iter()
+            .flat_map(|e| e.iter())
             .filter_map(|e| {
-                let f = e.file_name().into_string().ok()?;
+                let f = e.name.to_str()?;
                 let stem = f.strip_suffix("_input")?;
                 HWMON.iter().enumerate().find_map(|(i, (prefix, _))| {
                     let n = stem.strip_prefix(prefix)?.parse().ok()?;
-                    Some((i, n, e.path()))
+                    Some((i, n, dir.join(&e.name)))
                 })
             })
             .collect();
@@ -98,6 +99,7 @@ pub fn discover(root: &Path) -> Vec<Source> {
         }
     }
     for dir in sorted_dirs(&root.join("thermal")) {
+        let dir = super::procfs::resolved(&dir);
         let Some(zone) = dir.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
@@ -115,11 +117,13 @@ pub fn discover(root: &Path) -> Vec<Source> {
             glances: None,
         });
     }
+    // A battery is named in the class (`battery_status` finds the mains beside it) and read
+    // by its real place.
     for dir in sorted_dirs(&root.join("power_supply")) {
         let Some(supply) = dir.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if read_trim(&dir.join("type")).as_deref() != Some("Battery") {
+        if read_trim(&super::procfs::resolved(&dir).join("type")).as_deref() != Some("Battery") {
             continue;
         }
         rest.push(Source {
@@ -257,11 +261,10 @@ fn text_stem(input: &Path) -> String {
 }
 
 fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
+    let mut v: Vec<PathBuf> = super::procfs::entries(dir)
+        .iter()
+        .flat_map(|e| e.iter())
+        .map(|e| dir.join(&e.name))
         .collect();
     // hwmon10 after hwmon9: sort by the trailing number, then by name.
     v.sort_by_key(|p| {
@@ -340,19 +343,20 @@ fn read_one(s: &Source, buf: &mut Vec<u8>) -> Option<Sensor> {
             out.volts = Some(round(milli as f64 / 1000.0, 3));
         }
         Kind::Battery => {
-            let capacity: u32 = read_into(s.path.join("capacity"), buf)
+            let dir = &super::procfs::resolved(&s.path);
+            let capacity: u32 = read_into(dir.join("capacity"), buf)
                 .ok()?
                 .trim()
                 .parse()
                 .ok()?;
             out.percent = Some(capacity.min(100));
-            out.status = read_into(s.path.join("status"), buf)
+            out.status = read_into(dir.join("status"), buf)
                 .ok()
                 .map(str::trim)
                 .filter(|t| !t.is_empty() && t.len() <= 32)
                 .map(str::to_owned);
             if s.glances.is_some() {
-                glances_value = battery_percent(&s.path, buf).unwrap_or(capacity as f64) as i64;
+                glances_value = battery_percent(dir, buf).unwrap_or(capacity as f64) as i64;
             }
         }
     }
@@ -380,16 +384,21 @@ fn battery_percent(dir: &Path, buf: &mut Vec<u8>) -> Option<f64> {
 }
 
 /// Glances' battery `status`: `Charging` when on mains (`AC0/online`, `AC/online`, else the
-/// battery's status is `Charging` or `Full`), otherwise `Discharging`.
+/// battery's status is `Charging` or `Full`), otherwise `Discharging`. `dir` is the battery
+/// in the `power_supply` class; files are read by their real place, as the
+/// `powersupplyclass` family reads them, so a tick reads each once.
 fn battery_status(dir: &Path, buf: &mut Vec<u8>) -> String {
     let supplies = dir.parent().unwrap_or(dir);
-    let online = ["AC0/online", "AC/online"].iter().find_map(|f| {
-        read_into(supplies.join(f), buf)
-            .ok()
-            .map(|t| t.trim() == "1")
+    let online = ["AC0", "AC"].iter().find_map(|f| {
+        read_into(
+            super::procfs::resolved(&supplies.join(f)).join("online"),
+            buf,
+        )
+        .ok()
+        .map(|t| t.trim() == "1")
     });
     let plugged = online.unwrap_or_else(|| {
-        read_into(dir.join("status"), buf)
+        read_into(super::procfs::resolved(dir).join("status"), buf)
             .is_ok_and(|t| matches!(t.trim().to_lowercase().as_str(), "charging" | "full"))
     });
     if plugged { "Charging" } else { "Discharging" }.to_owned()
@@ -422,6 +431,7 @@ pub fn pick_cpu(sensors: &[Sensor]) -> Option<&Sensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn s(name: &str, label: &str, temp: f64) -> Sensor {
         Sensor {

@@ -164,8 +164,20 @@ impl Timed {
         self.slow.retain(|s| s.seen);
     }
 
-    /// Measures the filesystem at `path`, known as `key` (its mount point) across ticks.
+    /// Measures the filesystem at `path`, known as `key` (its mount point) across ticks. In
+    /// a tick ([`super::reads`]) a path is measured once, whichever [`Timed`] asks first (the
+    /// JSON model's disks or the `filesystem` family), and the others get its answer.
     pub fn measure(&mut self, key: &str, path: PathBuf) -> Answer {
+        if let Some(answer) = super::reads::statfs_kept(&path) {
+            return answer;
+        }
+        let kept = path.clone();
+        let answer = self.measure_now(key, path);
+        super::reads::keep_statfs(&kept, answer);
+        answer
+    }
+
+    fn measure_now(&mut self, key: &str, path: PathBuf) -> Answer {
         let answer = |a: Option<Statvfs>| a.map_or(Answer::Failed, Answer::Ok);
         if let Some(slow) = self.slow.iter_mut().find(|s| s.key == key) {
             slow.seen = true;

@@ -87,11 +87,11 @@ impl Family for ThermalZoneFamily {
         let class = roots.sys("class/thermal");
         let zones = numbered_entries(&class, "thermal_zone")
             .into_iter()
-            .filter_map(|(entry, n)| zone(&class.join(entry), n))
+            .filter_map(|(entry, n)| zone(&super::procfs::resolved(&class.join(entry)), n))
             .collect();
         let cooling = numbered_entries(&class, "cooling_device")
             .into_iter()
-            .filter_map(|(entry, n)| cooling(&class.join(entry), n))
+            .filter_map(|(entry, n)| cooling(&super::procfs::resolved(&class.join(entry)), n))
             .collect();
         Ok(Arc::new(Reading { zones, cooling }))
     }

@@ -197,7 +197,18 @@ impl Family for ZfsFamily {
             // The host has no such files: node_exporter's "no data" (success 0).
             return Ok(Arc::new(super::family::NoData));
         }
+        // A subsystem that is a directory here (a hostile tree) is not read as a file: it is
+        // listed below as a pool, once.
+        let listed = super::procfs::entries(&base).unwrap_or_else(|_| Vec::new().into());
+        let is_dir = |name: &str| {
+            listed
+                .iter()
+                .any(|e| e.name == name && e.file_type.is_some_and(|t| t.is_dir()))
+        };
         for (prefix, file) in SUBSYSTEMS {
+            if is_dir(file) {
+                continue;
+            }
             if let Some(text) = read(&base.join(file)) {
                 subsystem(&mut out, prefix, file, &text);
             }

@@ -1,0 +1,463 @@
+//! One reading per source per tick: while a [`Tick`] is open on the sampler thread, every file,
+//! directory listing and `statvfs` that the readers of this module's siblings ask for is done
+//! at most once, kept for the rest of the tick, and handed to every view that asks again.
+//!
+//! psmonitor shows a host three ways (its JSON model, the `/metrics` families, the Glances API
+//! mapped from the JSON model), and the JSON side and the families parse the same kernel files
+//! (`/proc/stat` for the CPU model and the `cpu` and `stat` families, `/proc/meminfo`,
+//! `/proc/net/dev`, `/proc/diskstats`, `/proc/loadavg`, `/proc/pressure/*`, `class/net`'s
+//! attributes, the mounts' `statvfs`...). Rather than thread a readings object through every
+//! reader (and every family's signature), the readers' own helpers in [`super::procfs`] and
+//! [`super::statfs`] look here first: the first read of a path in a tick opens it, the others
+//! get the same bytes. So no file is opened twice a tick, whatever is served, and every view
+//! of a tick sees the same reading (a counter never differs between `/system` and `/metrics`).
+//!
+//! Only regular files are kept (a FIFO or device planted below `--path.procfs` is read the
+//! way its reader always did, uncached), each at most [`super::procfs::READ_CAP`] bytes. Files
+//! that one reader reads once anyway and that are many (the process scan's `/proc/PID/*`)
+//! bypass the cache (`read_lossy_direct`), so it costs nothing there. Outside a tick (start-up,
+//! tests of one reader) nothing is kept. The cache lives in a thread-local, so it is the
+//! sampler thread's alone; it is emptied when the tick ends (the [`Tick`] is dropped).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::fs::{FileType, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// A file as the tick read it: its first [`super::procfs::READ_CAP`] bytes and whether there
+/// were more.
+#[derive(Debug, Clone)]
+pub struct Bytes {
+    pub data: Rc<[u8]>,
+    /// The file is longer than `data`.
+    pub truncated: bool,
+}
+
+/// One directory entry: its name and type (from `readdir`, no `stat`).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: OsString,
+    pub file_type: Option<FileType>,
+}
+
+/// An error kept for the rest of the tick (`io::Error` cannot be cloned).
+#[derive(Debug, Clone, Copy)]
+struct Failure {
+    kind: io::ErrorKind,
+    code: Option<i32>,
+}
+
+impl Failure {
+    fn of(e: &io::Error) -> Failure {
+        Failure {
+            kind: e.kind(),
+            code: e.raw_os_error(),
+        }
+    }
+
+    fn error(self) -> io::Error {
+        match self.code {
+            Some(code) => io::Error::from_raw_os_error(code),
+            None => io::Error::new(self.kind, "read failed earlier this tick"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum File {
+    Read(Bytes),
+    Failed(Failure),
+    /// Not a regular file: its readers read it themselves.
+    Special,
+}
+
+/// What a tick has read so far.
+#[derive(Debug, Default)]
+struct Kept {
+    files: HashMap<PathBuf, File>,
+    dirs: HashMap<PathBuf, Result<Rc<[Entry]>, Failure>>,
+    statfs: HashMap<PathBuf, super::statfs::Answer>,
+    stats: Stats,
+}
+
+/// What one tick read, for the debug log and the tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Files opened (each once).
+    pub files: usize,
+    /// Directories listed (each once).
+    pub dirs: usize,
+    /// `statvfs` calls (each path once).
+    pub statfs: usize,
+    /// Reads answered from what the tick had already read.
+    pub shared: usize,
+}
+
+thread_local! {
+    static KEPT: RefCell<Option<Kept>> = const { RefCell::new(None) };
+}
+
+/// An open tick on this thread: until it is dropped (or [`Tick::end`]), each source is read at
+/// most once. Ticks do not nest: opening one while another is open starts afresh.
+#[derive(Debug)]
+pub struct Tick(());
+
+impl Tick {
+    /// Opens a tick on this thread.
+    pub fn begin() -> Tick {
+        KEPT.with(|k| *k.borrow_mut() = Some(Kept::default()));
+        Tick(())
+    }
+
+    /// Ends the tick, forgetting what it read, and says how much that was.
+    pub fn end(self) -> Stats {
+        let stats = KEPT.with(|k| k.borrow().as_ref().map(|k| k.stats).unwrap_or_default());
+        drop(self);
+        stats
+    }
+}
+
+impl Drop for Tick {
+    fn drop(&mut self) {
+        KEPT.with(|k| *k.borrow_mut() = None);
+    }
+}
+
+/// Runs `f` on this thread's open tick; `None` when there is none.
+fn with_kept<T>(f: impl FnOnce(&mut Kept) -> T) -> Option<T> {
+    KEPT.with(|k| k.try_borrow_mut().ok()?.as_mut().map(f))
+}
+
+/// This tick's reading of the file at `path`: `None` when no tick is open or the file is not
+/// a regular file (the caller reads it as it would without a tick).
+pub fn file(path: &Path) -> Option<io::Result<Bytes>> {
+    let kept = with_kept(|k| match k.files.get(path) {
+        Some(f) => {
+            k.stats.shared += 1;
+            Some(f.clone())
+        }
+        None => None,
+    })?;
+    let got = match kept {
+        Some(f) => f,
+        None => {
+            let f = read_file(path);
+            with_kept(|k| {
+                k.stats.files += 1;
+                k.files.insert(path.to_owned(), f.clone());
+            });
+            f
+        }
+    };
+    match got {
+        File::Read(b) => Some(Ok(b)),
+        File::Failed(e) => Some(Err(e.error())),
+        File::Special => None,
+    }
+}
+
+/// Opens and reads `path` once: non-blocking, regular files only, at most `READ_CAP` bytes.
+fn read_file(path: &Path) -> File {
+    let cap = super::procfs::READ_CAP;
+    let mut file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) => return File::Failed(Failure::of(&e)),
+    };
+    match file.metadata() {
+        Ok(m) if m.is_file() => {}
+        // What reading it would say (a sensor walk meets `power/`).
+        Ok(m) if m.is_dir() => {
+            return File::Failed(Failure::of(&io::Error::from_raw_os_error(libc::EISDIR)))
+        }
+        Ok(_) => return File::Special,
+        Err(e) => return File::Failed(Failure::of(&e)),
+    }
+    let mut data = Vec::new();
+    match (&mut file).take(cap as u64 + 1).read_to_end(&mut data) {
+        Ok(_) => {}
+        Err(e) => return File::Failed(Failure::of(&e)),
+    }
+    let truncated = data.len() > cap;
+    data.truncate(cap);
+    File::Read(Bytes {
+        data: data.into(),
+        truncated,
+    })
+}
+
+/// This tick's listing of the directory `path`, sorted by name: `None` when no tick is open.
+pub fn dir(path: &Path) -> Option<io::Result<Rc<[Entry]>>> {
+    let kept = with_kept(|k| {
+        let d = k.dirs.get(path).cloned();
+        if d.is_some() {
+            k.stats.shared += 1;
+        }
+        d
+    })?;
+    let got = kept.unwrap_or_else(|| {
+        let d = list_kept(path);
+        with_kept(|k| {
+            k.stats.dirs += 1;
+            k.dirs.insert(path.to_owned(), d.clone());
+        });
+        d
+    });
+    Some(got.map_err(Failure::error))
+}
+
+/// At most this many entries of a directory are kept (a hostile tree could hold millions).
+const MAX_ENTRIES: usize = 65_536;
+
+/// Lists `path` (sorted), without the tick.
+pub fn list(path: &Path) -> io::Result<Rc<[Entry]>> {
+    list_kept(path).map_err(Failure::error)
+}
+
+fn list_kept(path: &Path) -> Result<Rc<[Entry]>, Failure> {
+    let rd = std::fs::read_dir(path).map_err(|e| Failure::of(&e))?;
+    let mut entries: Vec<Entry> = rd
+        .filter_map(|e| {
+            let e = e.ok()?;
+            Some(Entry {
+                name: e.file_name(),
+                file_type: e.file_type().ok(),
+            })
+        })
+        .take(MAX_ENTRIES)
+        .collect();
+    use std::os::unix::ffi::OsStrExt;
+    entries.sort_unstable_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    Ok(entries.into())
+}
+
+/// This tick's `statvfs` answer for `path`, if it has one already.
+pub fn statfs_kept(path: &Path) -> Option<super::statfs::Answer> {
+    with_kept(|k| {
+        let a = k.statfs.get(path).copied();
+        if a.is_some() {
+            k.stats.shared += 1;
+        }
+        a
+    })?
+}
+
+/// Keeps this tick's `statvfs` answer for `path` (nothing without an open tick).
+pub fn keep_statfs(path: &Path, answer: super::statfs::Answer) {
+    with_kept(|k| {
+        k.stats.statfs += 1;
+        k.statfs.insert(path.to_owned(), answer);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("psmonitor-reads-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// Within a tick a file is read once, whatever helper asks, and every reader sees the
+    /// bytes of that one read; after the tick it is read afresh.
+    #[test]
+    fn a_file_is_read_once_a_tick() {
+        let d = temp("once");
+        let f = d.join("stat");
+        std::fs::write(&f, "cpu 1 2 3\n").unwrap();
+        let tick = Tick::begin();
+        let mut buf = Vec::new();
+        assert_eq!(
+            super::super::procfs::read_into(&f, &mut buf).unwrap(),
+            "cpu 1 2 3\n"
+        );
+        std::fs::write(&f, "cpu 4 5 6\n").unwrap();
+        assert_eq!(
+            super::super::procfs::read_lossy(&f, &mut buf).unwrap(),
+            "cpu 1 2 3\n"
+        );
+        assert_eq!(
+            super::super::procfs::read_capped(&f, 5).unwrap(),
+            "cpu 1",
+            "a capped read is the start of the same reading"
+        );
+        let missing = d.join("missing");
+        assert!(super::super::procfs::read_into(&missing, &mut buf).is_err());
+        let e = super::super::procfs::read_present(&missing, &mut buf).unwrap();
+        assert!(e.is_none(), "a missing file stays missing");
+        assert_eq!(super::super::procfs::sorted_entries(&d).len(), 1);
+        assert_eq!(super::super::procfs::entries(&d).unwrap().len(), 1);
+        let stats = tick.end();
+        assert_eq!(
+            stats,
+            Stats {
+                files: 2,
+                dirs: 1,
+                statfs: 0,
+                shared: 4
+            }
+        );
+        assert_eq!(
+            super::super::procfs::read_into(&f, &mut buf).unwrap(),
+            "cpu 4 5 6\n"
+        );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// Every `IN_OPEN` below a directory tree, counted per path (inotify: the kernel's own
+    /// record of each `open(2)`, whichever code path made it).
+    struct Opens {
+        fd: i32,
+        dirs: HashMap<i32, PathBuf>,
+    }
+
+    impl Opens {
+        /// Watches every directory below `root` (symlinks not followed: their targets are in
+        /// the tree too).
+        fn watch(root: &Path) -> Opens {
+            // SAFETY: plain syscall with constant flags.
+            let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+            assert!(fd >= 0, "inotify_init1: {}", io::Error::last_os_error());
+            let mut opens = Opens {
+                fd,
+                dirs: HashMap::new(),
+            };
+            let mut todo = vec![root.to_owned()];
+            while let Some(d) = todo.pop() {
+                use std::os::unix::ffi::OsStrExt;
+                let c = std::ffi::CString::new(d.as_os_str().as_bytes()).unwrap();
+                // SAFETY: `c` is a NUL-terminated path, `fd` an inotify descriptor.
+                let wd = unsafe { libc::inotify_add_watch(fd, c.as_ptr(), libc::IN_OPEN) };
+                assert!(wd >= 0, "{}: {}", d.display(), io::Error::last_os_error());
+                for e in std::fs::read_dir(&d).unwrap().flatten() {
+                    if e.file_type().unwrap().is_dir() {
+                        todo.push(e.path());
+                    }
+                }
+                opens.dirs.insert(wd, d);
+            }
+            opens
+        }
+
+        /// The opens since the last call, per path.
+        fn take(&self) -> HashMap<PathBuf, usize> {
+            let mut out = HashMap::new();
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                // SAFETY: `buf` is writable for its length.
+                let n = unsafe { libc::read(self.fd, buf.as_mut_ptr().cast(), buf.len()) };
+                if n <= 0 {
+                    break;
+                }
+                let mut at = 0;
+                while at < n as usize {
+                    let field = |i: usize| {
+                        u32::from_ne_bytes(buf[at + i * 4..at + i * 4 + 4].try_into().unwrap())
+                    };
+                    let (wd, mask, len) = (field(0) as i32, field(1), field(3) as usize);
+                    let name = &buf[at + 16..at + 16 + len];
+                    let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(len)];
+                    at += 16 + len;
+                    assert!(mask & libc::IN_Q_OVERFLOW == 0, "inotify queue overflowed");
+                    // A directory's open is reported by its own watch (no name) and by its
+                    // parent's (with IN_ISDIR): count the first only.
+                    if mask & libc::IN_OPEN == 0 || (!name.is_empty() && mask & libc::IN_ISDIR != 0)
+                    {
+                        continue;
+                    }
+                    use std::os::unix::ffi::OsStrExt;
+                    let path = self.dirs[&wd].join(std::ffi::OsStr::from_bytes(name));
+                    *out.entry(path).or_insert(0) += 1;
+                }
+            }
+            out
+        }
+    }
+
+    impl Drop for Opens {
+        fn drop(&mut self) {
+            // SAFETY: closing our own descriptor once.
+            unsafe { libc::close(self.fd) };
+        }
+    }
+
+    /// Copies the tree at `from` to `to`, symlinks as symlinks.
+    fn copy_tree(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap().flatten() {
+            let (src, dst) = (e.path(), to.join(e.file_name()));
+            let t = e.file_type().unwrap();
+            if t.is_symlink() {
+                std::os::unix::fs::symlink(std::fs::read_link(&src).unwrap(), &dst).unwrap();
+            } else if t.is_dir() {
+                copy_tree(&src, &dst);
+            } else {
+                std::fs::copy(&src, &dst).unwrap();
+            }
+        }
+    }
+
+    /// The whole sampler, the JSON model and every family on, on a copy of each fixture host:
+    /// no file or directory below the host's procfs, sysfs or root is opened twice in a tick
+    /// (counted by the kernel, so a reader that bypasses this module is caught too).
+    #[test]
+    fn every_source_is_opened_at_most_once_a_tick_on_the_fixtures() {
+        for host in ["pi", "laptop", "vm", "hostile"] {
+            let dir = temp(&format!("fixture-{host}"));
+            copy_tree(
+                &crate::collect::family::testing::fixture(host).procfs,
+                &dir.join("proc"),
+            );
+            copy_tree(
+                &crate::collect::family::testing::fixture(host).sysfs,
+                &dir.join("sys"),
+            );
+            copy_tree(
+                &crate::collect::family::testing::fixture(host).rootfs,
+                &dir.join("root"),
+            );
+            let collection = crate::config::Collection {
+                roots: crate::collect::family::Roots::under(&dir),
+                families: super::super::families::ALL.iter().map(|r| r.name).collect(),
+                ..Default::default()
+            };
+            let opens = Opens::watch(&dir);
+            let mut collector = super::super::Collector::new(&collection);
+            opens.take();
+            for tick in 1..=2 {
+                let snapshot = collector.sample(true);
+                assert!(!snapshot.harvests.is_empty());
+                let got = opens.take();
+                assert!(
+                    got.keys().any(|p| p.ends_with("proc/stat")),
+                    "{host}: the tick read nothing?"
+                );
+                let twice: Vec<_> = got.iter().filter(|(_, &n)| n > 1).collect();
+                assert!(
+                    twice.is_empty(),
+                    "{host}, tick {tick}: opened more than once: {twice:?}"
+                );
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+
+    /// Outside a tick nothing is kept.
+    #[test]
+    fn nothing_is_kept_without_a_tick() {
+        assert!(file(Path::new("/proc/self/stat")).is_none());
+        assert!(dir(Path::new("/proc/self")).is_none());
+        keep_statfs(Path::new("/"), super::super::statfs::Answer::Failed);
+        assert!(statfs_kept(Path::new("/")).is_none());
+    }
+}
