@@ -291,6 +291,7 @@ const ON_FIXTURES: &[(&str, &str)] = &[
     ("laptop", "btrfs"),
     ("vm", "btrfs"),
     ("vm", "xfs"),
+    ("vm", "tapestats"),
     ("laptop", "nfs"),
     ("vm", "nfsd"),
     ("vm", "ipvs"),
@@ -325,6 +326,7 @@ const ON_FIXTURES_WITH: &[(&str, &str, &str)] = &[
         "ipvs",
         "--collector.ipvs.backend-labels=proto,local_port",
     ),
+    ("vm", "tapestats", "--collector.tapestats.ignored-devices=^st1$"),
 ];
 
 /// Each `node_` family's `# HELP` and `# TYPE` lines.

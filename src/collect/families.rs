@@ -40,6 +40,7 @@ pub const ALL: &[&Registration] = &[
     &sockstat::REGISTRATION,
     &softnet::REGISTRATION,
     &stat::REGISTRATION,
+    &tapestats::REGISTRATION,
     &textfile::REGISTRATION,
     &thermal_zone::REGISTRATION,
     &time::REGISTRATION,

@@ -97,6 +97,10 @@ pub const FLAGS: &[Flag] = &[
         name: "netdev.device-exclude",
         help: "regexp of net devices to exclude [default Debian's ^lo$]",
     },
+    Flag {
+        name: "tapestats.ignored-devices",
+        help: "regexp of tape devices to ignore for tapestats [default ^$]",
+    },
 ];
 
 /// The filter flags given on the command line: name (after `--collector.`) to pattern.

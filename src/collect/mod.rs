@@ -52,6 +52,7 @@ pub mod sockstat;
 pub mod softnet;
 pub mod stat;
 pub mod statfs;
+pub mod tapestats;
 pub mod textfile;
 pub mod thermal_zone;
 pub mod time;
