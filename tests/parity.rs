@@ -326,7 +326,11 @@ const ON_FIXTURES_WITH: &[(&str, &str, &str)] = &[
         "ipvs",
         "--collector.ipvs.backend-labels=proto,local_port",
     ),
-    ("vm", "tapestats", "--collector.tapestats.ignored-devices=^st1$"),
+    (
+        "vm",
+        "tapestats",
+        "--collector.tapestats.ignored-devices=^st1$",
+    ),
 ];
 
 /// Each `node_` family's `# HELP` and `# TYPE` lines.
