@@ -295,6 +295,7 @@ const ON_FIXTURES: &[(&str, &str)] = &[
     ("laptop", "nfs"),
     ("vm", "nfsd"),
     ("vm", "ipvs"),
+    ("vm", "infiniband"),
 ];
 
 /// Series whose value node_exporter 1.5 got wrong and 1.12 gets right: (family, a label value

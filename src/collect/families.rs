@@ -21,6 +21,7 @@ pub const ALL: &[&Registration] = &[
     &filefd::REGISTRATION,
     &filesystem::REGISTRATION,
     &hwmon::REGISTRATION,
+    &infiniband::REGISTRATION,
     &ipvs::REGISTRATION,
     &loadavg::REGISTRATION,
     &mdadm::REGISTRATION,

@@ -23,6 +23,7 @@ pub mod filefd;
 pub mod filesystem;
 pub mod flags;
 pub mod hwmon;
+pub mod infiniband;
 pub mod ipvs;
 pub mod loadavg;
 pub mod mdadm;
