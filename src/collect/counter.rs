@@ -87,6 +87,16 @@ mod tests {
         assert_eq!(delta(7, 7, 1.0, 100.0), 0);
     }
 
+    /// A physical link's cap is four times its line rate in bytes; an unknown speed (0) is no
+    /// cap at all, not a cap of 0 that would make every delta a reset.
+    #[test]
+    fn link_caps_at_their_edges() {
+        assert_eq!(link_cap(1000, true), 1000.0 * 1e6 / 8.0 * LINK_SLACK);
+        assert_eq!(link_cap(1, true), 500_000.0);
+        assert_eq!(link_cap(0, true), MAX_BYTES_PER_SEC);
+        assert_eq!(link_cap(u64::MAX, true), MAX_BYTES_PER_SEC);
+    }
+
     #[test]
     fn no_time_no_rate() {
         assert_eq!(delta(0, 10, 0.0, MAX_BYTES_PER_SEC), 0);

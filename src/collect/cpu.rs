@@ -225,6 +225,122 @@ intr 12345\nctxt 99\n";
         assert_eq!(cores.len(), 1);
     }
 
+    /// A scratch tree under the temporary directory, removed when dropped.
+    struct Tree(std::path::PathBuf);
+
+    impl Tree {
+        fn new(name: &str) -> Tree {
+            let dir =
+                std::env::temp_dir().join(format!("psmonitor-cpu-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(dir.join("proc")).unwrap();
+            Tree(dir)
+        }
+        fn write(&self, rel: &str, text: &str) {
+            let path = self.0.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        fn roots(&self) -> super::super::family::Roots {
+            super::super::family::Roots::under(&self.0)
+        }
+    }
+
+    impl Drop for Tree {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// The JSON's frequency: the mean of cpufreq's kHz in MHz; without cpufreq, the mean of
+    /// cpuinfo's `cpu MHz`; with neither, none.
+    #[test]
+    fn frequency_is_the_mean_in_mhz() {
+        use crate::collect::family::testing::fixture;
+        let mut buf = Vec::new();
+        // 1400000 2100000 3400012 800000 1200000 2100000 400000 3912345 kHz.
+        let laptop = frequency_mhz(&fixture("laptop"), &mut buf, 8).unwrap();
+        assert!(
+            (laptop - 15_312_357.0 / 8.0 / 1000.0).abs() < 1e-9,
+            "{laptop}"
+        );
+        assert_eq!(frequency_mhz(&fixture("pi"), &mut buf, 4), Some(1500.0));
+        // Only the CPUs asked for.
+        assert_eq!(frequency_mhz(&fixture("laptop"), &mut buf, 1), Some(1400.0));
+        // `fast` is no number, and there is no cpuinfo to fall back on.
+        assert_eq!(frequency_mhz(&fixture("hostile"), &mut buf, 1), None);
+        let vm = Tree::new("freq");
+        vm.write(
+            "proc/cpuinfo",
+            "processor\t: 0\ncpu MHz\t\t: 2400.000\ncpu MHz2\t: 9\nmodel name\t: cpu MHz 7\n\n\
+             processor\t: 1\ncpu MHz\t\t: 1600.5\ncpu MHz\t\t: n/a\n",
+        );
+        assert_eq!(frequency_mhz(&vm.roots(), &mut buf, 2), Some(2000.25));
+        // cpufreq, where there is some, wins over cpuinfo.
+        vm.write(
+            "sys/devices/system/cpu/cpu1/cpufreq/scaling_cur_freq",
+            "800000\n",
+        );
+        assert_eq!(frequency_mhz(&vm.roots(), &mut buf, 2), Some(800.0));
+        vm.write("proc/cpuinfo", "processor\t: 0\n");
+        std::fs::remove_file(vm.0.join("sys/devices/system/cpu/cpu1/cpufreq/scaling_cur_freq"))
+            .unwrap();
+        assert_eq!(frequency_mhz(&vm.roots(), &mut buf, 2), None);
+    }
+
+    /// Each CPU is compared with its own previous line, by number; one that comes online
+    /// later is compared with boot.
+    #[test]
+    fn the_collector_compares_each_cpu_with_its_own_past() {
+        let tree = Tree::new("sample");
+        tree.write(
+            "proc/stat",
+            "cpu  150 0 0 150 0 0 0 0 0 0\ncpu0 100 0 0 100 0 0 0 0 0 0\ncpu1 50 0 0 50 0 0 0 0 0 0\n",
+        );
+        let mut c = CpuCollector::default();
+        let first = c.sample(&tree.roots());
+        // Since boot: half busy everywhere.
+        assert_eq!(
+            (first.usage, first.cores.clone(), first.numbers.clone()),
+            (50.0, vec![50.0, 50.0], vec![0, 1])
+        );
+        assert_eq!(first.modes[0], 50.0);
+        // cpu0 all busy, cpu1 all idle, cpu2 new (busy a quarter since boot).
+        tree.write(
+            "proc/stat",
+            "cpu  250 0 0 350 0 0 0 0 0 0\ncpu0 200 0 0 100 0 0 0 0 0 0\ncpu1 50 0 0 150 0 0 0 0 0 0\ncpu2 25 0 0 75 0 0 0 0 0 0\n",
+        );
+        let second = c.sample(&tree.roots());
+        assert_eq!(second.numbers, vec![0, 1, 2]);
+        assert_eq!(second.cores, vec![100.0, 0.0, 25.0]);
+        assert!(
+            (second.usage - 100.0 / 3.0).abs() < 1e-9,
+            "{}",
+            second.usage
+        );
+        assert_eq!(second.core_modes[1][3], 100.0);
+        // Unreadable: nothing, not the last reading.
+        std::fs::remove_file(tree.0.join("proc/stat")).unwrap();
+        assert!(c.sample(&tree.roots()).cores.is_empty());
+    }
+
+    /// Boundaries of the CPU-number and CPU-list rules.
+    #[test]
+    fn cpu_words_and_lists_at_their_edges() {
+        assert_eq!(cpu_number("cpu12"), Some(12));
+        for word in ["cpu", "cpu+5", "cpu-1", "cpuX", "cpu 1", "cpu1a"] {
+            assert_eq!(cpu_number(word), None, "{word}");
+        }
+        // A line with a CPU number and no numbers is no row.
+        assert!(parse_cpu_lines("cpu5\ncpu6   \n").is_empty());
+        assert_eq!(parse_cpu_lines("cpu5 7\n").len(), 1);
+        // The range cap: 65 537 CPUs at most in one range, wherever it starts.
+        assert_eq!(parse_cpu_list("0-65536").map(|v| v.len()), Some(65_537));
+        assert_eq!(parse_cpu_list("0-65537"), None);
+        assert_eq!(parse_cpu_list("70000-70001"), Some(vec![70_000, 70_001]));
+        assert_eq!(parse_cpu_list("3-2"), None);
+    }
+
     mod props {
         //! Properties of the `/proc/stat` parser and the usage arithmetic.
         use super::super::*;

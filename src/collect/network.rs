@@ -260,6 +260,117 @@ mod tests {
         out
     }
 
+    /// A scratch tree with `/proc/net/dev` and `/sys/class/net`, removed when dropped.
+    struct Tree(std::path::PathBuf);
+
+    impl Tree {
+        fn new(name: &str) -> Tree {
+            let dir =
+                std::env::temp_dir().join(format!("psmonitor-net-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(dir.join("proc/net")).unwrap();
+            Tree(dir)
+        }
+        fn write(&self, rel: &str, text: &str) {
+            let path = self.0.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        fn dev(&self, rows: &[(&str, u64, u64)]) {
+            let mut text = String::from("h1\nh2\n");
+            for (name, rx, tx) in rows {
+                text.push_str(&format!(
+                    "{name:>6}: {rx} 1 0 0 0 0 0 0 {tx} 1 0 0 0 0 0 0\n"
+                ));
+            }
+            self.write("proc/net/dev", &text);
+        }
+        fn roots(&self) -> crate::collect::family::Roots {
+            crate::collect::family::Roots::under(&self.0)
+        }
+    }
+
+    impl Drop for Tree {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn pair(r: &Rates) -> (f64, f64) {
+        (r.rx, r.tx)
+    }
+
+    /// Rates are per second of the interval actually elapsed, none when no time passed; the
+    /// dashboard's total is the sum of every interface but loopback.
+    #[test]
+    fn rates_are_per_second_and_the_total_leaves_out_loopback() {
+        let mib = 1u64 << 20;
+        let tree = Tree::new("total");
+        tree.dev(&[("lo", 0, 0), ("eth0", 0, 0), ("wlan0", 0, 0)]);
+        let mut c = NetworkCollector::default();
+        c.sample(&tree.roots(), 1.0);
+        tree.dev(&[
+            ("lo", 50 * mib, 50 * mib),
+            ("eth0", 4 * mib, 2 * mib),
+            ("wlan0", 2 * mib, 6 * mib),
+        ]);
+        let s = c.sample(&tree.roots(), 2.0);
+        assert_eq!(pair(&s.rates["eth0"]), (2.0, 1.0));
+        assert_eq!(s.moved["eth0"], (4 * mib, 2 * mib));
+        assert_eq!(pair(&s.total_rate()), (3.0, 4.0));
+        assert_eq!(pair(&NetworkSample::default().total_rate()), (0.0, 0.0));
+        // No time passed: no rate (not NaN), whatever moved.
+        tree.dev(&[
+            ("lo", 60 * mib, 60 * mib),
+            ("eth0", 5 * mib, 3 * mib),
+            ("wlan0", 2 * mib, 6 * mib),
+        ]);
+        let s = c.sample(&tree.roots(), 0.0);
+        assert_eq!(pair(&s.rates["eth0"]), (0.0, 0.0));
+        assert_eq!(pair(&s.total_rate()), (0.0, 0.0));
+    }
+
+    /// An interface's link from sysfs: up (`operstate` up, or loopback's `unknown`), speed,
+    /// physical (a `device` link), and listed by Glances only when `IFF_UP`, addressed, and
+    /// neither `lo` nor `docker*`.
+    #[test]
+    fn links_read_operstate_speed_device_and_flags() {
+        let tree = Tree::new("link");
+        let sys = |name: &str, state: &str, speed: &str, flags: &str, device: bool| {
+            tree.write(&format!("sys/class/net/{name}/operstate"), state);
+            tree.write(&format!("sys/class/net/{name}/speed"), speed);
+            tree.write(&format!("sys/class/net/{name}/flags"), flags);
+            if device {
+                std::fs::create_dir_all(tree.0.join(format!("sys/class/net/{name}/device")))
+                    .unwrap();
+            }
+        };
+        sys("eth0", "up\n", "1000\n", "0x1003\n", true);
+        sys("eth1", "down\n", "-1\n", "0x1002\n", true);
+        sys("lo", "unknown\n", "", "0x9\n", false);
+        sys("docker0", "up\n", "10000\n", "0x1003\n", false);
+        sys("veth1", "dormant\n", "10000\n", "0x1003\n", false);
+        let addressed: std::collections::HashSet<String> = ["eth0", "eth1", "lo", "docker0"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let mut buf = Vec::new();
+        let mut of = |name: &str| link(&tree.roots(), name, &addressed, &mut buf);
+        let l = |up, speed_mbps, physical, glances| Link {
+            up,
+            speed_mbps,
+            physical,
+            glances,
+        };
+        assert_eq!(of("eth0"), l(true, 1000, true, true));
+        assert_eq!(of("eth1"), l(false, 0, true, false));
+        assert_eq!(of("lo"), l(true, 0, false, false));
+        assert_eq!(of("docker0"), l(true, 10_000, false, false));
+        // Up in its flags, but no address: not Glances'; dormant: not up.
+        assert_eq!(of("veth1"), l(false, 10_000, false, false));
+        assert_eq!(of("gone"), Link::default());
+    }
+
     /// The most any interface moves, in MiB/s: a rate above it is an artefact, not traffic.
     const PLAUSIBLE_MIB_S: f64 = super::super::counter::MAX_BYTES_PER_SEC / (1 << 20) as f64;
 

@@ -538,13 +538,87 @@ mod tests {
         assert!((w.cpu - 70.0).abs() < 1e-9, "{}", w.cpu);
         assert_eq!(w.users.len(), 1);
         let i = &s.groups[1];
-        assert_eq!((i.name.as_str(), i.pid, i.rss), ("init", 5, 50 * page));
+        assert_eq!(
+            (i.name.as_str(), i.pid, i.rss, i.status),
+            ("init", 5, 50 * page, 'S')
+        );
         assert!((i.cpu - 1.0).abs() < 1e-9, "{}", i.cpu);
         let wire = w.to_wire();
         assert_eq!((wire.pid, wire.cpu), (12, 70.0));
         assert_eq!(wire.mem, crate::model::mib(111 * page));
         // By CPU the same two groups, busiest first.
         assert_eq!(s.top(1, true)[0].name, "worker");
+    }
+
+    /// Boundaries of the scan: a `)` before the `(` is no stat line; CPU is per second of the
+    /// time actually elapsed, none when no time passed (not NaN); a group runs only when a
+    /// member runs; the full name comes from `cmdline` only for a 15-byte `comm` of a process
+    /// with memory, and only when the command's basename is longer and starts with it.
+    #[test]
+    fn scan_boundaries() {
+        assert!(parse_stat("1 ) S (x 2 3").is_none());
+        let dir = std::env::temp_dir().join(format!("psmonitor-scan-edges-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let roots = crate::collect::family::Roots::under(&dir);
+        let proc_ = |pid: u32, name: &str, state: char, ticks: u64, rss: u64, cmdline: &str| {
+            let d = dir.join(format!("proc/{pid}"));
+            std::fs::create_dir_all(&d).unwrap();
+            let line = format!(
+                "{pid} ({name}) {state} 1 1 1 0 -1 0 0 0 0 0 {ticks} 0 0 0 20 0 1 0 1000 1 {rss} 0\n"
+            );
+            std::fs::write(d.join("stat"), line).unwrap();
+            std::fs::write(d.join("cmdline"), cmdline).unwrap();
+        };
+        let write = |ticks: u64| {
+            proc_(10, "sleeper", 'S', ticks, 5, "sleeper\0");
+            // 15 bytes: the kernel's cut.
+            proc_(
+                11,
+                "abcdefghijklmno",
+                'S',
+                0,
+                5,
+                "/usr/bin/abcdefghijklmnopq\0--flag\0",
+            );
+            proc_(12, "pqrstuvwxyzabcd", 'S', 0, 5, "/bin/pqrstuvwxyzabcd\0");
+            proc_(
+                13,
+                "efghijklmnopqrs",
+                'S',
+                0,
+                5,
+                "/bin/zzzzzzzzzzzzzzzzzzzzz\0",
+            );
+            proc_(
+                14,
+                "kthreadkthreadk",
+                'S',
+                0,
+                0,
+                "/bin/kthreadkthreadkthread\0",
+            );
+        };
+        let mut users = Users::load(&roots);
+        let mut c = ProcessCollector::new(&roots);
+        c.ticks_per_sec = 100.0;
+        write(0);
+        c.sample(&mut users, 1.0);
+        write(100);
+        let s = c.sample(&mut users, 2.0);
+        let group = |s: &ProcessSample, pid: u32| -> (String, f64, char) {
+            let g = s.groups.iter().find(|g| g.pid == pid).expect("a group");
+            (g.name.clone(), g.cpu, g.status)
+        };
+        // 100 ticks at 100 a second over two seconds: half a core.
+        assert_eq!(group(&s, 10), ("sleeper".to_owned(), 50.0, 'S'));
+        assert_eq!(group(&s, 11).0, "abcdefghijklmnopq");
+        assert_eq!(group(&s, 12).0, "pqrstuvwxyzabcd");
+        assert_eq!(group(&s, 13).0, "efghijklmnopqrs");
+        assert_eq!(group(&s, 14).0, "kthreadkthreadk");
+        write(200);
+        let s = c.sample(&mut users, 0.0);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(group(&s, 10).1, 0.0);
     }
 
     /// Over budget, the list is reused between scans; back under it, every tick scans.
