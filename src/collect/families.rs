@@ -16,6 +16,7 @@ pub const ALL: &[&Registration] = &[
     &cpufreq::REGISTRATION,
     &diskstats::REGISTRATION,
     &dmi::REGISTRATION,
+    &dmmultipath::REGISTRATION,
     &edac::REGISTRATION,
     &entropy::REGISTRATION,
     &filefd::REGISTRATION,

@@ -15,6 +15,7 @@ pub mod disk;
 pub mod diskio;
 pub mod diskstats;
 pub mod dmi;
+pub mod dmmultipath;
 pub mod edac;
 pub mod entropy;
 pub mod families;
