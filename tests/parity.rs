@@ -296,6 +296,7 @@ const ON_FIXTURES: &[(&str, &str)] = &[
     ("vm", "nfsd"),
     ("vm", "ipvs"),
     ("vm", "infiniband"),
+    ("vm", "fibrechannel"),
 ];
 
 /// Series whose value node_exporter 1.5 got wrong and 1.12 gets right: (family, a label value

@@ -19,6 +19,7 @@ pub const ALL: &[&Registration] = &[
     &dmmultipath::REGISTRATION,
     &edac::REGISTRATION,
     &entropy::REGISTRATION,
+    &fibrechannel::REGISTRATION,
     &filefd::REGISTRATION,
     &filesystem::REGISTRATION,
     &hwmon::REGISTRATION,

@@ -10,7 +10,7 @@
 //! `hca_type` are strings; a port's `state` and `phys_state` read `4: ACTIVE`, `5: LinkUp`
 //! (the number is exported); `rate` reads `100 Gb/sec (4X EDR)` (exported as bytes a second:
 //! Gb/s times 125 000 000, the number read as a 32-bit float as procfs does). Counters are
-//! decimal; `port_rcv_data`/`port_xmit_data` (and their `_64` forms) count 32-bit words, so
+//! decimal (read as Go's base-0 `ParseUint`, as procfs does); `port_rcv_data`/`port_xmit_data` (and their `_64` forms) count 32-bit words, so
 //! they are multiplied by 4 for bytes. A counter the adapter's firmware cannot read says
 //! `N/A (no PMA)` and is left out; irdma (and `nvs_`) devices have no `counters/`. The
 //! `lifespan` hw counter is milliseconds, exported as whole seconds.
@@ -21,7 +21,7 @@
 //! adapters' `hw_counters` byte counts (a branch newer node_exporter has) are not read.
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Samples, Settings};
-use super::procfs::{read_capped, sorted_entries, ATTR_CAP};
+use super::procfs::{parse_uint, read_capped, sorted_entries, ATTR_CAP};
 use crate::metrics::Kind;
 use std::path::Path;
 use std::sync::Arc;
@@ -184,7 +184,7 @@ fn counters(
     labels: &[(&'static str, String)],
 ) {
     for (file, metric, words, help) in table {
-        let Some(v) = attr(&dir.join(file)).and_then(|v| v.parse::<u64>().ok()) else {
+        let Some(v) = attr(&dir.join(file)).and_then(|v| parse_uint(&v)) else {
             continue; // missing, unreadable, or `N/A (no PMA)`
         };
         let v = if *words { v.wrapping_mul(4) } else { v };
@@ -255,8 +255,7 @@ impl Family for InfinibandFamily {
                 }
                 if device.starts_with("irdma") || device.starts_with("mlx5_") {
                     let hw = pdir.join("hw_counters");
-                    if let Some(ms) = attr(&hw.join("lifespan")).and_then(|v| v.parse::<u64>().ok())
-                    {
+                    if let Some(ms) = attr(&hw.join("lifespan")).and_then(|v| parse_uint(&v)) {
                         out.push(
                             "node_infiniband_lifespan_seconds",
                             Kind::Gauge,

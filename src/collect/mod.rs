@@ -20,6 +20,7 @@ pub mod edac;
 pub mod entropy;
 pub mod families;
 pub mod family;
+pub mod fibrechannel;
 pub mod filefd;
 pub mod filesystem;
 pub mod flags;

@@ -292,6 +292,28 @@ pub fn parse_int(s: &str) -> Option<i64> {
     }
 }
 
+/// Parses an unsigned integer as Go's `strconv.ParseUint(s, 0, 64)` (procfs' value parser
+/// for sysfs counters, which some drivers write in hex: `0x1f`): no sign, and `0x`, `0o`,
+/// `0b` or a bare leading `0` choose the base.
+pub fn parse_uint(s: &str) -> Option<u64> {
+    let prefixed = |p: &str, q: &str| s.strip_prefix(p).or_else(|| s.strip_prefix(q));
+    let (radix, digits) = if let Some(d) = prefixed("0x", "0X") {
+        (16, d)
+    } else if let Some(d) = prefixed("0o", "0O") {
+        (8, d)
+    } else if let Some(d) = prefixed("0b", "0B") {
+        (2, d)
+    } else if s.len() > 1 && s.starts_with('0') {
+        (8, &s[1..])
+    } else {
+        (10, s)
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok()
+}
+
 /// Parses a number as Go's `strconv.ParseFloat` does for what sysfs holds (no spaces).
 pub fn parse_float(s: &str) -> Option<f64> {
     s.parse().ok()
@@ -315,6 +337,27 @@ pub fn cap_name(name: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unsigned_as_go_parse_uint_base_0() {
+        assert_eq!(parse_uint("0x1f"), Some(31));
+        assert_eq!(parse_uint("0xffffffffffffffff"), Some(u64::MAX));
+        assert_eq!(parse_uint("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_uint("010"), Some(8));
+        assert_eq!(parse_uint("42"), Some(42));
+        for bad in [
+            "",
+            "-1",
+            "+1",
+            "0x",
+            "0x1g",
+            "18446744073709551616",
+            "1.5",
+            " 1",
+        ] {
+            assert_eq!(parse_uint(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn fifos_devices_and_huge_files_are_refused() {
