@@ -395,6 +395,117 @@ mod test {
         assert!(framing(&v10, &heads(&["Transfer-Encoding: chunked"])).is_err());
     }
 
+    /// Each refusal's status and reason, as the client gets them.
+    #[test]
+    fn refusal_statuses() {
+        assert_eq!(Refusal::Bad("why").status(), (400, "why"));
+        assert_eq!(Refusal::NotImplemented("coding").status(), (501, "coding"));
+        assert_eq!(
+            Refusal::Version.status(),
+            (505, "only HTTP/1.0 and HTTP/1.1 are served")
+        );
+    }
+
+    /// Absolute-form targets at their edges: `https://`, no path, a query or fragment right
+    /// after the authority, characters a host may not hold.
+    #[test]
+    fn absolute_targets() {
+        let l = parse_request_line(b"GET https://h.example/a/b?c HTTP/1.1").unwrap();
+        assert_eq!(
+            (l.target.as_str(), l.authority.as_deref()),
+            ("/a/b?c", Some("h.example"))
+        );
+        let l = parse_request_line(b"GET http://h HTTP/1.1").unwrap();
+        assert_eq!(
+            (l.target.as_str(), l.authority.as_deref()),
+            ("/", Some("h"))
+        );
+        let l = parse_request_line(b"GET hTtPs://[::1]:4500 HTTP/1.1").unwrap();
+        assert_eq!(
+            (l.target.as_str(), l.authority.as_deref()),
+            ("/", Some("[::1]:4500"))
+        );
+        let l = parse_request_line(b"GET http://h?q=1 HTTP/1.1").unwrap();
+        assert_eq!(
+            (l.target.as_str(), l.authority.as_deref()),
+            ("/?q=1", Some("h"))
+        );
+        let l = parse_request_line(b"GET /?x HTTP/1.0").unwrap();
+        assert_eq!(l.version, HTTPVersion(1, 0));
+        for bad in [
+            &b"GET http://h#f HTTP/1.1"[..],
+            b"GET http://h\"x/ HTTP/1.1",
+            b"GET https:// HTTP/1.1",
+            b"GET ftp://h/ HTTP/1.1",
+            b"GET http:/h HTTP/1.1",
+            b"GET h/ HTTP/1.1",
+            b"GET /\x7f HTTP/1.1",
+            b"GET /\xc3\xa9 HTTP/1.1",
+        ] {
+            assert!(
+                matches!(parse_request_line(bad), Err(Refusal::Bad(_))),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert!(valid_host("a-b.c_d~e%20!$&'()*+,;=:[]9"));
+        for bad in ["a b", "a/b", "a@b", "a\"b", "a#b", "a?b", "\u{e9}"] {
+            assert!(!valid_host(bad), "{:?}", bad);
+        }
+    }
+
+    /// Header values: tabs inside are kept, outside trimmed; non-ASCII is refused; a name is
+    /// a token; a value may hold a colon.
+    #[test]
+    fn header_edges() {
+        let h = parse_header(b"X-A:\ta\tb c\t ").unwrap();
+        assert_eq!(h.value.as_str(), "a\tb c");
+        assert!(h.field.equiv("x-a"));
+        let h = parse_header(b"Host: h:4500").unwrap();
+        assert_eq!(h.value.as_str(), "h:4500");
+        assert!(parse_header(b"X: caf\xc3\xa9").is_err());
+        assert!(parse_header(b"X: a\x7fb").is_err());
+        assert!(parse_header(b"X!#$%&'*+-.^_`|~: v").is_ok());
+    }
+
+    /// Transfer codings: chunked last and once is 501 beside other (token) codings, 400
+    /// otherwise; only HTTP/1.1 may use them.
+    #[test]
+    fn transfer_codings() {
+        let v11 = HTTPVersion(1, 1);
+        let chunked = |lines: &[&str]| framing(&v11, &heads(lines));
+        assert_eq!(
+            chunked(&["Transfer-Encoding: ,chunked, "]),
+            Ok(Framing::Chunked)
+        );
+        assert!(matches!(
+            chunked(&["Transfer-Encoding: gzip", "Transfer-Encoding: chunked"]),
+            Err(Refusal::NotImplemented(_))
+        ));
+        for bad in [
+            &["Transfer-Encoding: g(z, chunked"][..],
+            &["Transfer-Encoding: chunked, gzip, chunked"],
+            &["Transfer-Encoding: gzip, chunked", "Content-Length: 1"],
+        ] {
+            assert!(matches!(chunked(bad), Err(Refusal::Bad(_))), "{:?}", bad);
+        }
+        assert!(matches!(
+            framing(&HTTPVersion(1, 0), &heads(&["Transfer-Encoding: chunked"])),
+            Err(Refusal::Bad(_))
+        ));
+        assert_eq!(
+            framing(&HTTPVersion(1, 0), &heads(&["Content-Length: 3"])),
+            Ok(Framing::Length(3))
+        );
+        assert_eq!(parse_length("007"), Some(7));
+        assert_eq!(parse_length(""), None);
+        assert_eq!(
+            parse_length("1844674407370955161"),
+            Some(1_844_674_407_370_955_161)
+        );
+        assert_eq!(parse_length("18446744073709551620"), None);
+    }
+
     #[test]
     fn host_rules() {
         let v11 = HTTPVersion(1, 1);
