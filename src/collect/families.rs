@@ -25,6 +25,7 @@ pub const ALL: &[&Registration] = &[
     &hwmon::REGISTRATION,
     &infiniband::REGISTRATION,
     &ipvs::REGISTRATION,
+    &kernel_hung::REGISTRATION,
     &loadavg::REGISTRATION,
     &mdadm::REGISTRATION,
     &meminfo::REGISTRATION,

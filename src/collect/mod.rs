@@ -27,6 +27,7 @@ pub mod flags;
 pub mod hwmon;
 pub mod infiniband;
 pub mod ipvs;
+pub mod kernel_hung;
 pub mod loadavg;
 pub mod mdadm;
 pub mod meminfo;
