@@ -424,8 +424,9 @@ intr 12345\nctxt 99\n";
 // ---------------------------------------------------------------------------------------------
 // The `cpu` family (node_exporter's `cpu` collector, as 1.5.0 runs it by default): seconds per
 // CPU and mode and guest seconds from `/proc/stat`, isolated CPUs, and thermal throttle counts
-// where the host has them. `node_cpu_info` is behind node_exporter's `--collector.cpu.info`,
-// off by default, and not written here.
+// where the host has them. `node_cpu_info` (and the flag and bug series) are behind
+// node_exporter's `--collector.cpu.info`, off by default (see `cpuinfo`); the guest seconds
+// behind `--collector.cpu.guest`, on by default.
 //
 // Pitfalls: guest time is already inside user and nice (so `node_cpu_guest_seconds_total` must
 // not be added to them); the kernel's per-CPU counters can step backwards a little (iowait
@@ -442,8 +443,30 @@ pub const REGISTRATION: super::family::Registration = super::family::Registratio
     make: make_family,
 };
 
-fn make_family(_: &super::family::Settings) -> Box<dyn super::family::Family> {
-    Box::new(CpuFamily::new())
+fn make_family(settings: &super::family::Settings) -> Box<dyn super::family::Family> {
+    let flags = &settings.flags;
+    let include = |name: &str| flags.pattern(name);
+    let (flags_include, bugs_include) = (
+        include("cpu.info.flags-include"),
+        include("cpu.info.bugs-include"),
+    );
+    // Either pattern turns the info series on, as node_exporter says at start-up.
+    let info = (flags.switch("cpu.info") || flags_include.is_some() || bugs_include.is_some())
+        .then_some(InfoOptions {
+            flags_include,
+            bugs_include,
+        });
+    Box::new(CpuFamily {
+        info,
+        guest: flags.switch_or("cpu.guest", true),
+        ..CpuFamily::new()
+    })
+}
+
+/// `--collector.cpu.info` and its patterns.
+struct InfoOptions {
+    flags_include: Option<regex_lite::Regex>,
+    bugs_include: Option<regex_lite::Regex>,
 }
 
 /// Columns of a `cpuN` line of `/proc/stat`, as [`Times`] orders them.
@@ -548,6 +571,10 @@ struct CpuFamily {
     isolated: Option<Vec<u32>>,
     /// Topology per CPU number; `None` for a CPU without topology files.
     topology: std::collections::HashMap<u32, Option<Topology>>,
+    /// `--collector.cpu.info`: `/proc/cpuinfo` is read each tick (its MHz change).
+    info: Option<InfoOptions>,
+    /// `--collector.cpu.guest` (on by default).
+    guest: bool,
 }
 
 impl CpuFamily {
@@ -563,6 +590,8 @@ impl CpuFamily {
             seen: Default::default(),
             isolated: None,
             topology: Default::default(),
+            info: None,
+            guest: true,
         }
     }
 
@@ -645,6 +674,13 @@ pub struct CpuHarvest {
     pub isolated: Vec<u32>,
     pub package_throttles: Vec<PackageCount>,
     pub core_throttles: Vec<CoreCount>,
+    /// `--collector.cpu.guest`.
+    pub guest: bool,
+    /// `--collector.cpu.info`: every CPU's `/proc/cpuinfo` block.
+    pub info: Vec<super::cpuinfo::CpuInfo>,
+    /// The first CPU's flags and bugs the include patterns match.
+    pub flags: Vec<String>,
+    pub bugs: Vec<String>,
 }
 
 impl super::family::Family for CpuFamily {
@@ -671,11 +707,30 @@ impl super::family::Family for CpuFamily {
             );
         }
         let (package_throttles, core_throttles) = self.throttles(roots);
+        let (mut info, mut flags, mut bugs) = (Vec::new(), Vec::new(), Vec::new());
+        if let Some(opts) = &self.info {
+            if let Ok(text) = super::procfs::read_lossy(roots.proc("cpuinfo"), &mut self.buf) {
+                info = super::cpuinfo::parse(&text).unwrap_or_default();
+            }
+            let matching = |words: &[String], re: &Option<regex_lite::Regex>| -> Vec<String> {
+                re.as_ref().map_or(Vec::new(), |re| {
+                    words.iter().filter(|w| re.is_match(w)).cloned().collect()
+                })
+            };
+            if let Some(first) = info.first() {
+                flags = matching(&first.flags, &opts.flags_include);
+                bugs = matching(&first.bugs, &opts.bugs_include);
+            }
+        }
         Ok(std::sync::Arc::new(CpuHarvest {
             seconds: self.seen.iter().map(|(id, s)| (*id, *s)).collect(),
             isolated: self.isolated.clone().unwrap_or_default(),
             package_throttles,
             core_throttles,
+            guest: self.guest,
+            info,
+            flags,
+            bugs,
         }))
     }
 }
@@ -694,15 +749,18 @@ impl super::family::Harvest for CpuHarvest {
                 f.sample(&[("cpu", cpu), ("mode", mode)], *v);
             }
         }
-        let mut f = out.family(
-            "node_cpu_guest_seconds_total",
-            Kind::Counter,
-            "Seconds the CPUs spent in guests (VMs) for each mode.",
-        );
-        for ((_, s), cpu) in self.seconds.iter().zip(&ids) {
-            f.sample(&[("cpu", cpu), ("mode", "user")], s[8]);
-            f.sample(&[("cpu", cpu), ("mode", "nice")], s[9]);
+        if self.guest {
+            let mut f = out.family(
+                "node_cpu_guest_seconds_total",
+                Kind::Counter,
+                "Seconds the CPUs spent in guests (VMs) for each mode.",
+            );
+            for ((_, s), cpu) in self.seconds.iter().zip(&ids) {
+                f.sample(&[("cpu", cpu), ("mode", "user")], s[8]);
+                f.sample(&[("cpu", cpu), ("mode", "nice")], s[9]);
+            }
         }
+        self.render_info(out);
         let mut f = out.family(
             "node_cpu_isolated",
             Kind::Gauge,
@@ -732,6 +790,59 @@ impl super::family::Harvest for CpuHarvest {
                 ],
                 *n as f64,
             );
+        }
+    }
+}
+
+impl CpuHarvest {
+    /// `node_cpu_info`, `node_cpu_flag_info` and `node_cpu_bug_info` (`--collector.cpu.info`).
+    fn render_info(&self, out: &mut crate::metrics::Encoder) {
+        use crate::metrics::Kind;
+        if !self.info.is_empty() {
+            let mut f = out.family(
+                "node_cpu_info",
+                Kind::Gauge,
+                "CPU information from /proc/cpuinfo.",
+            );
+            for c in &self.info {
+                f.sample(
+                    &[
+                        ("cachesize", &c.cache_size),
+                        ("core", &c.core_id),
+                        ("cpu", &c.processor.to_string()),
+                        ("family", &c.family),
+                        ("microcode", &c.microcode),
+                        ("model", &c.model),
+                        ("model_name", &c.model_name),
+                        ("package", &c.physical_id),
+                        ("stepping", &c.stepping),
+                        ("vendor", &c.vendor),
+                    ],
+                    1.0,
+                );
+            }
+        }
+        for (name, label, help, words) in [
+            (
+                "node_cpu_flag_info",
+                "flag",
+                "The `flags` field of CPU information from /proc/cpuinfo taken from the first core.",
+                &self.flags,
+            ),
+            (
+                "node_cpu_bug_info",
+                "bug",
+                "The `bugs` field of CPU information from /proc/cpuinfo taken from the first core.",
+                &self.bugs,
+            ),
+        ] {
+            if words.is_empty() {
+                continue;
+            }
+            let mut f = out.family(name, Kind::Gauge, help);
+            for w in words {
+                f.sample(&[(label, w)], 1.0);
+            }
         }
     }
 }
@@ -775,6 +886,39 @@ mod family_tests {
         assert!(!text.contains("throttles"));
         assert!(!text.contains("node_cpu_isolated"));
         assert!(!text.contains("node_cpu_info"));
+    }
+
+    #[test]
+    fn cpu_info_flags_bugs_and_no_guest() {
+        let mut flags = crate::collect::flags::Values::default();
+        flags.take("cpu.info.flags-include", "^avx").unwrap();
+        flags.take("cpu.guest", "false").unwrap();
+        let settings = crate::collect::family::Settings {
+            flags,
+            ..Default::default()
+        };
+        let text = crate::collect::family::testing::render(&mut *make_family(&settings), "laptop");
+        assert_eq!(text.matches("node_cpu_info{").count(), 4, "{text}");
+        assert_eq!(
+            value(
+                &text,
+                r#"node_cpu_info{cachesize="8192 KB",core="1",cpu="3",family="6",microcode="0xf8",model="142",model_name="Intel(R) Core(TM) i7-8665U CPU @ 1.90GHz",package="0",stepping="12",vendor="GenuineIntel"}"#
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&text, r#"node_cpu_flag_info{flag="avx2"}"#),
+            Some(1.0)
+        );
+        assert_eq!(text.matches("node_cpu_flag_info{").count(), 2, "avx, avx2");
+        assert!(
+            !text.contains("node_cpu_bug_info"),
+            "no bugs-include, no bug series"
+        );
+        assert!(!text.contains("node_cpu_guest_seconds_total"));
+        // By default: no info, guest seconds.
+        let text = crate::collect::family::testing::run(&REGISTRATION, "laptop");
+        assert!(!text.contains("node_cpu_info") && text.contains("node_cpu_guest_seconds_total{"));
     }
 
     #[test]

@@ -46,6 +46,22 @@ pub const FLAGS: &[Flag] = &[
         help: "(switch) expose expensive priority stats (cacheN/priority_stats) [default off]",
     },
     Flag {
+        name: "cpu.guest",
+        help: "(switch) node_cpu_guest_seconds_total [default on]",
+    },
+    Flag {
+        name: "cpu.info",
+        help: "(switch) node_cpu_info from /proc/cpuinfo, per CPU [default off]",
+    },
+    Flag {
+        name: "cpu.info.flags-include",
+        help: "regexp of the first CPU's cpuinfo flags to expose as node_cpu_flag_info (turns cpu.info on)",
+    },
+    Flag {
+        name: "cpu.info.bugs-include",
+        help: "regexp of the first CPU's cpuinfo bugs to expose as node_cpu_bug_info (turns cpu.info on)",
+    },
+    Flag {
         name: "diskstats.device-include",
         help: "regexp of diskstats devices to include (mutually exclusive to device-exclude)",
     },
@@ -146,6 +162,11 @@ impl Values {
     /// The value of `name` as given (a list flag's), if it was.
     pub fn value(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
+    }
+
+    /// The switch `name`: on or off as given, `default` when it was not.
+    pub fn switch_or(&self, name: &str, default: bool) -> bool {
+        self.0.get(name).map_or(default, |v| v == "true")
     }
 
     /// The single pattern `name` (`netclass.ignored-devices`), if given.

@@ -12,6 +12,7 @@ pub mod containers;
 pub mod counter;
 pub mod cpu;
 pub mod cpufreq;
+pub mod cpuinfo;
 pub mod disk;
 pub mod diskio;
 pub mod diskstats;
