@@ -664,8 +664,17 @@ mod tests {
             #[test]
             fn any_text_parses(bytes in vec(any::<u8>(), 0..300)) {
                 let text = String::from_utf8_lossy(&bytes);
-                let _ = parse_stat(&text);
-                let _ = parse_stat(&format!("1 ({text}) S {text}"));
+                for line in [text.to_string(), format!("1 ({text}) S {text}")] {
+                    if let Some(s) = parse_stat(&line) {
+                        // The name is what stands between the first `(` and the last `)`,
+                        // capped; the pid is what stands before it.
+                        let (open, close) = (line.find('(').unwrap(), line.rfind(')').unwrap());
+                        prop_assert!(s.comm.len() <= crate::collect::procfs::MAX_NAME);
+                        prop_assert!(line[open + 1..close].starts_with(&s.comm));
+                        prop_assert_eq!(line[..open].trim().parse::<u32>().ok(), Some(s.pid));
+                        prop_assert!(!s.state.is_whitespace());
+                    }
+                }
             }
 
             /// A process names itself (`comm`) as it likes: spaces, parentheses, even a fake

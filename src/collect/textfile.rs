@@ -907,9 +907,28 @@ mod tests {
     proptest! {
         #![proptest_config(crate::testing::cases(256))]
 
+        /// Any text parses or is refused; what is accepted is well formed: each family
+        /// once, every value a number, every label name once per sample. Text made of
+        /// sample-like lines is tried as well as arbitrary text.
         #[test]
-        fn any_text_no_panic(text in any::<String>()) {
-            let _ = parse(&text);
+        fn any_text_no_panic(
+            text in prop_oneof![
+                any::<String>(),
+                proptest::collection::vec("[a-c_]{1,3}(\\{[a-c]{1,2}=\"[a-z\\\\\"]{0,3}\",?\\})? [-+0-9.eEInfa]{1,6}( [0-9]{1,3})?", 0..6)
+                    .prop_map(|l| l.join("\n")),
+            ],
+        ) {
+            if let Ok(fams) = parse(&text) {
+                for (i, f) in fams.iter().enumerate() {
+                    prop_assert!(fams[..i].iter().all(|g| g.name != f.name), "{} twice", f.name);
+                    for s in &f.samples {
+                        prop_assert!(s.value.parse::<f64>().is_ok(), "value {:?}", s.value);
+                        for (j, (name, _)) in s.labels.iter().enumerate() {
+                            prop_assert!(s.labels[..j].iter().all(|(n, _)| n != name));
+                        }
+                    }
+                }
+            }
         }
 
         /// Generated families pass, and what is written of them parses to the same samples.
