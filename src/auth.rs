@@ -190,6 +190,22 @@ mod tests {
         assert_eq!(basic_credentials("Bearer x"), None);
     }
 
+    /// SIGHUP's new web config is the one in force afterwards (its users admit, its headers
+    /// are sent). An empty config keeps the process-wide headers as they are for other tests.
+    #[test]
+    fn the_web_config_in_force_is_replaced() {
+        let cell = WebCell::default();
+        let first = cell.get();
+        let next = std::sync::Arc::new(crate::webconfig::WebConfig::default());
+        cell.set(next.clone());
+        assert!(std::sync::Arc::ptr_eq(&cell.get(), &next));
+        assert!(!std::sync::Arc::ptr_eq(&cell.get(), &first));
+        let tokens = TokenCell::new(None);
+        assert!(tokens.get().is_none());
+        tokens.set(Token::parse("t0ken").unwrap());
+        assert!(tokens.get().unwrap().admits_value("Bearer t0ken"));
+    }
+
     #[test]
     fn compares_whole_strings() {
         assert!(constant_time_eq(b"secret", b"secret"));
