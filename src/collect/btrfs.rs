@@ -22,14 +22,21 @@
 //! whole collector (a filesystem without `devices/`, a malformed `commit_stats` line), this
 //! shows what is readable.
 //!
-//! Not read: node_exporter also asks a mounted filesystem's devices by ioctl
-//! (`BTRFS_IOC_DEV_INFO`, `BTRFS_IOC_GET_DEV_STATS`) for `_device_unused_bytes` and
-//! `_device_errors_total` and then adds a `btrfs_dev_uuid` label; psmonitor reads sysfs only,
-//! which is node_exporter's own fallback when the ioctls fail (unprivileged, in a container).
+//! Devices: like node_exporter, each mounted btrfs (found in `<procfs>/1/mounts`, opened below
+//! `--path.rootfs`) is also asked by ioctl for its devices (`BTRFS_IOC_FS_INFO`,
+//! `BTRFS_IOC_DEV_INFO`, `BTRFS_IOC_GET_DEV_STATS`, none of which needs privileges): then
+//! `_device_size_bytes`, `_device_unused_bytes` and `_device_errors_total{type}` carry the
+//! device's path's last component and a `btrfs_dev_uuid` label. Where that fails (not mounted
+//! here, in a container without the host's root) the sysfs sizes are shown instead, with
+//! `{device}` only, as node_exporter falls back. A mount whose `statvfs` is stuck is not
+//! opened (see [`super::statfs`]).
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
-use super::procfs::{read_capped, sorted_entries, ATTR_CAP, FILE_CAP};
+use super::procfs::{read_capped, read_capped_bytes, sorted_entries, ATTR_CAP, FILE_CAP};
+use super::statfs::{Answer, Timed};
 use crate::metrics::Kind;
+use std::collections::HashMap;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -41,10 +48,15 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(BtrfsFamily)
+    Box::new(BtrfsFamily {
+        statfs: Timed::default(),
+    })
 }
 
-struct BtrfsFamily;
+struct BtrfsFamily {
+    /// Checks a mount answers before it is opened for the ioctls.
+    statfs: Timed,
+}
 
 /// The number in `path`, 0 if missing or not an unsigned integer (procfs' `readValue`).
 fn value(path: &Path) -> u64 {
@@ -104,8 +116,8 @@ fn gauge(
     s.push(name, Kind::Gauge, help, labels, v);
 }
 
-/// Reads one filesystem directory into `s`.
-fn filesystem(dir: &Path, dir_name: &str, s: &mut Samples) {
+/// Reads one filesystem directory into `s`; `ioctl` has its devices if the ioctls answered.
+fn filesystem(dir: &Path, dir_name: &str, ioctl: &HashMap<String, Vec<DevInfo>>, s: &mut Samples) {
     let text = |f: &str| {
         read_capped(&dir.join(f), ATTR_CAP)
             .map(|t| t.trim().to_owned())
@@ -207,6 +219,9 @@ fn filesystem(dir: &Path, dir_name: &str, s: &mut Samples) {
             );
         }
     }
+    if let Some(found) = ioctl.get(&uuid.replace('-', "")) {
+        return ioctl_series(s, &uuid, found);
+    }
     for device in &devices {
         let sectors = value(&dir.join("devices").join(device).join("size"));
         gauge(
@@ -219,6 +234,186 @@ fn filesystem(dir: &Path, dir_name: &str, s: &mut Samples) {
     }
 }
 
+/// One device of a mounted filesystem, as `BTRFS_IOC_DEV_INFO` and `BTRFS_IOC_GET_DEV_STATS`
+/// report it.
+#[derive(Debug, Clone, PartialEq)]
+struct DevInfo {
+    /// The device node it was added by (`/dev/sda2`).
+    path: String,
+    /// Its device UUID, dashed (node_exporter's `btrfs_dev_uuid`).
+    uuid: String,
+    bytes_used: u64,
+    total_bytes: u64,
+    /// Write, read, flush, corruption and generation errors.
+    errors: [u64; 5],
+}
+
+/// The device series of the filesystem `uuid` from what the ioctls said.
+fn ioctl_series(s: &mut Samples, uuid: &str, devices: &[DevInfo]) {
+    for d in devices {
+        let name = d.path.rsplit('/').next().unwrap_or("");
+        let labels = |extra: Option<&str>| {
+            let mut l = vec![
+                ("uuid", uuid.to_owned()),
+                ("device", name.to_owned()),
+                ("btrfs_dev_uuid", d.uuid.clone()),
+            ];
+            l.extend(extra.map(|t| ("type", t.to_owned())));
+            l
+        };
+        gauge(
+            s,
+            "node_btrfs_device_size_bytes",
+            "Size of a device that is part of the filesystem.",
+            labels(None),
+            d.total_bytes as f64,
+        );
+        // Wrapping as Go's unsigned subtraction does, should the kernel ever say used > total.
+        gauge(
+            s,
+            "node_btrfs_device_unused_bytes",
+            "Unused bytes unused on a device that is part of the filesystem.",
+            labels(None),
+            d.total_bytes.wrapping_sub(d.bytes_used) as f64,
+        );
+        for (kind, v) in ["write", "read", "flush", "corruption", "generation"]
+            .iter()
+            .zip(d.errors)
+        {
+            s.push(
+                "node_btrfs_device_errors_total",
+                Kind::Counter,
+                "Errors reported for the device",
+                labels(Some(kind)),
+                v as f64,
+            );
+        }
+    }
+}
+
+/// The btrfs ioctls node_exporter uses (linux/btrfs.h): `_IOR(0x94, 31, 1024 bytes)`,
+/// `_IOWR(0x94, 30, 4096 bytes)`, `_IOWR(0x94, 52, 1032 bytes)`.
+const IOC_FS_INFO: u32 = (2 << 30) | (1024 << 16) | (0x94 << 8) | 31;
+const IOC_DEV_INFO: u32 = (3 << 30) | (4096 << 16) | (0x94 << 8) | 30;
+const IOC_GET_DEV_STATS: u32 = (3 << 30) | (1032 << 16) | (0x94 << 8) | 52;
+
+/// `ioctl(fd, request, buf)` on a buffer of the request's size; the error if it fails.
+fn ioctl<const N: usize>(
+    fd: &std::fs::File,
+    request: u32,
+    buf: &mut [u64; N],
+) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `buf` is N*8 bytes, exactly the size the request encodes, aligned for the
+    // kernel's structs (all u64 first); the kernel writes only within it.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), request as libc::Ioctl, buf.as_mut_ptr()) };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The bytes of `words` (the kernel's struct, in host order).
+fn bytes_of(words: &[u64]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.to_ne_bytes()).collect()
+}
+
+/// A device UUID as node_exporter's btrfs library writes it (`<zero>` for none).
+fn dashed_uuid(b: &[u8]) -> String {
+    if b.iter().all(|&x| x == 0) {
+        return "<zero>".to_owned();
+    }
+    let hex =
+        |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
+    format!(
+        "{}-{}-{}-{}-{}",
+        hex(0..4),
+        hex(4..6),
+        hex(6..8),
+        hex(8..10),
+        hex(10..16)
+    )
+}
+
+/// The filesystem open at `fd`: its fsid (32 hex digits) and devices, as node_exporter's
+/// `getIoctlDeviceStats` walks them: device ids 0 to `max_id`, skipping the absent (`ENODEV`),
+/// until `num_devices` are found. Any other failure gives nothing (the sysfs fallback).
+fn ioctl_filesystem(fd: &std::fs::File) -> Option<(String, Vec<DevInfo>)> {
+    let mut info = [0u64; 128];
+    ioctl(fd, IOC_FS_INFO, &mut info).ok()?;
+    let (max_id, num_devices) = (info[0], info[1]);
+    let fsid: String = bytes_of(&info[2..4])
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect();
+    let mut devices = Vec::new();
+    // A corrupt max_id must not spin the sampler: btrfs has at most a few hundred devices.
+    for id in 0..=max_id.min(4096) {
+        let mut dev = [0u64; 512];
+        dev[0] = id;
+        match ioctl(fd, IOC_DEV_INFO, &mut dev) {
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => continue,
+            Err(_) => return None,
+            Ok(()) => {}
+        }
+        let mut stats = [0u64; 129];
+        stats[0] = id;
+        stats[1] = 5;
+        ioctl(fd, IOC_GET_DEV_STATS, &mut stats).ok()?;
+        let raw = bytes_of(&dev);
+        let path = &raw[3072..];
+        let path = &path[..path.iter().position(|&b| b == 0).unwrap_or(path.len())];
+        devices.push(DevInfo {
+            path: String::from_utf8_lossy(path).into_owned(),
+            uuid: dashed_uuid(&raw[8..24]),
+            bytes_used: dev[3],
+            total_bytes: dev[4],
+            errors: [stats[3], stats[4], stats[5], stats[6], stats[7]],
+        });
+        if devices.len() as u64 == num_devices {
+            break;
+        }
+    }
+    Some((fsid, devices))
+}
+
+impl BtrfsFamily {
+    /// Every mounted btrfs's devices by fsid, for those the ioctls answer on: the first
+    /// mount of each device is opened, read-only, below `--path.rootfs`.
+    fn ioctl_devices(&mut self, roots: &Roots) -> HashMap<String, Vec<DevInfo>> {
+        let mut found = HashMap::new();
+        let table = read_capped_bytes(&roots.proc("1/mounts"), FILE_CAP)
+            .or_else(|_| read_capped_bytes(&roots.proc("mounts"), FILE_CAP))
+            .unwrap_or_default();
+        let table = String::from_utf8_lossy(&table);
+        self.statfs.begin_tick();
+        for m in super::disk::parse_mounts(&table) {
+            if m.fstype != "btrfs" {
+                continue;
+            }
+            let path = roots.mountpoint(&m.mountpoint);
+            if matches!(
+                self.statfs.measure(&m.mountpoint, path.clone()),
+                Answer::Stuck
+            ) {
+                continue;
+            }
+            let Ok(dir) = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK)
+                .open(&path)
+            else {
+                continue;
+            };
+            if let Some((fsid, devices)) = ioctl_filesystem(&dir) {
+                found.entry(fsid).or_insert(devices);
+            }
+        }
+        self.statfs.end_tick();
+        found
+    }
+}
+
 impl Family for BtrfsFamily {
     fn name(&self) -> &'static str {
         "btrfs"
@@ -228,11 +423,17 @@ impl Family for BtrfsFamily {
         // No btrfs is no series, and success: procfs' glob finds nothing.
         let root = roots.sys("fs/btrfs");
         let mut s = Samples::default();
-        for entry in sorted_entries(&root) {
+        let listed = sorted_entries(&root);
+        let ioctl = if listed.is_empty() {
+            HashMap::new()
+        } else {
+            self.ioctl_devices(roots)
+        };
+        for entry in listed {
             let name = entry.to_string_lossy();
             let dir = root.join(&entry);
             if name.contains('-') && is_dir(&dir) {
-                filesystem(&dir, &name, &mut s);
+                filesystem(&dir, &name, &ioctl, &mut s);
             }
         }
         Ok(Arc::new(s.sorted()))
@@ -353,6 +554,53 @@ mod tests {
             ],
         );
         assert!(!t.contains("not-a-dir"), "{t}");
+    }
+
+    #[test]
+    fn ioctl_devices_replace_the_sysfs_sizes() {
+        let dev = DevInfo {
+            path: "/dev/mapper/luks-1".into(),
+            uuid: dashed_uuid(&[0xab; 16]),
+            bytes_used: 300,
+            total_bytes: 1000,
+            errors: [1, 2, 3, 4, 5],
+        };
+        let mut s = Samples::default();
+        ioctl_series(&mut s, "u-1", &[dev]);
+        let mut out = crate::metrics::Encoder::default();
+        s.sorted().render(&mut out);
+        let t = out.finish();
+        let l = "btrfs_dev_uuid=\"abababab-abab-abab-abab-abababababab\",device=\"luks-1\"";
+        assert_values(
+            &t,
+            &[
+                (
+                    &format!("node_btrfs_device_size_bytes{{{l},uuid=\"u-1\"}}"),
+                    1000.0,
+                ),
+                (
+                    &format!("node_btrfs_device_unused_bytes{{{l},uuid=\"u-1\"}}"),
+                    700.0,
+                ),
+                (
+                    &format!("node_btrfs_device_errors_total{{{l},type=\"write\",uuid=\"u-1\"}}"),
+                    1.0,
+                ),
+                (
+                    &format!(
+                        "node_btrfs_device_errors_total{{{l},type=\"generation\",uuid=\"u-1\"}}"
+                    ),
+                    5.0,
+                ),
+            ],
+        );
+        assert!(t.contains("# TYPE node_btrfs_device_errors_total counter\n"));
+        assert_eq!(dashed_uuid(&[0; 16]), "<zero>");
+        // linux/btrfs.h's numbers.
+        assert_eq!(
+            (IOC_FS_INFO, IOC_DEV_INFO, IOC_GET_DEV_STATS),
+            (0x8400_941f, 0xd000_941e, 0xc408_9434)
+        );
     }
 
     #[test]
