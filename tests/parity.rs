@@ -372,6 +372,67 @@ fn fetch(addr: SocketAddr) -> String {
         .unwrap_or_default()
 }
 
+/// Compares node_exporter's exposition with psmonitor's, family by family, label by label,
+/// value by value (see [`ON_FIXTURES`]); what differs goes to `problems`, named by `what`.
+fn compare_expositions(what: &str, ne_text: &str, ps_text: &str, problems: &mut Vec<String>) {
+    let series = |text: &str| -> BTreeMap<String, f64> {
+        let (fams, values) = parse(text);
+        values
+            .into_iter()
+            .filter(|(s, _)| {
+                let name = s.split('{').next().unwrap_or("");
+                name.starts_with("node_")
+                    && !name.starts_with("node_scrape_collector_duration")
+                    && name != "node_exporter_build_info"
+                    && fams.contains_key(name)
+            })
+            .map(|(s, v)| {
+                // Label order is not significant: sort the pairs.
+                let (name, labels) = s.split_once('{').unwrap_or((&s, ""));
+                let labels = split_labels(labels.trim_end_matches('}'));
+                (format!("{name}{labels:?}"), v)
+            })
+            .collect()
+    };
+    // Same HELP and TYPE for every family both have.
+    let ps_headers = headers(ps_text);
+    for (name, want) in headers(ne_text) {
+        if let Some(have) = ps_headers.get(&name).filter(|h| *h != &want) {
+            problems.push(format!(
+                "{what}: {name} HELP/TYPE {want:?}, psmonitor {have:?}"
+            ));
+        }
+    }
+    let family = |s: &str| s.split('[').next().unwrap_or("").to_owned();
+    let want = series(ne_text);
+    let have = series(ps_text);
+    let fixed = |s: &str| {
+        FIXED_SINCE
+            .iter()
+            .any(|(f, v, _)| family(s) == *f && s.contains(&format!("\"{v}\"")))
+    };
+    for (s, v) in &want {
+        match have.get(s) {
+            Some(_) if fixed(s) => {}
+            Some(h) if (h - v).abs() <= v.abs() * 1e-12 => {}
+            other => problems.push(format!("{what}: {s} = {v}, psmonitor {other:?}")),
+        }
+    }
+    // Families 1.12 added (softnet's backlog_len, ...) are psmonitor's own business here.
+    let known: BTreeSet<String> = want.keys().map(|s| family(s)).collect();
+    let newer = |s: &str| {
+        NEWER_SERIES
+            .iter()
+            .any(|(f, v, _)| family(s) == *f && s.contains(&format!("\"{v}\"")))
+    };
+    for s in have
+        .keys()
+        .filter(|s| !want.contains_key(*s) && known.contains(&family(s)) && !newer(s))
+    {
+        problems.push(format!("{what}: psmonitor has {s}, node_exporter not"));
+    }
+}
+
 #[test]
 fn fixture_series_match_node_exporter() {
     ensure_tool("prometheus-node-exporter", "prometheus-node-exporter");
@@ -411,67 +472,71 @@ fn fixture_series_match_node_exporter() {
         ];
         args.extend(flag);
         let ps = Server::start(&args);
-        let series = |text: &str| -> BTreeMap<String, f64> {
-            let (fams, values) = parse(text);
-            values
-                .into_iter()
-                .filter(|(s, _)| {
-                    let name = s.split('{').next().unwrap_or("");
-                    name.starts_with("node_")
-                        && !name.starts_with("node_scrape_collector_duration")
-                        && name != "node_exporter_build_info"
-                        && fams.contains_key(name)
-                })
-                .map(|(s, v)| {
-                    // Label order is not significant: sort the pairs.
-                    let (name, labels) = s.split_once('{').unwrap_or((&s, ""));
-                    let labels = split_labels(labels.trim_end_matches('}'));
-                    (format!("{name}{labels:?}"), v)
-                })
-                .collect()
-        };
         let (ne_text, ps_text) = (fetch(ne_addr), get(ps.addr));
-        // Same HELP and TYPE for every family both have.
-        let ps_headers = headers(&ps_text);
-        for (name, want) in headers(&ne_text) {
-            if let Some(have) = ps_headers.get(&name).filter(|h| *h != &want) {
-                problems.push(format!(
-                    "{host}/{collector}: {name} HELP/TYPE {want:?}, psmonitor {have:?}"
-                ));
-            }
-        }
-        let family = |s: &str| s.split('[').next().unwrap_or("").to_owned();
-        let want = series(&ne_text);
-        let have = series(&ps_text);
-        let fixed = |s: &str| {
-            FIXED_SINCE
-                .iter()
-                .any(|(f, v, _)| family(s) == *f && s.contains(&format!("\"{v}\"")))
-        };
-        for (s, v) in &want {
-            match have.get(s) {
-                Some(_) if fixed(s) => {}
-                Some(h) if (h - v).abs() <= v.abs() * 1e-12 => {}
-                other => problems.push(format!(
-                    "{host}/{collector} {flag:?}: {s} = {v}, psmonitor {other:?}"
-                )),
-            }
-        }
-        // Families 1.12 added (softnet's backlog_len, ...) are psmonitor's own business here.
-        let known: BTreeSet<String> = want.keys().map(|s| family(s)).collect();
-        let newer = |s: &str| {
-            NEWER_SERIES
-                .iter()
-                .any(|(f, v, _)| family(s) == *f && s.contains(&format!("\"{v}\"")))
-        };
-        for s in have
-            .keys()
-            .filter(|s| !want.contains_key(*s) && known.contains(&family(s)) && !newer(s))
-        {
-            problems.push(format!(
-                "{host}/{collector}: psmonitor has {s}, node_exporter not"
-            ));
-        }
+        let what = format!("{host}/{collector} {flag:?}");
+        compare_expositions(&what, &ne_text, &ps_text, &mut problems);
     }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Started as the server binary: a private mount and PID namespace (`unshare --mount-proc`,
+/// so `/proc/1/mounts` is this namespace's, as both exporters read it), a btrfs made in
+/// `$BTRFS_DIR/img` and loop-mounted on `$BTRFS_DIR/mnt`, node_exporter on `$NE_ADDR` in the
+/// background, then psmonitor as the namespace's init: when it is killed, the kernel kills
+/// node_exporter and the mount goes with the namespace (`mount -o loop` frees the loop
+/// device); `--kill-child` and `setpriv --pdeathsig` cover a test that dies first.
+const BTRFS_WRAPPER: &str = r#"#!/bin/sh
+exec setpriv --pdeathsig KILL unshare -m -p -f --kill-child --mount-proc --propagation private sh -c '
+  set -e
+  d="$BTRFS_DIR"
+  truncate -s 256M "$d/img"
+  mkfs.btrfs -q -L parity "$d/img" >"$d/mkfs.log" 2>&1
+  mount -o loop "$d/img" "$d/mnt"
+  echo data >"$d/mnt/file" && sync
+  prometheus-node-exporter --web.listen-address="$NE_ADDR" --collector.disable-defaults --collector.btrfs >"$d/ne.log" 2>&1 &
+  exec "$BTRFS_PSMONITOR" "$@"' sh "$@"
+"#;
+
+/// On a real btrfs (a loop-mounted image), psmonitor's `btrfs` family and node_exporter 1.5's
+/// agree series by series, the ioctl-read devices (`btrfs_dev_uuid`, unused bytes, error
+/// counters) included. Needs root, a loop device and btrfs-progs (`.ci/run` installs it).
+#[test]
+fn btrfs_on_a_real_mount_matches_node_exporter() {
+    ensure_tool("prometheus-node-exporter", "prometheus-node-exporter");
+    ensure_tool("mkfs.btrfs", "btrfs-progs");
+    ensure_tool("setpriv", "util-linux");
+    ensure_tool("unshare", "util-linux");
+    let dir = std::env::temp_dir().join(format!("psmonitor-btrfs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("mnt")).unwrap();
+    let wrapper = dir.join("psmonitor-in-ns");
+    std::fs::write(&wrapper, BTRFS_WRAPPER).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ne_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let ps = Server::builder()
+        .bin(&wrapper)
+        .args(&["--collector.disable-defaults", "--collector.btrfs"])
+        .env("BTRFS_DIR", dir.to_str().unwrap())
+        .env("NE_ADDR", &ne_addr.to_string())
+        .env("BTRFS_PSMONITOR", env!("CARGO_BIN_EXE_psmonitor"))
+        .start();
+    assert!(
+        wait_until(15, || TcpStream::connect(ne_addr).is_ok()),
+        "node_exporter did not start: {}",
+        std::fs::read_to_string(dir.join("ne.log")).unwrap_or_default()
+    );
+    let (ne_text, ps_text) = (fetch(ne_addr), get(ps.addr));
+    // The test is only worth something if the ioctls answered on both sides.
+    for (who, text) in [("node_exporter", &ne_text), ("psmonitor", &ps_text)] {
+        assert!(
+            text.contains("node_btrfs_device_errors_total{") && text.contains("label=\"parity\""),
+            "{who} did not read the mount by ioctl:\n{text}"
+        );
+    }
+    let mut problems = Vec::new();
+    compare_expositions("real btrfs", &ne_text, &ps_text, &mut problems);
+    drop(ps);
+    let _ = std::fs::remove_dir_all(&dir);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
