@@ -890,34 +890,50 @@ mod family_tests {
 
     #[test]
     fn cpu_info_flags_bugs_and_no_guest() {
-        let mut flags = crate::collect::flags::Values::default();
-        flags.take("cpu.info.flags-include", "^avx").unwrap();
-        flags.take("cpu.guest", "false").unwrap();
+        // /proc/cpuinfo is parsed as the build's architecture writes it (scripts/test-arm runs
+        // this on arm64): the laptop's x86 file here, the Pi's there.
+        let arm = cfg!(any(target_arch = "arm", target_arch = "aarch64"));
+        let (host, cpus, info, flags) = if arm {
+            (
+                "pi",
+                2,
+                r#"node_cpu_info{cachesize="",core="",cpu="1",family="",microcode="",model="",model_name="ARMv7 Processor rev 4 (v7l)",package="",stepping="",vendor=""}"#,
+                vec!["neon"],
+            )
+        } else {
+            (
+                "laptop",
+                4,
+                r#"node_cpu_info{cachesize="8192 KB",core="1",cpu="3",family="6",microcode="0xf8",model="142",model_name="Intel(R) Core(TM) i7-8665U CPU @ 1.90GHz",package="0",stepping="12",vendor="GenuineIntel"}"#,
+                vec!["avx", "avx2"],
+            )
+        };
+        let mut values = crate::collect::flags::Values::default();
+        values
+            .take("cpu.info.flags-include", "^(avx|neon)")
+            .unwrap();
+        values.take("cpu.guest", "false").unwrap();
         let settings = crate::collect::family::Settings {
-            flags,
+            flags: values,
             ..Default::default()
         };
-        let text = crate::collect::family::testing::render(&mut *make_family(&settings), "laptop");
-        assert_eq!(text.matches("node_cpu_info{").count(), 4, "{text}");
-        assert_eq!(
-            value(
-                &text,
-                r#"node_cpu_info{cachesize="8192 KB",core="1",cpu="3",family="6",microcode="0xf8",model="142",model_name="Intel(R) Core(TM) i7-8665U CPU @ 1.90GHz",package="0",stepping="12",vendor="GenuineIntel"}"#
-            ),
-            Some(1.0)
-        );
-        assert_eq!(
-            value(&text, r#"node_cpu_flag_info{flag="avx2"}"#),
-            Some(1.0)
-        );
-        assert_eq!(text.matches("node_cpu_flag_info{").count(), 2, "avx, avx2");
+        let text = crate::collect::family::testing::render(&mut *make_family(&settings), host);
+        assert_eq!(text.matches("node_cpu_info{").count(), cpus, "{text}");
+        assert_eq!(value(&text, info), Some(1.0), "{text}");
+        for f in &flags {
+            assert_eq!(
+                value(&text, &format!(r#"node_cpu_flag_info{{flag="{f}"}}"#)),
+                Some(1.0)
+            );
+        }
+        assert_eq!(text.matches("node_cpu_flag_info{").count(), flags.len());
         assert!(
             !text.contains("node_cpu_bug_info"),
             "no bugs-include, no bug series"
         );
         assert!(!text.contains("node_cpu_guest_seconds_total"));
         // By default: no info, guest seconds.
-        let text = crate::collect::family::testing::run(&REGISTRATION, "laptop");
+        let text = crate::collect::family::testing::run(&REGISTRATION, host);
         assert!(!text.contains("node_cpu_info") && text.contains("node_cpu_guest_seconds_total{"));
     }
 

@@ -98,6 +98,10 @@ pub const FLAGS: &[Flag] = &[
         help: "(list) IPVS backend stats labels, comma-separated [default local_address,local_port,remote_address,remote_port,proto,local_mark]",
     },
     Flag {
+        name: "stat.softirq",
+        help: "(switch) node_softirqs_total{vector} from /proc/stat's softirq line [default off]",
+    },
+    Flag {
         name: "netclass.ignored-devices",
         help: "regexp of net devices to ignore for netclass [default ^$]",
     },

@@ -1,6 +1,10 @@
 //! `stat`: the kernel-wide counters of `/proc/stat` (node_exporter's `stat` collector): boot
-//! time, context switches, forks, interrupts, and runnable and blocked processes. The per-CPU
-//! lines are the `cpu` family's.
+//! time, context switches, forks, interrupts, and runnable and blocked processes, and with
+//! `--collector.stat.softirq` (off by default, as node_exporter 1.12) `node_softirqs_total
+//! {vector}` from the `softirq` line (its total, then one count per vector in the kernel's
+//! order: hi timer net_tx net_rx block block_iopoll tasklet sched hrtimer rcu). The per-CPU
+//! lines are the `cpu` family's. A `softirq` line with fewer than the ten vectors leaves the
+//! softirq series out (procfs fails the whole collector on it).
 
 use super::family::{Family, Harvest, ProcFile, Registration, Settings};
 use crate::metrics::{Encoder, Kind};
@@ -12,9 +16,33 @@ pub const REGISTRATION: Registration = Registration {
     make: make_family,
 };
 
-fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(ProcFile::new("stat", "stat", |text| Ok(parse(text))))
+fn make_family(settings: &Settings) -> Box<dyn Family> {
+    let parse: fn(&str) -> Result<Stat, String> = if settings.flags.switch("stat.softirq") {
+        |text| {
+            Ok(Stat {
+                show_softirq: true,
+                ..parse(text)
+            })
+        }
+    } else {
+        |text| Ok(parse(text))
+    };
+    Box::new(ProcFile::new("stat", "stat", parse))
 }
+
+/// The softirq vectors of the `softirq` line, in the kernel's order (`softirq_to_name`).
+const VECTORS: [&str; 10] = [
+    "hi",
+    "timer",
+    "net_tx",
+    "net_rx",
+    "block",
+    "block_iopoll",
+    "tasklet",
+    "sched",
+    "hrtimer",
+    "rcu",
+];
 
 /// One tick's reading of `/proc/stat`; a line the kernel did not write (or wrote garbage on)
 /// is `None` and its metric is left out.
@@ -30,6 +58,10 @@ pub struct Stat {
     pub btime: Option<f64>,
     pub procs_running: Option<f64>,
     pub procs_blocked: Option<f64>,
+    /// `softirq`: the count of each of [`VECTORS`].
+    pub softirq: Option<[u64; 10]>,
+    /// `--collector.stat.softirq`.
+    pub show_softirq: bool,
 }
 
 /// Parses the kernel-wide lines of `/proc/stat`.
@@ -38,6 +70,16 @@ pub fn parse(text: &str) -> Stat {
     for line in text.lines() {
         let mut fields = line.split_whitespace();
         let slot = match fields.next() {
+            Some("softirq") => {
+                // The total, then the vectors; the total is not exported.
+                let v: Vec<u64> = fields
+                    .skip(1)
+                    .take(10)
+                    .map_while(|v| v.parse().ok())
+                    .collect();
+                s.softirq = v.try_into().ok();
+                continue;
+            }
             Some("intr") => &mut s.intr,
             Some("ctxt") => &mut s.ctxt,
             Some("processes") => &mut s.forks,
@@ -98,6 +140,16 @@ impl Harvest for Stat {
                 out.one(name, kind, help, &[], v);
             }
         }
+        if let Some(counts) = self.softirq.filter(|_| self.show_softirq) {
+            let mut f = out.family(
+                "node_softirqs_total",
+                Kind::Counter,
+                "Number of softirq calls.",
+            );
+            for (vector, n) in VECTORS.iter().zip(counts) {
+                f.sample(&[("vector", vector)], n as f64);
+            }
+        }
     }
 }
 
@@ -125,6 +177,29 @@ mod tests {
         assert!(text.contains("# TYPE node_procs_running gauge\n"));
         // The per-CPU lines belong to the cpu family.
         assert!(!text.contains("node_cpu"));
+    }
+
+    #[test]
+    fn softirqs_when_asked() {
+        assert!(!run(&REGISTRATION, "vm").contains("node_softirqs_total"));
+        let mut flags = crate::collect::flags::Values::default();
+        flags.take("stat.softirq", "true").unwrap();
+        let settings = Settings {
+            flags,
+            ..Default::default()
+        };
+        let text = crate::collect::family::testing::render(&mut *make_family(&settings), "vm");
+        assert_values(
+            &text,
+            &[
+                ("node_softirqs_total{vector=\"hi\"}", 0.0),
+                ("node_softirqs_total{vector=\"net_rx\"}", 11_655_117.0),
+                ("node_softirqs_total{vector=\"rcu\"}", 931_850.0),
+            ],
+        );
+        assert_eq!(text.matches("node_softirqs_total{").count(), 10);
+        assert_eq!(parse("softirq 1 2 3\n").softirq, None, "short: left out");
+        assert_eq!(parse("softirq 1 2 3 4 5 6 7 8 9 10 x\n").softirq, None);
     }
 
     #[test]
