@@ -383,6 +383,21 @@ mod tests {
         assert_eq!(dehumanize_signed("-37.4k"), Some(-38288.0));
     }
 
+    proptest::proptest! {
+        #![proptest_config(crate::testing::cases(256))]
+
+        /// Any text is a number or not, never a panic; plain integers and `bch_hprint`'s
+        /// `N.Dk` read as procfs reads them.
+        #[test]
+        fn any_hprint(text in "(?s).{0,12}", n in 0u64..1 << 50, int in 0u32..1024, frac in 0u32..1024) {
+            let _ = dehumanize(&text);
+            let _ = dehumanize_signed(&text);
+            proptest::prop_assert_eq!(dehumanize(&n.to_string()), Some(n));
+            let want = ((f64::from(int) + f64::from(frac) / 10.24) * 1024.0) as u64;
+            proptest::prop_assert_eq!(dehumanize(&format!("{int}.{frac}k")), Some(want));
+        }
+    }
+
     #[test]
     fn pi_with_an_ssd_cached_usb_disk() {
         let t = run(&REGISTRATION, "pi");

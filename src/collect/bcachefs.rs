@@ -364,6 +364,19 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(crate::testing::cases(256))]
+
+        /// Any text is a size or not, never a panic (a unit letter is cut only when it is
+        /// one); integers, with or without a unit, read as procfs reads them.
+        #[test]
+        fn any_size(text in "(?s).{0,12}", n in 0u64..1 << 40) {
+            let _ = human_bytes(&text);
+            proptest::prop_assert_eq!(human_bytes(&n.to_string()), Some(n as f64));
+            proptest::prop_assert_eq!(human_bytes(&format!("{n}k")), Some((n * 1024) as f64));
+        }
+    }
+
     #[test]
     fn laptop_with_a_tiered_home() {
         let t = run(&REGISTRATION, "laptop");

@@ -86,8 +86,12 @@ fn ratio(profile: &str, devices: usize) -> f64 {
 /// `commit_stats`: commits, last, max and total commit time in ms. Lines that are not
 /// `key number` are skipped.
 fn commit_stats(path: &Path) -> [u64; 4] {
+    parse_commit_stats(&read_capped(path, FILE_CAP).unwrap_or_default())
+}
+
+/// The text of `commit_stats`, as [`commit_stats`] reads it.
+fn parse_commit_stats(text: &str) -> [u64; 4] {
     let mut out = [0; 4];
-    let text = read_capped(path, FILE_CAP).unwrap_or_default();
     for line in text.lines() {
         let mut f = line.split_whitespace();
         let (Some(key), Some(v), None) = (f.next(), f.next(), f.next()) else {
@@ -601,6 +605,19 @@ mod tests {
             (IOC_FS_INFO, IOC_DEV_INFO, IOC_GET_DEV_STATS),
             (0x8400_941f, 0xd000_941e, 0xc408_9434)
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::testing::cases(256))]
+
+        /// Any text gives four numbers without a panic; a well-formed line sets its slot,
+        /// whatever text comes before it.
+        #[test]
+        fn any_commit_stats(text in ".*", n in proptest::prelude::any::<u64>()) {
+            let _ = parse_commit_stats(&text);
+            let got = parse_commit_stats(&format!("{text}\nmax_commit_ms {n}\n"));
+            proptest::prop_assert_eq!(got[2], n);
+        }
     }
 
     #[test]

@@ -256,6 +256,23 @@ mod tests {
         assert!(!t.contains("nostats"));
     }
 
+    proptest::proptest! {
+        #![proptest_config(crate::testing::cases(256))]
+
+        /// Any text parses without a panic into known lines with a field count node_exporter
+        /// accepts; a well-formed `rw` line is read as written.
+        #[test]
+        fn any_stats_text(text in "(?s).{0,400}", w in proptest::prelude::any::<u32>(), r in proptest::prelude::any::<u32>()) {
+            for (name, values) in parse(&text) {
+                let counts = LINES.iter().find(|(n, _)| *n == name).map(|(_, c)| *c).unwrap_or(&[]);
+                proptest::prop_assert!(counts.contains(&values.len()));
+            }
+            let lines = parse(&format!("{text}\nrw {w} {r}\n"));
+            let rw = lines.iter().rev().find(|(n, _)| *n == "rw").map(|(_, v)| v.clone());
+            proptest::prop_assert_eq!(rw, Some(vec![w, r]));
+        }
+    }
+
     #[test]
     fn without_xfs_is_empty() {
         assert_eq!(run(&REGISTRATION, "laptop"), "");
