@@ -289,6 +289,7 @@ const ON_FIXTURES: &[(&str, &str)] = &[
     ("vm", "pressure"),
     ("laptop", "netstat"),
     ("laptop", "btrfs"),
+    ("laptop", "edac"),
     ("vm", "btrfs"),
     ("vm", "xfs"),
     ("vm", "tapestats"),
