@@ -27,7 +27,7 @@ const VALUES_MAY_DIFFER: &[(&str, &str, &str)] = &[
     (
         "node_scrape_collector_",
         "collector",
-        "psmonitor has no collectors for what this host lacks (bcache, btrfs, xfs, nfs, ...)",
+        "each runs its own version's default collectors: 1.12's (psmonitor's) add bcachefs, dmmultipath, kernel_hung, watchdog, ...",
     ),
     ("process_", "", "each exporter reports its own process"),
     (
