@@ -621,6 +621,58 @@ mod tests {
         assert_eq!(group(&s, 10).1, 0.0);
     }
 
+    /// A process's uid is cached: looked up again only after [`UID_RECHECK`] scans, or at once
+    /// when its pid is reused (another start time). The owner of its `/proc` directory is
+    /// changed under the scanner (chown as root; otherwise the directory is swapped for a
+    /// link to `/proc/1`, another user's, with the same start time).
+    #[test]
+    fn uids_are_cached_for_a_while_and_rechecked() {
+        let dir = std::env::temp_dir().join(format!("psmonitor-uids-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let d = dir.join("proc/77");
+        std::fs::create_dir_all(&d).unwrap();
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        // The start time of /proc/1, so that the link can stand for the same process.
+        let init = std::fs::read_to_string("/proc/1/stat").unwrap();
+        let start = parse_stat(&init).unwrap().start;
+        let stat =
+            |start: u64| format!("77 (u) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {start} 1 5 0\n");
+        std::fs::write(d.join("stat"), stat(start)).unwrap();
+        let roots = crate::collect::family::Roots::under(&dir);
+        let mut users = Users::load(&roots);
+        let mut c = ProcessCollector::new(&roots);
+        let mut user = || c.sample(&mut users, 1.0).procs[0].username.clone();
+        let first = user();
+        if root {
+            std::os::unix::fs::chown(&d, Some(4242), None).unwrap();
+        } else {
+            std::fs::remove_dir_all(&d).unwrap();
+            std::os::unix::fs::symlink("/proc/1", &d).unwrap();
+        }
+        let owner = std::fs::metadata(&d).unwrap().uid().to_string();
+        assert_ne!(first, owner, "the owner changed");
+        for scan in 1..=UID_RECHECK {
+            assert_eq!(
+                user(),
+                first,
+                "scan {scan} after the change: the cached uid"
+            );
+        }
+        assert_eq!(user(), owner, "looked up again after {UID_RECHECK} scans");
+        // The pid reused by another process (another start time), owned by the first user:
+        // looked up at once.
+        if root {
+            std::os::unix::fs::chown(&d, Some(first.parse().unwrap()), None).unwrap();
+        } else {
+            std::fs::remove_file(&d).unwrap();
+            std::fs::create_dir_all(&d).unwrap();
+        }
+        std::fs::write(d.join("stat"), stat(start + 1)).unwrap();
+        assert_eq!(user(), first, "a reused pid's uid");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// Over budget, the list is reused between scans; back under it, every tick scans.
     #[test]
     fn an_expensive_scan_refreshes_less_often() {
