@@ -206,6 +206,50 @@ mod tests {
         assert!(tokens.get().unwrap().admits_value("Bearer t0ken"));
     }
 
+    /// Standard base64 of any bytes, padded or not, decodes back to them; the URL-safe
+    /// alphabet's `-` and `_` are not base64 here.
+    #[test]
+    fn base64_round_trips() {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let encode = |bytes: &[u8]| -> String {
+            let mut out = String::new();
+            for chunk in bytes.chunks(3) {
+                let mut n = 0u32;
+                for (i, b) in chunk.iter().enumerate() {
+                    n |= u32::from(*b) << (16 - 8 * i);
+                }
+                for i in 0..=chunk.len() {
+                    out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+                }
+                out.push_str(&"=".repeat(3 - chunk.len()));
+            }
+            out
+        };
+        let all: Vec<u8> = (0..=255).collect();
+        for len in 0..=all.len() {
+            let bytes: Vec<u8> = all
+                .iter()
+                .rev()
+                .cycle()
+                .skip(len)
+                .take(len)
+                .copied()
+                .collect();
+            let text = encode(&bytes);
+            assert_eq!(base64_decode(&text).as_deref(), Some(&bytes[..]), "{text}");
+            let bare = text.trim_end_matches('=');
+            assert_eq!(base64_decode(bare).as_deref(), Some(&bytes[..]), "{bare}");
+        }
+        assert_eq!(base64_decode("+/8=").unwrap(), [0xfb, 0xff]);
+        assert!(base64_decode("-_8=").is_none());
+        assert!(base64_decode(&"A".repeat(4100)).is_none());
+        assert_eq!(
+            base64_decode(&"A".repeat(4096)).map(|v| v.len()),
+            Some(3072)
+        );
+    }
+
     #[test]
     fn compares_whole_strings() {
         assert!(constant_time_eq(b"secret", b"secret"));
