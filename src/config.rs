@@ -967,6 +967,29 @@ mod tests {
             .switch("netclass.ignore-invalid-speed"));
         let missing = args(&["--collector.arp.device-include"]);
         assert!(missing.err().unwrap().contains("needs a value"));
+        // node_exporter 1.12's switches, both forms, and the hwmon sensor filter.
+        let line = [
+            "--no-collector.arp.netlink",
+            "--collector.netdev.netlink",
+            "--no-collector.netclass.netlink",
+            "--collector.netclass_rtnl.with-stats",
+            "--collector.stat.softirq",
+            "--no-collector.cpu.guest",
+            "--collector.cpu.info",
+            "--collector.hwmon.sensor-exclude=^platform_coretemp_0;temp3$",
+        ];
+        let Ok(super::Command::Serve(c)) = args(&line) else {
+            panic!("node_exporter's switches refused");
+        };
+        let flags = &c.collection.settings.flags;
+        assert!(flags.switch("stat.softirq") && flags.switch("cpu.info"));
+        assert!(!flags.switch_or("cpu.guest", true) && !flags.switch_or("arp.netlink", true));
+        assert!(flags.filter("hwmon.sensor").unwrap().is_some());
+        assert!(args(&[
+            "--collector.hwmon.sensor-include=a",
+            "--collector.hwmon.sensor-exclude=b"
+        ])
+        .is_err());
         // A list, not a regexp: node_exporter's label names, an unknown one refused.
         assert!(args(&["--collector.ipvs.backend-labels=proto,local_port"]).is_ok());
         let bad = args(&["--collector.ipvs.backend-labels", "proto,port"]);

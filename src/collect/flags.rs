@@ -46,6 +46,10 @@ pub const FLAGS: &[Flag] = &[
         help: "(switch) expose expensive priority stats (cacheN/priority_stats) [default off]",
     },
     Flag {
+        name: "arp.netlink",
+        help: "(switch) accepted as node_exporter's (netlink instead of /proc/net/arp); psmonitor reads /proc/net/arp either way, node_arp_entries alike [default on]",
+    },
+    Flag {
         name: "cpu.guest",
         help: "(switch) node_cpu_guest_seconds_total [default on]",
     },
@@ -102,12 +106,32 @@ pub const FLAGS: &[Flag] = &[
         help: "(switch) node_softirqs_total{vector} from /proc/stat's softirq line [default off]",
     },
     Flag {
+        name: "hwmon.sensor-include",
+        help: "regexp of hwmon sensors to include, matched against chip;sensor (platform_coretemp_0;temp3) (mutually exclusive to sensor-exclude)",
+    },
+    Flag {
+        name: "hwmon.sensor-exclude",
+        help: "regexp of hwmon sensors to exclude, matched against chip;sensor (mutually exclusive to sensor-include)",
+    },
+    Flag {
+        name: "netclass.netlink",
+        help: "(switch) accepted as node_exporter's (rtnetlink instead of sysfs); psmonitor reads /sys/class/net either way [default off]",
+    },
+    Flag {
+        name: "netclass_rtnl.with-stats",
+        help: "(switch) accepted as node_exporter's; without netclass.netlink it does nothing there either [default off]",
+    },
+    Flag {
         name: "netclass.ignored-devices",
         help: "regexp of net devices to ignore for netclass [default ^$]",
     },
     Flag {
         name: "netclass.ignore-invalid-speed",
         help: "(switch) ignore devices where the speed is invalid (-1, unknown link) [default off]",
+    },
+    Flag {
+        name: "netdev.netlink",
+        help: "(switch) accepted as node_exporter's (rtnetlink instead of /proc/net/dev); psmonitor reads /proc/net/dev either way [default on]",
     },
     Flag {
         name: "netdev.device-include",

@@ -40,7 +40,10 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(s: &Settings) -> Box<dyn Family> {
-    Box::new(HwmonFamily(s.flags.filter("hwmon.chip").ok().flatten()))
+    Box::new(HwmonFamily {
+        chips: s.flags.filter("hwmon.chip").ok().flatten(),
+        sensors: s.flags.filter("hwmon.sensor").ok().flatten(),
+    })
 }
 
 /// The sensor types node_exporter knows; files of other types are ignored.
@@ -63,8 +66,13 @@ const SENSOR_TYPES: &[&str] = &[
 ];
 
 /// `--collector.hwmon.chip-include/-exclude`, matched against the `chip` label that is
-/// written (after disambiguation, as node_exporter 1.12 does); none by default.
-struct HwmonFamily(Option<super::flags::Filter>);
+/// written (after disambiguation, as node_exporter 1.12 does), and
+/// `--collector.hwmon.sensor-include/-exclude`, matched against `chip;sensor`
+/// (`platform_coretemp_0;temp3`) so that one sensor of one chip can be picked; none by default.
+struct HwmonFamily {
+    chips: Option<super::flags::Filter>,
+    sensors: Option<super::flags::Filter>,
+}
 
 impl Family for HwmonFamily {
     fn name(&self) -> &'static str {
@@ -79,10 +87,10 @@ impl Family for HwmonFamily {
         }
         let mut out = Samples::default();
         for (dir, chip) in chips(&class) {
-            if self.0.as_ref().is_some_and(|f| f.ignored(&chip)) {
+            if self.chips.as_ref().is_some_and(|f| f.ignored(&chip)) {
                 continue;
             }
-            read_chip(&dir, &chip, &mut out);
+            read_chip(&dir, &chip, self.sensors.as_ref(), &mut out);
         }
         Ok(Arc::new(out.sorted()))
     }
@@ -232,7 +240,12 @@ fn collect(dir: &Path, sensors: &mut BTreeMap<String, Sensor>) {
 }
 
 /// Adds the series of the chip in `dir`, labelled `chip`.
-fn read_chip(dir: &Path, chip: &str, out: &mut Samples) {
+fn read_chip(
+    dir: &Path,
+    chip: &str,
+    sensors_filter: Option<&super::flags::Filter>,
+    out: &mut Samples,
+) {
     let mut sensors = BTreeMap::new();
     collect(dir, &mut sensors);
     let device = super::procfs::resolved(&dir.join("device"));
@@ -249,6 +262,9 @@ fn read_chip(dir: &Path, chip: &str, out: &mut Samples) {
         );
     }
     for (sensor, data) in &sensors {
+        if sensors_filter.is_some_and(|f| f.ignored(&format!("{chip};{sensor}"))) {
+            continue;
+        }
         emit_sensor(chip, sensor, data, out);
     }
 }
@@ -558,6 +574,31 @@ mod tests {
         // 6 chips, 8 labels, 14 temperatures, 5 + 7 + 8 + 3 crit_alarm/crit/max/min, fan, pwm x2, in, alarm.
         assert_eq!(t.matches("node_hwmon_chip_names{").count(), 6);
         assert_eq!(t.lines().filter(|l| !l.starts_with('#')).count(), 56, "{t}");
+    }
+
+    #[test]
+    fn sensor_filter_matches_chip_semicolon_sensor() {
+        let render_with = |name: &str, pattern: &str| {
+            let mut flags = crate::collect::flags::Values::default();
+            flags.take(name, pattern).unwrap();
+            let settings = Settings {
+                flags,
+                ..Default::default()
+            };
+            crate::collect::family::testing::render(&mut *make_family(&settings), "laptop")
+        };
+        let all = run(&REGISTRATION, "laptop");
+        let tp = "node_hwmon_fan_rpm{chip=\"platform_thinkpad_hwmon\",sensor=\"fan1\"}";
+        let pwm = "node_hwmon_pwm{chip=\"platform_thinkpad_hwmon\",sensor=\"pwm1\"}";
+        assert!(all.contains(tp) && all.contains(pwm));
+        // One sensor of one chip out; the chip's other sensors and the other chips stay.
+        let t = render_with("hwmon.sensor-exclude", "^platform_thinkpad_hwmon;fan1$");
+        assert!(!t.contains(tp) && t.contains(pwm), "{t}");
+        assert_eq!(t.matches("node_hwmon_chip_names{").count(), 6);
+        // Only fans: a chip's name series stays (it is not a sensor), its other sensors go.
+        let t = render_with("hwmon.sensor-include", ";fan");
+        assert!(t.contains(tp) && !t.contains(pwm), "{t}");
+        assert!(!t.contains("node_hwmon_temp_celsius"));
     }
 
     #[test]
