@@ -29,7 +29,8 @@
 //! device's path's last component and a `btrfs_dev_uuid` label. Where that fails (not mounted
 //! here, in a container without the host's root) the sysfs sizes are shown instead, with
 //! `{device}` only, as node_exporter falls back. A mount whose `statvfs` is stuck is not
-//! opened (see [`super::statfs`]).
+//! opened (see [`super::statfs`]; the tick's answer is the one the JSON model's disks got
+//! for the same mount point, so in practice this family starts no helper thread of its own).
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
 use super::procfs::{read_capped, read_capped_bytes, sorted_entries, ATTR_CAP, FILE_CAP};
