@@ -102,6 +102,14 @@ pub const FLAGS: &[Flag] = &[
         help: "(list) IPVS backend stats labels, comma-separated [default local_address,local_port,remote_address,remote_port,proto,local_mark]",
     },
     Flag {
+        name: "netstat.fields",
+        help: "regexp of netstat fields (Protocol_Field) to expose [default node_exporter 1.12's ^(.*_(InErrors|InErrs)|Ip_Forwarding|...|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$]",
+    },
+    Flag {
+        name: "vmstat.fields",
+        help: "regexp of /proc/vmstat fields to expose [default ^(oom_kill|pgpg|pswp|pg.*fault).*]",
+    },
+    Flag {
         name: "stat.softirq",
         help: "(switch) node_softirqs_total{vector} from /proc/stat's softirq line [default off]",
     },

@@ -1,6 +1,7 @@
 //! `netstat`: the protocol counters of `/proc/net/netstat`, `/proc/net/snmp` and
-//! `/proc/net/snmp6` that node_exporter 1.5.0's default `--collector.netstat.fields` selects,
-//! as untyped `node_netstat_<Protocol>_<Field>` samples.
+//! `/proc/net/snmp6` that node_exporter 1.12's default `--collector.netstat.fields` selects
+//! (or the regexp given with it, matched against `Protocol_Field`), as untyped
+//! `node_netstat_<Protocol>_<Field>` samples.
 //!
 //! Formats: `netstat` and `snmp` come in line pairs, a header (`Tcp: RtoAlgorithm RtoMin ...`)
 //! then its values (`Tcp: 1 200 ...`), matched by position; `snmp6` is one `Ip6InReceives 12`
@@ -22,8 +23,11 @@ pub const REGISTRATION: Registration = Registration {
     make: make_family,
 };
 
-fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(NetstatFamily { buf: Vec::new() })
+fn make_family(settings: &Settings) -> Box<dyn Family> {
+    Box::new(NetstatFamily {
+        buf: Vec::new(),
+        fields: settings.flags.pattern("netstat.fields"),
+    })
 }
 
 /// Protocol -> field -> value.
@@ -142,6 +146,9 @@ struct NetstatHarvest {
 
 struct NetstatFamily {
     buf: Vec<u8>,
+    /// `--collector.netstat.fields`, matched (unanchored, as Go's `MatchString`) against
+    /// `Protocol_Field`; [`default_field`] when not given.
+    fields: Option<regex_lite::Regex>,
 }
 
 impl Family for NetstatFamily {
@@ -175,7 +182,11 @@ impl Family for NetstatFamily {
             for (field, &value) in fields {
                 let key = format!("{proto}_{field}");
                 let name = format!("node_netstat_{key}");
-                if default_field(&key) && valid_metric_name(&name) {
+                let wanted = match &self.fields {
+                    Some(re) => re.is_match(&key),
+                    None => default_field(&key),
+                };
+                if wanted && valid_metric_name(&name) {
                     let help = format!("Statistic {proto}{field}.");
                     samples.push(Sample { name, help, value });
                 }

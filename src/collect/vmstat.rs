@@ -1,6 +1,7 @@
 //! `vmstat`: the fields of `/proc/vmstat` that node_exporter's `vmstat` collector passes by
 //! default (`--collector.vmstat.fields` = `^(oom_kill|pgpg|pswp|pg.*fault).*`): page-ins and
-//! -outs, swap-ins and -outs, page faults and OOM kills, as `node_vmstat_<field>`.
+//! -outs, swap-ins and -outs, page faults and OOM kills, as `node_vmstat_<field>`; or those a
+//! regexp given with the flag matches.
 //!
 //! node_exporter types them `untyped` although they are counters: dashboards `rate()` them
 //! either way, and the TYPE is kept so queries and recording rules see the same thing.
@@ -16,8 +17,39 @@ pub const REGISTRATION: Registration = Registration {
     make: make_family,
 };
 
-fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(ProcFile::new("vmstat", "vmstat", |text| Ok(parse(text))))
+fn make_family(settings: &Settings) -> Box<dyn Family> {
+    match settings.flags.pattern("vmstat.fields") {
+        Some(fields) => Box::new(VmstatFields {
+            fields,
+            buf: Vec::new(),
+        }),
+        None => Box::new(ProcFile::new("vmstat", "vmstat", |text| Ok(parse(text)))),
+    }
+}
+
+/// The family with `--collector.vmstat.fields REGEX`: the fields the pattern matches
+/// (unanchored, as Go's `MatchString`) instead of [`wanted`]'s.
+struct VmstatFields {
+    fields: regex_lite::Regex,
+    buf: Vec<u8>,
+}
+
+impl Family for VmstatFields {
+    fn name(&self) -> &'static str {
+        "vmstat"
+    }
+
+    fn harvest(
+        &mut self,
+        roots: &super::family::Roots,
+    ) -> Result<std::sync::Arc<dyn Harvest>, String> {
+        Ok(
+            match super::procfs::read_present(roots.proc("vmstat"), &mut self.buf)? {
+                None => std::sync::Arc::new(super::family::Empty),
+                Some(text) => std::sync::Arc::new(parse_with(&text, |f| self.fields.is_match(f))),
+            },
+        )
+    }
 }
 
 /// node_exporter's default field filter, `^(oom_kill|pgpg|pswp|pg.*fault).*`.
@@ -37,6 +69,11 @@ pub struct Vmstat(pub Vec<(String, f64)>);
 /// Parses `/proc/vmstat` (`name value` per line), keeping the wanted fields whose value is a
 /// number and whose name makes a valid metric name; a name seen twice keeps its first value.
 pub fn parse(text: &str) -> Vmstat {
+    parse_with(text, wanted)
+}
+
+/// [`parse`] keeping the fields `wanted` chooses.
+fn parse_with(text: &str, wanted: impl Fn(&str) -> bool) -> Vmstat {
     let mut out: Vec<(String, f64)> = Vec::new();
     for line in text.lines() {
         let mut fields = line.split_whitespace();
