@@ -110,6 +110,10 @@ pub const FLAGS: &[Flag] = &[
         help: "regexp of /proc/vmstat fields to expose [default ^(oom_kill|pgpg|pswp|pg.*fault).*]",
     },
     Flag {
+        name: "powersupply.ignored-supplies",
+        help: "regexp of power supplies (their /sys/class/power_supply names) to leave out [default ^$]",
+    },
+    Flag {
         name: "stat.softirq",
         help: "(switch) node_softirqs_total{vector} from /proc/stat's softirq line [default off]",
     },

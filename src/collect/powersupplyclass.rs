@@ -27,8 +27,10 @@ pub const REGISTRATION: Registration = Registration {
     make: make_family,
 };
 
-fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(PowersupplyclassFamily)
+fn make_family(settings: &Settings) -> Box<dyn Family> {
+    Box::new(PowersupplyclassFamily(
+        settings.flags.pattern("powersupply.ignored-supplies"),
+    ))
 }
 
 /// Numeric attributes: file, metric name (after `node_power_supply_`), divisor.
@@ -107,7 +109,9 @@ const TEXTS: &[&str] = &[
     "scope",
 ];
 
-struct PowersupplyclassFamily;
+/// `--collector.powersupply.ignored-supplies`: supplies whose name it matches (unanchored,
+/// as Go's `MatchString`) are left out; node_exporter's default `^$` matches none.
+struct PowersupplyclassFamily(Option<regex_lite::Regex>);
 
 impl Family for PowersupplyclassFamily {
     fn name(&self) -> &'static str {
@@ -123,6 +127,9 @@ impl Family for PowersupplyclassFamily {
                 continue;
             }
             let supply = entry.to_string_lossy().into_owned();
+            if self.0.as_ref().is_some_and(|re| re.is_match(&supply)) {
+                continue;
+            }
             let mut info = vec![("power_supply", supply.clone())];
             for file in sorted_entries(&dir) {
                 let path = dir.join(&file);
