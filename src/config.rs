@@ -17,6 +17,8 @@ pub fn help() -> String {
             ""
         } else if f.list() {
             " LIST"
+        } else if f.value() {
+            " VALUE"
         } else {
             " REGEX"
         };

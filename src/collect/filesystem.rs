@@ -35,7 +35,16 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(s: &Settings) -> Box<dyn Family> {
-    let mut f = FilesystemFamily::new(Timed::default());
+    // --collector.filesystem.mount-timeout, checked at start-up.
+    let timed = match s
+        .flags
+        .value("filesystem.mount-timeout")
+        .and_then(super::flags::go_duration)
+    {
+        Some(timeout) => Timed::new(super::statfs::statvfs, timeout),
+        None => Timed::default(),
+    };
+    let mut f = FilesystemFamily::new(timed);
     f.filters = Filters {
         mount_points: s.flags.filter("filesystem.mount-points").ok().flatten(),
         fs_types: s.flags.filter("filesystem.fs-types").ok().flatten(),

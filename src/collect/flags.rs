@@ -29,6 +29,11 @@ impl Flag {
     pub fn list(&self) -> bool {
         self.help.starts_with("(list)")
     }
+
+    /// Whether the flag takes a plain value (a duration, a count) checked at start-up.
+    pub fn value(&self) -> bool {
+        self.help.starts_with("(value)")
+    }
 }
 
 /// Every filter flag psmonitor takes, as node_exporter 1.12 names it.
@@ -88,6 +93,14 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "filesystem.fs-types-exclude",
         help: "regexp of filesystem types to exclude [default Debian's list: autofs, binfmt_misc, cgroup, proc, sysfs, ...]",
+    },
+    Flag {
+        name: "filesystem.mount-timeout",
+        help: "(value) how long a mount's statfs is waited for before it is reported stale (device_error 1), a Go duration (500ms, 5s) [default psmonitor's 1s; node_exporter's is 5s]",
+    },
+    Flag {
+        name: "filesystem.stat-workers",
+        help: "(value) accepted as node_exporter's (statfs calls at once); psmonitor measures in turn and gives a hung mount a helper of its own [default 4]",
     },
     Flag {
         name: "hwmon.chip-include",
@@ -169,7 +182,7 @@ impl Values {
         let Some(flag) = FLAGS.iter().find(|f| f.name == name) else {
             return Ok(false);
         };
-        if flag.switch() || flag.list() {
+        if flag.switch() || flag.list() || flag.value() {
             self.0.insert(flag.name, pattern.to_owned());
             return Ok(true);
         }
@@ -219,6 +232,16 @@ impl Values {
         if let Some(labels) = self.value("ipvs.backend-labels") {
             super::ipvs::backend_labels(labels)?;
         }
+        if let Some(d) = self.value("filesystem.mount-timeout") {
+            go_duration(d)
+                .filter(|d| !d.is_zero())
+                .ok_or(format!("invalid value '{d}' for --collector.filesystem.mount-timeout: a duration such as 500ms or 5s"))?;
+        }
+        if let Some(n) = self.value("filesystem.stat-workers") {
+            n.parse::<u16>().ok().filter(|n| *n > 0).ok_or(format!(
+                "invalid value '{n}' for --collector.filesystem.stat-workers: 1 to 65535"
+            ))?;
+        }
         for flag in FLAGS {
             if let Some(prefix) = flag.name.strip_suffix("-include") {
                 self.filter(prefix)?;
@@ -226,6 +249,42 @@ impl Values {
         }
         Ok(())
     }
+}
+
+/// A Go duration as `time.ParseDuration` reads the ones people write: a sequence of a decimal
+/// number and a unit (`ns`, `us`, `µs`, `ms`, `s`, `m`, `h`): `5s`, `1m30s`, `1.5s`. `None` if
+/// it is not one, negative, or past a day.
+pub fn go_duration(s: &str) -> Option<std::time::Duration> {
+    let mut rest = s;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return None;
+    }
+    if rest == "0" {
+        return Some(std::time::Duration::ZERO);
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total += number * scale;
+    }
+    (total.is_finite() && total <= 86_400.0).then(|| std::time::Duration::from_secs_f64(total))
 }
 
 /// A compiled include or exclude pattern.
@@ -270,6 +329,24 @@ mod tests {
         let f = v.filter("netdev.device").unwrap().unwrap();
         assert!(!f.ignored("eth0") && f.ignored("veth0"));
         assert!(!v.take("netdev.bogus", "x").unwrap());
+    }
+
+    #[test]
+    fn go_durations() {
+        use std::time::Duration;
+        assert_eq!(go_duration("5s"), Some(Duration::from_secs(5)));
+        assert_eq!(go_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(go_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(go_duration("250ms"), Some(Duration::from_millis(250)));
+        for bad in ["", "5", "s", "-1s", "5x", "1e9h", "2d"] {
+            assert_eq!(go_duration(bad), None, "{bad}");
+        }
+        let mut v = Values::default();
+        v.take("filesystem.mount-timeout", "0s").unwrap();
+        assert!(v.check().is_err(), "zero waits for nothing");
+        let mut v = Values::default();
+        v.take("filesystem.stat-workers", "four").unwrap();
+        assert!(v.check().is_err());
     }
 
     #[test]
