@@ -127,6 +127,10 @@ pub const FLAGS: &[Flag] = &[
         help: "regexp of power supplies (their /sys/class/power_supply names) to leave out [default ^$]",
     },
     Flag {
+        name: "rapl.enable-zone-label",
+        help: "(switch) one node_rapl_joules_total{index,path,rapl_zone} instead of node_rapl_<zone>_joules_total [default off]",
+    },
+    Flag {
         name: "stat.softirq",
         help: "(switch) node_softirqs_total{vector} from /proc/stat's softirq line [default off]",
     },

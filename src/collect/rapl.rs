@@ -1,6 +1,7 @@
 //! `rapl`: Intel/AMD RAPL energy counters from `/sys/class/powercap/<zone>/energy_uj`, as
 //! node_exporter 1.5.0's `rapl` collector exposes them:
-//! `node_rapl_<name>_joules_total{index,path}` in joules.
+//! `node_rapl_<name>_joules_total{index,path}` in joules, or with
+//! `--collector.rapl.enable-zone-label` one `node_rapl_joules_total{index,path,rapl_zone}`.
 //!
 //! The zone's `name` file gives the metric: `package-0` becomes `node_rapl_package_joules_total`
 //! with `index="0"`; names without a `-N` suffix (`core`, `dram`) count their repeats for the
@@ -25,11 +26,17 @@ pub const REGISTRATION: Registration = Registration {
     make: make_family,
 };
 
-fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(RaplFamily)
+fn make_family(settings: &Settings) -> Box<dyn Family> {
+    Box::new(RaplFamily {
+        zone_label: settings.flags.switch("rapl.enable-zone-label"),
+    })
 }
 
-struct RaplFamily;
+struct RaplFamily {
+    /// `--collector.rapl.enable-zone-label`: one family, `node_rapl_joules_total`, with the
+    /// zone's name in `rapl_zone`, instead of one family per zone name.
+    zone_label: bool,
+}
 
 /// procfs' `getIndexAndName`: `name-N` gives index N, else the name's count so far.
 fn index_and_name<'a>(counts: &HashMap<String, i64>, name: &'a str) -> (i64, &'a str) {
@@ -99,16 +106,29 @@ impl Family for RaplFamily {
             let Some(uj) = read_u64("energy_uj") else {
                 continue;
             };
-            out.push(
-                format!("node_rapl_{}_joules_total", sanitize(name)),
-                Kind::Counter,
-                format!("Current RAPL {name} value in joules"),
-                vec![
-                    ("index", index.to_string()),
-                    ("path", zone.to_string_lossy().into_owned()),
-                ],
-                uj as f64 / 1_000_000.0,
-            );
+            let mut labels = vec![
+                ("index", index.to_string()),
+                ("path", zone.to_string_lossy().into_owned()),
+            ];
+            let joules = uj as f64 / 1_000_000.0;
+            if self.zone_label {
+                labels.push(("rapl_zone", name.to_owned()));
+                out.push(
+                    "node_rapl_joules_total",
+                    Kind::Counter,
+                    "Current RAPL value in joules",
+                    labels,
+                    joules,
+                );
+            } else {
+                out.push(
+                    format!("node_rapl_{}_joules_total", sanitize(name)),
+                    Kind::Counter,
+                    format!("Current RAPL {name} value in joules"),
+                    labels,
+                    joules,
+                );
+            }
         }
         Ok(Arc::new(out.sorted()))
     }
