@@ -541,3 +541,46 @@ fn btrfs_on_a_real_mount_matches_node_exporter() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// `--collector.netdev.address-info` reads the running kernel's addresses (no procfs file has
+/// them), so both exporters are compared on this host: the same `node_network_address_info`
+/// series, label for label.
+#[test]
+fn address_info_matches_node_exporter_on_this_host() {
+    ensure_tool("prometheus-node-exporter", "prometheus-node-exporter");
+    let port = free_port();
+    let ne_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let _ne = Exporter(
+        Command::new("prometheus-node-exporter")
+            .arg(format!("--web.listen-address={ne_addr}"))
+            .args([
+                "--collector.disable-defaults",
+                "--collector.netdev",
+                "--collector.netdev.address-info",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus-node-exporter"),
+    );
+    assert!(wait_until(15, || TcpStream::connect(ne_addr).is_ok()));
+    let ps = Server::start(&[
+        "--collector.disable-defaults",
+        "--collector.netdev",
+        "--collector.netdev.address-info",
+    ]);
+    let family = |text: &str| -> BTreeSet<Vec<(String, String)>> {
+        let (fams, _) = parse(text);
+        fams.get("node_network_address_info")
+            .map(|(_, sets)| sets.clone())
+            .unwrap_or_default()
+    };
+    let want = family(&fetch(ne_addr));
+    let have = family(&get(ps.addr));
+    assert!(
+        want.iter()
+            .any(|s| s.contains(&("address".into(), "127.0.0.1".into()))),
+        "node_exporter lists loopback: {want:?}"
+    );
+    assert_eq!(have, want);
+}

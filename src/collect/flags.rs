@@ -159,6 +159,10 @@ pub const FLAGS: &[Flag] = &[
         help: "(switch) ignore devices where the speed is invalid (-1, unknown link) [default off]",
     },
     Flag {
+        name: "netdev.address-info",
+        help: "(switch) node_network_address_info{device,address,netmask,scope} for every interface's addresses [default off]",
+    },
+    Flag {
         name: "netdev.netlink",
         help: "(switch) accepted as node_exporter's (rtnetlink instead of /proc/net/dev); psmonitor reads /proc/net/dev either way [default on]",
     },

@@ -27,6 +27,7 @@ pub mod filefd;
 pub mod filesystem;
 pub mod flags;
 pub mod hwmon;
+pub mod ifaddrs;
 pub mod infiniband;
 pub mod ipvs;
 pub mod kernel_hung;

@@ -30,6 +30,7 @@ fn make_family(s: &Settings) -> Box<dyn Family> {
     Box::new(NetdevFamily {
         buf: Vec::new(),
         filter: s.flags.filter("netdev.device").ok().flatten(),
+        address_info: s.flags.switch("netdev.address-info"),
     })
 }
 
@@ -87,6 +88,8 @@ struct Device {
 #[derive(Debug)]
 struct NetdevHarvest {
     devices: Vec<Device>,
+    /// `--collector.netdev.address-info`: every interface's addresses.
+    addresses: Vec<super::ifaddrs::Address>,
 }
 
 /// Parses one `/proc/net/dev` line: `name: 16 counters`. Header lines, short lines and lines
@@ -125,6 +128,8 @@ struct NetdevFamily {
     buf: Vec<u8>,
     /// `--collector.netdev.device-include/-exclude`; without them, Debian's `^lo$`.
     filter: Option<super::flags::Filter>,
+    /// `--collector.netdev.address-info` (off by default, as node_exporter).
+    address_info: bool,
 }
 
 impl Family for NetdevFamily {
@@ -139,6 +144,7 @@ impl Family for NetdevFamily {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Arc::new(NetdevHarvest {
                     devices: Vec::new(),
+                    addresses: Vec::new(),
                 }))
             }
             Err(e) => return Err(format!("{}: {e}", path.display())),
@@ -157,7 +163,13 @@ impl Family for NetdevFamily {
         devices.sort_by(|a, b| a.name.cmp(&b.name));
         // Two lines for one name (a hostile file) would be one series twice.
         devices.dedup_by(|a, b| a.name == b.name);
-        Ok(Arc::new(NetdevHarvest { devices }))
+        // Not filtered by the device flags, as node_exporter.
+        let addresses = if self.address_info {
+            super::ifaddrs::addresses()
+        } else {
+            Vec::new()
+        };
+        Ok(Arc::new(NetdevHarvest { devices, addresses }))
     }
 }
 
@@ -173,6 +185,24 @@ impl Harvest for NetdevHarvest {
         for d in &self.devices {
             if let Some(v) = d.nohandler {
                 f.sample(&[("device", &d.name)], v as f64);
+            }
+        }
+        if !self.addresses.is_empty() {
+            let mut f = out.family(
+                "node_network_address_info",
+                Kind::Gauge,
+                "node network address by device",
+            );
+            for a in &self.addresses {
+                f.sample(
+                    &[
+                        ("address", &a.address),
+                        ("device", &a.device),
+                        ("netmask", &a.netmask),
+                        ("scope", a.scope),
+                    ],
+                    1.0,
+                );
             }
         }
     }
