@@ -71,6 +71,18 @@ pub const FLAGS: &[Flag] = &[
         help: "regexp of the first CPU's cpuinfo bugs to expose as node_cpu_bug_info (turns cpu.info on)",
     },
     Flag {
+        name: "diskstats.ignored-devices",
+        help: "deprecated name of diskstats.device-exclude (node_exporter still takes it, until 2.0)",
+    },
+    Flag {
+        name: "filesystem.ignored-mount-points",
+        help: "deprecated name of filesystem.mount-points-exclude (until node_exporter 2.0)",
+    },
+    Flag {
+        name: "filesystem.ignored-fs-types",
+        help: "deprecated name of filesystem.fs-types-exclude (until node_exporter 2.0)",
+    },
+    Flag {
         name: "diskstats.device-include",
         help: "regexp of diskstats devices to include (mutually exclusive to device-exclude)",
     },
@@ -180,9 +192,23 @@ pub const FLAGS: &[Flag] = &[
     },
 ];
 
+/// node_exporter's deprecated filter names (hidden in its `--help`, removed in 2.0) and the
+/// flag each stands for.
+const DEPRECATED: [(&str, &str); 3] = [
+    ("diskstats.ignored-devices", "diskstats.device-exclude"),
+    (
+        "filesystem.ignored-mount-points",
+        "filesystem.mount-points-exclude",
+    ),
+    ("filesystem.ignored-fs-types", "filesystem.fs-types-exclude"),
+];
+
 /// The filter flags given on the command line: name (after `--collector.`) to pattern.
 #[derive(Debug, Clone, Default)]
-pub struct Values(BTreeMap<&'static str, String>);
+pub struct Values(BTreeMap<&'static str, String>, ValuesOld);
+
+/// Which deprecated names were given (to refuse them next to their new names).
+type ValuesOld = Vec<&'static str>;
 
 impl Values {
     /// Takes `--collector.NAME PATTERN` if NAME is one of [`FLAGS`]; `Ok(false)` if not ours.
@@ -196,7 +222,27 @@ impl Values {
         }
         Regex::new(pattern)
             .map_err(|e| format!("invalid value '{pattern}' for --collector.{name}: {e}"))?;
-        self.0.insert(flag.name, pattern.to_owned());
+        // A deprecated name (still in node_exporter 1.12, gone in 2.0) stands for its new one;
+        // both given is an error there, and here.
+        let mut key = flag.name;
+        for (old, new) in DEPRECATED {
+            let clash = if name == old {
+                key = new;
+                self.0.contains_key(new)
+            } else {
+                name == new && self.1.contains(&old)
+            };
+            if clash {
+                return Err(format!(
+                    "--collector.{new} and --collector.{old} are mutually exclusive"
+                ));
+            }
+            if name == old {
+                log::warn!("--collector.{old} is deprecated, use --collector.{new}");
+                self.1.push(old);
+            }
+        }
+        self.0.insert(key, pattern.to_owned());
         Ok(true)
     }
 
@@ -337,6 +383,28 @@ mod tests {
         let f = v.filter("netdev.device").unwrap().unwrap();
         assert!(!f.ignored("eth0") && f.ignored("veth0"));
         assert!(!v.take("netdev.bogus", "x").unwrap());
+    }
+
+    #[test]
+    fn deprecated_names_stand_for_the_new_ones() {
+        let mut v = Values::default();
+        assert!(v.take("filesystem.ignored-mount-points", "^/boot").unwrap());
+        assert_eq!(v.value("filesystem.mount-points-exclude"), Some("^/boot"));
+        assert!(v
+            .filter("filesystem.mount-points")
+            .unwrap()
+            .unwrap()
+            .ignored("/boot/efi"));
+        let err = v
+            .take("filesystem.mount-points-exclude", "^/x")
+            .unwrap_err();
+        assert!(err.contains("mutually exclusive"), "{err}");
+        let mut v = Values::default();
+        v.take("diskstats.device-exclude", "^sd").unwrap();
+        assert!(v.take("diskstats.ignored-devices", "^sd").is_err());
+        assert!(Values::default()
+            .take("filesystem.ignored-fs-types", "(")
+            .is_err());
     }
 
     #[test]
