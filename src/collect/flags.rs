@@ -175,6 +175,10 @@ pub const FLAGS: &[Flag] = &[
         help: "(switch) node_network_address_info{device,address,netmask,scope} for every interface's addresses [default off]",
     },
     Flag {
+        name: "netdev.label-ifalias",
+        help: "(switch) an ifalias label (sysfs ifalias, empty if none) on every netdev series [default off]",
+    },
+    Flag {
         name: "netdev.netlink",
         help: "(switch) accepted as node_exporter's (rtnetlink instead of /proc/net/dev); psmonitor reads /proc/net/dev either way [default on]",
     },

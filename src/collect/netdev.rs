@@ -31,6 +31,7 @@ fn make_family(s: &Settings) -> Box<dyn Family> {
         buf: Vec::new(),
         filter: s.flags.filter("netdev.device").ok().flatten(),
         address_info: s.flags.switch("netdev.address-info"),
+        label_ifalias: s.flags.switch("netdev.label-ifalias"),
     })
 }
 
@@ -82,6 +83,20 @@ struct Device {
     counters: [u64; 16],
     /// `statistics/rx_nohandler`, if sysfs has it for this device.
     nohandler: Option<u64>,
+    /// `--collector.netdev.label-ifalias`: sysfs `ifalias` (`ip link set dev X alias ...`),
+    /// empty where the device has none.
+    ifalias: Option<String>,
+}
+
+impl Device {
+    /// `device`, and `ifalias` with `--collector.netdev.label-ifalias`.
+    fn labels(&self) -> Vec<(&str, &str)> {
+        let mut labels = vec![("device", self.name.as_str())];
+        if let Some(alias) = &self.ifalias {
+            labels.push(("ifalias", alias.as_str()));
+        }
+        labels
+    }
 }
 
 /// One tick's devices, sorted by name.
@@ -124,12 +139,27 @@ fn nohandler(class: &Path, name: &str) -> Option<u64> {
         .ok()
 }
 
+/// The device's `ifalias` below `class`, trimmed; empty if it has none or the name names
+/// no directory (see [`nohandler`]).
+fn ifalias(class: &Path, name: &str) -> String {
+    let lookup = !name.contains(char::REPLACEMENT_CHARACTER)
+        && !name.contains('/')
+        && name != "."
+        && name != "..";
+    if !lookup {
+        return String::new();
+    }
+    read_attr(&class.join(name).join("ifalias")).unwrap_or_default()
+}
+
 struct NetdevFamily {
     buf: Vec<u8>,
     /// `--collector.netdev.device-include/-exclude`; without them, Debian's `^lo$`.
     filter: Option<super::flags::Filter>,
     /// `--collector.netdev.address-info` (off by default, as node_exporter).
     address_info: bool,
+    /// `--collector.netdev.label-ifalias` (off by default).
+    label_ifalias: bool,
 }
 
 impl Family for NetdevFamily {
@@ -158,6 +188,7 @@ impl Family for NetdevFamily {
                 name: name.to_owned(),
                 counters,
                 nohandler: nohandler(&class, name),
+                ifalias: self.label_ifalias.then(|| ifalias(&class, name)),
             })
             .collect();
         devices.sort_by(|a, b| a.name.cmp(&b.name));
@@ -178,13 +209,13 @@ impl Harvest for NetdevHarvest {
         for (i, column) in COLUMNS.iter().enumerate() {
             let mut f = out.family(column.metric, Kind::Counter, column.help);
             for d in &self.devices {
-                f.sample(&[("device", &d.name)], d.counters[i] as f64);
+                f.sample(&d.labels(), d.counters[i] as f64);
             }
         }
         let mut f = out.family(NOHANDLER.metric, Kind::Counter, NOHANDLER.help);
         for d in &self.devices {
             if let Some(v) = d.nohandler {
-                f.sample(&[("device", &d.name)], v as f64);
+                f.sample(&d.labels(), v as f64);
             }
         }
         if !self.addresses.is_empty() {
@@ -217,6 +248,47 @@ mod tests {
         text.lines()
             .filter(|l| l.starts_with(&format!("{metric}{{")))
             .count()
+    }
+
+    #[test]
+    fn ifalias_label_when_asked() {
+        use crate::collect::family::{testing::render, Roots, Settings};
+        let dir = std::env::temp_dir().join(format!("psmonitor-ifalias-{}", std::process::id()));
+        let net = dir.join("sys/class/net/eth0");
+        std::fs::create_dir_all(&net).unwrap();
+        std::fs::create_dir_all(dir.join("proc/net")).unwrap();
+        std::fs::write(net.join("ifalias"), "uplink to core\n").unwrap();
+        std::fs::write(
+            dir.join("proc/net/dev"),
+            "Inter-|   Receive |  Transmit\n face |bytes packets errs drop fifo frame compressed multicast|bytes packets errs drop fifo colls carrier compressed\n  eth0: 1 2 0 0 0 0 0 0 3 4 0 0 0 0 0 0\n  eth1: 5 6 0 0 0 0 0 0 7 8 0 0 0 0 0 0\n",
+        )
+        .unwrap();
+        let mut settings = Settings::default();
+        settings.flags.take("netdev.label-ifalias", "true").unwrap();
+        let mut fam = super::make_family(&settings);
+        let h = fam.harvest(&Roots::under(&dir)).unwrap();
+        let mut enc = crate::metrics::Encoder::default();
+        h.render(&mut enc);
+        let t = enc.finish();
+        assert_eq!(
+            value(
+                &t,
+                "node_network_receive_bytes_total{device=\"eth0\",ifalias=\"uplink to core\"}"
+            ),
+            Some(1.0),
+            "{t}"
+        );
+        assert_eq!(
+            value(
+                &t,
+                "node_network_transmit_packets_total{device=\"eth1\",ifalias=\"\"}"
+            ),
+            Some(8.0),
+            "no sysfs entry: empty"
+        );
+        // Without the flag, no such label.
+        assert!(!render(&mut *super::make_family(&Settings::default()), "vm").contains("ifalias"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
