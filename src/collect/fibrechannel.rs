@@ -243,6 +243,24 @@ mod tests {
     }
 
     #[test]
+    fn hostile_counters_are_left_out_alone() {
+        let t = run(&REGISTRATION, "hostile");
+        assert_values(
+            &t,
+            &[("node_fibrechannel_nos_total{fc_host=\"host3\"}", 16.0)],
+        );
+        assert!(
+            !t.contains("node_fibrechannel_tx_frames_total"),
+            "0xzz: {t}"
+        );
+        assert!(!t.contains("node_fibrechannel_rx_frames_total"), "-1: {t}");
+        assert!(
+            t.contains("port_name=\"\u{fffd}\u{fffd}\""),
+            "not UTF-8, shown lossily: {t}"
+        );
+    }
+
+    #[test]
     fn no_class_is_no_data() {
         assert!(FibreChannelFamily
             .harvest(&fixture("pi"))

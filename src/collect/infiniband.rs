@@ -326,6 +326,15 @@ mod tests {
     }
 
     #[test]
+    fn hostile_devices_and_ports_are_left_out_alone() {
+        let t = run(&REGISTRATION, "hostile");
+        // mlx5_9 is a device (it has fw_ver), its port's state is not `ID: NAME`: no port
+        // series; `nofw` has no fw_ver: not a device.
+        assert!(t.contains("node_infiniband_info{board_id=\"\",device=\"mlx5_9\",firmware_version=\"1.0\",hca_type=\"\"} 1\n"), "{t}");
+        assert!(!t.contains("port=") && !t.contains("nofw"), "{t}");
+    }
+
+    #[test]
     fn no_class_is_no_data() {
         let h = InfinibandFamily.harvest(&fixture("pi")).unwrap();
         assert!(h.no_data());

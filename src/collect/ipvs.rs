@@ -423,6 +423,14 @@ mod tests {
     }
 
     #[test]
+    fn hostile_tree_fails_the_family_this_tick() {
+        let err = make_family(&Settings::default())
+            .harvest(&fixture("hostile"))
+            .unwrap_err();
+        assert!(err.contains("ip_vs_stats"), "{err}");
+    }
+
+    #[test]
     fn no_ipvs_is_no_data() {
         let h = make_family(&Settings::default())
             .harvest(&fixture("laptop"))

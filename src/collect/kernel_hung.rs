@@ -67,6 +67,13 @@ mod tests {
     }
 
     #[test]
+    fn hostile_tree_fails_the_family_this_tick() {
+        assert!((REGISTRATION.make)(&Settings::default())
+            .harvest(&fixture("hostile"))
+            .is_err());
+    }
+
+    #[test]
     fn hostile_values_fail_and_a_kernel_without_it_is_no_data() {
         for bad in ["", "-1", "x", "1 2", "18446744073709551616"] {
             assert!(parse(bad).is_err(), "{bad:?}");

@@ -342,6 +342,14 @@ mod tests {
     }
 
     #[test]
+    fn hostile_tree_fails_the_family_this_tick() {
+        let err = (REGISTRATION.make)(&Settings::default())
+            .harvest(&fixture("hostile"))
+            .unwrap_err();
+        assert!(err.contains("rpc"), "{err}");
+    }
+
+    #[test]
     fn no_nfs_module_is_no_data() {
         let h = (REGISTRATION.make)(&Settings::default())
             .harvest(&fixture("pi"))

@@ -310,6 +310,13 @@ mod tests {
     }
 
     #[test]
+    fn hostile_tree_fails_the_family_this_tick() {
+        assert!((REGISTRATION.make)(&Settings::default())
+            .harvest(&fixture("hostile"))
+            .is_err());
+    }
+
+    #[test]
     fn no_server_is_no_data() {
         let h = (REGISTRATION.make)(&Settings::default())
             .harvest(&fixture("laptop"))
