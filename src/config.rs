@@ -105,7 +105,8 @@ COLLECTORS (the /metrics families, with node_exporter's flags):
     --collector.NAME     turn a collector on
     --no-collector.NAME  turn a collector off
     --collector.disable-defaults   turn every collector off but those named with --collector.NAME
-    --collector.textfile.directory DIR   *.prom files served with /metrics
+    --collector.textfile.directory DIR   *.prom files served with /metrics; repeatable, and a
+                         glob of directories (/var/lib/node/*.d) as node_exporter 1.12
                          [PSMONITOR_TEXTFILE_DIRECTORY]
 ";
 
@@ -625,11 +626,7 @@ fn collection(
             *slot = dir;
         }
     }
-    let textfile = directory(
-        args,
-        "--collector.textfile.directory",
-        "PSMONITOR_TEXTFILE_DIRECTORY",
-    )?;
+    let (textfile, textfile_more) = textfile_directories(args)?;
     let udev_data = directory(args, "--path.udev.data", "PSMONITOR_PATH_UDEV_DATA")?;
     let families = crate::collect::families::ALL
         .iter()
@@ -643,6 +640,7 @@ fn collection(
         roots,
         settings: crate::collect::family::Settings {
             textfile_directory: textfile,
+            textfile_directories: textfile_more,
             udev_data,
             flags: {
                 choices.filters.check()?;
@@ -654,6 +652,43 @@ fn collection(
         interval,
         process_budget: process_budget(interval),
     })
+}
+
+/// `--collector.textfile.directory`, which node_exporter 1.12 takes more than once and as a
+/// glob of directories (`/var/lib/node/*.d`): the first plain directory, and the rest. A
+/// plain value must be a directory (a glob may match nothing yet); without the flag, the
+/// environment variable's one directory.
+fn textfile_directories(
+    args: &mut pico_args::Arguments,
+) -> Result<(Option<std::path::PathBuf>, Vec<String>), String> {
+    const FLAG: &str = "--collector.textfile.directory";
+    let mut given = Vec::new();
+    loop {
+        match args.opt_value_from_str::<_, String>(FLAG) {
+            Ok(Some(v)) => given.push(v),
+            Ok(None) => break,
+            Err(pico_args::Error::OptionWithoutAValue(_)) => {
+                return Err(format!("{FLAG} needs a value (see --help)"))
+            }
+            Err(e) => return Err(format!("{FLAG}: {e}")),
+        }
+    }
+    if given.is_empty() {
+        return Ok((
+            directory(args, FLAG, "PSMONITOR_TEXTFILE_DIRECTORY")?,
+            Vec::new(),
+        ));
+    }
+    for v in &given {
+        let plain = !crate::collect::textfile::is_glob(v);
+        if v.trim().is_empty() || (plain && !std::path::Path::new(v).is_dir()) {
+            return Err(format!("invalid value '{v}' for {FLAG}: not a directory"));
+        }
+    }
+    if given.len() == 1 && !crate::collect::textfile::is_glob(&given[0]) {
+        return Ok((Some(given.remove(0).into()), Vec::new()));
+    }
+    Ok((None, given))
 }
 
 /// A directory flag (or its environment variable), if given; an empty value or one that is
@@ -992,6 +1027,22 @@ mod tests {
             "--collector.hwmon.sensor-exclude=b"
         ])
         .is_err());
+        // The textfile directory more than once, and as a glob (node_exporter 1.12).
+        let Ok(super::Command::Serve(c)) = args(&[
+            "--collector.textfile.directory=/tmp",
+            "--collector.textfile.directory",
+            "/etc/*.d",
+        ]) else {
+            panic!("two textfile directories refused");
+        };
+        let s = &c.collection.settings;
+        assert_eq!(s.textfile_directory, None);
+        assert_eq!(s.textfile_directories, ["/tmp", "/etc/*.d"]);
+        let bad = args(&[
+            "--collector.textfile.directory=/tmp",
+            "--collector.textfile.directory=/etc/passwd",
+        ]);
+        assert!(bad.err().unwrap().contains("not a directory"));
         // A list, not a regexp: node_exporter's label names, an unknown one refused.
         assert!(args(&["--collector.ipvs.backend-labels=proto,local_port"]).is_ok());
         let bad = args(&["--collector.ipvs.backend-labels", "proto,port"]);

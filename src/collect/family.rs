@@ -70,6 +70,9 @@ impl Roots {
 pub struct Settings {
     /// `--collector.textfile.directory`: `*.prom` files whose metrics are passed on.
     pub textfile_directory: Option<PathBuf>,
+    /// More `--collector.textfile.directory` values (node_exporter 1.12 takes the flag more
+    /// than once, and globs of directories): read after `textfile_directory`.
+    pub textfile_directories: Vec<String>,
     /// The collector's containers of the latest tick (the `containers` family renders them).
     pub containers: super::containers::Feed,
     /// node_exporter's filter flags that were given (`--collector.netdev.device-exclude`).

@@ -37,11 +37,132 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(settings: &Settings) -> Box<dyn Family> {
+    let mut dirs: Vec<String> = settings
+        .textfile_directory
+        .iter()
+        .map(|d| d.to_string_lossy().into_owned())
+        .collect();
+    dirs.extend(settings.textfile_directories.iter().cloned());
     Box::new(TextfileFamily {
-        dir: settings.textfile_directory.clone(),
+        dirs,
         cache: HashMap::new(),
         last: None,
     })
+}
+
+/// Whether `s` has a glob metacharacter (Go's `filepath.Glob`: `*`, `?`, `[`).
+pub fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Go's `filepath.Match` for one path component: `*` (any run), `?` (one character),
+/// `[...]` (a class, `^` negating, `a-z` ranges), `\\` escaping; `None` for a malformed
+/// pattern.
+fn component_matches(pattern: &[char], name: &[char]) -> Option<bool> {
+    match pattern.split_first() {
+        None => Some(name.is_empty()),
+        Some(('*', rest)) => {
+            for i in 0..=name.len() {
+                if component_matches(rest, &name[i..])? {
+                    return Some(true);
+                }
+            }
+            Some(false)
+        }
+        Some(('?', rest)) => match name.split_first() {
+            Some((_, tail)) => component_matches(rest, tail),
+            None => Some(false),
+        },
+        Some(('[', rest)) => {
+            let (&c, tail) = match name.split_first() {
+                Some(x) => x,
+                None => return Some(false),
+            };
+            let (negate, mut body) = match rest.first() {
+                Some('^') => (true, &rest[1..]),
+                _ => (false, rest),
+            };
+            let mut hit = false;
+            let mut first = true;
+            loop {
+                let (&lo, after) = body.split_first()?;
+                if lo == ']' && !first {
+                    body = after;
+                    break;
+                }
+                first = false;
+                let (lo, after) = if lo == '\\' {
+                    (*after.first()?, &after[1..])
+                } else {
+                    (lo, after)
+                };
+                let (hi, after) = match after {
+                    ['-', h, more @ ..] if *h != ']' => (*h, more),
+                    _ => (lo, after),
+                };
+                hit |= lo <= c && c <= hi;
+                body = after;
+            }
+            if hit != negate {
+                component_matches(body, tail)
+            } else {
+                Some(false)
+            }
+        }
+        Some(('\\', rest)) => match (rest.split_first(), name.split_first()) {
+            (Some((p, rest)), Some((n, tail))) if p == n => component_matches(rest, tail),
+            _ => Some(false),
+        },
+        Some((p, rest)) => match name.split_first() {
+            Some((n, tail)) if n == p => component_matches(rest, tail),
+            _ => Some(false),
+        },
+    }
+}
+
+/// Go's `filepath.Glob`: the existing paths `pattern` matches, each directory's matches in
+/// name order; a component without metacharacters is taken as it is.
+pub fn glob(pattern: &str) -> Vec<PathBuf> {
+    let mut found = vec![PathBuf::from(if pattern.starts_with('/') {
+        "/"
+    } else {
+        ""
+    })];
+    for part in pattern.split('/').filter(|p| !p.is_empty()) {
+        let mut next = Vec::new();
+        for base in &found {
+            if !is_glob(part) {
+                let p = base.join(part);
+                if std::fs::symlink_metadata(&p).is_ok() {
+                    next.push(p);
+                }
+                continue;
+            }
+            let pat: Vec<char> = part.chars().collect();
+            let dir = if base.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                base.as_path()
+            };
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| {
+                    let n: Vec<char> = n.chars().collect();
+                    component_matches(&pat, &n) == Some(true)
+                })
+                .collect();
+            names.sort_unstable();
+            next.extend(names.into_iter().map(|n| base.join(n)));
+            if next.len() > 4096 {
+                break;
+            }
+        }
+        found = next;
+    }
+    found.retain(|p| !p.as_os_str().is_empty());
+    found
 }
 
 /// A file larger than this is an error, not something to hold in memory every tick.
@@ -366,7 +487,9 @@ struct CachedFile {
 }
 
 struct TextfileFamily {
-    dir: Option<PathBuf>,
+    /// `--collector.textfile.directory`, each as given (a directory, or a glob of them, as
+    /// node_exporter 1.12 takes it, repeatable).
+    dirs: Vec<String>,
     /// Parsed files by path.
     cache: HashMap<PathBuf, CachedFile>,
     last: Option<Last>,
@@ -568,26 +691,43 @@ impl Family for TextfileFamily {
     }
 
     fn harvest(&mut self, _: &Roots) -> Result<Arc<dyn Harvest>, String> {
-        let Some(dir) = self.dir.clone() else {
+        if self.dirs.is_empty() {
             return Ok(Arc::new(TextfileHarvest::default()));
-        };
+        }
         let mut error = false;
-        let mut names: Vec<OsString> = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries
-                .filter_map(|e| e.ok().map(|e| e.file_name()))
-                .filter(|n| n.as_encoded_bytes().ends_with(b".prom"))
-                .collect(),
-            Err(e) => {
-                log::debug!("textfile directory {}: {e}", dir.display());
-                error = true;
-                Vec::new()
+        // As node_exporter: a pattern that matches nothing is taken as a directory (whose
+        // read then fails: scrape_error 1).
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for d in &self.dirs {
+            let matched = if is_glob(d) { glob(d) } else { Vec::new() };
+            if matched.is_empty() {
+                dirs.push(PathBuf::from(d));
+            } else {
+                dirs.extend(matched);
             }
-        };
-        names.sort_unstable();
-        let mut files = Vec::with_capacity(names.len());
-        let mut identities = Vec::with_capacity(names.len());
-        for name in names {
-            let path = dir.join(name);
+        }
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for dir in &dirs {
+            let mut names: Vec<OsString> = match std::fs::read_dir(dir) {
+                Ok(entries) => entries
+                    .filter_map(|e| e.ok().map(|e| e.file_name()))
+                    .filter(|n| n.as_encoded_bytes().ends_with(b".prom"))
+                    .collect(),
+                Err(e) => {
+                    log::debug!("textfile directory {}: {e}", dir.display());
+                    error = true;
+                    Vec::new()
+                }
+            };
+            names.sort_unstable();
+            paths.extend(names.into_iter().map(|n| dir.join(n)));
+        }
+        // The same file through two patterns is read once.
+        let mut seen = HashSet::new();
+        paths.retain(|p| seen.insert(p.clone()));
+        let mut files = Vec::with_capacity(paths.len());
+        let mut identities = Vec::with_capacity(paths.len());
+        for path in paths {
             match self.load(&path) {
                 Ok(id) => {
                     identities.push((path.clone(), id));
@@ -639,6 +779,66 @@ impl Harvest for TextfileHarvest {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn go_glob_components() {
+        let m = |p: &str, n: &str| {
+            component_matches(
+                &p.chars().collect::<Vec<_>>(),
+                &n.chars().collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(m("*.d", "cron.d"), Some(true));
+        assert_eq!(m("*.d", "cron.dd"), Some(false));
+        assert_eq!(m("a?c", "abc"), Some(true));
+        assert_eq!(m("[a-c]x", "bx"), Some(true));
+        assert_eq!(m("[^a-c]x", "bx"), Some(false));
+        assert_eq!(m("[]a]", "]"), Some(true));
+        assert_eq!(m("\\*", "*"), Some(true));
+        assert_eq!(m("[a-", "a"), None, "malformed");
+    }
+
+    #[test]
+    fn repeated_directories_and_globs_as_node_exporter_1_12() {
+        let base = std::env::temp_dir().join(format!("psmonitor-textglob-{}", std::process::id()));
+        for (dir, file, metric) in [
+            ("a.d", "one.prom", "one"),
+            ("b.d", "two.prom", "two"),
+            ("plain", "three.prom", "three"),
+        ] {
+            std::fs::create_dir_all(base.join(dir)).unwrap();
+            std::fs::write(
+                base.join(dir).join(file),
+                format!("# TYPE {metric} gauge\n{metric} 1\n"),
+            )
+            .unwrap();
+        }
+        std::fs::create_dir_all(base.join("c.x")).unwrap();
+        let matched = glob(&format!("{}/*.d", base.display()));
+        assert_eq!(matched, vec![base.join("a.d"), base.join("b.d")]);
+        let settings = Settings {
+            textfile_directory: Some(base.join("plain")),
+            textfile_directories: vec![
+                format!("{}/*.d", base.display()),
+                format!("{}/plain", base.display()),
+                format!("{}/nothing-*", base.display()),
+            ],
+            ..Default::default()
+        };
+        let h = make_family(&settings).harvest(&Roots::default()).unwrap();
+        let mut enc = Encoder::default();
+        h.render(&mut enc);
+        let t = enc.finish();
+        for m in ["one 1\n", "two 1\n", "three 1\n"] {
+            assert!(t.contains(m), "{m} in {t}");
+        }
+        assert_eq!(t.matches("three 1\n").count(), 1, "one file read once");
+        assert!(
+            t.contains("node_textfile_scrape_error 1\n"),
+            "a glob matching nothing is an unreadable directory: {t}"
+        );
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
     use super::*;
     use crate::collect::family::testing::{fixture, value};
     use proptest::prelude::*;
