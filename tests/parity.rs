@@ -584,3 +584,55 @@ fn address_info_matches_node_exporter_on_this_host() {
     );
     assert_eq!(have, want);
 }
+
+/// `--collector.netdev.enable-detailed-metrics`: node_exporter reads netlink's counters, psmonitor
+/// the same counters from sysfs; on this host both give the same families, label sets, HELP
+/// and TYPE, and the same values for the error counters (traffic counters move between the two
+/// reads).
+#[test]
+fn detailed_netdev_matches_node_exporter_on_this_host() {
+    ensure_tool("prometheus-node-exporter", "prometheus-node-exporter");
+    let flags = [
+        "--collector.disable-defaults",
+        "--collector.netdev",
+        "--collector.netdev.enable-detailed-metrics",
+        "--collector.netdev.device-exclude=^lo$",
+    ];
+    let port = free_port();
+    let ne_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let _ne = Exporter(
+        Command::new("prometheus-node-exporter")
+            .arg(format!("--web.listen-address={ne_addr}"))
+            .args(flags)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus-node-exporter"),
+    );
+    assert!(wait_until(15, || TcpStream::connect(ne_addr).is_ok()));
+    let ps = Server::start(&flags);
+    let (ne_text, ps_text) = (fetch(ne_addr), get(ps.addr));
+    let network = |text: &str| -> Families {
+        let (fams, _) = parse(text);
+        fams.into_iter()
+            .filter(|(n, _)| n.starts_with("node_network_"))
+            .collect()
+    };
+    let (want, have) = (network(&ne_text), network(&ps_text));
+    assert!(
+        want.contains_key("node_network_receive_missed_errors_total"),
+        "{want:?}"
+    );
+    assert_eq!(
+        have.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(have, want, "types and label sets");
+    let (_, ne_values) = parse(&ne_text);
+    let (_, ps_values) = parse(&ps_text);
+    for (series, v) in &ne_values {
+        if series.starts_with("node_network_") && series.contains("errors_total") {
+            assert_eq!(ps_values.get(series), Some(v), "{series}");
+        }
+    }
+}

@@ -175,6 +175,10 @@ pub const FLAGS: &[Flag] = &[
         help: "(switch) node_network_address_info{device,address,netmask,scope} for every interface's addresses [default off]",
     },
     Flag {
+        name: "netdev.enable-detailed-metrics",
+        help: "(switch) netlink's detailed counters (receive_errors, receive_missed_errors, transmit_carrier_errors, ...) from sysfs statistics/ instead of /proc/net/dev's folded columns [default off]",
+    },
+    Flag {
         name: "netdev.label-ifalias",
         help: "(switch) an ifalias label (sysfs ifalias, empty if none) on every netdev series [default off]",
     },

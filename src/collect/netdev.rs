@@ -32,6 +32,7 @@ fn make_family(s: &Settings) -> Box<dyn Family> {
         filter: s.flags.filter("netdev.device").ok().flatten(),
         address_info: s.flags.switch("netdev.address-info"),
         label_ifalias: s.flags.switch("netdev.label-ifalias"),
+        detailed: s.flags.switch("netdev.enable-detailed-metrics"),
     })
 }
 
@@ -76,6 +77,37 @@ const COLUMNS: [Column; 16] = [
 /// The counter netlink has and `/proc/net/dev` does not.
 const NOHANDLER: Column = column!("receive_nohandler");
 
+/// `--collector.netdev.enable-detailed-metrics`: node_exporter's netlink counters under their
+/// own names (`receive_errors`, `receive_missed_errors`, ...) instead of folded into
+/// `/proc/net/dev`'s columns. Every one of `rtnl_link_stats64`'s fields is also a file in
+/// `/sys/class/net/<dev>/statistics/`: (series, file).
+const DETAILED: [(Column, &str); 24] = [
+    (column!("receive_packets"), "rx_packets"),
+    (column!("transmit_packets"), "tx_packets"),
+    (column!("receive_bytes"), "rx_bytes"),
+    (column!("transmit_bytes"), "tx_bytes"),
+    (column!("receive_errors"), "rx_errors"),
+    (column!("transmit_errors"), "tx_errors"),
+    (column!("receive_dropped"), "rx_dropped"),
+    (column!("transmit_dropped"), "tx_dropped"),
+    (column!("multicast"), "multicast"),
+    (column!("collisions"), "collisions"),
+    (column!("receive_length_errors"), "rx_length_errors"),
+    (column!("receive_over_errors"), "rx_over_errors"),
+    (column!("receive_crc_errors"), "rx_crc_errors"),
+    (column!("receive_frame_errors"), "rx_frame_errors"),
+    (column!("receive_fifo_errors"), "rx_fifo_errors"),
+    (column!("receive_missed_errors"), "rx_missed_errors"),
+    (column!("transmit_aborted_errors"), "tx_aborted_errors"),
+    (column!("transmit_carrier_errors"), "tx_carrier_errors"),
+    (column!("transmit_fifo_errors"), "tx_fifo_errors"),
+    (column!("transmit_heartbeat_errors"), "tx_heartbeat_errors"),
+    (column!("transmit_window_errors"), "tx_window_errors"),
+    (column!("receive_compressed"), "rx_compressed"),
+    (column!("transmit_compressed"), "tx_compressed"),
+    (column!("receive_nohandler"), "rx_nohandler"),
+];
+
 /// One device's counters.
 #[derive(Debug)]
 struct Device {
@@ -86,6 +118,9 @@ struct Device {
     /// `--collector.netdev.label-ifalias`: sysfs `ifalias` (`ip link set dev X alias ...`),
     /// empty where the device has none.
     ifalias: Option<String>,
+    /// `--collector.netdev.enable-detailed-metrics`: [`DETAILED`]'s counters, `None` where
+    /// sysfs lacks one.
+    detailed: Option<Vec<Option<u64>>>,
 }
 
 impl Device {
@@ -152,6 +187,24 @@ fn ifalias(class: &Path, name: &str) -> String {
     read_attr(&class.join(name).join("ifalias")).unwrap_or_default()
 }
 
+/// [`DETAILED`]'s files of the device `name` below `class` (see [`nohandler`] for names that
+/// name no directory).
+fn statistics(class: &Path, name: &str) -> Vec<Option<u64>> {
+    let lookup = !name.contains(char::REPLACEMENT_CHARACTER)
+        && !name.contains('/')
+        && name != "."
+        && name != "..";
+    let dir = class.join(name).join("statistics");
+    DETAILED
+        .iter()
+        .map(|(_, file)| {
+            lookup
+                .then(|| read_attr(&dir.join(file))?.parse().ok())
+                .flatten()
+        })
+        .collect()
+}
+
 struct NetdevFamily {
     buf: Vec<u8>,
     /// `--collector.netdev.device-include/-exclude`; without them, Debian's `^lo$`.
@@ -160,6 +213,8 @@ struct NetdevFamily {
     address_info: bool,
     /// `--collector.netdev.label-ifalias` (off by default).
     label_ifalias: bool,
+    /// `--collector.netdev.enable-detailed-metrics` (off by default).
+    detailed: bool,
 }
 
 impl Family for NetdevFamily {
@@ -189,6 +244,7 @@ impl Family for NetdevFamily {
                 counters,
                 nohandler: nohandler(&class, name),
                 ifalias: self.label_ifalias.then(|| ifalias(&class, name)),
+                detailed: self.detailed.then(|| statistics(&class, name)),
             })
             .collect();
         devices.sort_by(|a, b| a.name.cmp(&b.name));
@@ -206,6 +262,18 @@ impl Family for NetdevFamily {
 
 impl Harvest for NetdevHarvest {
     fn render(&self, out: &mut Encoder) {
+        if self.devices.iter().any(|d| d.detailed.is_some()) {
+            for (i, (column, _)) in DETAILED.iter().enumerate() {
+                let mut f = out.family(column.metric, Kind::Counter, column.help);
+                for d in &self.devices {
+                    if let Some(v) = d.detailed.as_ref().and_then(|v| v[i]) {
+                        f.sample(&d.labels(), v as f64);
+                    }
+                }
+            }
+            self.render_addresses(out);
+            return;
+        }
         for (i, column) in COLUMNS.iter().enumerate() {
             let mut f = out.family(column.metric, Kind::Counter, column.help);
             for d in &self.devices {
@@ -218,6 +286,13 @@ impl Harvest for NetdevHarvest {
                 f.sample(&d.labels(), v as f64);
             }
         }
+        self.render_addresses(out);
+    }
+}
+
+impl NetdevHarvest {
+    /// `node_network_address_info` (`--collector.netdev.address-info`).
+    fn render_addresses(&self, out: &mut Encoder) {
         if !self.addresses.is_empty() {
             let mut f = out.family(
                 "node_network_address_info",
