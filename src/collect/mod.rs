@@ -1,6 +1,20 @@
 //! Collection: one module per metric family, each a small reader of `/proc` or `/sys`.
 //!
 //! Only the sampler thread owns a [`Collector`]; nothing here runs on a request path.
+//!
+//! The layout, by what each file is:
+//! - **reading** (the only code that touches the host's files): [`procfs`] (file, attribute and
+//!   directory readers), [`statfs`] (`statvfs` with a time limit) and [`reads`], which makes
+//!   every one of their reads in a tick happen once and be shared (see its docs);
+//! - **the JSON model's readers**, views of those readings for `/system` and `/network` (and,
+//!   through the [`Snapshot`], for `src/glances.rs`): [`cpu`], [`memory`], [`disk`],
+//!   [`diskio`], [`network`], [`psi`], [`sensors`], [`platform`], [`processes`], [`containers`]
+//!   ([`Collector::sample`] builds the model from them);
+//! - **the metric families** (`/metrics`, node_exporter's collectors): [`family`] (the trait and
+//!   the fixture-tree test helpers), [`families`] (the registry) and one module each
+//!   (`meminfo`, `pressure`, `diskstats`, `netdev`, `netclass`, `hwmon`, ...). Where a family and
+//!   the JSON model read one file (`/proc/meminfo` for [`meminfo`] and [`memory`]), the tick reads
+//!   it once and each parses its own view of the same bytes.
 
 pub mod arp;
 pub mod bcache;
