@@ -82,6 +82,8 @@ struct Kept {
     dirs: HashMap<PathBuf, Result<Rc<[Entry]>, Failure>>,
     statfs: HashMap<PathBuf, super::statfs::Answer>,
     stats: Stats,
+    /// Where a file is read before it is kept (one allocation per file, not one per read).
+    scratch: Vec<u8>,
 }
 
 /// What one tick read, for the debug log and the tests.
@@ -135,24 +137,16 @@ fn with_kept<T>(f: impl FnOnce(&mut Kept) -> T) -> Option<T> {
 /// This tick's reading of the file at `path`: `None` when no tick is open or the file is not
 /// a regular file (the caller reads it as it would without a tick).
 pub fn file(path: &Path) -> Option<io::Result<Bytes>> {
-    let kept = with_kept(|k| match k.files.get(path) {
-        Some(f) => {
+    let got = with_kept(|k| {
+        if let Some(f) = k.files.get(path) {
             k.stats.shared += 1;
-            Some(f.clone())
+            return f.clone();
         }
-        None => None,
+        let f = read_file(path, &mut k.scratch);
+        k.stats.files += 1;
+        k.files.insert(path.to_owned(), f.clone());
+        f
     })?;
-    let got = match kept {
-        Some(f) => f,
-        None => {
-            let f = read_file(path);
-            with_kept(|k| {
-                k.stats.files += 1;
-                k.files.insert(path.to_owned(), f.clone());
-            });
-            f
-        }
-    };
     match got {
         File::Read(b) => Some(Ok(b)),
         File::Failed(e) => Some(Err(e.error())),
@@ -160,8 +154,10 @@ pub fn file(path: &Path) -> Option<io::Result<Bytes>> {
     }
 }
 
-/// Opens and reads `path` once: non-blocking, regular files only, at most `READ_CAP` bytes.
-fn read_file(path: &Path) -> File {
+/// Opens and reads `path` once: non-blocking, regular files only, at most `READ_CAP` bytes,
+/// in page-sized reads (procfs files say they are empty, so a growing buffer would read them
+/// a few bytes at a time), through `scratch`.
+fn read_file(path: &Path, scratch: &mut Vec<u8>) -> File {
     let cap = super::procfs::READ_CAP;
     let mut file = match OpenOptions::new()
         .read(true)
@@ -180,15 +176,24 @@ fn read_file(path: &Path) -> File {
         Ok(_) => return File::Special,
         Err(e) => return File::Failed(Failure::of(&e)),
     }
-    let mut data = Vec::new();
-    match (&mut file).take(cap as u64 + 1).read_to_end(&mut data) {
-        Ok(_) => {}
-        Err(e) => return File::Failed(Failure::of(&e)),
+    scratch.clear();
+    if scratch.capacity() > cap {
+        scratch.shrink_to(64 * 1024);
     }
-    let truncated = data.len() > cap;
-    data.truncate(cap);
+    let mut chunk = [0u8; 4096];
+    let truncated = loop {
+        if scratch.len() > cap {
+            break true;
+        }
+        match file.read(&mut chunk) {
+            Ok(0) => break false,
+            Ok(n) => scratch.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return File::Failed(Failure::of(&e)),
+        }
+    };
     File::Read(Bytes {
-        data: data.into(),
+        data: scratch[..scratch.len().min(cap)].into(),
         truncated,
     })
 }
