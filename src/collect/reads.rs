@@ -167,30 +167,38 @@ fn read_file(path: &Path, scratch: &mut Vec<u8>) -> File {
         Ok(f) => f,
         Err(e) => return File::Failed(Failure::of(&e)),
     };
-    match file.metadata() {
-        Ok(m) if m.is_file() => {}
-        // What reading it would say (a sensor walk meets `power/`).
-        Ok(m) if m.is_dir() => {
-            return File::Failed(Failure::of(&io::Error::from_raw_os_error(libc::EISDIR)))
-        }
-        Ok(_) => return File::Special,
-        Err(e) => return File::Failed(Failure::of(&e)),
-    }
     scratch.clear();
     if scratch.capacity() > cap {
         scratch.shrink_to(64 * 1024);
     }
     let mut chunk = [0u8; 4096];
-    let truncated = loop {
+    let read = loop {
         if scratch.len() > cap {
-            break true;
+            break Ok(true);
         }
         match file.read(&mut chunk) {
-            Ok(0) => break false,
+            Ok(0) => break Ok(false),
             Ok(n) => scratch.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return File::Failed(Failure::of(&e)),
+            Err(e) => break Err(e),
         }
+    };
+    // Only what did not read like a kernel file (nothing, an error, no end) costs an `fstat`:
+    // a directory fails as reading it does (a sensor walk meets `power/`); a FIFO or device
+    // is not kept (its reader reads it as it always did, and says what it says of one).
+    let odd = read.as_ref().map_or(true, |&t| t || scratch.is_empty());
+    if odd {
+        match file.metadata() {
+            Ok(m) if m.is_file() => {}
+            Ok(m) if m.is_dir() => {
+                return File::Failed(Failure::of(&io::Error::from_raw_os_error(libc::EISDIR)))
+            }
+            _ => return File::Special,
+        }
+    }
+    let truncated = match read {
+        Ok(t) => t,
+        Err(e) => return File::Failed(Failure::of(&e)),
     };
     File::Read(Bytes {
         data: scratch[..scratch.len().min(cap)].into(),
