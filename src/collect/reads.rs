@@ -23,9 +23,11 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::{FileType, OpenOptions};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 
 /// A file as the tick read it: its first [`super::procfs::READ_CAP`] bytes and whether there
@@ -75,12 +77,43 @@ enum File {
     Special,
 }
 
+/// Paths by their bytes, hashed with FNV-1a: `Path`'s own `Hash` walks its components and
+/// SipHash guards against collisions chosen by a client, neither of which a tick needs (its
+/// keys are the host's paths, looked up once or twice each).
+type Map<V> = HashMap<Box<[u8]>, V, BuildHasherDefault<Fnv>>;
+
+/// FNV-1a, 64 bits.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// The key of `path`.
+fn key(path: &Path) -> &[u8] {
+    path.as_os_str().as_bytes()
+}
+
 /// What a tick has read so far.
 #[derive(Debug, Default)]
 struct Kept {
-    files: HashMap<PathBuf, File>,
-    dirs: HashMap<PathBuf, Result<Rc<[Entry]>, Failure>>,
-    statfs: HashMap<PathBuf, super::statfs::Answer>,
+    files: Map<File>,
+    dirs: Map<Result<Rc<[Entry]>, Failure>>,
+    statfs: Map<super::statfs::Answer>,
     stats: Stats,
     /// Where a file is read before it is kept (one allocation per file, not one per read).
     scratch: Vec<u8>,
@@ -138,13 +171,13 @@ fn with_kept<T>(f: impl FnOnce(&mut Kept) -> T) -> Option<T> {
 /// a regular file (the caller reads it as it would without a tick).
 pub fn file(path: &Path) -> Option<io::Result<Bytes>> {
     let got = with_kept(|k| {
-        if let Some(f) = k.files.get(path) {
+        if let Some(f) = k.files.get(key(path)) {
             k.stats.shared += 1;
             return f.clone();
         }
         let f = read_file(path, &mut k.scratch);
         k.stats.files += 1;
-        k.files.insert(path.to_owned(), f.clone());
+        k.files.insert(key(path).into(), f.clone());
         f
     })?;
     match got {
@@ -209,7 +242,7 @@ fn read_file(path: &Path, scratch: &mut Vec<u8>) -> File {
 /// This tick's listing of the directory `path`, sorted by name: `None` when no tick is open.
 pub fn dir(path: &Path) -> Option<io::Result<Rc<[Entry]>>> {
     let kept = with_kept(|k| {
-        let d = k.dirs.get(path).cloned();
+        let d = k.dirs.get(key(path)).cloned();
         if d.is_some() {
             k.stats.shared += 1;
         }
@@ -219,7 +252,7 @@ pub fn dir(path: &Path) -> Option<io::Result<Rc<[Entry]>>> {
         let d = list_kept(path);
         with_kept(|k| {
             k.stats.dirs += 1;
-            k.dirs.insert(path.to_owned(), d.clone());
+            k.dirs.insert(key(path).into(), d.clone());
         });
         d
     });
@@ -246,7 +279,6 @@ fn list_kept(path: &Path) -> Result<Rc<[Entry]>, Failure> {
         })
         .take(MAX_ENTRIES)
         .collect();
-    use std::os::unix::ffi::OsStrExt;
     entries.sort_unstable_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
     Ok(entries.into())
 }
@@ -254,7 +286,7 @@ fn list_kept(path: &Path) -> Result<Rc<[Entry]>, Failure> {
 /// This tick's `statvfs` answer for `path`, if it has one already.
 pub fn statfs_kept(path: &Path) -> Option<super::statfs::Answer> {
     with_kept(|k| {
-        let a = k.statfs.get(path).copied();
+        let a = k.statfs.get(key(path)).copied();
         if a.is_some() {
             k.stats.shared += 1;
         }
@@ -266,13 +298,14 @@ pub fn statfs_kept(path: &Path) -> Option<super::statfs::Answer> {
 pub fn keep_statfs(path: &Path, answer: super::statfs::Answer) {
     with_kept(|k| {
         k.stats.statfs += 1;
-        k.statfs.insert(path.to_owned(), answer);
+        k.statfs.insert(key(path).into(), answer);
     });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     fn temp(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("psmonitor-reads-{name}-{}", std::process::id()));
