@@ -12,20 +12,39 @@ use std::time::Duration;
 /// are listed from their registry, so a new family shows up here by itself.
 pub fn help() -> String {
     let mut families = String::new();
-    for f in crate::collect::flags::FLAGS {
-        let value = if f.switch() {
-            ""
+    let mut flags: Vec<&crate::collect::flags::Flag> =
+        crate::collect::flags::FLAGS.iter().collect();
+    flags.sort_by_key(|f| f.name);
+    for f in flags {
+        let (value, kind) = if f.switch() {
+            ("", "(switch)")
         } else if f.list() {
-            " LIST"
+            (" LIST", "(list)")
         } else if f.value() {
-            " VALUE"
+            (" VALUE", "(value)")
         } else {
-            " REGEX"
+            (" REGEX", "")
         };
-        families.push_str(&format!(
-            "    --collector.{}{value}\n        {}\n",
-            f.name, f.help
-        ));
+        let text = f.help.strip_prefix(kind).unwrap_or(f.help).trim_start();
+        let no = if f.switch() {
+            format!(", --no-collector.{}", f.name)
+        } else {
+            String::new()
+        };
+        families.push_str(&format!("    --collector.{}{value}{no}\n", f.name));
+        // The explanation wrapped at 96 columns, indented under the flag.
+        let mut line = String::from("       ");
+        for word in text.split(' ') {
+            if line.len() + 1 + word.len() > 96 && line.len() > 7 {
+                families.push_str(&line);
+                families.push('\n');
+                line = String::from("       ");
+            }
+            line.push(' ');
+            line.push_str(word);
+        }
+        families.push_str(&line);
+        families.push('\n');
     }
     families.push_str("    Collectors and whether they run by default:\n");
     for r in crate::collect::families::ALL {
