@@ -300,6 +300,34 @@ pub mod testing {
         }
     }
 
+    /// git keeps no empty directory: one in a fixture tree exists where it was made and is
+    /// missing from every clone, so a test that passes here fails in CI. Hold it with `.keep`.
+    #[test]
+    fn fixture_trees_hold_no_empty_directory() {
+        fn walk(dir: &std::path::Path, empty: &mut Vec<String>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            let mut n = 0;
+            for e in entries.flatten() {
+                n += 1;
+                let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+                if is_dir {
+                    walk(&e.path(), empty);
+                }
+            }
+            if n == 0 {
+                empty.push(dir.display().to_string());
+            }
+        }
+        let mut empty = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
+            &mut empty,
+        );
+        assert!(empty.is_empty(), "empty, so not in git: {empty:#?}");
+    }
+
     /// Asserts that `series` is in `text` with a value within 1e-12 (relative) of `want`.
     pub fn assert_close(text: &str, series: &str, want: f64) {
         let got = value(text, series).unwrap_or_else(|| panic!("{series} missing in\n{text}"));
