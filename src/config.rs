@@ -1087,7 +1087,7 @@ mod tests {
             .filter(|l| l.starts_with("--") && l.len() > 2 && !l.contains(' '))
             .filter(|l| !l.starts_with("--test-"))
             .collect();
-        flags.sort_unstable();
+        crate::sort::sort(&mut flags);
         flags.dedup();
         assert!(flags.len() > 20, "{flags:?}");
         for flag in flags {

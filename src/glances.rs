@@ -388,7 +388,7 @@ fn sensors_of(list: &[Sensor]) -> Vec<Value> {
             .filter(|x| x.kind == want)
             .filter_map(|x| x.glances.as_ref())
             .collect();
-        items.sort_by_key(|a| natural(&a.label));
+        crate::sort::sort_by_key(&mut items, |a| natural(&a.label));
         items.dedup();
         out.extend(items.into_iter().map(|g| {
             let mut v = json!({
@@ -445,7 +445,9 @@ fn processcount(s: &Snapshot) -> Value {
 fn processlist(s: &Snapshot) -> Vec<Value> {
     let total = s.mem.total.max(1) as f64;
     let mut procs: Vec<&crate::collect::processes::Proc> = s.processes.procs.iter().collect();
-    procs.sort_by(|a, b| b.cpu.total_cmp(&a.cpu).then(b.rss.cmp(&a.rss)));
+    crate::sort::sort_by(&mut procs, |a, b| {
+        b.cpu.total_cmp(&a.cpu).then(b.rss.cmp(&a.rss))
+    });
     let t = since(s);
     procs
         .into_iter()

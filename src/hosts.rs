@@ -31,7 +31,7 @@ impl HostCheck {
             &std::fs::read_to_string("/etc/hosts").unwrap_or_default(),
             &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
         ));
-        names.sort();
+        crate::sort::sort(&mut names);
         names.dedup();
         HostCheck { names: Some(names) }
     }

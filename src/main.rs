@@ -30,6 +30,7 @@ mod server;
 mod session;
 mod signals;
 mod snapshot_cmd;
+mod sort;
 #[cfg(test)]
 mod testing;
 mod tls;

@@ -85,7 +85,7 @@ impl Family for BondingFamily {
                 .count();
             masters.push((name, slaves.len() as u64, active as u64));
         }
-        masters.sort();
+        crate::sort::sort(&mut masters);
         Ok(Arc::new(BondingHarvest { masters }))
     }
 }

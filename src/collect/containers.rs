@@ -171,7 +171,7 @@ fn discover(base: &Path) -> Vec<Found> {
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .map(|e| e.file_name())
             .collect();
-        names.sort_unstable();
+        crate::sort::sort(&mut names);
         for name in names {
             seen += 1;
             if seen > MAX_DIRS || out.len() >= MAX_CONTAINERS {

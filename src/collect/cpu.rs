@@ -498,7 +498,7 @@ pub fn sysfs_cpus(dir: &std::path::Path) -> Vec<u32> {
         .iter()
         .filter_map(|e| cpu_number(e.name.to_str()?))
         .collect();
-    cpus.sort_unstable();
+    crate::sort::sort(&mut cpus);
     cpus
 }
 
@@ -546,7 +546,7 @@ pub fn parse_cpu_list(text: &str) -> Option<Vec<u32>> {
         }
         out.extend(lo..=hi);
     }
-    out.sort_unstable();
+    crate::sort::sort(&mut out);
     out.dedup();
     Some(out)
 }

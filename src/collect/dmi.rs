@@ -68,7 +68,7 @@ fn read(roots: &Roots) -> Info {
             Some((*label, text.trim().to_owned()))
         })
         .collect();
-    labels.sort_by_key(|(k, _)| *k);
+    crate::sort::sort_by_key(&mut labels, |(k, _)| *k);
     Info(labels)
 }
 

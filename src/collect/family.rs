@@ -204,7 +204,7 @@ impl Samples {
         mut labels: Vec<(&'static str, String)>,
         value: f64,
     ) {
-        labels.sort_by(|a, b| a.0.cmp(b.0));
+        crate::sort::sort_by(&mut labels, |a, b| a.0.cmp(b.0));
         self.0.push(Row {
             name: name.into(),
             kind,
@@ -216,8 +216,9 @@ impl Samples {
 
     /// Sorts the samples by family and labels and drops repeated series (the first stays).
     pub fn sorted(mut self) -> Samples {
-        self.0
-            .sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.labels.cmp(&b.labels)));
+        crate::sort::sort_by(&mut self.0, |a, b| {
+            a.name.cmp(&b.name).then_with(|| a.labels.cmp(&b.labels))
+        });
         self.0
             .dedup_by(|later, first| later.name == first.name && later.labels == first.labels);
         self

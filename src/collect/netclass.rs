@@ -174,7 +174,7 @@ impl Family for NetclassFamily {
             let info = INFO.map(|file| read_attr(&path.join(file)).unwrap_or_default());
             ifaces.push(Iface { name, props, info });
         }
-        ifaces.sort_by(|a, b| a.name.cmp(&b.name));
+        crate::sort::sort_by(&mut ifaces, |a, b| a.name.cmp(&b.name));
         Ok(Arc::new(NetclassHarvest { ifaces }))
     }
 }

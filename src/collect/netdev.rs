@@ -247,7 +247,7 @@ impl Family for NetdevFamily {
                 detailed: self.detailed.then(|| statistics(&class, name)),
             })
             .collect();
-        devices.sort_by(|a, b| a.name.cmp(&b.name));
+        crate::sort::sort_by(&mut devices, |a, b| a.name.cmp(&b.name));
         // Two lines for one name (a hostile file) would be one series twice.
         devices.dedup_by(|a, b| a.name == b.name);
         // Not filtered by the device flags, as node_exporter.

@@ -192,7 +192,7 @@ impl Family for NetstatFamily {
                 }
             }
         }
-        samples.sort_by(|a, b| a.name.cmp(&b.name));
+        crate::sort::sort_by(&mut samples, |a, b| a.name.cmp(&b.name));
         // `A_B` + `C` and `A` + `B_C` name the same metric: keep one.
         samples.dedup_by(|a, b| a.name == b.name);
         Ok(Arc::new(NetstatHarvest { samples }))

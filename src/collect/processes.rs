@@ -161,7 +161,7 @@ impl ProcessSample {
                 out.push(g);
             }
         }
-        out.sort_by_key(|g| std::cmp::Reverse(g.rss));
+        crate::sort::sort_by_key(&mut out, |g| std::cmp::Reverse(g.rss));
         out.into_iter().map(Group::to_wire).collect()
     }
 
@@ -169,7 +169,9 @@ impl ProcessSample {
     pub fn ranked(&self, by_cpu: bool) -> Vec<&Group> {
         let mut refs: Vec<&Group> = self.groups.iter().collect();
         if by_cpu {
-            refs.sort_by(|a, b| b.cpu.total_cmp(&a.cpu).then(b.rss.cmp(&a.rss)));
+            crate::sort::sort_by(&mut refs, |a, b| {
+                b.cpu.total_cmp(&a.cpu).then(b.rss.cmp(&a.rss))
+            });
         }
         refs
     }
@@ -298,9 +300,11 @@ impl ProcessCollector {
             .retain(|pid, (start, _, _)| seen.contains_key(&(*pid, *start)));
         self.prev = seen;
         let mut groups: Vec<Group> = groups.into_values().collect();
-        groups.sort_by(|a, b| b.rss.cmp(&a.rss).then(a.pid.cmp(&b.pid)));
+        crate::sort::sort_by(&mut groups, |a, b| {
+            b.rss.cmp(&a.rss).then(a.pid.cmp(&b.pid))
+        });
         for g in &mut groups {
-            g.users.sort();
+            crate::sort::sort(&mut g.users);
         }
         ProcessSample {
             groups,

@@ -199,7 +199,7 @@ pub fn sorted_entries(dir: &Path) -> Vec<OsString> {
         .filter_map(|e| e.ok().map(|e| e.file_name()))
         .take(MAX_ENTRIES)
         .collect();
-    names.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    crate::sort::sort_by(&mut names, |a, b| a.as_bytes().cmp(b.as_bytes()));
     names
 }
 

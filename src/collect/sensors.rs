@@ -79,7 +79,7 @@ pub fn discover(root: &Path) -> Vec<Source> {
                 })
             })
             .collect();
-        inputs.sort();
+        crate::sort::sort(&mut inputs);
         for (i, n, path) in inputs {
             let (prefix, kind) = HWMON[i];
             let label = read_trim(&dir.join(format!("{prefix}{n}_label")))
@@ -160,7 +160,7 @@ pub fn glances_names(sources: &mut [Source]) {
         let mut order: Vec<usize> = (0..sources.len())
             .filter(|&i| sources[i].kind == kind)
             .collect();
-        order.sort_by_key(|&i| text(&sources[i]));
+        crate::sort::sort_by_key(&mut order, |&i| text(&sources[i]));
         // Chips in order of first appearance, each with its inputs in psutil's order.
         let mut chips: Vec<(String, Vec<usize>)> = Vec::new();
         for i in order {
@@ -267,7 +267,7 @@ fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
         .map(|e| dir.join(&e.name))
         .collect();
     // hwmon10 after hwmon9: sort by the trailing number, then by name.
-    v.sort_by_key(|p| {
+    crate::sort::sort_by_key(&mut v, |p| {
         let name = p
             .file_name()
             .and_then(|n| n.to_str())

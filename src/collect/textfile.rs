@@ -218,7 +218,7 @@ impl Sample {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        key.sort_unstable();
+        crate::sort::sort(&mut key);
         (self.name.as_str(), key)
     }
 }
@@ -439,7 +439,7 @@ impl Parser {
             return Err("contains unsupported client-side timestamps".into());
         }
         let mut key = labels.clone();
-        key.sort_unstable();
+        crate::sort::sort(&mut key);
         if !self.series.insert((name.to_owned(), key)) {
             return Err(format!("series {name} given twice"));
         }
@@ -719,7 +719,7 @@ impl Family for TextfileFamily {
                     Vec::new()
                 }
             };
-            names.sort_unstable();
+            crate::sort::sort(&mut names);
             paths.extend(names.into_iter().map(|n| dir.join(n)));
         }
         // The same file through two patterns is read once.

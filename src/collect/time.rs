@@ -59,7 +59,7 @@ impl TimeFamily {
                     .is_some_and(|r| r.first().is_some_and(u8::is_ascii_digit))
             })
             .collect();
-        names.sort_unstable();
+        crate::sort::sort(&mut names);
         names
             .iter()
             .map(|name| {

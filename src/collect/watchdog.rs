@@ -114,7 +114,7 @@ impl Harvest for Reading {
         for w in &self.0 {
             let mut labels: Vec<(&str, &str)> = vec![("name", &w.name)];
             labels.extend(INFO.iter().zip(&w.info).map(|(k, v)| (*k, v.as_str())));
-            labels.sort_by_key(|(k, _)| *k);
+            crate::sort::sort_by_key(&mut labels, |(k, _)| *k);
             f.sample(&labels, 1.0);
         }
     }
