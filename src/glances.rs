@@ -79,10 +79,13 @@ pub fn answer(t: &Target<'_>, s: &Snapshot) -> Option<Value> {
 
 /// `/api/4/all`: every plugin under its name, as `get_ha_sensor_data()` reads it.
 pub fn all(s: &Snapshot) -> Value {
-    let map: Map<String, Value> = PLUGINS
-        .iter()
-        .filter_map(|p| Some((p.to_string(), plugin(p, s)?)))
-        .collect();
+    // Inserted, not collected: `collect` into a map sorts, one more copy of the sort (src/sort.rs).
+    let mut map = Map::new();
+    for p in PLUGINS {
+        if let Some(v) = plugin(p, s) {
+            map.insert(p.to_string(), v);
+        }
+    }
     Value::Object(map)
 }
 
@@ -167,11 +170,11 @@ fn since(s: &Snapshot) -> f64 {
 
 /// Per-mode shares under Glances' names, one decimal.
 fn modes(shares: &[f64; 8]) -> Map<String, Value> {
-    cpu::MODES
-        .iter()
-        .zip(shares)
-        .map(|(m, v)| (m.to_string(), json!(round(*v, 1))))
-        .collect()
+    let mut map = Map::new();
+    for (m, v) in cpu::MODES.iter().zip(shares) {
+        map.insert(m.to_string(), json!(round(*v, 1)));
+    }
+    map
 }
 
 /// `cpu`: `total` busy percent and the share of each mode.

@@ -351,11 +351,14 @@ impl Collector {
         let network = Network {
             interfaces: net.interfaces.iter().map(|(n, _)| n.clone()).collect(),
             wireless: self.wireless(),
-            statistics: net
-                .interfaces
-                .iter()
-                .map(|(n, c)| (n.clone(), c.to_wire()))
-                .collect(),
+            statistics: {
+                // Inserted, not collected: `collect` into a map sorts (src/sort.rs).
+                let mut m = std::collections::BTreeMap::new();
+                for (n, c) in &net.interfaces {
+                    m.insert(n.clone(), c.to_wire());
+                }
+                m
+            },
             averages: net.rates.clone(),
             timestamp,
         };

@@ -99,11 +99,13 @@ fn parse_pairs(text: &str, stats: &mut Stats) {
                 if names.len() != fields.len() {
                     continue;
                 }
-                let values = names
-                    .iter()
-                    .zip(&fields)
-                    .filter_map(|(n, v)| Some((n.to_string(), v.parse().ok()?)))
-                    .collect();
+                // Inserted, not collected: `collect` into a map sorts (src/sort.rs).
+                let mut values = BTreeMap::new();
+                for (n, v) in names.iter().zip(&fields) {
+                    if let Ok(v) = v.parse() {
+                        values.insert(n.to_string(), v);
+                    }
+                }
                 stats.insert(proto.to_owned(), values);
             }
             _ => header = Some((proto, fields)),

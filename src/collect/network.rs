@@ -199,7 +199,11 @@ impl NetworkCollector {
                 },
             );
         }
-        self.prev = interfaces.iter().cloned().collect();
+        // Inserted, not collected: `collect` into a map sorts, one more copy of the sort.
+        self.prev.clear();
+        for (name, c) in &interfaces {
+            self.prev.insert(name.clone(), *c);
+        }
         NetworkSample {
             interfaces,
             rates,
