@@ -55,7 +55,7 @@ pub fn addresses() -> Vec<Address> {
     }
     // SAFETY: `head` came from getifaddrs and is freed once.
     unsafe { libc::freeifaddrs(head) };
-    out.sort();
+    crate::sort::sort(&mut out);
     out.dedup();
     out
 }

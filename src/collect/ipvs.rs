@@ -68,7 +68,7 @@ pub fn backend_labels(list: &str) -> Result<Vec<&'static str>, String> {
         .filter(|l| !LABELS.contains(l))
         .collect();
     if !unknown.is_empty() {
-        unknown.sort_unstable();
+        crate::sort::sort(&mut unknown);
         unknown.dedup();
         return Err(format!(
             "--collector.ipvs.backend-labels: unknown IPVS backend labels: {:?} (known: {})",
@@ -305,7 +305,7 @@ impl Harvest for Reading {
                     .zip(values)
                     .map(|(k, v)| (*k, v.as_str()))
                     .collect();
-                labels.sort_by_key(|(k, _)| *k);
+                crate::sort::sort_by_key(&mut labels, |(k, _)| *k);
                 f.sample(&labels, sums[i] as f64);
             }
         }

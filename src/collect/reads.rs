@@ -279,7 +279,9 @@ fn list_kept(path: &Path) -> Result<Rc<[Entry]>, Failure> {
         })
         .take(MAX_ENTRIES)
         .collect();
-    entries.sort_unstable_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    crate::sort::sort_by(&mut entries, |a, b| {
+        a.name.as_bytes().cmp(b.name.as_bytes())
+    });
     Ok(entries.into())
 }
 

@@ -153,7 +153,7 @@ pub fn glob(pattern: &str) -> Vec<PathBuf> {
                     component_matches(&pat, &n) == Some(true)
                 })
                 .collect();
-            names.sort_unstable();
+            crate::sort::sort(&mut names);
             next.extend(names.into_iter().map(|n| base.join(n)));
             if next.len() > 4096 {
                 break;
