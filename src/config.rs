@@ -14,7 +14,7 @@ pub fn help() -> String {
     let mut families = String::new();
     let mut flags: Vec<&crate::collect::flags::Flag> =
         crate::collect::flags::FLAGS.iter().collect();
-    flags.sort_by_key(|f| f.name);
+    crate::sort::sort_by_key(&mut flags, |f| f.name);
     for f in flags {
         let (value, kind) = if f.switch() {
             ("", "(switch)")
