@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::{FileType, OpenOptions};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -115,8 +115,6 @@ struct Kept {
     dirs: Map<Result<Rc<[Entry]>, Failure>>,
     statfs: Map<super::statfs::Answer>,
     stats: Stats,
-    /// Where a file is read before it is kept (one allocation per file, not one per read).
-    scratch: Vec<u8>,
 }
 
 /// What one tick read, for the debug log and the tests.
@@ -134,6 +132,8 @@ pub struct Stats {
 
 thread_local! {
     static KEPT: RefCell<Option<Kept>> = const { RefCell::new(None) };
+    /// Where files are read before they are kept: one buffer for the thread's ticks.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// An open tick on this thread: until it is dropped (or [`Tick::end`]), each source is read at
@@ -175,7 +175,10 @@ pub fn file(path: &Path) -> Option<io::Result<Bytes>> {
             k.stats.shared += 1;
             return f.clone();
         }
-        let f = read_file(path, &mut k.scratch);
+        let f = SCRATCH.with(|b| match b.try_borrow_mut() {
+            Ok(mut b) => read_file(path, &mut b),
+            Err(_) => read_file(path, &mut Vec::new()),
+        });
         k.stats.files += 1;
         k.files.insert(key(path).into(), f.clone());
         f
@@ -187,12 +190,18 @@ pub fn file(path: &Path) -> Option<io::Result<Bytes>> {
     }
 }
 
+/// How much one `read(2)` asks for. procfs regenerates a seq_file from its position on each
+/// read (`/proc/net/udp` walks its socket table again), so a file is best read in one go, as
+/// a bare reader with a 64 KiB buffer reads it.
+const CHUNK: usize = 64 * 1024;
+
 /// Opens and reads `path` once: non-blocking, regular files only, at most `READ_CAP` bytes,
-/// in page-sized reads (procfs files say they are empty, so a growing buffer would read them
-/// a few bytes at a time), through `scratch`.
+/// [`CHUNK`] at a time (procfs files say they are empty, so a buffer grown from their size
+/// would read them a few bytes at a time), through `scratch`.
 fn read_file(path: &Path, scratch: &mut Vec<u8>) -> File {
+    use std::os::fd::AsRawFd;
     let cap = super::procfs::READ_CAP;
-    let mut file = match OpenOptions::new()
+    let file = match OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
@@ -201,19 +210,26 @@ fn read_file(path: &Path, scratch: &mut Vec<u8>) -> File {
         Err(e) => return File::Failed(Failure::of(&e)),
     };
     scratch.clear();
-    if scratch.capacity() > cap {
-        scratch.shrink_to(64 * 1024);
+    if scratch.capacity() > 2 * CHUNK {
+        scratch.shrink_to(CHUNK);
     }
-    let mut chunk = [0u8; 4096];
     let read = loop {
         if scratch.len() > cap {
             break Ok(true);
         }
-        match file.read(&mut chunk) {
-            Ok(0) => break Ok(false),
-            Ok(n) => scratch.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => break Err(e),
+        scratch.reserve(CHUNK);
+        let spare = scratch.spare_capacity_mut();
+        // SAFETY: `spare` is writable memory of `spare.len()` bytes owned by `scratch`, and
+        // `file` an open descriptor; read(2) writes at most that many bytes.
+        let n = unsafe { libc::read(file.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len()) };
+        match n {
+            0 => break Ok(false),
+            // SAFETY: read(2) initialised the first `n` bytes of the spare capacity.
+            n if n > 0 => unsafe { scratch.set_len(scratch.len() + n as usize) },
+            _ => match io::Error::last_os_error() {
+                e if e.kind() == io::ErrorKind::Interrupted => continue,
+                e => break Err(e),
+            },
         }
     };
     // Only what did not read like a kernel file (nothing, an error, no end) costs an `fstat`:
