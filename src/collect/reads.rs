@@ -180,7 +180,11 @@ pub fn file(path: &Path) -> Option<io::Result<Bytes>> {
             Err(_) => read_file(path, &mut Vec::new()),
         });
         k.stats.files += 1;
-        k.files.insert(key(path).into(), f.clone());
+        // A big file is nobody's shared source (those are small kernel tables): it is not
+        // kept, so a tick never holds more than a few of them.
+        if !matches!(&f, File::Read(b) if b.data.len() > KEEP_MAX) {
+            k.files.insert(key(path).into(), f.clone());
+        }
         f
     })?;
     match got {
@@ -189,6 +193,9 @@ pub fn file(path: &Path) -> Option<io::Result<Bytes>> {
         File::Special => None,
     }
 }
+
+/// Files longer than this are read but not kept for the tick.
+const KEEP_MAX: usize = 1 << 20;
 
 /// How much one `read(2)` asks for. procfs regenerates a seq_file from its position on each
 /// read (`/proc/net/udp` walks its socket table again), so a file is best read in one go, as
@@ -514,6 +521,24 @@ mod tests {
             }
             let _ = std::fs::remove_dir_all(&dir);
         }
+    }
+
+    /// A file over [`KEEP_MAX`] is read whole but not kept: a tick holds no big file.
+    #[test]
+    fn a_big_file_is_not_kept() {
+        let d = temp("big");
+        let f = d.join("big.prom");
+        std::fs::write(&f, vec![b'#'; KEEP_MAX + 1]).unwrap();
+        let tick = Tick::begin();
+        let mut buf = Vec::new();
+        for _ in 0..2 {
+            assert_eq!(
+                super::super::procfs::read_into(&f, &mut buf).unwrap().len(),
+                KEEP_MAX + 1
+            );
+        }
+        assert_eq!(tick.end().files, 2, "read again, not kept");
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     /// Outside a tick nothing is kept.
