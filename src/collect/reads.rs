@@ -13,7 +13,9 @@
 //! of a tick sees the same reading (a counter never differs between `/system` and `/metrics`).
 //!
 //! Only regular files are kept (a FIFO or device planted below `--path.procfs` is read the
-//! way its reader always did, uncached), each at most [`super::procfs::READ_CAP`] bytes. Files
+//! way its reader always did, uncached), and only up to [`KEEP_MAX`] (a bigger one is read
+//! whole, at most [`super::procfs::READ_CAP`], and not kept); a listing keeps at most
+//! [`MAX_ENTRIES`] names. Files
 //! that one reader reads once anyway and that are many (the process scan's `/proc/PID/*`)
 //! bypass the cache (`read_lossy_direct`), so it costs nothing there. Outside a tick (start-up,
 //! tests of one reader) nothing is kept. The cache lives in a thread-local, so it is the
