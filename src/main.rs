@@ -62,6 +62,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Before any thread starts and before anything is logged: this may start the process over.
+    heap::apply_tunables();
     logging::init(config.log.clone());
     match server::run(config) {
         Ok(()) => ExitCode::SUCCESS,

@@ -364,3 +364,43 @@ fn open_reports_whether_a_browser_opened() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The server starts over once at start-up with glibc's tunables (`heap::TUNABLES`: a small
+/// per-thread malloc cache, no cache of exited threads' stacks) added to its environment,
+/// keeping its pid, name and arguments; a tunable the operator sets is kept as set.
+#[test]
+fn starts_over_once_with_glibc_tunables_keeping_pid_name_and_the_operators_own() {
+    // What the process was started with, as the kernel keeps it (glibc rewrites the
+    // variable's `:` separators in place, hence the join).
+    let environ = |s: &Server| {
+        let raw = std::fs::read(format!("/proc/{}/environ", s.pid())).unwrap();
+        String::from_utf8_lossy(&raw).replace('\0', ":")
+    };
+    let s = Server::builder().args(&["--interval", "500"]).start();
+    let env = environ(&s);
+    assert!(env.contains("PSMONITOR_TUNABLES_APPLIED=1"), "{env}");
+    assert!(env.contains("GLIBC_TUNABLES="), "{env}");
+    for kv in [
+        "glibc.malloc.tcache_count=1",
+        "glibc.pthread.stack_cache_size=0",
+    ] {
+        assert!(env.contains(kv), "{kv} in {env}");
+    }
+    let comm = std::fs::read_to_string(format!("/proc/{}/comm", s.pid())).unwrap();
+    assert_eq!(comm.trim(), "psmonitor");
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", s.pid())).unwrap();
+    assert!(
+        cmdline.ends_with(b"--interval\x00500\x00"),
+        "{}",
+        String::from_utf8_lossy(&cmdline)
+    );
+    assert_eq!(s.get_json("/health")["status"], "ok");
+
+    let s = Server::builder()
+        .env("GLIBC_TUNABLES", "glibc.malloc.tcache_count=3")
+        .start();
+    let env = environ(&s);
+    assert!(env.contains("glibc.malloc.tcache_count=3"), "{env}");
+    assert!(!env.contains("glibc.malloc.tcache_count=1"), "{env}");
+    assert!(env.contains("glibc.pthread.stack_cache_size=0"), "{env}");
+}
