@@ -49,7 +49,8 @@ pub fn tunables_to_add(current: &str) -> Option<String> {
 pub fn apply_tunables() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        use std::os::unix::process::CommandExt;
+        use std::ffi::{CString, OsStr};
+        use std::os::unix::ffi::OsStrExt;
         // Set for the new process, which must not start over again whatever glibc did with the
         // variable (glibc 2.36 rewrites it in place).
         const AGAIN: &str = "PSMONITOR_TUNABLES_APPLIED";
@@ -72,16 +73,35 @@ pub fn apply_tunables() {
         let Ok(exe) = std::fs::read_link("/proc/self/exe") else {
             return;
         };
-        let mut args = std::env::args_os();
-        let argv0 = args.next().unwrap_or_else(|| exe.clone().into_os_string());
-        let err = std::process::Command::new(&exe)
-            .arg0(argv0)
-            .args(args)
-            .env("GLIBC_TUNABLES", value)
-            .env(AGAIN, "1")
-            .exec();
-        // Only reached if the exec failed (e.g. the binary was replaced since): run as is.
-        let _ = err;
+        let c = |b: &[u8]| CString::new(b).ok();
+        let pair = |k: &OsStr, v: &OsStr| c(&[k.as_bytes(), b"=", v.as_bytes()].concat());
+        let argv: Option<Vec<CString>> = std::env::args_os().map(|a| c(a.as_bytes())).collect();
+        let envp: Option<Vec<CString>> = std::env::vars_os()
+            .filter(|(k, _)| k != "GLIBC_TUNABLES")
+            .map(|(k, v)| pair(&k, &v))
+            .chain([
+                pair("GLIBC_TUNABLES".as_ref(), value.as_ref()),
+                pair(AGAIN.as_ref(), "1".as_ref()),
+            ])
+            .collect();
+        let (Some(path), Some(argv), Some(envp)) = (c(exe.as_os_str().as_bytes()), argv, envp)
+        else {
+            return;
+        };
+        let ptrs = |v: &[CString]| -> Vec<*const libc::c_char> {
+            v.iter()
+                .map(|s| s.as_ptr())
+                .chain([std::ptr::null()])
+                .collect()
+        };
+        let (argv_p, envp_p) = (ptrs(&argv), ptrs(&envp));
+        // execve(2) itself, not std's Command::exec, which first clears the signal mask and
+        // SIGPIPE's disposition and would leave them so if the exec failed (no binfmt for an
+        // emulated binary, a system-call filter, the binary replaced since): then the server
+        // runs on as it is.
+        // SAFETY: the path and both NULL-terminated arrays point into CStrings that outlive
+        // the call; execve returns only on failure, changing nothing.
+        unsafe { libc::execve(path.as_ptr(), argv_p.as_ptr(), envp_p.as_ptr()) };
     }
 }
 
