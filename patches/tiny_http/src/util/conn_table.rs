@@ -265,8 +265,10 @@ fn shed_one(slots: &mut Vec<Arc<Slot>>, now: u64, pick: impl Fn(&Slot) -> bool) 
         .filter(|(_, s)| pick(s))
         .map(|(i, s)| (s.age(now), i))
         .collect();
-    candidates.sort_unstable_by(|a, b| b.cmp(a));
-    for (_, i) in candidates {
+    // PATCH: the oldest picked at each try (the first usually sheds) rather than a sort, which
+    // would be another copy of std's sort in the binary.
+    while let Some(k) = (0..candidates.len()).max_by_key(|&k| candidates[k]) {
+        let (_, i) = candidates.swap_remove(k);
         let phase = slots[i].phase();
         if slots[i].try_shed(phase) {
             log::debug!("connection table full: shed a {:?} connection", phase);
