@@ -1,6 +1,6 @@
 //! A mount whose `statfs` never answers (a FUSE daemon that hangs in it, as a dead NFS server
 //! does) stalls nothing: the sampler keeps ticking, websocket frames keep coming, `/system`
-//! lists the mount with `device_error`, and `/metrics` still answers.
+//! lists the mount with `device_error`, and `/metrics` has `node_filesystem_device_error 1` for it.
 //!
 //! The mount lives in a private mount namespace (`unshare -m`) shared only by psmonitor and the
 //! FUSE daemon (Debian's `python3-fuse`; needs root and `/dev/fuse`, as `.ci/run` provides), so
@@ -63,8 +63,9 @@ fs.main()
 
 /// Started as the server binary: dies with the test's thread (`setpriv --pdeathsig`), enters a
 /// new mount namespace, mounts the hanging filesystem on `$HANG_DIR/mnt` (the daemon in the
-/// foreground, its pid in `$HANG_DIR/pid`), waits for the mount, then becomes psmonitor (same
-/// pid) with the arguments it was given.
+/// foreground, its pid in `$HANG_DIR/pid`), waits for the mount, shows its own mount table as
+/// init's (the `filesystem` family reads `/proc/1/mounts`, as node_exporter does in a
+/// container), then becomes psmonitor (same pid) with the arguments it was given.
 const WRAPPER: &str = r#"#!/bin/sh
 exec setpriv --pdeathsig KILL unshare -m --propagation private sh -c '
   d="$HANG_DIR"
@@ -74,6 +75,7 @@ exec setpriv --pdeathsig KILL unshare -m --propagation private sh -c '
     kill -0 $! 2>/dev/null || { echo "the FUSE daemon exited: $(cat "$d/fuse.log")" >&2; exit 3; }
     sleep 0.05
   done
+  mount --bind /proc/$$/mounts /proc/1/mounts || exit 4
   exec "$HANG_PSMONITOR" "$@"' sh "$@"
 "#;
 
@@ -222,10 +224,14 @@ fn a_hung_mount_stalls_no_stream_and_is_a_device_error() {
     s.wait_ticks(2);
     assert_eq!(rig.disk().unwrap()["device_error"], true);
 
-    // A scrape is not held up either. (The `filesystem` family reads init's mount table, as
-    // node_exporter does in a container, so this namespace's mount is not among its series;
-    // its unit tests cover a stuck mount there.)
-    let r = common::request(s.addr, "GET", "/metrics", &[], b"");
-    assert_eq!(r.status, 200);
-    assert!(r.text().contains("node_filesystem_device_error{"));
+    // A scrape is not held up either, and node_exporter's `filesystem` family says the same.
+    let metrics = common::request(s.addr, "GET", "/metrics", &[], b"").text();
+    let error = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("node_filesystem_device_error{")
+                && l.contains(&format!("mountpoint=\"{mp}\""))
+        })
+        .unwrap_or_else(|| panic!("no device_error series for {mp} in:\n{metrics}"));
+    assert!(error.ends_with(" 1"), "{error}");
 }
