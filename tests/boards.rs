@@ -1,6 +1,7 @@
 //! The ARM release binaries (arm64, armhf) served under qemu-user, as on a board: `/system`,
 //! `/network`, `/metrics` (promtool, node_* present), `POST /` and a websocket stream,
-//! `/api/4/all`, and a clean stop on SIGTERM.
+//! `/api/4/all`, and a clean stop on SIGTERM; then TLS (ring's code for that architecture, and
+//! on armhf our code in Thumb-2 calling it) with a client certificate required.
 //!
 //! Ignored in a plain `cargo test`: `scripts/test-arm` builds the binaries with
 //! `scripts/release` and runs these with `PSMONITOR_ARM64_BIN` / `PSMONITOR_ARMHF_BIN` set (CI
@@ -10,6 +11,7 @@
 //! glibc's loader (`qemu-... -L /usr/aarch64-linux-gnu`), which is not what a board runs.
 
 mod common;
+use common::tls::{self as t, Pki};
 use common::{ensure_tool, request, Server, Ws};
 use tungstenite::Message;
 
@@ -99,6 +101,24 @@ fn serves_like_a_board(var: &str, qemu: &str, machine: &str, bits: &str) {
     let exit = s.wait_exit(10).expect("an exit within 10 s of SIGTERM");
     assert!(exit.success(), "exit after SIGTERM: {exit}\n{}", s.log());
     assert!(s.log().contains("SIGTERM received"), "{}", s.log());
+
+    // HTTPS with an ECDSA P-256 certificate, a client certificate verified against a CA.
+    let pki = Pki::new(&format!("board-{bits}"));
+    let config = pki.web_config(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n",
+    );
+    let s = Server::builder()
+        .runner(&qemu)
+        .bin(&bin)
+        .args(&["--interval", "500", "--web.config.file", &config])
+        .start();
+    assert!(s.log().contains("listening on https://"), "{}", s.log());
+    let ok = t::get(s.addr, pki.client(true), "/system", &[]).expect("with the client cert");
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert!(
+        t::get(s.addr, pki.client(false), "/system", &[]).is_err(),
+        "refused without a client certificate"
+    );
 }
 
 #[test]
