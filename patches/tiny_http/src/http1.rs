@@ -461,6 +461,13 @@ mod test {
         let h = parse_header(b"X-A:\ta\tb c\t ").unwrap();
         assert_eq!(h.value.as_str(), "a\tb c");
         assert!(h.field.equiv("x-a"));
+        // Obsolete line folding is named as such (not as a malformed name).
+        for folded in [&b" X: y"[..], b"\tX: y"] {
+            assert_eq!(
+                parse_header(folded).err(),
+                Some(Refusal::Bad("obsolete line folding in a header"))
+            );
+        }
         let h = parse_header(b"Host: h:4500").unwrap();
         assert_eq!(h.value.as_str(), "h:4500");
         assert!(parse_header(b"X: caf\xc3\xa9").is_err());
