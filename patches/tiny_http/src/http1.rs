@@ -524,7 +524,14 @@ mod test {
         assert!(check_host(&v10, &heads(&[])).is_ok());
         assert!(check_host(&v11, &heads(&["Host: a", "Host: a"])).is_err());
         assert!(check_host(&v10, &heads(&["Host: a", "Host: b"])).is_err());
-        assert!(check_host(&v11, &heads(&["Host: a/b"])).is_err());
+        assert_eq!(
+            check_host(&v11, &heads(&["Host: a/b"])),
+            Err(Refusal::Bad("malformed Host header"))
+        );
+        assert_eq!(
+            check_host(&v11, &heads(&["Host: a", "Host: a"])),
+            Err(Refusal::Bad("more than one Host header"))
+        );
         assert!(check_host(&v11, &heads(&["Host: a b"])).is_err());
         let mut h = heads(&["Host: wrong", "X: y"]);
         set_host(&mut h, "right:1");
