@@ -100,6 +100,11 @@ impl Users {
     /// Whether `user` with `password` is one of the users.
     pub fn admits(&self, user: &str, password: &[u8]) -> bool {
         let Some((_, hash)) = self.hashes.iter().find(|(u, _)| u == user) else {
+            // An unknown name costs what a wrong password costs (a bcrypt against a configured
+            // hash), so answer times do not tell which user names exist.
+            if let Some((_, any)) = self.hashes.first() {
+                verify(password, any);
+            }
             return false;
         };
         let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
@@ -110,13 +115,26 @@ impl Users {
             return true;
         }
         drop(verified);
-        let ok = bcrypt::verify(password, hash).unwrap_or(false);
+        let ok = verify(password, hash);
         if ok {
             verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
             verified.insert(user.to_owned(), password.to_vec());
         }
         ok
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// bcrypt checks made on this thread (tests count them: timing is not asserted).
+    static VERIFIES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// One bcrypt check of `password` against `hash`.
+fn verify(password: &[u8], hash: &str) -> bool {
+    #[cfg(test)]
+    VERIFIES.with(|n| n.set(n.get() + 1));
+    bcrypt::verify(password, hash).unwrap_or(false)
 }
 
 /// Reads and checks the file at `path`; why not, in one line naming the file.
@@ -402,7 +420,12 @@ mod tests {
         assert!(c.users.admits("alice", b"secret"));
         assert!(c.users.admits("alice", b"secret"), "remembered");
         assert!(!c.users.admits("alice", b"wrong"));
+        let checks = || VERIFIES.with(|n| n.get());
+        let before = checks();
         assert!(!c.users.admits("bob", b"secret"));
+        assert_eq!(checks(), before + 1, "an unknown user costs a bcrypt too");
+        assert!(!c.users.admits("alice", b"wrong again"));
+        assert_eq!(checks(), before + 2, "as a wrong password does");
         assert!(load_text("empty", "").unwrap().tls.is_none());
         assert!(load_text("emptytls", "tls_server_config:\n")
             .unwrap()
