@@ -687,11 +687,15 @@ mod tests {
         assert!(every > 1, "a 1 ns budget is always exceeded");
         let (second, _) = b.sample(&mut users);
         assert!(Arc::ptr_eq(&first, &second), "the list is reused");
+        // One scan so far, and its CPU counted (/metrics).
+        assert_eq!(b.scans, 1);
+        assert!(b.spent > Duration::ZERO);
         let mut ok = Budgeted::new(ProcessCollector::new(&roots), Duration::from_secs(10));
         let (a, every) = ok.sample(&mut users);
         let (b2, _) = ok.sample(&mut users);
         assert_eq!(every, 1);
         assert!(!Arc::ptr_eq(&a, &b2), "within budget every tick scans");
+        assert_eq!(ok.scans, 2);
     }
 
     #[test]
