@@ -268,23 +268,8 @@ pub fn parse_int(s: &str) -> Option<i64> {
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    let prefixed = |p: &str, q: &str| body.strip_prefix(p).or_else(|| body.strip_prefix(q));
-    let (radix, digits) = if let Some(d) = prefixed("0x", "0X") {
-        (16, d)
-    } else if let Some(d) = prefixed("0o", "0O") {
-        (8, d)
-    } else if let Some(d) = prefixed("0b", "0B") {
-        (2, d)
-    } else if body.len() > 1 && body.starts_with('0') {
-        (8, &body[1..])
-    } else {
-        (10, body)
-    };
-    // from_str_radix would take a second sign.
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return None;
-    }
-    let magnitude = u64::from_str_radix(digits, radix).ok()?;
+    // The body after one sign is Go's unsigned syntax (a second sign is not a digit).
+    let magnitude = parse_uint(body)?;
     if negative {
         0i64.checked_sub_unsigned(magnitude)
     } else {
