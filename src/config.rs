@@ -202,39 +202,7 @@ pub struct Config {
     /// `--test-slow-after MS` lengthens it so a test's "still young" does not depend on speed).
     pub slow_after: Duration,
     /// Where the host's /proc, /sys and / are, and which metric families run.
-    pub collection: Collection,
-}
-
-/// What the sampler collects, and from where.
-#[derive(Debug, Clone)]
-pub struct Collection {
-    pub roots: crate::collect::family::Roots,
-    pub settings: crate::collect::family::Settings,
-    /// Names of the metric families that run.
-    pub families: Vec<&'static str>,
-    /// The sampler's interval.
-    pub interval: Duration,
-    /// CPU the process scan may take per tick before the list refreshes less often.
-    pub process_budget: Duration,
-}
-
-impl Default for Collection {
-    fn default() -> Self {
-        Collection {
-            roots: Default::default(),
-            settings: Default::default(),
-            families: Vec::new(),
-            interval: Duration::from_secs(1),
-            process_budget: process_budget(Duration::from_secs(1)),
-        }
-    }
-}
-
-/// The process scan's CPU budget: 2 % of one core at the sampler's interval (20 ms a tick at
-/// 1 s). A Raspberry Pi scans ~300 processes well within it; thousands of processes or a
-/// slower board exceed it, and the list is then refreshed less often.
-pub fn process_budget(interval: Duration) -> Duration {
-    interval / 50
+    pub collection: crate::collect::Collection,
 }
 
 /// What `main` should do.
@@ -634,7 +602,7 @@ fn collection(
     args: &mut pico_args::Arguments,
     choices: &FamilyChoices,
     interval: Duration,
-) -> Result<Collection, String> {
+) -> Result<crate::collect::Collection, String> {
     let mut roots = crate::collect::family::Roots::default();
     for (flag, env, slot) in [
         ("--path.procfs", "PSMONITOR_PATH_PROCFS", &mut roots.procfs),
@@ -655,7 +623,7 @@ fn collection(
         })
         .map(|r| r.name)
         .collect();
-    Ok(Collection {
+    Ok(crate::collect::Collection {
         roots,
         settings: crate::collect::family::Settings {
             textfile_directory: textfile,
@@ -669,7 +637,7 @@ fn collection(
         },
         families,
         interval,
-        process_budget: process_budget(interval),
+        process_budget: crate::collect::process_budget(interval),
     })
 }
 

@@ -10,6 +10,7 @@ mod auth;
 mod budget;
 mod collect;
 mod config;
+mod exposition;
 mod fanout;
 mod files;
 mod glances;
@@ -19,7 +20,6 @@ mod history;
 mod hosts;
 mod http;
 mod logging;
-
 mod metrics;
 mod model;
 mod notify;

@@ -209,7 +209,7 @@ fn summary(s: &Snapshot, interval: Duration) -> Summary {
 pub fn spawn(
     interval: Duration,
     stall_after: Option<Duration>,
-    collection: &crate::config::Collection,
+    collection: &crate::collect::Collection,
     latest: Arc<Latest>,
     hub: Arc<Hub>,
 ) -> std::io::Result<()> {
@@ -255,7 +255,7 @@ mod tests {
     #[test]
     fn dashboard_and_summary_frames_are_built_from_the_tick() {
         for host in ["pi", "laptop", "vm"] {
-            let collection = crate::config::Collection {
+            let collection = crate::collect::Collection {
                 roots: crate::collect::family::testing::fixture(host),
                 ..Default::default()
             };

@@ -9,7 +9,7 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::udp_queues::{fields, for_each_line};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

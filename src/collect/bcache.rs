@@ -22,7 +22,7 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
 use super::procfs::{numbered_entries, read_capped, sorted_entries, ATTR_CAP, FILE_CAP};
-use crate::metrics::Kind;
+use crate::exposition::Kind;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -475,7 +475,7 @@ mod tests {
         let h = (REGISTRATION.make)(&settings)
             .harvest(&fixture("pi"))
             .unwrap();
-        let mut out = crate::metrics::Encoder::default();
+        let mut out = crate::exposition::Encoder::default();
         h.render(&mut out);
         assert!(out
             .finish()

@@ -22,7 +22,7 @@
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Samples, Settings};
 use super::procfs::{read_capped, sorted_entries, ATTR_CAP, FILE_CAP};
-use crate::metrics::Kind;
+use crate::exposition::Kind;
 use regex_lite::Regex;
 use std::path::Path;
 use std::sync::Arc;

@@ -10,7 +10,7 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::procfs::read_lossy;
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::path::Path;
 use std::sync::Arc;
 

@@ -35,7 +35,7 @@
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
 use super::procfs::{read_capped, read_capped_bytes, sorted_entries, ATTR_CAP, FILE_CAP};
 use super::statfs::{Answer, Timed};
-use crate::metrics::Kind;
+use crate::exposition::Kind;
 use std::collections::HashMap;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -572,7 +572,7 @@ mod tests {
         };
         let mut s = Samples::default();
         ioctl_series(&mut s, "u-1", &[dev]);
-        let mut out = crate::metrics::Encoder::default();
+        let mut out = crate::exposition::Encoder::default();
         s.sorted().render(&mut out);
         let t = out.finish();
         let l = "btrfs_dev_uuid=\"abababab-abab-abab-abab-abababababab\",device=\"luks-1\"";

@@ -24,7 +24,7 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::procfs::{read_capped, read_into};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use crate::model::{self, round};
 use serde::Deserialize;
 use std::collections::HashMap;

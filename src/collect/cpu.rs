@@ -736,8 +736,8 @@ impl super::family::Family for CpuFamily {
 }
 
 impl super::family::Harvest for CpuHarvest {
-    fn render(&self, out: &mut crate::metrics::Encoder) {
-        use crate::metrics::Kind;
+    fn render(&self, out: &mut crate::exposition::Encoder) {
+        use crate::exposition::Kind;
         let ids: Vec<String> = self.seconds.iter().map(|(id, _)| id.to_string()).collect();
         let mut f = out.family(
             "node_cpu_seconds_total",
@@ -796,8 +796,8 @@ impl super::family::Harvest for CpuHarvest {
 
 impl CpuHarvest {
     /// `node_cpu_info`, `node_cpu_flag_info` and `node_cpu_bug_info` (`--collector.cpu.info`).
-    fn render_info(&self, out: &mut crate::metrics::Encoder) {
-        use crate::metrics::Kind;
+    fn render_info(&self, out: &mut crate::exposition::Encoder) {
+        use crate::exposition::Kind;
         if !self.info.is_empty() {
             let mut f = out.family(
                 "node_cpu_info",
@@ -1088,7 +1088,7 @@ mod family_tests {
 
     #[test]
     fn missing_proc_is_empty() {
-        let mut out = crate::metrics::Encoder::default();
+        let mut out = crate::exposition::Encoder::default();
         CpuFamily::new()
             .harvest(&crate::collect::family::Roots::under(
                 "/nonexistent/psmonitor",
@@ -1105,7 +1105,7 @@ mod family_tests {
         let h = f
             .harvest(&crate::collect::family::Roots::default())
             .unwrap();
-        let mut out = crate::metrics::Encoder::default();
+        let mut out = crate::exposition::Encoder::default();
         h.render(&mut out);
         let text = out.finish();
         let cpus = std::fs::read_to_string("/proc/stat")

@@ -16,7 +16,7 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::procfs::read_u64;
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::collections::HashMap;
 use std::sync::Arc;
 

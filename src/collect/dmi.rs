@@ -12,7 +12,7 @@
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Settings};
 use super::procfs::{read_capped_bytes, ATTR_CAP};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::sync::Arc;
 
 /// Registers the `dmi` family.

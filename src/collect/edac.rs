@@ -18,7 +18,7 @@ use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::procfs::{
     numbered_entries, read_capped, read_capped_number, sorted_entries, ATTR_CAP, FILE_CAP,
 };
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::path::Path;
 use std::sync::Arc;
 

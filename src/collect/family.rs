@@ -7,7 +7,7 @@
 //! can be tested on a fixture tree (`tests/fixtures/<host>/`).
 
 use super::procfs::read_present;
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -17,7 +17,7 @@
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Samples, Settings};
 use super::procfs::{parse_uint, read_capped, sorted_entries, ATTR_CAP};
-use crate::metrics::Kind;
+use crate::exposition::Kind;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -226,7 +226,7 @@ mod tests {
         // A host without statistics is not reported.
         std::fs::create_dir_all(dir.join("sys/class/fc_host/host8")).unwrap();
         let h = FibreChannelFamily.harvest(&Roots::under(&dir)).unwrap();
-        let mut enc = crate::metrics::Encoder::default();
+        let mut enc = crate::exposition::Encoder::default();
         h.render(&mut enc);
         let t = enc.finish();
         assert!(t.contains("node_fibrechannel_info{dev_loss_tmo=\"\",fabric_name=\"\",fc_host=\"host7\",port_id=\"\",port_name=\"0x\","), "{t}");

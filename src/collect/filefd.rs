@@ -6,7 +6,7 @@
 //! `LONG_MAX`, 9223372036854775807: shown as a float, as node_exporter does).
 
 use super::family::{Family, Harvest, ProcFile, Registration, Settings};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 
 /// Registers the `filefd` family.
 pub const REGISTRATION: Registration = Registration {

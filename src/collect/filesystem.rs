@@ -20,7 +20,7 @@
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::procfs::{read_capped_bytes, FILE_CAP};
 use super::statfs::{Statvfs, Timed};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::borrow::Cow;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;

@@ -26,7 +26,7 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
 use super::procfs::{parse_float, read_capped, sorted_entries, ATTR_CAP, FILE_CAP};
-use crate::metrics::Kind;
+use crate::exposition::Kind;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;

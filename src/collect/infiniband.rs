@@ -22,7 +22,7 @@
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Samples, Settings};
 use super::procfs::{parse_uint, read_capped, sorted_entries, ATTR_CAP};
-use crate::metrics::Kind;
+use crate::exposition::Kind;
 use std::path::Path;
 use std::sync::Arc;
 

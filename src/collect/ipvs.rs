@@ -23,7 +23,7 @@
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Settings};
 use super::procfs::read_present;
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;

@@ -12,7 +12,7 @@
 //! Debian's node_exporter 1.5 predates it, so the module's tests are the comparison.
 
 use super::family::{Family, Harvest, ProcFile, Registration, Settings};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 
 /// Registers the `kernel_hung` family.
 pub const REGISTRATION: Registration = Registration {

@@ -2,7 +2,7 @@
 //! `loadavg` collector: `node_load1`, `node_load5`, `node_load15`).
 
 use super::family::{Family, Harvest, ProcFile, Registration, Settings};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 
 /// Registers the `loadavg` family.
 pub const REGISTRATION: Registration = Registration {

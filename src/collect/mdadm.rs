@@ -19,7 +19,7 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::procfs::{read_capped, FILE_CAP};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::sync::Arc;
 
 /// Registers the `mdadm` family.

@@ -8,7 +8,7 @@
 //! `Cached` alone (the JSON API's "cached" adds `SReclaimable`, node_exporter's does not).
 
 use super::family::{Family, Harvest, ProcFile, Registration, Settings};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 
 /// Registers the `meminfo` family.
 pub const REGISTRATION: Registration = Registration {

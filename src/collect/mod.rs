@@ -137,6 +137,39 @@ pub struct Snapshot {
     pub elapsed_secs: f64,
 }
 
+/// What the sampler collects, and from where: built by `src/config.rs` from the command
+/// line, so that this module never needs the configuration.
+#[derive(Debug, Clone)]
+pub struct Collection {
+    pub roots: family::Roots,
+    pub settings: family::Settings,
+    /// Names of the metric families that run.
+    pub families: Vec<&'static str>,
+    /// The sampler's interval.
+    pub interval: Duration,
+    /// CPU the process scan may take per tick before the list refreshes less often.
+    pub process_budget: Duration,
+}
+
+impl Default for Collection {
+    fn default() -> Self {
+        Collection {
+            roots: Default::default(),
+            settings: Default::default(),
+            families: Vec::new(),
+            interval: Duration::from_secs(1),
+            process_budget: process_budget(Duration::from_secs(1)),
+        }
+    }
+}
+
+/// The process scan's CPU budget: 2 % of one core at the sampler's interval (20 ms a tick at
+/// 1 s). A Raspberry Pi scans ~300 processes well within it; thousands of processes or a
+/// slower board exceed it, and the list is then refreshed less often.
+pub fn process_budget(interval: Duration) -> Duration {
+    interval / 50
+}
+
 /// Owns all collection state (previous counters, discovered sensors, the user table).
 pub struct Collector {
     cpu: cpu::CpuCollector,
@@ -172,13 +205,13 @@ pub struct Collector {
 
 impl Default for Collector {
     fn default() -> Self {
-        Self::new(&crate::config::Collection::default())
+        Self::new(&Collection::default())
     }
 }
 
 impl Collector {
     /// A collector for `collection`: its roots and its enabled families.
-    pub fn new(collection: &crate::config::Collection) -> Collector {
+    pub fn new(collection: &Collection) -> Collector {
         let settings = family::Settings {
             containers: containers::Feed::default(),
             ..collection.settings.clone()
@@ -409,5 +442,101 @@ impl Collector {
         let mut w = wireless::parse_proc(text)?;
         self.iw.enrich(&mut w);
         Some(w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    /// The `.rs` files below `dir` (relative to the crate), recursively.
+    fn sources(dir: &str) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|e| e == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let mut out = Vec::new();
+        if root.is_dir() {
+            walk(&root, &mut out);
+        } else {
+            out.push(root);
+        }
+        assert!(!out.is_empty(), "{dir}: no sources");
+        out
+    }
+
+    /// Each code line of `path` that names one of `modules` of the crate (`crate::config`,
+    /// `crate::{config, ..}`, `super::super::config`); comments are not imports.
+    fn naming(path: &Path, modules: &[&str]) -> Vec<String> {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut found = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            let names = |rest: &str| -> Vec<String> {
+                let rest = rest.strip_prefix('{').unwrap_or(rest);
+                rest.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ','))
+                    .next()
+                    .unwrap_or("")
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .collect()
+            };
+            for prefix in ["crate::", "super::super::"] {
+                for (at, _) in code.match_indices(prefix) {
+                    let rest = &code[at + prefix.len()..];
+                    let rest = rest.replace([' ', '\n'], "");
+                    if names(&rest).iter().any(|m| modules.contains(&m.as_str())) {
+                        found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Dependencies run one way: the collectors never import the configuration (which builds
+    /// their [`super::Collection`]) nor `/metrics` (which renders their harvests); the text
+    /// format they write with, `src/exposition.rs`, is a leaf that imports nothing of the crate.
+    #[test]
+    fn imports_run_one_way() {
+        let rules: [(&str, &[&str]); 2] = [
+            ("src/collect", &["config", "metrics"]),
+            (
+                "src/exposition.rs",
+                &[
+                    "collect", "config", "metrics", "model", "sampler", "api", "glances",
+                ],
+            ),
+        ];
+        let mut found = Vec::new();
+        for (dir, banned) in rules {
+            for path in sources(dir) {
+                found.extend(naming(&path, banned));
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "imports running back up:\n{}",
+            found.join("\n")
+        );
+        // The scan itself sees what it must.
+        let probe =
+            std::env::temp_dir().join(format!("psmonitor-imports-{}.rs", std::process::id()));
+        // (Written with `{c}` so that this file's own scan does not see them.)
+        let probe_text = format!(
+            "use {c}::config::Collection;\nuse {c}::{{model, metrics::Kind}};\n// {c}::config\nlet x = {s}::config::X;\n",
+            c = "crate",
+            s = "super::super"
+        );
+        std::fs::write(&probe, probe_text).unwrap();
+        assert_eq!(naming(&probe, &["config", "metrics"]).len(), 3);
+        let _ = std::fs::remove_file(&probe);
     }
 }

@@ -19,7 +19,7 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::procfs::parse_int;
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;

@@ -15,7 +15,7 @@
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::netclass::read_attr;
 use super::procfs::read_lossy;
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -342,7 +342,7 @@ mod tests {
         settings.flags.take("netdev.label-ifalias", "true").unwrap();
         let mut fam = super::make_family(&settings);
         let h = fam.harvest(&Roots::under(&dir)).unwrap();
-        let mut enc = crate::metrics::Encoder::default();
+        let mut enc = crate::exposition::Encoder::default();
         h.render(&mut enc);
         let t = enc.finish();
         assert_eq!(
@@ -466,7 +466,7 @@ mod tests {
     fn no_proc_net_dev_is_empty() {
         let mut f = (REGISTRATION.make)(&Default::default());
         let roots = crate::collect::family::Roots::under("/nonexistent");
-        let mut out = crate::metrics::Encoder::default();
+        let mut out = crate::exposition::Encoder::default();
         f.harvest(&roots)
             .expect("empty, not an error")
             .render(&mut out);

@@ -12,7 +12,7 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::procfs::read_lossy;
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -20,7 +20,7 @@
 //! loaded) it is "no data".
 
 use super::family::{Family, Harvest, ProcFile, Registration, Settings};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 
 /// Registers the `nfs` family.
 pub const REGISTRATION: Registration = Registration {

@@ -22,7 +22,7 @@
 
 use super::family::{Family, Harvest, ProcFile, Registration, Settings};
 use super::nfs::{exactly, lines, procedures, V2, V3};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 
 /// Registers the `nfsd` family.
 pub const REGISTRATION: Registration = Registration {

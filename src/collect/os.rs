@@ -11,7 +11,7 @@
 
 use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
 use super::procfs::{is_absent, read_lossy};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;

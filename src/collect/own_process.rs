@@ -6,7 +6,7 @@
 //! one tick of lag does not matter.
 
 use super::procfs::read_into;
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 
 /// One reading of `/proc/self`.
 #[derive(Debug, Clone, Default, PartialEq)]

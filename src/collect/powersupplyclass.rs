@@ -16,7 +16,7 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
 use super::procfs::{parse_int, read_capped, sorted_entries, ATTR_CAP};
-use crate::metrics::Kind;
+use crate::exposition::Kind;
 use std::fs;
 use std::sync::Arc;
 

@@ -13,7 +13,7 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::procfs::read_lossy;
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::sync::Arc;
 
 /// Registers the `pressure` family.

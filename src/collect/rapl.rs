@@ -15,7 +15,7 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
 use super::procfs::{read_capped, read_capped_number, sorted_entries, FILE_CAP};
-use crate::metrics::Kind;
+use crate::exposition::Kind;
 use std::collections::HashMap;
 use std::sync::Arc;
 

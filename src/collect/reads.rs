@@ -499,7 +499,7 @@ mod tests {
                 &crate::collect::family::testing::fixture(host).rootfs,
                 &dir.join("root"),
             );
-            let collection = crate::config::Collection {
+            let collection = crate::collect::Collection {
                 roots: crate::collect::family::Roots::under(&dir),
                 families: super::super::families::ALL.iter().map(|r| r.name).collect(),
                 ..Default::default()

@@ -9,7 +9,7 @@
 //! `domainN` lines.
 
 use super::family::{Family, Harvest, ProcFile, Registration, Settings};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 
 /// Registers the `schedstat` family.
 pub const REGISTRATION: Registration = Registration {

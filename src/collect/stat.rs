@@ -7,7 +7,7 @@
 //! softirq series out (procfs fails the whole collector on it).
 
 use super::family::{Family, Harvest, ProcFile, Registration, Settings};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 
 /// Registers the `stat` family.
 pub const REGISTRATION: Registration = Registration {

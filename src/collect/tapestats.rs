@@ -18,7 +18,7 @@
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Samples, Settings};
 use super::procfs::{parse_int, read_capped, sorted_entries, ATTR_CAP};
-use crate::metrics::Kind;
+use crate::exposition::Kind;
 use regex_lite::Regex;
 use std::sync::Arc;
 
@@ -164,7 +164,7 @@ mod tests {
         let h = (REGISTRATION.make)(&settings)
             .harvest(&fixture("vm"))
             .unwrap();
-        let mut out = crate::metrics::Encoder::default();
+        let mut out = crate::exposition::Encoder::default();
         h.render(&mut out);
         let t = out.finish();
         assert!(!t.contains("{device=\"st0\"}") && t.contains("{device=\"st1\"}"));

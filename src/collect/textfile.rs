@@ -19,7 +19,7 @@
 //! formatted once per change rather than once per tick.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use crate::metrics::{escape, Encoder, Kind};
+use crate::exposition::{escape, Encoder, Kind};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::fmt::Write as _;

@@ -10,7 +10,7 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::procfs::{numbered_entries, read_capped, read_capped_number, ATTR_CAP, FILE_CAP};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::path::Path;
 use std::sync::Arc;
 

@@ -11,7 +11,7 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::procfs::read_lossy;
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -11,7 +11,7 @@
 //! under the name node_exporter gives it.
 
 use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::sync::Arc;
 
 /// Registers the `timex` family.

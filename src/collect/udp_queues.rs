@@ -7,7 +7,7 @@
 //! samples; a line too short or not hex is skipped.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;

@@ -7,7 +7,7 @@
 //! stays the same. `domainname` is the NIS domain, `(none)` on most hosts.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::sync::Arc;
 
 /// Registers the `uname` family.
@@ -124,11 +124,11 @@ mod tests {
         let series = format!(
             "node_uname_info{{domainname=\"{}\",machine=\"{machine}\",nodename=\"{}\",\
              release=\"{}\",sysname=\"{}\",version=\"{}\"}}",
-            crate::metrics::escape(&proc("domainname")),
-            crate::metrics::escape(&proc("hostname")),
-            crate::metrics::escape(&proc("osrelease")),
-            crate::metrics::escape(&proc("ostype")),
-            crate::metrics::escape(&proc("version")),
+            crate::exposition::escape(&proc("domainname")),
+            crate::exposition::escape(&proc("hostname")),
+            crate::exposition::escape(&proc("osrelease")),
+            crate::exposition::escape(&proc("ostype")),
+            crate::exposition::escape(&proc("version")),
         );
         assert_eq!(value(&text, &series), Some(1.0), "{text}");
         assert!(text.starts_with(

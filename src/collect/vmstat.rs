@@ -8,7 +8,7 @@
 //! `pgpgin`/`pgpgout` count KiB, not pages, whatever the name says.
 
 use super::family::{Family, Harvest, ProcFile, Registration, Settings};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 
 /// Registers the `vmstat` family.
 pub const REGISTRATION: Registration = Registration {

@@ -16,7 +16,7 @@
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Settings};
 use super::procfs::{parse_int, read_capped, sorted_entries, ATTR_CAP};
-use crate::metrics::{Encoder, Kind};
+use crate::exposition::{Encoder, Kind};
 use std::sync::Arc;
 
 /// Registers the `watchdog` family.

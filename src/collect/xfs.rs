@@ -17,7 +17,7 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
 use super::procfs::{read_capped, sorted_entries, FILE_CAP};
-use crate::metrics::Kind;
+use crate::exposition::Kind;
 use std::sync::Arc;
 
 /// Registers the `xfs` family.

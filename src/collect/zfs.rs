@@ -18,7 +18,7 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
 use super::procfs::{read_capped, sorted_entries, FILE_CAP};
-use crate::metrics::Kind;
+use crate::exposition::Kind;
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;
