@@ -636,3 +636,134 @@ fn detailed_netdev_matches_node_exporter_on_this_host() {
         }
     }
 }
+
+/// A network namespace's neighbour table with one IPv4 entry in each state `ip neigh` can
+/// set and keeps (timers an hour long, so none moves on during the test): on `veth0` one
+/// each of permanent, stale, reachable, probe, incomplete, failed, none (netlink only:
+/// `/proc/net/arp` leaves it out) and noarp (left out by both), on `veth1` one permanent;
+/// an IPv6 entry on `veth0` (no ARP, left out).
+const NEIGHBOURS: &str = r#"set -e
+ip link set lo up
+ip link add veth0 type veth peer name veth1
+ip link set veth0 up
+ip link set veth1 up
+ip addr add 10.9.0.1/24 dev veth0
+sysctl -qw net.ipv4.neigh.veth0.base_reachable_time_ms=3600000
+sysctl -qw net.ipv4.neigh.veth0.retrans_time_ms=3600000
+sysctl -qw net.ipv4.neigh.veth0.delay_first_probe_time=3600
+n() { ip neigh add "$@"; }
+n 10.9.0.2 lladdr 02:00:00:00:00:02 dev veth0 nud permanent
+n 10.9.0.3 lladdr 02:00:00:00:00:03 dev veth0 nud stale
+n 10.9.0.4 lladdr 02:00:00:00:00:04 dev veth0 nud reachable
+n 10.9.0.5 lladdr 02:00:00:00:00:05 dev veth0 nud noarp
+n 10.9.0.6 lladdr 02:00:00:00:00:06 dev veth0 nud probe
+n 10.9.0.7 dev veth0 nud incomplete
+n 10.9.0.8 lladdr 02:00:00:00:00:08 dev veth0 nud failed
+n 10.9.0.9 dev veth0 nud none
+n 10.9.0.10 lladdr 02:00:00:00:00:0a dev veth1 nud permanent
+n fe80::1 lladdr 02:00:00:00:00:0c dev veth0 nud permanent
+"#;
+
+/// `arp` over rtnetlink (psmonitor's default, node_exporter's since 1.7) and from
+/// `/proc/net/arp` (`--no-collector.arp.netlink`, node_exporter 1.5's only way), in a network
+/// namespace of this test's own with a neighbour in every state: the `/proc` reading matches
+/// node_exporter 1.5 series by series; the netlink one has the same `node_arp_entries` but for
+/// the `NUD_NONE` entry `/proc/net/arp` does not list, and `node_arp_states` by node_exporter
+/// 1.12's state names (1.5 has none); the device filter applies to both families. Needs root
+/// (`unshare(CLONE_NEWNET)`) and iproute2 (`.ci/run` installs it).
+#[test]
+fn arp_in_a_network_namespace_matches_node_exporter() {
+    ensure_tool("prometheus-node-exporter", "prometheus-node-exporter");
+    ensure_tool("ip", "iproute2");
+    ensure_tool("sysctl", "procps");
+    // A thread of its own: unshare(CLONE_NEWNET) moves only the calling thread, and what it
+    // starts or connects to (the exporters, their sockets) is then in the new namespace.
+    let run = std::thread::spawn(|| {
+        // SAFETY: unshare(2) with a constant flag; it changes only this thread's namespace.
+        let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+        assert_eq!(
+            rc,
+            0,
+            "unshare(CLONE_NEWNET) needs root: {}",
+            std::io::Error::last_os_error()
+        );
+        let setup = Command::new("sh")
+            .args(["-c", NEIGHBOURS])
+            .output()
+            .unwrap();
+        assert!(
+            setup.status.success(),
+            "{}",
+            String::from_utf8_lossy(&setup.stderr)
+        );
+        let ne_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let _ne = Exporter(
+            Command::new("prometheus-node-exporter")
+                .arg(format!("--web.listen-address={ne_addr}"))
+                .args(["--collector.disable-defaults", "--collector.arp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start prometheus-node-exporter"),
+        );
+        assert!(wait_until(15, || TcpStream::connect(ne_addr).is_ok()));
+        let ne_text = fetch(ne_addr);
+        let arp = ["--collector.disable-defaults", "--collector.arp"];
+        let proc_text =
+            get(Server::start(&[&arp[..], &["--no-collector.arp.netlink"]].concat()).addr);
+        let netlink_text = get(Server::start(&arp).addr);
+        let include = ["--collector.arp.device-include=^veth1$"];
+        let include_text = get(Server::start(&[&arp[..], &include].concat()).addr);
+        (ne_text, proc_text, netlink_text, include_text)
+    });
+    let (ne_text, proc_text, netlink_text, include_text) = match run.join() {
+        Ok(texts) => texts,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
+    let (_, ne_values) = parse(&ne_text);
+    assert_eq!(
+        ne_values.get("node_arp_entries{device=\"veth0\"}"),
+        Some(&6.0),
+        "node_exporter 1.5 reads this namespace's /proc/net/arp:\n{ne_text}"
+    );
+    let mut problems = Vec::new();
+    compare_expositions("/proc/net/arp", &ne_text, &proc_text, &mut problems);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(!proc_text.contains("node_arp_states"), "{proc_text}");
+
+    let (_, values) = parse(&netlink_text);
+    let mut want: BTreeMap<String, f64> = [
+        ("node_arp_entries{device=\"veth0\"}", 7.0),
+        ("node_arp_entries{device=\"veth1\"}", 1.0),
+        ("node_arp_states{device=\"veth0\",state=\"permanent\"}", 1.0),
+        ("node_arp_states{device=\"veth0\",state=\"stale\"}", 1.0),
+        ("node_arp_states{device=\"veth0\",state=\"reachable\"}", 1.0),
+        ("node_arp_states{device=\"veth0\",state=\"probe\"}", 1.0),
+        (
+            "node_arp_states{device=\"veth0\",state=\"incomplete\"}",
+            1.0,
+        ),
+        ("node_arp_states{device=\"veth0\",state=\"failed\"}", 1.0),
+        ("node_arp_states{device=\"veth0\",state=\"\"}", 1.0),
+        ("node_arp_states{device=\"veth1\",state=\"permanent\"}", 1.0),
+    ]
+    .into_iter()
+    .map(|(s, v)| (s.to_owned(), v))
+    .collect();
+    let arp_only = |values: &BTreeMap<String, f64>| -> BTreeMap<String, f64> {
+        values
+            .iter()
+            .filter(|(s, _)| s.starts_with("node_arp_"))
+            .map(|(s, v)| (s.clone(), *v))
+            .collect()
+    };
+    assert_eq!(arp_only(&values), want, "{netlink_text}");
+    assert!(netlink_text
+        .contains("# HELP node_arp_states ARP states by device\n# TYPE node_arp_states gauge\n"));
+    assert_eq!(
+        values.get("node_scrape_collector_success{collector=\"arp\"}"),
+        Some(&1.0)
+    );
+    want.retain(|s, _| s.contains("veth1"));
+    assert_eq!(arp_only(&parse(&include_text).1), want, "{include_text}");
+}

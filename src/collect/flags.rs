@@ -52,7 +52,7 @@ pub const FLAGS: &[Flag] = &[
     },
     Flag {
         name: "arp.netlink",
-        help: "(switch) accepted as node_exporter's (netlink instead of /proc/net/arp); psmonitor reads /proc/net/arp either way, node_arp_entries alike [default on]",
+        help: "(switch) use netlink to gather stats instead of /proc/net/arp; only netlink has node_arp_states [default on]",
     },
     Flag {
         name: "cpu.guest",
