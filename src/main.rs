@@ -24,6 +24,7 @@ mod metrics;
 mod model;
 mod notify;
 mod pool;
+mod read;
 mod registry;
 mod sampler;
 mod server;

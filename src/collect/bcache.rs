@@ -21,8 +21,8 @@
 //! series is left out here.
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
-use super::procfs::{numbered_entries, read_capped, sorted_entries, ATTR_CAP, FILE_CAP};
 use crate::exposition::Kind;
+use crate::read::procfs::{numbered_entries, read_capped, sorted_entries, ATTR_CAP, FILE_CAP};
 use std::path::Path;
 use std::sync::Arc;
 

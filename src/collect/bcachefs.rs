@@ -21,8 +21,8 @@
 //! left out here; a number file the kernel does not write reads 0, as in procfs.
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Samples, Settings};
-use super::procfs::{read_capped, sorted_entries, ATTR_CAP, FILE_CAP};
 use crate::exposition::Kind;
+use crate::read::procfs::{read_capped, sorted_entries, ATTR_CAP, FILE_CAP};
 use regex_lite::Regex;
 use std::path::Path;
 use std::sync::Arc;
@@ -246,7 +246,7 @@ fn device_stats(dev: &Path, labels: &Labels, s: &mut Samples) {
     // A number file the kernel does not write reads 0, as procfs' `readUintFile`.
     let number = |f: &str| match attr(f) {
         Ok(t) => uint(&t),
-        Err(e) if super::procfs::is_absent(&e) => Some(0.0),
+        Err(e) if crate::read::procfs::is_absent(&e) => Some(0.0),
         Err(_) => None,
     };
     for (metric, help, v) in [

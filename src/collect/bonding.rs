@@ -9,8 +9,8 @@
 //! whole collector on either).
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_lossy;
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::read_lossy;
 use std::path::Path;
 use std::sync::Arc;
 

@@ -29,13 +29,13 @@
 //! device's path's last component and a `btrfs_dev_uuid` label. Where that fails (not mounted
 //! here, in a container without the host's root) the sysfs sizes are shown instead, with
 //! `{device}` only, as node_exporter falls back. A mount whose `statvfs` is stuck is not
-//! opened (see [`super::statfs`]; the tick's answer is the one the JSON model's disks got
+//! opened (see [`crate::read::statfs`]; the tick's answer is the one the JSON model's disks got
 //! for the same mount point, so in practice this family starts no helper thread of its own).
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
-use super::procfs::{read_capped, read_capped_bytes, sorted_entries, ATTR_CAP, FILE_CAP};
-use super::statfs::{Answer, Timed};
 use crate::exposition::Kind;
+use crate::read::procfs::{read_capped, read_capped_bytes, sorted_entries, ATTR_CAP, FILE_CAP};
+use crate::read::statfs::{Answer, Timed};
 use std::collections::HashMap;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;

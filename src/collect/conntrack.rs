@@ -12,8 +12,8 @@
 //! global entry count, repeated per CPU: not summed. The counters are gauges there.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_lossy;
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::read_lossy;
 use std::io;
 use std::sync::Arc;
 

@@ -23,9 +23,9 @@
 //! the cgroup path. The walk is bounded ([`MAX_DIRS`], [`MAX_DEPTH`], [`MAX_CONTAINERS`]).
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::{read_capped, read_into};
 use crate::exposition::{Encoder, Kind};
 use crate::model::{self, round};
+use crate::read::procfs::{read_capped, read_into};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -425,7 +425,7 @@ fn resolve(roots: &Roots, runtime: &str, id: &str) -> Ident {
         name: if is_hex_id(id) { &id[..12] } else { id }.to_owned(),
         image: None,
     });
-    ident.name = super::procfs::cap_name(&ident.name).to_owned();
+    ident.name = crate::read::procfs::cap_name(&ident.name).to_owned();
     ident
 }
 

@@ -3,7 +3,7 @@
 //! Usage is always a delta between two samples one sampler interval apart: an instant reading
 //! (the original sampled every ~9 ms) flips between 0 and 100 and means nothing.
 
-use super::procfs::{read_into, read_u64};
+use crate::read::procfs::{read_into, read_u64};
 
 /// Jiffies per mode for one CPU line of `/proc/stat`, in the kernel's column order:
 /// user nice system idle iowait irq softirq steal guest guest_nice.
@@ -156,7 +156,7 @@ pub fn frequency_mhz(roots: &super::family::Roots, buf: &mut Vec<u8>, cpus: usiz
         // By its policy's directory, which the CPUs of one policy (and the cpufreq family)
         // share, so it is read once a tick.
         let freq = roots.sys(&format!("devices/system/cpu/cpu{i}/cpufreq"));
-        let path = super::procfs::resolved(&freq).join("scaling_cur_freq");
+        let path = crate::read::procfs::resolved(&freq).join("scaling_cur_freq");
         if let Ok(text) = read_into(&path, buf) {
             if let Ok(khz) = text.trim().parse::<f64>() {
                 sum += khz / 1000.0;
@@ -491,7 +491,7 @@ pub fn cpu_number(word: &str) -> Option<u32> {
 /// The numbers of the `cpuN` entries of sysfs `devices/system/cpu` at `dir`, sorted; empty if
 /// it cannot be listed.
 pub fn sysfs_cpus(dir: &std::path::Path) -> Vec<u32> {
-    let Ok(entries) = super::procfs::entries(dir) else {
+    let Ok(entries) = crate::read::procfs::entries(dir) else {
         return Vec::new();
     };
     let mut cpus: Vec<u32> = entries
@@ -692,7 +692,7 @@ impl super::family::Family for CpuFamily {
         &mut self,
         roots: &super::family::Roots,
     ) -> Result<std::sync::Arc<dyn super::family::Harvest>, String> {
-        let lines = match super::procfs::read_present(roots.proc("stat"), &mut self.buf)? {
+        let lines = match crate::read::procfs::read_present(roots.proc("stat"), &mut self.buf)? {
             None => return Ok(std::sync::Arc::new(super::family::Empty)),
             Some(text) => parse_cpu_lines(&text),
         };
@@ -709,7 +709,8 @@ impl super::family::Family for CpuFamily {
         let (package_throttles, core_throttles) = self.throttles(roots);
         let (mut info, mut flags, mut bugs) = (Vec::new(), Vec::new(), Vec::new());
         if let Some(opts) = &self.info {
-            if let Ok(text) = super::procfs::read_lossy(roots.proc("cpuinfo"), &mut self.buf) {
+            if let Ok(text) = crate::read::procfs::read_lossy(roots.proc("cpuinfo"), &mut self.buf)
+            {
                 info = super::cpuinfo::parse(&text).unwrap_or_default();
             }
             let matching = |words: &[String], re: &Option<regex_lite::Regex>| -> Vec<String> {

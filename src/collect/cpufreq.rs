@@ -15,8 +15,8 @@
 //! `performance powersave`, and that is what shows).
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_u64;
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::read_u64;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -88,7 +88,8 @@ pub struct Cpu {
 
 /// The governors of `scaling_available_governors`, the one in `scaling_governor` marked.
 fn governors(freq: &std::path::Path) -> Vec<(String, bool)> {
-    let read = |f: &str| super::procfs::read_capped(&freq.join(f), super::procfs::FILE_CAP);
+    let read =
+        |f: &str| crate::read::procfs::read_capped(&freq.join(f), crate::read::procfs::FILE_CAP);
     let Ok(current) = read("scaling_governor") else {
         return Vec::new();
     };
@@ -118,7 +119,7 @@ impl Family for CpufreqFamily {
         let mut out = Vec::with_capacity(cpus.len());
         for cpu in cpus {
             // CPUs of one policy share its directory: named by it, it is read once a tick.
-            let freq = super::procfs::resolved(&dir.join(format!("cpu{cpu}/cpufreq")));
+            let freq = crate::read::procfs::resolved(&dir.join(format!("cpu{cpu}/cpufreq")));
             if !freq.is_dir() {
                 continue;
             }

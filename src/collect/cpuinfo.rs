@@ -50,7 +50,7 @@ fn field(line: &str) -> Option<(&str, &str)> {
 
 /// A `processor` number as Go's `ParseUint(s, 0, 32)`.
 fn number(v: &str) -> Option<u32> {
-    u32::try_from(super::procfs::parse_uint(v)?).ok()
+    u32::try_from(crate::read::procfs::parse_uint(v)?).ok()
 }
 
 /// The first line that is not blank.

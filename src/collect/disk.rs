@@ -3,8 +3,8 @@
 //! `used` is `blocks - bfree` and `free` is `bavail`, as psutil and `df` compute them: the
 //! blocks reserved for root are neither used nor free, so `percent` is `used / (used + free)`.
 
-use super::procfs::read_lossy;
 use crate::model::{gib, percent, DiskUsage, MountedDisk};
+use crate::read::procfs::read_lossy;
 
 /// Raw byte counts for one filesystem.
 #[derive(Debug, Clone, Copy, Default)]
@@ -26,9 +26,9 @@ impl FsBytes {
     }
 }
 
-impl From<super::statfs::Statvfs> for FsBytes {
+impl From<crate::read::statfs::Statvfs> for FsBytes {
     /// Sizes are blocks × `f_frsize`, as psutil and `df` compute them.
-    fn from(st: super::statfs::Statvfs) -> FsBytes {
+    fn from(st: crate::read::statfs::Statvfs) -> FsBytes {
         FsBytes {
             size: st.blocks.saturating_mul(st.frsize),
             free: st.bfree.saturating_mul(st.frsize),
@@ -40,14 +40,14 @@ impl From<super::statfs::Statvfs> for FsBytes {
 /// `statvfs` on `path` through `timed` (never blocking the sampler for more than its
 /// timeout): `Ok(None)` if it fails (unmounted, permission), `Err` if it is stuck.
 pub fn measure(
-    timed: &mut super::statfs::Timed,
+    timed: &mut crate::read::statfs::Timed,
     key: &str,
     path: std::path::PathBuf,
 ) -> Result<Option<FsBytes>, Stuck> {
     match timed.measure(key, path) {
-        super::statfs::Answer::Ok(st) => Ok(Some(st.into())),
-        super::statfs::Answer::Failed => Ok(None),
-        super::statfs::Answer::Stuck => Err(Stuck),
+        crate::read::statfs::Answer::Ok(st) => Ok(Some(st.into())),
+        crate::read::statfs::Answer::Failed => Ok(None),
+        crate::read::statfs::Answer::Stuck => Err(Stuck),
     }
 }
 
@@ -150,7 +150,7 @@ pub fn parse_mounts(text: &str) -> Vec<Mount> {
 pub fn mounted(
     roots: &super::family::Roots,
     buf: &mut Vec<u8>,
-    timed: &mut super::statfs::Timed,
+    timed: &mut crate::read::statfs::Timed,
 ) -> Vec<(Mount, Result<FsBytes, Stuck>)> {
     let mounts = if roots.procfs == std::path::Path::new("/proc") {
         roots.proc("self/mounts")
@@ -217,11 +217,11 @@ overlay /var/lib/docker/x overlay rw 0 0\n/dev/vda1 /srv/bind ext4 rw 0 0\n\
     }
 
     /// A `statvfs` that hangs for paths ending in `hang` and answers the rest at once.
-    fn slow_stat(path: &std::path::Path) -> Option<crate::collect::statfs::Statvfs> {
+    fn slow_stat(path: &std::path::Path) -> Option<crate::read::statfs::Statvfs> {
         if path.ends_with("hang") {
             std::thread::sleep(std::time::Duration::from_millis(300));
         }
-        Some(crate::collect::statfs::Statvfs {
+        Some(crate::read::statfs::Statvfs {
             frsize: 4096,
             blocks: 1 << 20,
             ..Default::default()
@@ -240,7 +240,7 @@ overlay /var/lib/docker/x overlay rw 0 0\n/dev/vda1 /srv/bind ext4 rw 0 0\n\
         .unwrap();
         let roots = crate::collect::family::Roots::under(&dir);
         let mut timed =
-            crate::collect::statfs::Timed::new(slow_stat, std::time::Duration::from_millis(50));
+            crate::read::statfs::Timed::new(slow_stat, std::time::Duration::from_millis(50));
         let mut buf = Vec::new();
         for _ in 0..3 {
             let got = mounted(&roots, &mut buf, &mut timed);
@@ -261,7 +261,7 @@ overlay /var/lib/docker/x overlay rw 0 0\n/dev/vda1 /srv/bind ext4 rw 0 0\n\
     #[test]
     fn root_usage_is_sane() {
         let b = FsBytes::from(
-            crate::collect::statfs::statvfs(std::path::Path::new("/")).expect("statvfs /"),
+            crate::read::statfs::statvfs(std::path::Path::new("/")).expect("statvfs /"),
         );
         let u = b.usage();
         assert!(u.total > 0.0 && u.used <= u.total && (0.0..=100.0).contains(&u.percent));

@@ -9,8 +9,8 @@
 
 use super::counter;
 use super::family::Roots;
-use super::procfs::read_lossy;
 use crate::model::{round, DiskIo};
+use crate::read::procfs::read_lossy;
 use std::collections::HashMap;
 use std::time::Instant;
 

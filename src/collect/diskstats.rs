@@ -18,8 +18,8 @@
 //! default `--path.udev.data=/run/udev/data` is the same on the host itself.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::{parse_float, read_capped, FILE_CAP};
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::{parse_float, read_capped, FILE_CAP};
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -11,8 +11,8 @@
 //! directory: node_exporter's "no data". DMI does not change until reboot, so it is read once.
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Settings};
-use super::procfs::{read_capped_bytes, ATTR_CAP};
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::{read_capped_bytes, ATTR_CAP};
 use std::sync::Arc;
 
 /// Registers the `dmi` family.

@@ -17,8 +17,8 @@
 //! `dm/name`, `dm/suspended`, `size` or path state), only that series or path is left out here.
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Samples, Settings};
-use super::procfs::{read_capped, sorted_entries, ATTR_CAP};
 use crate::exposition::Kind;
+use crate::read::procfs::{read_capped, sorted_entries, ATTR_CAP};
 use std::path::Path;
 use std::sync::Arc;
 

@@ -15,10 +15,10 @@
 //! out, where node_exporter fails the whole collector.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::{
+use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::{
     numbered_entries, read_capped, read_capped_number, sorted_entries, ATTR_CAP, FILE_CAP,
 };
-use crate::exposition::{Encoder, Kind};
 use std::path::Path;
 use std::sync::Arc;
 

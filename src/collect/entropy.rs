@@ -6,8 +6,8 @@
 //! older kernels report a 4096-bit pool that drains. Dashboards still alert on low values.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_u64;
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::read_u64;
 use std::sync::Arc;
 
 /// Registers the `entropy` family.

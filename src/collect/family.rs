@@ -6,8 +6,8 @@
 //! psmonitor can watch its host from a container (`--path.procfs=/host/proc`) and every family
 //! can be tested on a fixture tree (`tests/fixtures/<host>/`).
 
-use super::procfs::read_present;
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::read_present;
 use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -16,8 +16,8 @@
 //! node_exporter crashes) and an unreadable host directory skips that host only.
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Samples, Settings};
-use super::procfs::{parse_uint, read_capped, sorted_entries, ATTR_CAP};
 use crate::exposition::Kind;
+use crate::read::procfs::{parse_uint, read_capped, sorted_entries, ATTR_CAP};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -172,7 +172,7 @@ impl Family for FibreChannelFamily {
                 let path = stats.join(file);
                 let value = match read_capped(&path, ATTR_CAP) {
                     Ok(text) => parse_uint(text.trim()),
-                    Err(e) if super::procfs::is_absent(&e) => Some(0),
+                    Err(e) if crate::read::procfs::is_absent(&e) => Some(0),
                     Err(_) => None,
                 };
                 match value {

@@ -14,13 +14,13 @@
 //! `\011`, `\012`, `\134`. The label undoes only `\040` and `\011`, as node_exporter does, but
 //! the path given to `statvfs` undoes all of them. A mount point that is not UTF-8 is shown
 //! lossily and still measured (the raw bytes are the path). A `statvfs` on a dead NFS server
-//! can block forever, so it goes through [`super::statfs::Timed`]: a stuck mount gets
+//! can block forever, so it goes through [`crate::read::statfs::Timed`]: a stuck mount gets
 //! `device_error 1` (node_exporter's "stuck mount") and never stops the sampler.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::{read_capped_bytes, FILE_CAP};
-use super::statfs::{Statvfs, Timed};
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::{read_capped_bytes, FILE_CAP};
+use crate::read::statfs::{Statvfs, Timed};
 use std::borrow::Cow;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -41,7 +41,7 @@ fn make_family(s: &Settings) -> Box<dyn Family> {
         .value("filesystem.mount-timeout")
         .and_then(super::flags::go_duration)
     {
-        Some(timeout) => Timed::new(super::statfs::statvfs, timeout),
+        Some(timeout) => Timed::new(crate::read::statfs::statvfs, timeout),
         None => Timed::default(),
     };
     let mut f = FilesystemFamily::new(timed);
@@ -367,7 +367,7 @@ impl Harvest for Reading {
 mod tests {
     use super::*;
     use crate::collect::family::testing::{fixture, run, value};
-    use crate::collect::statfs::statvfs;
+    use crate::read::statfs::statvfs;
     use std::sync::atomic::Ordering;
     use std::time::Duration;
 

@@ -25,8 +25,8 @@
 //! (`dup_hwmon4`, unique on a running system). Unshared labels are left alone.
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
-use super::procfs::{parse_float, read_capped, sorted_entries, ATTR_CAP, FILE_CAP};
 use crate::exposition::Kind;
+use crate::read::procfs::{parse_float, read_capped, sorted_entries, ATTR_CAP, FILE_CAP};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
@@ -100,7 +100,7 @@ impl Family for HwmonFamily {
 fn chips(class: &Path) -> Vec<(std::path::PathBuf, String)> {
     let mut found = Vec::new();
     for entry in sorted_entries(class) {
-        let dir = super::procfs::resolved(&class.join(&entry));
+        let dir = crate::read::procfs::resolved(&class.join(&entry));
         // A link to a chip is followed; a dangling link or a plain file is no chip.
         if !fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
             continue;
@@ -248,7 +248,7 @@ fn read_chip(
 ) {
     let mut sensors = BTreeMap::new();
     collect(dir, &mut sensors);
-    let device = super::procfs::resolved(&dir.join("device"));
+    let device = crate::read::procfs::resolved(&dir.join("device"));
     if fs::metadata(&device).is_ok_and(|m| m.is_dir()) {
         collect(&device, &mut sensors);
     }

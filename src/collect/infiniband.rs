@@ -21,8 +21,8 @@
 //! adapters' `hw_counters` byte counts (a branch newer node_exporter has) are not read.
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Samples, Settings};
-use super::procfs::{parse_uint, read_capped, sorted_entries, ATTR_CAP};
 use crate::exposition::Kind;
+use crate::read::procfs::{parse_uint, read_capped, sorted_entries, ATTR_CAP};
 use std::path::Path;
 use std::sync::Arc;
 

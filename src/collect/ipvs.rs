@@ -22,8 +22,8 @@
 //! past it).
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Settings};
-use super::procfs::read_present;
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::read_present;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;

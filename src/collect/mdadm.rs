@@ -18,8 +18,8 @@
 //! 0 for levels without redundancy, which have no such file).
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::{read_capped, FILE_CAP};
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::{read_capped, FILE_CAP};
 use std::sync::Arc;
 
 /// Registers the `mdadm` family.
@@ -72,7 +72,7 @@ fn raids(roots: &Roots) -> Vec<Raid> {
             .ok()
             .map(|v| v as f64)
     };
-    super::procfs::sorted_entries(&block)
+    crate::read::procfs::sorted_entries(&block)
         .into_iter()
         .filter(|e| e.as_encoded_bytes().starts_with(b"md"))
         .filter_map(|e| {

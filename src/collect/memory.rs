@@ -2,8 +2,8 @@
 //! `used = total - free - buffers - cached` (cached includes `SReclaimable`) and
 //! `percent = (total - available) / total`.
 
-use super::procfs::{field_u64, read_into};
 use crate::model::{gib, percent, Memory};
+use crate::read::procfs::{field_u64, read_into};
 
 /// Raw byte counts, kept for `/metrics`.
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,20 +1,23 @@
-//! Collection: one module per metric family, each a small reader of `/proc` or `/sys`.
+//! The views: what the sampler makes of the host's readings, one module per view.
 //!
-//! Only the sampler thread owns a [`Collector`]; nothing here runs on a request path.
-//!
-//! The layout, by what each file is:
-//! - **reading** (the only code that touches the host's files): [`procfs`] (file, attribute and
-//!   directory readers), [`statfs`] (`statvfs` with a time limit) and [`reads`], which makes
-//!   every one of their reads in a tick happen once and be shared (see its docs);
-//! - **the JSON model's readers**, views of those readings for `/system` and `/network` (and,
-//!   through the [`Snapshot`], for `src/glances.rs`): [`cpu`], [`memory`], [`disk`],
-//!   [`diskio`], [`network`], [`psi`], [`sensors`], [`platform`], [`processes`], [`containers`]
-//!   ([`Collector::sample`] builds the model from them);
+//! Only the sampler thread owns a [`Collector`]; nothing here runs on a request path. Nothing
+//! here touches the host's files either: that is `src/read/` (see its docs), whose readings
+//! these modules turn into
+//! - **the JSON model** for `/system` and `/network` (and, through the [`Snapshot`], for
+//!   `src/glances.rs`): [`cpu`], [`memory`], [`disk`], [`diskio`], [`network`], [`psi`],
+//!   [`sensors`], [`platform`], [`processes`], [`containers`] ([`Collector::sample`] builds the
+//!   model from them);
 //! - **the metric families** (`/metrics`, node_exporter's collectors): [`family`] (the trait and
-//!   the fixture-tree test helpers), [`families`] (the registry) and one module each
-//!   (`meminfo`, `pressure`, `diskstats`, `netdev`, `netclass`, `hwmon`, ...). Where a family and
-//!   the JSON model read one file (`/proc/meminfo` for [`meminfo`] and [`memory`]), the tick reads
-//!   it once and each parses its own view of the same bytes.
+//!   the fixture-tree test helpers), [`families`] (the registry) and one `collect/<family>.rs`
+//!   each (`meminfo`, `pressure`, `diskstats`, `netdev`, `netclass`, `hwmon`, ...), rendered
+//!   with `src/exposition.rs`.
+//!
+//! A file that more than one view reads (`/proc/stat`, `/proc/meminfo`, ...) is parsed once a
+//! tick by its module in `src/read/` into a typed reading, and each view projects that; a
+//! family whose files nobody else reads (btrfs, nfs, ...) parses them itself, read through
+//! `read::procfs`, which still opens each file once a tick. Imports run one way: `read` and
+//! `src/exposition.rs` import no view, and no view imports `config` or `metrics`
+//! (`collect::tests::imports_run_one_way`); `config` builds the [`Collection`].
 
 pub mod arp;
 pub mod bcache;
@@ -63,17 +66,14 @@ pub mod platform;
 pub mod powersupplyclass;
 pub mod pressure;
 pub mod processes;
-pub mod procfs;
 pub mod psi;
 pub mod rapl;
-pub mod reads;
 pub mod schedstat;
 pub mod selinux;
 pub mod sensors;
 pub mod sockstat;
 pub mod softnet;
 pub mod stat;
-pub mod statfs;
 pub mod tapestats;
 pub mod textfile;
 pub mod thermal_zone;
@@ -182,7 +182,7 @@ pub struct Collector {
     net: network::NetworkCollector,
     users: users::Users,
     /// Measures filesystems for `/system` without ever blocking on a hung mount.
-    statfs: statfs::Timed,
+    statfs: crate::read::statfs::Timed,
     iw: wireless::IwCache,
     sensors: Vec<sensors::Source>,
     sensors_found: Option<Instant>,
@@ -237,7 +237,7 @@ impl Collector {
             ),
             net: network::NetworkCollector::default(),
             users,
-            statfs: statfs::Timed::default(),
+            statfs: crate::read::statfs::Timed::default(),
             iw: wireless::IwCache::default(),
             sensors: Vec::new(),
             sensors_found: None,
@@ -257,7 +257,7 @@ impl Collector {
             families,
             last_harvest: None,
             interval: collection.interval,
-            boot_time: procfs::read_trimmed("/proc/stat")
+            boot_time: crate::read::procfs::read_trimmed("/proc/stat")
                 .and_then(|t| {
                     let line = t.lines().find_map(|l| l.strip_prefix("btime "))?;
                     line.trim().parse::<u64>().ok()
@@ -298,7 +298,7 @@ impl Collector {
     pub fn sample(&mut self, families: bool) -> Snapshot {
         let start = Instant::now();
         // Every source below is read once, for the JSON model and the families alike.
-        let tick = reads::Tick::begin();
+        let tick = crate::read::tick::Tick::begin();
         let elapsed = self.last.tick(start);
         if self
             .sensors_found
@@ -439,7 +439,8 @@ impl Collector {
     }
 
     fn wireless(&mut self) -> Option<model::Wireless> {
-        let text = procfs::read_into(self.roots.proc("net/wireless"), &mut self.buf).ok()?;
+        let text =
+            crate::read::procfs::read_into(self.roots.proc("net/wireless"), &mut self.buf).ok()?;
         let mut w = wireless::parse_proc(text)?;
         self.iw.enrich(&mut w);
         Some(w)
@@ -448,6 +449,8 @@ impl Collector {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+    use std::io;
     use std::path::{Path, PathBuf};
 
     /// The `.rs` files below `dir` (relative to the crate), recursively.
@@ -502,13 +505,15 @@ mod tests {
         found
     }
 
-    /// Dependencies run one way: the collectors never import the configuration (which builds
-    /// their [`super::Collection`]) nor `/metrics` (which renders their harvests); the text
-    /// format they write with, `src/exposition.rs`, is a leaf that imports nothing of the crate.
+    /// Dependencies run one way: the readers of the host (`src/read/`) import none of their
+    /// views; the views (`src/collect/`) never import the configuration (which builds their
+    /// [`super::Collection`]) nor `/metrics` (which renders their harvests); the text format
+    /// they write with, `src/exposition.rs`, is a leaf that imports nothing of the crate.
     #[test]
     fn imports_run_one_way() {
-        let rules: [(&str, &[&str]); 2] = [
+        let rules: [(&str, &[&str]); 3] = [
             ("src/collect", &["config", "metrics"]),
+            ("src/read", &["collect", "config", "metrics"]),
             (
                 "src/exposition.rs",
                 &[
@@ -539,5 +544,145 @@ mod tests {
         std::fs::write(&probe, probe_text).unwrap();
         assert_eq!(naming(&probe, &["config", "metrics"]).len(), 3);
         let _ = std::fs::remove_file(&probe);
+    }
+
+    /// Every `IN_OPEN` below a directory tree, counted per path (inotify: the kernel's own
+    /// record of each `open(2)`, whichever code path made it).
+    struct Opens {
+        fd: i32,
+        dirs: HashMap<i32, PathBuf>,
+    }
+
+    impl Opens {
+        /// Watches every directory below `root` (symlinks not followed: their targets are in
+        /// the tree too).
+        fn watch(root: &Path) -> Opens {
+            // SAFETY: plain syscall with constant flags.
+            let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+            assert!(fd >= 0, "inotify_init1: {}", io::Error::last_os_error());
+            let mut opens = Opens {
+                fd,
+                dirs: HashMap::new(),
+            };
+            let mut todo = vec![root.to_owned()];
+            while let Some(d) = todo.pop() {
+                use std::os::unix::ffi::OsStrExt;
+                let c = std::ffi::CString::new(d.as_os_str().as_bytes()).unwrap();
+                // SAFETY: `c` is a NUL-terminated path, `fd` an inotify descriptor.
+                let wd = unsafe { libc::inotify_add_watch(fd, c.as_ptr(), libc::IN_OPEN) };
+                assert!(wd >= 0, "{}: {}", d.display(), io::Error::last_os_error());
+                for e in std::fs::read_dir(&d).unwrap().flatten() {
+                    if e.file_type().unwrap().is_dir() {
+                        todo.push(e.path());
+                    }
+                }
+                opens.dirs.insert(wd, d);
+            }
+            opens
+        }
+
+        /// The opens since the last call, per path.
+        fn take(&self) -> HashMap<PathBuf, usize> {
+            let mut out = HashMap::new();
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                // SAFETY: `buf` is writable for its length.
+                let n = unsafe { libc::read(self.fd, buf.as_mut_ptr().cast(), buf.len()) };
+                if n <= 0 {
+                    break;
+                }
+                let mut at = 0;
+                while at < n as usize {
+                    let field = |i: usize| {
+                        u32::from_ne_bytes(buf[at + i * 4..at + i * 4 + 4].try_into().unwrap())
+                    };
+                    let (wd, mask, len) = (field(0) as i32, field(1), field(3) as usize);
+                    let name = &buf[at + 16..at + 16 + len];
+                    let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(len)];
+                    at += 16 + len;
+                    assert!(mask & libc::IN_Q_OVERFLOW == 0, "inotify queue overflowed");
+                    // A directory's open is reported by its own watch (no name) and by its
+                    // parent's (with IN_ISDIR): count the first only.
+                    if mask & libc::IN_OPEN == 0 || (!name.is_empty() && mask & libc::IN_ISDIR != 0)
+                    {
+                        continue;
+                    }
+                    use std::os::unix::ffi::OsStrExt;
+                    let path = self.dirs[&wd].join(std::ffi::OsStr::from_bytes(name));
+                    *out.entry(path).or_insert(0) += 1;
+                }
+            }
+            out
+        }
+    }
+
+    impl Drop for Opens {
+        fn drop(&mut self) {
+            // SAFETY: closing our own descriptor once.
+            unsafe { libc::close(self.fd) };
+        }
+    }
+
+    /// Copies the tree at `from` to `to`, symlinks as symlinks.
+    fn copy_tree(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap().flatten() {
+            let (src, dst) = (e.path(), to.join(e.file_name()));
+            let t = e.file_type().unwrap();
+            if t.is_symlink() {
+                std::os::unix::fs::symlink(std::fs::read_link(&src).unwrap(), &dst).unwrap();
+            } else if t.is_dir() {
+                copy_tree(&src, &dst);
+            } else {
+                std::fs::copy(&src, &dst).unwrap();
+            }
+        }
+    }
+
+    /// The whole sampler, the JSON model and every family on, on a copy of each fixture host:
+    /// no file or directory below the host's procfs, sysfs or root is opened twice in a tick
+    /// (counted by the kernel, so a reader that bypasses this module is caught too).
+    #[test]
+    fn every_source_is_opened_at_most_once_a_tick_on_the_fixtures() {
+        for host in ["pi", "laptop", "vm", "hostile"] {
+            let dir =
+                std::env::temp_dir().join(format!("psmonitor-opens-{host}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            copy_tree(
+                &crate::collect::family::testing::fixture(host).procfs,
+                &dir.join("proc"),
+            );
+            copy_tree(
+                &crate::collect::family::testing::fixture(host).sysfs,
+                &dir.join("sys"),
+            );
+            copy_tree(
+                &crate::collect::family::testing::fixture(host).rootfs,
+                &dir.join("root"),
+            );
+            let collection = crate::collect::Collection {
+                roots: crate::collect::family::Roots::under(&dir),
+                families: super::families::ALL.iter().map(|r| r.name).collect(),
+                ..Default::default()
+            };
+            let opens = Opens::watch(&dir);
+            let mut collector = super::Collector::new(&collection);
+            opens.take();
+            for tick in 1..=2 {
+                let snapshot = collector.sample(true);
+                assert!(!snapshot.harvests.is_empty());
+                let got = opens.take();
+                assert!(
+                    got.keys().any(|p| p.ends_with("proc/stat")),
+                    "{host}: the tick read nothing?"
+                );
+                let twice: Vec<_> = got.iter().filter(|(_, &n)| n > 1).collect();
+                assert!(
+                    twice.is_empty(),
+                    "{host}, tick {tick}: opened more than once: {twice:?}"
+                );
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 }

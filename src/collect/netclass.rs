@@ -18,8 +18,8 @@
 //!   skipped (the devices are symlinks).
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::parse_int;
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::parse_int;
 use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
@@ -45,7 +45,7 @@ const ATTR_READ: usize = 128;
 /// `None` if it cannot be opened or read (`EINVAL` on a down device, a directory, ...). Bytes
 /// that are not UTF-8 are shown as U+FFFD.
 pub(super) fn read_attr(path: &Path) -> Option<String> {
-    if let Some(got) = super::reads::file(path) {
+    if let Some(got) = crate::read::tick::file(path) {
         // This tick's reading of it (the JSON model reads `operstate`, `flags`, `speed` too).
         let got = got.ok()?;
         let n = got.data.len().min(ATTR_READ);
@@ -142,7 +142,7 @@ impl Family for NetclassFamily {
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         let dir = roots.sys("class/net");
-        let entries = match super::procfs::entries(&dir) {
+        let entries = match crate::read::procfs::entries(&dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Ok(Arc::new(NetclassHarvest { ifaces: Vec::new() }))
@@ -246,7 +246,7 @@ impl NetclassHarvest {
 mod tests {
     use super::REGISTRATION;
     use crate::collect::family::testing::{run, value};
-    use crate::collect::procfs::parse_int;
+    use crate::read::procfs::parse_int;
 
     /// The value of `node_network_<metric>{device="<device>"}`.
     fn prop(text: &str, metric: &str, device: &str) -> Option<f64> {

@@ -14,8 +14,8 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::netclass::read_attr;
-use super::procfs::read_lossy;
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::read_lossy;
 use std::path::Path;
 use std::sync::Arc;
 

@@ -11,8 +11,8 @@
 //! `snmp6` is missing when IPv6 is disabled: its fields are then absent.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_lossy;
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::read_lossy;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

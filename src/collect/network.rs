@@ -4,8 +4,8 @@
 //! the previous reading, so a rate costs nothing extra.
 
 use super::counter;
-use super::procfs::{read_into, read_u64};
 use crate::model::{mib, round, InterfaceStats, Rates};
+use crate::read::procfs::{read_into, read_u64};
 use std::collections::BTreeMap;
 
 /// Counters for one interface, in `/proc/net/dev` order.

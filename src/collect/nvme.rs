@@ -15,8 +15,8 @@
 //! where procfs fails the whole collector.
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Settings};
-use super::procfs::{read_capped, sorted_entries, ATTR_CAP};
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::{read_capped, sorted_entries, ATTR_CAP};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -113,7 +113,7 @@ impl Family for NvmeFamily {
         let mut found = Vec::new();
         for entry in sorted_entries(&class) {
             // By its real place, as the hwmon family reaches it (a drive's `hwmonN/device`).
-            let dir = super::procfs::resolved(&class.join(&entry));
+            let dir = crate::read::procfs::resolved(&class.join(&entry));
             if !std::fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
                 continue;
             }

@@ -10,8 +10,8 @@
 //! is none (`rolling`, or no `VERSION_ID` at all).
 
 use super::family::{Empty, Family, Harvest, Registration, Roots, Settings};
-use super::procfs::{is_absent, read_lossy};
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::{is_absent, read_lossy};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;

@@ -5,8 +5,8 @@
 //! on the sampler thread, like everything else; dashboards graph them per scrape interval, so
 //! one tick of lag does not matter.
 
-use super::procfs::read_into;
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::read_into;
 
 /// One reading of `/proc/self`.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -1,6 +1,6 @@
 //! Host identity: distro, kernel, hostname, uptime, load, and the user the server runs as.
 
-use super::procfs::{read_into, read_trimmed};
+use crate::read::procfs::{read_into, read_trimmed};
 
 /// `PRETTY_NAME` from os-release (`/etc/os-release`, else `/usr/lib/os-release`).
 pub fn distro(roots: &super::family::Roots) -> String {

@@ -15,8 +15,8 @@
 //! `subsystem`) and directories (`power`, `hwmonN`) are not attributes.
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
-use super::procfs::{parse_int, read_capped, sorted_entries, ATTR_CAP};
 use crate::exposition::Kind;
+use crate::read::procfs::{parse_int, read_capped, sorted_entries, ATTR_CAP};
 use std::fs;
 use std::sync::Arc;
 
@@ -122,7 +122,7 @@ impl Family for PowersupplyclassFamily {
         let class = roots.sys("class/power_supply");
         let mut out = Samples::default();
         for entry in sorted_entries(&class) {
-            let dir = super::procfs::resolved(&class.join(&entry));
+            let dir = crate::read::procfs::resolved(&class.join(&entry));
             if !fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
                 continue;
             }

@@ -12,8 +12,8 @@
 //! booted with `psi=0`: then there are no samples.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_lossy;
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::read_lossy;
 use std::sync::Arc;
 
 /// Registers the `pressure` family.

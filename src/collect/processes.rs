@@ -7,9 +7,9 @@
 //! again every [`UID_RECHECK`] scans, as a daemon may drop privileges after it starts.
 //! Reading `/proc` lists thread-group leaders only, so threads are never counted as processes.
 
-use super::procfs::{cap_name, read_lossy_direct};
 use super::users::Users;
 use crate::model::{mib, round, Process};
+use crate::read::procfs::{cap_name, read_lossy_direct};
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
@@ -407,7 +407,7 @@ fn thread_cpu() -> Duration {
 
 /// The kernel truncates `comm` to 15 bytes; like psutil, take the full name from `cmdline`
 /// when its first word's basename starts with the truncated one, capped at
-/// [`super::procfs::MAX_NAME`].
+/// [`crate::read::procfs::MAX_NAME`].
 fn full_name(proc: &str, pid: u32, comm: &str, buf: &mut Vec<u8>) -> Option<String> {
     let text = read_lossy_direct(format!("{proc}/{pid}/cmdline"), buf).ok()?;
     let first = text.split('\0').next()?;
@@ -418,7 +418,7 @@ fn full_name(proc: &str, pid: u32, comm: &str, buf: &mut Vec<u8>) -> Option<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::procfs::MAX_NAME;
+    use crate::read::procfs::MAX_NAME;
 
     #[test]
     fn parses_comm_with_spaces_and_parens() {
@@ -729,7 +729,7 @@ mod tests {
                         // The name is what stands between the first `(` and the last `)`,
                         // capped; the pid is what stands before it.
                         let (open, close) = (line.find('(').unwrap(), line.rfind(')').unwrap());
-                        prop_assert!(s.comm.len() <= crate::collect::procfs::MAX_NAME);
+                        prop_assert!(s.comm.len() <= crate::read::procfs::MAX_NAME);
                         prop_assert!(line[open + 1..close].starts_with(&s.comm));
                         prop_assert_eq!(line[..open].trim().parse::<u32>().ok(), Some(s.pid));
                         prop_assert!(!s.state.is_whitespace());

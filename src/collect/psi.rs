@@ -6,8 +6,8 @@
 //! line only since 5.13.
 
 use super::family::Roots;
-use super::procfs::read_into;
 use crate::model::{Pressure, Psi, PsiLine};
+use crate::read::procfs::read_into;
 
 /// Reads the three files; `None` when the host has no PSI.
 pub fn read(roots: &Roots, buf: &mut Vec<u8>) -> Option<Pressure> {

@@ -14,8 +14,8 @@
 //! The control-type directories (`intel-rapl`) have no `name` and are not zones.
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
-use super::procfs::{read_capped, read_capped_number, sorted_entries, FILE_CAP};
 use crate::exposition::Kind;
+use crate::read::procfs::{read_capped, read_capped_number, sorted_entries, FILE_CAP};
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -9,8 +9,8 @@
 //! Raspberry Pi OS) still reports `node_selinux_enabled 0`, as node_exporter does.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_lossy;
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::read_lossy;
 use std::sync::Arc;
 
 /// Registers the `selinux` family.

@@ -8,8 +8,8 @@
 //! `*_input`/`temp` (and batteries' `capacity`/`status`) files found then. Temperatures come
 //! first, in the order they always had; fans, voltages and batteries follow.
 
-use super::procfs::read_into;
 use crate::model::{round, GlancesSensor, Sensor, SensorKind};
+use crate::read::procfs::read_into;
 use std::path::{Path, PathBuf};
 
 /// A discovered sensor: where to read it and what to call it.
@@ -62,12 +62,12 @@ pub fn discover(root: &Path) -> Vec<Source> {
     // Chips and zones by their real place, as the hwmon and thermal_zone families name them,
     // so a tick reads each input once for both.
     for dir in sorted_dirs(&root.join("hwmon")) {
-        let dir = super::procfs::resolved(&dir);
+        let dir = crate::read::procfs::resolved(&dir);
         let Some(chip) = read_trim(&dir.join("name")) else {
             continue;
         };
         // One directory read per chip, as before: every (prefix, number, path) input.
-        let mut inputs: Vec<(usize, u32, PathBuf)> = super::procfs::entries(&dir)
+        let mut inputs: Vec<(usize, u32, PathBuf)> = crate::read::procfs::entries(&dir)
             .iter()
             .flat_map(|e| e.iter())
             .filter_map(|e| {
@@ -99,7 +99,7 @@ pub fn discover(root: &Path) -> Vec<Source> {
         }
     }
     for dir in sorted_dirs(&root.join("thermal")) {
-        let dir = super::procfs::resolved(&dir);
+        let dir = crate::read::procfs::resolved(&dir);
         let Some(zone) = dir.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
@@ -123,7 +123,9 @@ pub fn discover(root: &Path) -> Vec<Source> {
         let Some(supply) = dir.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if read_trim(&super::procfs::resolved(&dir).join("type")).as_deref() != Some("Battery") {
+        if read_trim(&crate::read::procfs::resolved(&dir).join("type")).as_deref()
+            != Some("Battery")
+        {
             continue;
         }
         rest.push(Source {
@@ -261,7 +263,7 @@ fn text_stem(input: &Path) -> String {
 }
 
 fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = super::procfs::entries(dir)
+    let mut v: Vec<PathBuf> = crate::read::procfs::entries(dir)
         .iter()
         .flat_map(|e| e.iter())
         .map(|e| dir.join(&e.name))
@@ -293,10 +295,10 @@ fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// A name or label file, trimmed and capped at [`super::procfs::MAX_NAME`] bytes.
+/// A name or label file, trimmed and capped at [`crate::read::procfs::MAX_NAME`] bytes.
 fn read_trim(p: &Path) -> Option<String> {
-    let s = super::procfs::read_capped(p, 4 * super::procfs::MAX_NAME).ok()?;
-    let s = super::procfs::cap_name(s.trim()).trim_end();
+    let s = crate::read::procfs::read_capped(p, 4 * crate::read::procfs::MAX_NAME).ok()?;
+    let s = crate::read::procfs::cap_name(s.trim()).trim_end();
     (!s.is_empty()).then(|| s.to_owned())
 }
 
@@ -343,7 +345,7 @@ fn read_one(s: &Source, buf: &mut Vec<u8>) -> Option<Sensor> {
             out.volts = Some(round(milli as f64 / 1000.0, 3));
         }
         Kind::Battery => {
-            let dir = &super::procfs::resolved(&s.path);
+            let dir = &crate::read::procfs::resolved(&s.path);
             let capacity: u32 = read_into(dir.join("capacity"), buf)
                 .ok()?
                 .trim()
@@ -391,14 +393,14 @@ fn battery_status(dir: &Path, buf: &mut Vec<u8>) -> String {
     let supplies = dir.parent().unwrap_or(dir);
     let online = ["AC0", "AC"].iter().find_map(|f| {
         read_into(
-            super::procfs::resolved(&supplies.join(f)).join("online"),
+            crate::read::procfs::resolved(&supplies.join(f)).join("online"),
             buf,
         )
         .ok()
         .map(|t| t.trim() == "1")
     });
     let plugged = online.unwrap_or_else(|| {
-        read_into(super::procfs::resolved(dir).join("status"), buf)
+        read_into(crate::read::procfs::resolved(dir).join("status"), buf)
             .is_ok_and(|t| matches!(t.trim().to_lowercase().as_str(), "charging" | "full"))
     });
     if plugged { "Charging" } else { "Discharging" }.to_owned()

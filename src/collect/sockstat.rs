@@ -9,8 +9,8 @@
 //! arm64). The IPv6 file is missing when IPv6 is disabled.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::{parse_int, read_lossy};
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::{parse_int, read_lossy};
 use std::sync::Arc;
 
 /// Registers the `sockstat` family.

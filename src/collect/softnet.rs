@@ -12,8 +12,8 @@
 //! or a column that is not 32-bit hex is skipped; later lines keep their positions.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_lossy;
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::read_lossy;
 use std::sync::Arc;
 
 /// Registers the `softnet` family.

@@ -17,8 +17,8 @@
 //! file the kernel does not write reads 0, as in procfs.
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Samples, Settings};
-use super::procfs::{parse_int, read_capped, sorted_entries, ATTR_CAP};
 use crate::exposition::Kind;
+use crate::read::procfs::{parse_int, read_capped, sorted_entries, ATTR_CAP};
 use regex_lite::Regex;
 use std::sync::Arc;
 
@@ -84,7 +84,7 @@ impl Family for TapestatsFamily {
             for (metric, help, kind, file, scale) in COUNTERS {
                 let v = match read_capped(&stats.join(file), ATTR_CAP) {
                     Ok(text) => parse_int(text.trim()).and_then(|v| u64::try_from(v).ok()),
-                    Err(e) if super::procfs::is_absent(&e) => Some(0),
+                    Err(e) if crate::read::procfs::is_absent(&e) => Some(0),
                     Err(_) => None,
                 };
                 if let Some(v) = v {

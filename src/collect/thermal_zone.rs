@@ -9,8 +9,8 @@
 //! `thermal_zone` / `cooling_device` in the directory name.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::{numbered_entries, read_capped, read_capped_number, ATTR_CAP, FILE_CAP};
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::{numbered_entries, read_capped, read_capped_number, ATTR_CAP, FILE_CAP};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -87,11 +87,11 @@ impl Family for ThermalZoneFamily {
         let class = roots.sys("class/thermal");
         let zones = numbered_entries(&class, "thermal_zone")
             .into_iter()
-            .filter_map(|(entry, n)| zone(&super::procfs::resolved(&class.join(entry)), n))
+            .filter_map(|(entry, n)| zone(&crate::read::procfs::resolved(&class.join(entry)), n))
             .collect();
         let cooling = numbered_entries(&class, "cooling_device")
             .into_iter()
-            .filter_map(|(entry, n)| cooling(&super::procfs::resolved(&class.join(entry)), n))
+            .filter_map(|(entry, n)| cooling(&crate::read::procfs::resolved(&class.join(entry)), n))
             .collect();
         Ok(Arc::new(Reading { zones, cooling }))
     }

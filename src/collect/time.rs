@@ -10,8 +10,8 @@
 //! its name; they agree on every real host, which has one, `clocksource0`).
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::procfs::read_lossy;
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::read_lossy;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 

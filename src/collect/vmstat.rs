@@ -44,7 +44,7 @@ impl Family for VmstatFields {
         roots: &super::family::Roots,
     ) -> Result<std::sync::Arc<dyn Harvest>, String> {
         Ok(
-            match super::procfs::read_present(roots.proc("vmstat"), &mut self.buf)? {
+            match crate::read::procfs::read_present(roots.proc("vmstat"), &mut self.buf)? {
                 None => std::sync::Arc::new(super::family::Empty),
                 Some(text) => std::sync::Arc::new(parse_with(&text, |f| self.fields.is_match(f))),
             },

@@ -15,8 +15,8 @@
 //! node_exporter's "no data".
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Settings};
-use super::procfs::{parse_int, read_capped, sorted_entries, ATTR_CAP};
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::{parse_int, read_capped, sorted_entries, ATTR_CAP};
 use std::sync::Arc;
 
 /// Registers the `watchdog` family.

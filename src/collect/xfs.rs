@@ -16,8 +16,8 @@
 //! number that is not a `u32`), only that line is left at 0 here.
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
-use super::procfs::{read_capped, sorted_entries, FILE_CAP};
 use crate::exposition::Kind;
+use crate::read::procfs::{read_capped, sorted_entries, FILE_CAP};
 use std::sync::Arc;
 
 /// Registers the `xfs` family.

@@ -17,8 +17,8 @@
 //! states are 1.12's seven (`suspended` since 1.6).
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
-use super::procfs::{read_capped, sorted_entries, FILE_CAP};
 use crate::exposition::Kind;
+use crate::read::procfs::{read_capped, sorted_entries, FILE_CAP};
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;
@@ -199,7 +199,7 @@ impl Family for ZfsFamily {
         }
         // A subsystem that is a directory here (a hostile tree) is not read as a file: it is
         // listed below as a pool, once.
-        let listed = super::procfs::entries(&base).unwrap_or_else(|_| Vec::new().into());
+        let listed = crate::read::procfs::entries(&base).unwrap_or_else(|_| Vec::new().into());
         let is_dir = |name: &str| {
             listed
                 .iter()

@@ -165,15 +165,15 @@ impl Timed {
     }
 
     /// Measures the filesystem at `path`, known as `key` (its mount point) across ticks. In
-    /// a tick ([`super::reads`]) a path is measured once, whichever [`Timed`] asks first (the
+    /// a tick ([`super::tick`]) a path is measured once, whichever [`Timed`] asks first (the
     /// JSON model's disks or the `filesystem` family), and the others get its answer.
     pub fn measure(&mut self, key: &str, path: PathBuf) -> Answer {
-        if let Some(answer) = super::reads::statfs_kept(&path) {
+        if let Some(answer) = super::tick::statfs_kept(&path) {
             return answer;
         }
         let kept = path.clone();
         let answer = self.measure_now(key, path);
-        super::reads::keep_statfs(&kept, answer);
+        super::tick::keep_statfs(&kept, answer);
         answer
     }
 

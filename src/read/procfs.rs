@@ -20,9 +20,9 @@ pub const READ_CAP: usize = 4 * 1024 * 1024;
 /// regular files, opened non-blocking (a FIFO or a device below `--path.procfs` must not hang
 /// or feed the sampler forever), and at most [`READ_CAP`] bytes.
 ///
-/// During a tick the file is read once and shared (see [`super::reads`]).
+/// During a tick the file is read once and shared (see [`super::tick`]).
 pub fn read_into(path: impl AsRef<Path>, buf: &mut Vec<u8>) -> io::Result<&str> {
-    if let Some(got) = super::reads::file(path.as_ref()) {
+    if let Some(got) = super::tick::file(path.as_ref()) {
         let got = got?;
         if got.truncated {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "file too large"));
@@ -147,7 +147,7 @@ const MAX_ENTRIES: usize = 4096;
 /// Reads at most `cap` bytes of the file at `path`. Opened non-blocking, so a FIFO planted
 /// where an attribute should be cannot hang the sampler; reading a directory fails (`EISDIR`).
 pub fn read_capped_bytes(path: &Path, cap: usize) -> io::Result<Vec<u8>> {
-    if let Some(got) = super::reads::file(path) {
+    if let Some(got) = super::tick::file(path) {
         let got = got?;
         if !got.truncated || cap <= got.data.len() {
             return Ok(got.data[..cap.min(got.data.len())].to_vec());
@@ -180,7 +180,7 @@ pub fn read_capped_number<T: std::str::FromStr>(path: &Path, cap: usize) -> Opti
 /// The names in `dir`, sorted bytewise as Go's `os.ReadDir` sorts them (at most
 /// [`MAX_ENTRIES`]); empty if it cannot be listed.
 pub fn sorted_entries(dir: &Path) -> Vec<OsString> {
-    if let Some(got) = super::reads::dir(dir) {
+    if let Some(got) = super::tick::dir(dir) {
         return got.map_or_else(
             |_| Vec::new(),
             |entries| {
@@ -207,7 +207,7 @@ pub fn sorted_entries(dir: &Path) -> Vec<OsString> {
 /// one file by several paths (`class/hwmon/hwmon0/device/temp` is
 /// `class/thermal/thermal_zone0/temp`; `cpu1/cpufreq` is `cpufreq/policy0`), and readers that
 /// walk a class or a CPU's `cpufreq` name it by its real place, so that a tick reads it once
-/// ([`super::reads`] keys by path). A relative target is joined lexically (sysfs links point
+/// ([`super::tick`] keys by path). A relative target is joined lexically (sysfs links point
 /// at real directories); anything else (not a link, an absolute target, which would leave
 /// `--path.sysfs`) is `path` itself.
 pub fn resolved(path: &Path) -> std::path::PathBuf {
@@ -235,11 +235,11 @@ pub fn resolved(path: &Path) -> std::path::PathBuf {
 }
 
 /// The entries of `dir`, sorted by name, each with its type as `readdir` gives it (no
-/// `stat`); listed once a tick (see [`super::reads`]).
-pub fn entries(dir: &Path) -> io::Result<std::rc::Rc<[super::reads::Entry]>> {
-    match super::reads::dir(dir) {
+/// `stat`); listed once a tick (see [`super::tick`]).
+pub fn entries(dir: &Path) -> io::Result<std::rc::Rc<[super::tick::Entry]>> {
+    match super::tick::dir(dir) {
         Some(got) => got,
-        None => super::reads::list(dir),
+        None => super::tick::list(dir),
     }
 }
 
