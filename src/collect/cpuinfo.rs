@@ -9,12 +9,26 @@
 //! (`processor`, `vendor_id`, `cpu family`, `model`, `model name`, `stepping`, `microcode`,
 //! `cpu MHz`, `cache size`, `physical id`, `core id`, ..., `flags`, `bugs`); 32- and 64-bit
 //! ARM write `processor`, `BogoMIPS`, `Features` (the flags) and CPU part numbers per CPU,
-//! then the board (`Hardware`, `Revision`, `Model`). As procfs, the parser is chosen by the
-//! architecture psmonitor is built for (ARM's on arm/aarch64, x86's elsewhere: procfs' ppc,
-//! s390x, mips and riscv parsers are not carried over), and a key is split from its value at
-//! the first `": "`. Where procfs gives up on the whole file (a first line that is not a
-//! `processor`, a number that is not one), no series are written; a line without `": "` is
-//! passed over instead of indexing past it.
+//! then the board (`Hardware`, `Revision`, `Model`); POWER `processor`, `cpu`, `clock`,
+//! `revision` per CPU, then the machine; s390x the machine first (`vendor_id`, `features`, a
+//! `processor N: ...` line per CPU), then a `cpu number` block per CPU (`physical id`,
+//! `core id`, `cpu MHz dynamic`); MIPS a `system type` line, then `processor`, `cpu model`,
+//! `BogoMIPS`, ... per CPU; RISC-V `processor`, `hart`, `isa`, `mmu`, `uarch`, ...;
+//! LoongArch a `system type` line, then `processor`, `CPU Family`, `Model Name`, ... per CPU.
+//!
+//! As procfs, the parser is chosen by the architecture psmonitor is built for, and each reads
+//! what procfs' does into node_exporter's labels: x86's every label and `flags`/`bugs`; ARM's
+//! `model name` (or an old kernel's first `Processor` line) and `Features` as the flags;
+//! POWER's `cpu` as the vendor; s390x's `vendor_id` as the vendor, `features` as the flags,
+//! `physical id` and `core id`; MIPS' `system type` as the vendor and `cpu model` as the model
+//! name; RISC-V's `hart` as the core and `isa` as the model name; LoongArch's `system type` as
+//! the vendor, `CPU Family` and `Model Name`. Every other label is empty there, as it is in
+//! node_exporter. A key is split from its value at the first `": "`. Where procfs gives up on
+//! the whole file (a first line of another kind, a number that is not one) no series are
+//! written; where it would index past its list (a `processor` number out of sequence on MIPS,
+//! RISC-V or LoongArch, more `cpu number` blocks than `processor` lines on s390x: Go panics
+//! there) no series are written either; a line without `": "` is passed over instead of
+//! indexing past it. On other architectures (procfs' "not implemented") there is no reading.
 
 /// What `node_cpu_info` and the flag/bug series need of one logical CPU.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -33,12 +47,25 @@ pub struct CpuInfo {
     pub bugs: Vec<String>,
 }
 
-/// Parses `/proc/cpuinfo` with the parser of the architecture psmonitor runs on.
+/// Parses `/proc/cpuinfo` with the parser of the architecture psmonitor runs on (procfs'
+/// `cpuinfo_<arch>.go` build tags).
 pub fn parse(text: &str) -> Option<Vec<CpuInfo>> {
-    if cfg!(any(target_arch = "arm", target_arch = "aarch64")) {
-        parse_arm(text)
-    } else {
+    if cfg!(any(target_arch = "x86", target_arch = "x86_64")) {
         parse_x86(text)
+    } else if cfg!(any(target_arch = "arm", target_arch = "aarch64")) {
+        parse_arm(text)
+    } else if cfg!(target_arch = "powerpc64") {
+        parse_ppc(text)
+    } else if cfg!(target_arch = "s390x") {
+        parse_s390x(text)
+    } else if cfg!(any(target_arch = "mips", target_arch = "mips64")) {
+        parse_mips(text)
+    } else if cfg!(any(target_arch = "riscv32", target_arch = "riscv64")) {
+        parse_riscv(text)
+    } else if cfg!(target_arch = "loongarch64") {
+        parse_loong(text)
+    } else {
+        None
     }
 }
 
@@ -151,6 +178,204 @@ pub fn parse_arm(text: &str) -> Option<Vec<CpuInfo>> {
     Some(cpus)
 }
 
+/// procfs' `parseCPUInfoPPC` (ppc64, ppc64le): `cpu` is the vendor; `clock` must hold a
+/// number (`3000.000000MHz`).
+pub fn parse_ppc(text: &str) -> Option<Vec<CpuInfo>> {
+    let mut lines = text.lines();
+    let first = first_line(&mut lines)?;
+    if !first.starts_with("processor") {
+        return None;
+    }
+    let mut cpus = vec![CpuInfo {
+        processor: number(field(first)?.1)?,
+        ..Default::default()
+    }];
+    for line in lines {
+        let Some((key, value)) = field(line) else {
+            continue;
+        };
+        match key {
+            "processor" => cpus.push(CpuInfo {
+                processor: number(value)?,
+                ..Default::default()
+            }),
+            "cpu" => cpus.last_mut()?.vendor = value.to_owned(),
+            "clock" => {
+                clock(value)?;
+            }
+            _ => {}
+        }
+    }
+    Some(cpus)
+}
+
+/// procfs' `cpuinfoClockRegexp` (`([\d.]+)`) and `ParseFloat`: the first run of digits and
+/// dots in `value` must be a number.
+fn clock(value: &str) -> Option<f64> {
+    let start = value.find(|c: char| c.is_ascii_digit() || c == '.')?;
+    let rest = &value[start..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// procfs' `parseCPUInfoS390X`: the machine's part (`vendor_id` first, `features`,
+/// `bogomips per cpu`, one `processor N: ...` line per CPU) up to the first `cpu number`, then
+/// each CPU's block (`physical id`, `core id`, numbers in `siblings`, `cpu cores`, `cpu MHz
+/// dynamic`).
+pub fn parse_s390x(text: &str) -> Option<Vec<CpuInfo>> {
+    let mut lines = text.lines();
+    let first = first_line(&mut lines)?;
+    if !first.starts_with("vendor_id") {
+        return None;
+    }
+    let mut common = CpuInfo {
+        vendor: field(first)?.1.to_owned(),
+        ..Default::default()
+    };
+    let mut cpus = Vec::new();
+    for line in lines.by_ref() {
+        if !line.contains(':') {
+            continue;
+        }
+        match field(line) {
+            Some(("bogomips per cpu", value)) => {
+                value.parse::<f64>().ok()?;
+            }
+            Some(("features", value)) => {
+                common.flags = value.split_whitespace().map(str::to_owned).collect()
+            }
+            _ => {}
+        }
+        if line.starts_with("processor") {
+            // `^processor\s+(\d+):.*`
+            let rest = line.strip_prefix("processor")?;
+            let digits = rest.trim_start_matches(char::is_whitespace);
+            let n = &digits[..digits.find(|c: char| !c.is_ascii_digit())?];
+            if digits.len() == rest.len() || n.is_empty() || !digits[n.len()..].starts_with(':') {
+                return None;
+            }
+            cpus.push(CpuInfo {
+                processor: number(n)?,
+                ..common.clone()
+            });
+        }
+        if line.starts_with("cpu number") {
+            break;
+        }
+    }
+    let mut i = 0;
+    for line in lines {
+        let Some((key, value)) = field(line) else {
+            continue;
+        };
+        match key {
+            "cpu number" => i += 1,
+            "cpu MHz dynamic" => {
+                clock(value.trim())?;
+                cpus.get(i)?;
+            }
+            "physical id" => cpus.get_mut(i)?.physical_id = value.to_owned(),
+            "core id" => cpus.get_mut(i)?.core_id = value.to_owned(),
+            "cpu cores" | "siblings" => {
+                number(value)?;
+                cpus.get(i)?;
+            }
+            _ => {}
+        }
+    }
+    Some(cpus)
+}
+
+/// procfs' "processor N starts CPU N" (MIPS, RISC-V, LoongArch): a CPU is appended and the
+/// one at index N gets the number, so numbers out of sequence land on an earlier CPU (as
+/// there) or past the list (a panic there, no reading here).
+fn numbered(cpus: &mut Vec<CpuInfo>, value: &str) -> Option<usize> {
+    let n = number(value)?;
+    cpus.push(CpuInfo::default());
+    let i = usize::try_from(n).ok()?;
+    cpus.get_mut(i)?.processor = n;
+    Some(i)
+}
+
+/// procfs' `parseCPUInfoMips`: `system type` (the first line) is every CPU's vendor, `cpu
+/// model` the model name; `BogoMIPS` must be a number.
+pub fn parse_mips(text: &str) -> Option<Vec<CpuInfo>> {
+    parse_system_type(text, &["cpu model"], &[])
+}
+
+/// procfs' `parseCPUInfoLoong`, LoongArch's format as the kernel writes it since its merge
+/// (5.19): `system type` (the first line) is every CPU's vendor, `CPU Family` the family and
+/// `Model Name` the model name (`cpu family`/`model name` of kernels before the merge too);
+/// `BogoMIPS` must be a number.
+pub fn parse_loong(text: &str) -> Option<Vec<CpuInfo>> {
+    parse_system_type(
+        text,
+        &["Model Name", "model name"],
+        &["CPU Family", "cpu family"],
+    )
+}
+
+/// MIPS' and LoongArch's layout: a `system type` line, then numbered CPUs.
+fn parse_system_type(
+    text: &str,
+    model_keys: &[&str],
+    family_keys: &[&str],
+) -> Option<Vec<CpuInfo>> {
+    let mut lines = text.lines();
+    let first = first_line(&mut lines)?;
+    if !first.starts_with("system type") {
+        return None;
+    }
+    let system_type = field(first)?.1;
+    let mut cpus = Vec::new();
+    let mut i = 0;
+    for line in lines {
+        let Some((key, value)) = field(line) else {
+            continue;
+        };
+        if key == "processor" {
+            i = numbered(&mut cpus, value)?;
+            cpus[i].vendor = system_type.to_owned();
+        } else if model_keys.contains(&key) {
+            cpus.get_mut(i)?.model_name = value.to_owned();
+        } else if family_keys.contains(&key) {
+            cpus.get_mut(i)?.family = value.to_owned();
+        } else if key == "BogoMIPS" {
+            value.parse::<f64>().ok()?;
+            cpus.get(i)?;
+        }
+    }
+    Some(cpus)
+}
+
+/// procfs' `parseCPUInfoRISCV`: `hart` is the core, `isa` the model name.
+pub fn parse_riscv(text: &str) -> Option<Vec<CpuInfo>> {
+    let mut lines = text.lines();
+    let first = first_line(&mut lines)?;
+    if !first.starts_with("processor") {
+        return None;
+    }
+    let mut cpus = vec![CpuInfo {
+        processor: number(field(first)?.1)?,
+        ..Default::default()
+    }];
+    let mut i = 0;
+    for line in lines {
+        let Some((key, value)) = field(line) else {
+            continue;
+        };
+        match key {
+            "processor" => i = numbered(&mut cpus, value)?,
+            "hart" => cpus.get_mut(i)?.core_id = value.to_owned(),
+            "isa" => cpus.get_mut(i)?.model_name = value.to_owned(),
+            _ => {}
+        }
+    }
+    Some(cpus)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +423,177 @@ mod tests {
         assert_eq!(old[0].model_name, "ARMv6-compatible processor rev 7 (v6l)");
     }
 
+    fn arch(name: &str) -> String {
+        std::fs::read_to_string(format!(
+            "{}/tests/fixtures/cpuinfo/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    /// node_cpu_info's labels of one CPU, in node_exporter's order: package, core, cpu,
+    /// vendor, family, model, model_name, microcode, stepping, cachesize.
+    fn labels(c: &CpuInfo) -> [String; 10] {
+        [
+            c.physical_id.clone(),
+            c.core_id.clone(),
+            c.processor.to_string(),
+            c.vendor.clone(),
+            c.family.clone(),
+            c.model.clone(),
+            c.model_name.clone(),
+            c.microcode.clone(),
+            c.stepping.clone(),
+            c.cache_size.clone(),
+        ]
+    }
+
+    fn want(l: [&str; 10]) -> [String; 10] {
+        l.map(str::to_owned)
+    }
+
+    #[test]
+    fn ppc64le_power9() {
+        let cpus = parse_ppc(&arch("ppc64le")).unwrap();
+        assert_eq!(cpus.len(), 4);
+        assert_eq!(
+            labels(&cpus[3]),
+            want([
+                "",
+                "",
+                "3",
+                "POWER9 (raw), altivec supported",
+                "",
+                "",
+                "",
+                "",
+                "",
+                ""
+            ])
+        );
+        assert!(cpus[0].flags.is_empty());
+        // A clock that is not a number fails the file, as procfs.
+        assert_eq!(parse_ppc("processor\t: 0\nclock\t\t: unknown\n"), None);
+        assert_eq!(clock("3000.000000MHz"), Some(3000.0));
+    }
+
+    #[test]
+    fn s390x_z15() {
+        let cpus = parse_s390x(&arch("s390x")).unwrap();
+        assert_eq!(cpus.len(), 2);
+        assert_eq!(
+            labels(&cpus[1]),
+            want(["3", "1", "1", "IBM/S390", "", "", "", "", "", ""])
+        );
+        assert_eq!(cpus[0].flags.len(), 20);
+        assert_eq!(cpus[0].flags[4], "ldisp");
+        assert_eq!(cpus[1].flags, cpus[0].flags);
+        // More CPU blocks than processor lines: procfs indexes past its list.
+        let extra = arch("s390x").replace(
+            "processor 1: version = 00,  identification = 0C2A48,  machine = 8561\n",
+            "",
+        );
+        assert_eq!(parse_s390x(&extra), None);
+        // A processor line the pattern refuses fails the file.
+        assert_eq!(parse_s390x("vendor_id : IBM/S390\nprocessor x: y\n"), None);
+        assert_eq!(
+            parse_s390x("vendor_id : IBM/S390\nprocessor 7\n")
+                .unwrap()
+                .len(),
+            0
+        );
+    }
+
+    #[test]
+    fn mips_mt7621() {
+        let cpus = parse_mips(&arch("mips")).unwrap();
+        assert_eq!(cpus.len(), 4);
+        let vendor = "MediaTek MT7621 ver:1 eco:3";
+        assert_eq!(
+            labels(&cpus[2]),
+            want(["", "", "2", vendor, "", "", "MIPS 1004Kc V2.15", "", "", ""])
+        );
+        // Numbers out of sequence: procfs writes an earlier CPU, or indexes past its list.
+        let gap = "system type : x\nprocessor : 0\nprocessor : 2\n";
+        assert_eq!(parse_mips(gap), None);
+        let back =
+            parse_mips("system type : x\nprocessor : 0\nprocessor : 0\ncpu model : m\n").unwrap();
+        assert_eq!((back.len(), back[0].model_name.as_str()), (2, "m"));
+        assert_eq!(back[1], CpuInfo::default());
+        assert_eq!(
+            parse_mips("system type : x\nprocessor : 0\nBogoMIPS : n/a\n"),
+            None
+        );
+        assert_eq!(parse_mips("processor : 0\n"), None);
+    }
+
+    #[test]
+    fn riscv64_jh7110() {
+        let cpus = parse_riscv(&arch("riscv64")).unwrap();
+        assert_eq!(cpus.len(), 4);
+        // The hart id (1 to 4 here: hart 0 is the monitor core) is the core label.
+        let isa = "rv64imafdc_zicntr_zicsr_zifencei_zihpm_zba_zbb";
+        assert_eq!(
+            labels(&cpus[0]),
+            want(["", "1", "0", "", "", "", isa, "", "", ""])
+        );
+        assert_eq!(labels(&cpus[3])[1..3], ["4".to_owned(), "3".to_owned()]);
+    }
+
+    #[test]
+    fn loongarch64_3a6000() {
+        let cpus = parse_loong(&arch("loongarch64")).unwrap();
+        assert_eq!(cpus.len(), 4);
+        assert_eq!(
+            labels(&cpus[1]),
+            want([
+                "",
+                "",
+                "1",
+                "generic-loongson-machine",
+                "Loongson-64bit",
+                "",
+                "Loongson-3A6000",
+                "",
+                "",
+                ""
+            ])
+        );
+        assert!(cpus[1].flags.is_empty());
+        // Kernels before the merge wrote the keys in lower case.
+        let old = "system type\t\t: Generic Loongson64 System\nprocessor\t\t: 0\ncpu family\t\t: Loongson-64bit\nmodel name\t\t: Loongson-3A5000\n";
+        let old = parse_loong(old).unwrap();
+        assert_eq!(
+            (old[0].family.as_str(), old[0].model_name.as_str()),
+            ("Loongson-64bit", "Loongson-3A5000")
+        );
+    }
+
+    /// Each architecture's file read by another's parser gives nothing or a reading without
+    /// that architecture's labels, never a panic; `parse` picks x86's on this build.
+    #[test]
+    fn each_parser_on_every_file() {
+        let files = ["ppc64le", "s390x", "mips", "riscv64", "loongarch64"].map(arch);
+        for f in &files {
+            for p in [
+                parse_x86,
+                parse_arm,
+                parse_ppc,
+                parse_s390x,
+                parse_mips,
+                parse_riscv,
+                parse_loong,
+            ] {
+                let _ = p(f);
+            }
+        }
+        assert_eq!(parse_s390x(&files[0]), None);
+        assert_eq!(parse_mips(&files[3]), None);
+        if cfg!(target_arch = "x86_64") {
+            assert_eq!(parse(&files[0]), parse_x86(&files[0]));
+        }
+    }
+
     #[test]
     fn hostile_files_give_nothing_and_never_panic() {
         for bad in [
@@ -215,6 +611,17 @@ mod tests {
             None,
             "no Features"
         );
+        for bad in [
+            "",
+            "processor\n",
+            "processor : -1\n",
+            "vendor_id\n",
+            "system type\n",
+        ] {
+            for p in [parse_ppc, parse_s390x, parse_mips, parse_riscv, parse_loong] {
+                assert_eq!(p(bad), None, "{bad:?}");
+            }
+        }
         let cpus = parse_x86("processor : 0\nflags:x\nmodel name: é\u{fffd}\n").unwrap();
         assert_eq!(cpus[0].model_name, "é\u{fffd}");
     }

@@ -18,7 +18,9 @@
 //! Differences from node_exporter, deliberate: procfs fails the whole collector on one device
 //! without `fw_ver`, a port without a readable `state`/`phys_state`/`rate`, or one counter
 //! that is not a number; here only that device, port or counter is left out. AWS EFA
-//! adapters' `hw_counters` byte counts (a branch newer node_exporter has) are not read.
+//! adapters' `hw_counters` (`tx_bytes`, `rdma_read_bytes`, ...) are not read, as in 1.12:
+//! procfs reads `hw_counters/` of `mlx5_*` and `irdma*` devices only, and EFA support is an
+//! open pull request (node_exporter #3670, procfs #515).
 
 use super::family::{Family, Harvest, NoData, Registration, Roots, Samples, Settings};
 use crate::exposition::Kind;
