@@ -12,6 +12,11 @@
 //! `device/state` (`running`, `offline`, `blocked`, `transport-offline`, ...) or an NVMe
 //! controller's (`live`, ...); `running` and `live` count as active, anything else as failed.
 //!
+//! On by default, as in 1.12: the collector's final source registers it `defaultEnabled`
+//! (the pull request that added it, #3581, began `defaultDisabled`, and so does the copy of its
+//! branch at node_exporter 107afb5e), and OpenShift's monitoring operator added switches to
+//! turn it off because upstream turns it on (cluster-monitoring-operator #2996, #3080).
+//!
 //! Pitfalls: without `/sys/block` the family is "no data", as node_exporter says; a map
 //! without `slaves/` has no paths. Where procfs fails the whole collector (an unreadable
 //! `dm/name`, `dm/suspended`, `size` or path state), only that series or path is left out here.
