@@ -25,13 +25,15 @@ pub const REGISTRATION: Registration = Registration {
 
 fn make_family(settings: &Settings) -> Box<dyn Family> {
     Box::new(NetstatFamily {
-        buf: Vec::new(),
+        bufs: Default::default(),
+        metas: Vec::new(),
+        name: String::new(),
         fields: settings.flags.pattern("netstat.fields"),
     })
 }
 
-/// Protocol -> field -> value.
-type Stats = BTreeMap<String, BTreeMap<String, f64>>;
+/// Protocol -> field -> value, borrowed from the files' text (nothing is copied per field).
+type Stats<'a> = BTreeMap<&'a str, BTreeMap<&'a str, f64>>;
 
 /// node_exporter 1.12's default `--collector.netstat.fields`:
 /// `^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|
@@ -86,7 +88,7 @@ fn valid_metric_name(name: &str) -> bool {
 /// Parses `netstat`/`snmp`: header and value lines in pairs with the same `Proto:` prefix.
 /// A pair whose field counts differ, or a line with no partner, is skipped; so is a single
 /// value that is not a number.
-fn parse_pairs(text: &str, stats: &mut Stats) {
+fn parse_pairs<'a>(text: &'a str, stats: &mut Stats<'a>) {
     let mut header: Option<(&str, Vec<&str>)> = None;
     for line in text.lines() {
         let Some((proto, rest)) = line.split_once(':') else {
@@ -103,10 +105,10 @@ fn parse_pairs(text: &str, stats: &mut Stats) {
                 let mut values = BTreeMap::new();
                 for (n, v) in names.iter().zip(&fields) {
                     if let Ok(v) = v.parse() {
-                        values.insert(n.to_string(), v);
+                        values.insert(*n, v);
                     }
                 }
-                stats.insert(proto.to_owned(), values);
+                stats.insert(proto, values);
             }
             _ => header = Some((proto, fields)),
         }
@@ -114,7 +116,7 @@ fn parse_pairs(text: &str, stats: &mut Stats) {
 }
 
 /// Parses `snmp6`: `Ip6InReceives 12` lines, split after the first `6` of the name.
-fn parse_snmp6(text: &str, stats: &mut Stats) {
+fn parse_snmp6<'a>(text: &'a str, stats: &mut Stats<'a>) {
     let mut parsed = Stats::new();
     for line in text.lines() {
         let mut fields = line.split_ascii_whitespace();
@@ -124,19 +126,22 @@ fn parse_snmp6(text: &str, stats: &mut Stats) {
         let Some(six) = key.find('6') else { continue };
         let Ok(value) = value.parse() else { continue };
         let (proto, field) = key.split_at(six + 1);
-        parsed
-            .entry(proto.to_owned())
-            .or_default()
-            .insert(field.to_owned(), value);
+        parsed.entry(proto).or_default().insert(field, value);
     }
     stats.extend(parsed);
+}
+
+/// A selected field's metric name and help, kept from tick to tick (they do not change).
+#[derive(Debug, Clone)]
+struct Meta {
+    name: Arc<str>,
+    help: Arc<str>,
 }
 
 /// One selected sample: its metric name, help and value.
 #[derive(Debug)]
 struct Sample {
-    name: String,
-    help: String,
+    meta: Meta,
     value: f64,
 }
 
@@ -146,8 +151,16 @@ struct NetstatHarvest {
     samples: Vec<Sample>,
 }
 
+/// The files, in the order they are read (a protocol in a later one replaces an earlier one).
+const FILES: [&str; 3] = ["net/netstat", "net/snmp", "net/snmp6"];
+
 struct NetstatFamily {
-    buf: Vec<u8>,
+    /// One buffer per file: the parsed fields borrow from all three at once.
+    bufs: [Vec<u8>; 3],
+    /// The last tick's selected names and helps, sorted by name, reused while they last.
+    metas: Vec<Meta>,
+    /// `node_netstat_<Protocol>_<Field>` of the field at hand.
+    name: String,
     /// `--collector.netstat.fields`, matched (unanchored, as Go's `MatchString`) against
     /// `Protocol_Field`; [`default_field`] when not given.
     fields: Option<regex_lite::Regex>,
@@ -159,44 +172,71 @@ impl Family for NetstatFamily {
     }
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
-        let mut stats = Stats::new();
         let mut error = None;
-        let mut read_any = false;
-        for file in ["net/netstat", "net/snmp", "net/snmp6"] {
+        let mut texts = Vec::with_capacity(FILES.len());
+        for (file, buf) in FILES.iter().zip(&mut self.bufs) {
             let path = roots.proc(file);
-            match read_lossy(&path, &mut self.buf) {
-                Ok(text) if file == "net/snmp6" => parse_snmp6(&text, &mut stats),
-                Ok(text) => parse_pairs(&text, &mut stats),
+            match read_lossy(&path, buf) {
+                Ok(text) => texts.push((*file, text)),
                 Err(e) => {
                     if e.kind() != std::io::ErrorKind::NotFound {
                         error = Some(format!("{}: {e}", path.display()));
                     }
-                    continue;
                 }
             }
-            read_any = true;
         }
-        if let (false, Some(e)) = (read_any, error) {
+        if let (true, Some(e)) = (texts.is_empty(), error) {
             return Err(e);
         }
+        let mut stats = Stats::new();
+        for (file, text) in &texts {
+            if *file == "net/snmp6" {
+                parse_snmp6(text, &mut stats);
+            } else {
+                parse_pairs(text, &mut stats);
+            }
+        }
+        const PREFIX: &str = "node_netstat_";
         let mut samples = Vec::new();
         for (proto, fields) in &stats {
             for (field, &value) in fields {
-                let key = format!("{proto}_{field}");
-                let name = format!("node_netstat_{key}");
-                let wanted = match &self.fields {
-                    Some(re) => re.is_match(&key),
-                    None => default_field(&key),
-                };
-                if wanted && valid_metric_name(&name) {
-                    let help = format!("Statistic {proto}{field}.");
-                    samples.push(Sample { name, help, value });
+                self.name.clear();
+                for part in [PREFIX, proto, "_", field] {
+                    self.name.push_str(part);
                 }
+                let key = &self.name[PREFIX.len()..];
+                let wanted = match &self.fields {
+                    Some(re) => re.is_match(key),
+                    None => default_field(key),
+                };
+                if !wanted || !valid_metric_name(&self.name) {
+                    continue;
+                }
+                // The help names the protocol and field apart (two pairs may make one name).
+                let same_help = |m: &Meta| {
+                    let h = m.help.strip_prefix("Statistic ");
+                    h.and_then(|h| h.strip_prefix(proto))
+                        .and_then(|h| h.strip_prefix(field))
+                        == Some(".")
+                };
+                let known = self
+                    .metas
+                    .binary_search_by(|m| (*m.name).cmp(self.name.as_str()));
+                let meta = match known {
+                    Ok(i) if same_help(&self.metas[i]) => self.metas[i].clone(),
+                    _ => Meta {
+                        name: self.name.as_str().into(),
+                        help: format!("Statistic {proto}{field}.").into(),
+                    },
+                };
+                samples.push(Sample { meta, value });
             }
         }
-        crate::sort::sort_by(&mut samples, |a, b| a.name.cmp(&b.name));
+        crate::sort::sort_by(&mut samples, |a, b| a.meta.name.cmp(&b.meta.name));
         // `A_B` + `C` and `A` + `B_C` name the same metric: keep one.
-        samples.dedup_by(|a, b| a.name == b.name);
+        samples.dedup_by(|a, b| a.meta.name == b.meta.name);
+        self.metas.clear();
+        self.metas.extend(samples.iter().map(|s| s.meta.clone()));
         Ok(Arc::new(NetstatHarvest { samples }))
     }
 }
@@ -204,7 +244,7 @@ impl Family for NetstatFamily {
 impl Harvest for NetstatHarvest {
     fn render(&self, out: &mut Encoder) {
         for s in &self.samples {
-            out.one(&s.name, Kind::Untyped, &s.help, &[], s.value);
+            out.one(&s.meta.name, Kind::Untyped, &s.meta.help, &[], s.value);
         }
     }
 }
@@ -212,7 +252,7 @@ impl Harvest for NetstatHarvest {
 #[cfg(test)]
 mod tests {
     use super::{default_field, REGISTRATION};
-    use crate::collect::family::testing::{run, value};
+    use crate::collect::family::testing::{render, run, value};
 
     fn stat(text: &str, key: &str) -> Option<f64> {
         value(text, &format!("node_netstat_{key}"))
@@ -311,6 +351,36 @@ mod tests {
         assert_eq!(stat(&t, "Udp_RcvbufErrors"), Some(14.0));
         assert_eq!(stat(&t, "IpExt_InOctets"), Some(5120334871.0));
         assert_eq!(stat(&t, "Udp6_InDatagrams"), Some(88123.0));
+    }
+
+    /// Names and helps are kept from tick to tick: a second harvest renders as the first,
+    /// and a name two pairs make (`Foo` + `X_InErrors`, `Foo_X` + `InErrors`) takes the help
+    /// of the pair present in this tick.
+    #[test]
+    fn later_ticks_render_as_the_first() {
+        for host in ["vm", "pi", "laptop", "hostile"] {
+            let mut f = (REGISTRATION.make)(&Default::default());
+            let first = render(&mut *f, host);
+            assert_eq!(render(&mut *f, host), first, "{host}");
+        }
+        let dir = std::env::temp_dir().join(format!("psmonitor-netstat-{}", std::process::id()));
+        let net = dir.join("proc/net");
+        std::fs::create_dir_all(&net).unwrap();
+        let roots = crate::collect::family::Roots::under(&dir);
+        let mut f = (REGISTRATION.make)(&Default::default());
+        let mut tick = |text: &str| {
+            std::fs::write(net.join("netstat"), text).unwrap();
+            let mut out = crate::metrics::Encoder::default();
+            f.harvest(&roots).unwrap().render(&mut out);
+            out.finish()
+        };
+        let both = tick("Foo: X_InErrors\nFoo: 1\nFoo_X: InErrors\nFoo_X: 2\n");
+        let one = tick("Foo_X: InErrors\nFoo_X: 2\n");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(both.contains("Statistic FooX_InErrors.\n"), "{both}");
+        assert_eq!(value(&both, "node_netstat_Foo_X_InErrors"), Some(1.0));
+        assert!(one.contains("Statistic Foo_XInErrors.\n"), "{one}");
+        assert_eq!(value(&one, "node_netstat_Foo_X_InErrors"), Some(2.0));
     }
 
     #[test]
