@@ -85,6 +85,7 @@ pub mod users;
 pub mod vmstat;
 pub mod watchdog;
 pub mod wireless;
+pub mod words;
 pub mod xfs;
 pub mod zfs;
 

@@ -48,7 +48,7 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
     let comm = cap_name(&text[open + 1..close]).to_owned();
     // Fields after ")" start at field 3 (state); utime is 14, stime 15, num_threads 20,
     // starttime 22, rss 24.
-    let mut rest = text[close + 1..].split_whitespace();
+    let mut rest = super::words::words(&text[close + 1..]);
     let state = rest.next()?.chars().next()?;
     let mut next = |skip: usize| -> Option<u64> { rest.nth(skip)?.parse().ok() };
     let utime = next(10)?;

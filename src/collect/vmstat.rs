@@ -76,7 +76,7 @@ pub fn parse(text: &str) -> Vmstat {
 fn parse_with(text: &str, wanted: impl Fn(&str) -> bool) -> Vmstat {
     let mut out: Vec<(String, f64)> = Vec::new();
     for line in text.lines() {
-        let mut fields = line.split_whitespace();
+        let mut fields = super::words::words(line);
         let (Some(name), Some(value), None) = (fields.next(), fields.next(), fields.next()) else {
             continue;
         };
