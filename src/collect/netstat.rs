@@ -370,7 +370,7 @@ mod tests {
         let mut f = (REGISTRATION.make)(&Default::default());
         let mut tick = |text: &str| {
             std::fs::write(net.join("netstat"), text).unwrap();
-            let mut out = crate::metrics::Encoder::default();
+            let mut out = crate::exposition::Encoder::default();
             f.harvest(&roots).unwrap().render(&mut out);
             out.finish()
         };
