@@ -767,3 +767,53 @@ fn arp_in_a_network_namespace_matches_node_exporter() {
     want.retain(|s, _| s.contains("veth1"));
     assert_eq!(arp_only(&parse(&include_text).1), want, "{include_text}");
 }
+
+/// On this host, psmonitor's `node_arp_entries` over netlink (the default) counts what the
+/// kernel's `/proc/net/arp` lists, device by device (the two lists differ only in `NUD_NONE`
+/// entries, which live for an instant, and proxy entries). The table may change between the
+/// reads, so a try counts only when the file is the same before and after the tick that
+/// psmonitor read in; a few tries.
+#[test]
+fn arp_on_this_host_matches_proc_net_arp() {
+    let ps = Server::start(&[
+        "--interval",
+        "100",
+        "--collector.disable-defaults",
+        "--collector.arp",
+    ]);
+    let from_proc = |text: &str| -> BTreeMap<String, f64> {
+        let mut out = BTreeMap::new();
+        for line in text.lines().skip(1) {
+            if let Some(device) = line.split_whitespace().nth(5) {
+                *out.entry(format!("node_arp_entries{{device=\"{device}\"}}"))
+                    .or_default() += 1.0;
+            }
+        }
+        out
+    };
+    let entries = |text: &str| -> BTreeMap<String, f64> {
+        parse(text)
+            .1
+            .into_iter()
+            .filter(|(s, _)| s.starts_with("node_arp_entries{"))
+            .collect()
+    };
+    // The first scrape wakes the families up (they are not read while nobody scrapes).
+    get(ps.addr);
+    let mut tries = Vec::new();
+    for _ in 0..10 {
+        let before = std::fs::read_to_string("/proc/net/arp").unwrap();
+        ps.wait_ticks(2);
+        let text = get(ps.addr);
+        let after = std::fs::read_to_string("/proc/net/arp").unwrap();
+        if before != after {
+            continue;
+        }
+        let (want, have) = (from_proc(&before), entries(&text));
+        if want == have {
+            return;
+        }
+        tries.push(format!("/proc/net/arp:\n{before}psmonitor: {have:?}"));
+    }
+    panic!("no try matched:\n{}", tries.join("\n"));
+}

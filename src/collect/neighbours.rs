@@ -187,7 +187,30 @@ pub fn dump_ipv4(buf: &mut Vec<u8>, each: &mut dyn FnMut(Neighbour)) -> Result<(
     use std::sync::atomic::{AtomicU32, Ordering};
     static SEQ: AtomicU32 = AtomicU32::new(1);
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-    buf.resize(BUF_LEN, 0);
+    let fd = open()?;
+    // SAFETY: an all-zero sockaddr_nl is valid: pid 0 is the kernel, no groups.
+    let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    let req = request(seq);
+    // SAFETY: `req` and `kernel` outlive the call, with their sizes passed.
+    let sent = unsafe {
+        libc::sendto(
+            fd.0,
+            req.as_ptr().cast(),
+            req.len(),
+            0,
+            (&kernel as *const libc::sockaddr_nl).cast(),
+            std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+        )
+    };
+    if sent != req.len() as isize {
+        return Err(last_error("netlink request"));
+    }
+    receive(&fd, seq, buf, each)
+}
+
+/// A `NETLINK_ROUTE` socket whose sends and receives give up after [`RECV_TIMEOUT`].
+fn open() -> Result<Fd, String> {
     // SAFETY: socket(2) with constant arguments; the descriptor is owned by `Fd`.
     let fd = unsafe {
         libc::socket(
@@ -219,24 +242,18 @@ pub fn dump_ipv4(buf: &mut Vec<u8>, each: &mut dyn FnMut(Neighbour)) -> Result<(
             return Err(last_error("netlink timeout"));
         }
     }
-    // SAFETY: an all-zero sockaddr_nl is valid: pid 0 is the kernel, no groups.
-    let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-    kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-    let req = request(seq);
-    // SAFETY: `req` and `kernel` outlive the call, with their sizes passed.
-    let sent = unsafe {
-        libc::sendto(
-            fd.0,
-            req.as_ptr().cast(),
-            req.len(),
-            0,
-            (&kernel as *const libc::sockaddr_nl).cast(),
-            std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-        )
-    };
-    if sent != req.len() as isize {
-        return Err(last_error("netlink request"));
-    }
+    Ok(fd)
+}
+
+/// Receives the kernel's answer to dump `seq` on `fd` until `NLMSG_DONE`, within
+/// [`DEADLINE`] and [`MAX_BYTES`].
+fn receive(
+    fd: &Fd,
+    seq: u32,
+    buf: &mut Vec<u8>,
+    each: &mut dyn FnMut(Neighbour),
+) -> Result<(), String> {
+    buf.resize(BUF_LEN, 0);
     let start = Instant::now();
     let mut total = 0usize;
     loop {
@@ -470,6 +487,16 @@ mod tests {
                 "permanent"
             ]
         );
+    }
+
+    /// A socket the kernel never answers (no request was sent) gives an error after the
+    /// receive timeout instead of holding the sampler.
+    #[test]
+    fn a_silent_socket_times_out() {
+        let fd = open().unwrap();
+        let mut buf = Vec::new();
+        let err = receive(&fd, 1, &mut buf, &mut |_| panic!("no entry")).unwrap_err();
+        assert!(err.starts_with("netlink answer: "), "{err}");
     }
 
     /// The real kernel answers the dump with IPv4 entries only (how many this host has is its
