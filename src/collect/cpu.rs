@@ -54,36 +54,20 @@ impl Times {
     }
 }
 
-/// Parses `/proc/stat` into the aggregate line and one entry per online CPU, by CPU number
-/// (an offline CPU has no line, so position is not a CPU's name).
-pub fn parse_stat(text: &str) -> (Times, Vec<(u32, Times)>) {
-    let mut all = Times::default();
-    let mut cores = Vec::new();
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix("cpu") else {
-            continue;
-        };
-        // "cpu  ..." is the aggregate, "cpuN ..." one CPU; anything else is skipped.
-        let (cpu, numbers) = if rest.starts_with(char::is_whitespace) {
-            (None, rest)
-        } else {
-            match rest.split_once(char::is_whitespace) {
-                Some((id, numbers)) => match id.parse::<u32>() {
-                    Ok(n) => (Some(n), numbers),
-                    Err(_) => continue,
-                },
-                _ => continue,
-            }
-        };
-        let mut t = Times::default();
-        for (slot, v) in t.0.iter_mut().zip(numbers.split_whitespace()) {
-            *slot = v.parse().unwrap_or(0);
-        }
-        match cpu {
-            None => all = t,
-            Some(n) => cores.push((n, t)),
-        }
-    }
+/// The JSON model's view of `/proc/stat`: the aggregate line and one entry per online CPU, by
+/// CPU number (an offline CPU has no line, so position is not a CPU's name). A field that is
+/// not a number counts as 0; a line that starts with whitespace or has no numbers is none.
+pub fn times(stat: &crate::read::stat::Stat) -> (Times, Vec<(u32, Times)>) {
+    let all = stat
+        .total
+        .filter(|l| !l.indented)
+        .map_or(Times::default(), |l| Times(l.times));
+    let cores = stat
+        .cpus
+        .iter()
+        .filter(|l| !l.indented && l.fields > 0)
+        .map(|l| (l.cpu, Times(l.times)))
+        .collect();
     (all, cores)
 }
 
@@ -91,7 +75,6 @@ pub fn parse_stat(text: &str) -> (Times, Vec<(u32, Times)>) {
 #[derive(Default)]
 pub struct CpuCollector {
     prev: Option<(Times, Vec<(u32, Times)>)>,
-    buf: Vec<u8>,
 }
 
 /// One CPU reading: usage over the last interval, in all and per online CPU.
@@ -112,10 +95,11 @@ impl CpuCollector {
     /// CPU is compared with its own previous line, by number; one that was offline is
     /// compared with boot, like the first reading.
     pub fn sample(&mut self, roots: &super::family::Roots) -> CpuSample {
-        let (all, cores) = match read_into(roots.proc("stat"), &mut self.buf) {
-            Ok(text) => parse_stat(text),
-            Err(_) => return CpuSample::default(),
+        let stat = crate::read::stat::read(&roots.proc("stat"));
+        let Some(stat) = stat.exact() else {
+            return CpuSample::default();
         };
+        let (all, cores) = times(stat);
         // With no previous reading, compare against boot (all zeros): the first snapshot then
         // shows the average since boot instead of a meaningless 0 or instant value.
         let (pall, pcores) = self.prev.take().unwrap_or_default();
@@ -183,6 +167,16 @@ pub fn frequency_mhz(roots: &super::family::Roots, buf: &mut Vec<u8>, cpus: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The JSON model's view of a `/proc/stat` text.
+    pub(super) fn parse_stat(text: &str) -> (Times, Vec<(u32, Times)>) {
+        times(&crate::read::stat::parse(text))
+    }
+
+    /// The `cpu` family's view of a `/proc/stat` text.
+    fn parse_cpu_lines(text: &str) -> Vec<(u32, [u64; COLUMNS])> {
+        cpu_lines(&crate::read::stat::parse(text))
+    }
 
     #[test]
     fn shares_split_the_interval_by_mode() {
@@ -344,6 +338,7 @@ intr 12345\nctxt 99\n";
     mod props {
         //! Properties of the `/proc/stat` parser and the usage arithmetic.
         use super::super::*;
+        use super::parse_stat;
         use proptest::collection::vec;
         use proptest::prelude::*;
 
@@ -469,8 +464,7 @@ struct InfoOptions {
     bugs_include: Option<regex_lite::Regex>,
 }
 
-/// Columns of a `cpuN` line of `/proc/stat`, as [`Times`] orders them.
-const COLUMNS: usize = 10;
+use crate::read::stat::COLUMNS;
 
 /// Seconds per column of one CPU line (user nice system idle iowait irq softirq steal guest
 /// guest_nice).
@@ -480,13 +474,7 @@ pub type Seconds = [f64; COLUMNS];
 /// back: its counters start over (node_exporter's `jumpBackSeconds`).
 const JUMP_BACK_SECONDS: f64 = 3.0;
 
-/// The CPU number of a `cpuN` word (`/proc/stat` and `/proc/schedstat` lines, sysfs
-/// `devices/system/cpu` entries); `None` for `cpu`, `cpufreq` or `cpuX`.
-pub fn cpu_number(word: &str) -> Option<u32> {
-    word.strip_prefix("cpu")
-        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|n| n.parse::<u32>().ok())
-}
+pub use crate::read::stat::cpu_number;
 
 /// The numbers of the `cpuN` entries of sysfs `devices/system/cpu` at `dir`, sorted; empty if
 /// it cannot be listed.
@@ -502,31 +490,15 @@ pub fn sysfs_cpus(dir: &std::path::Path) -> Vec<u32> {
     cpus
 }
 
-/// The `cpuN` lines of `/proc/stat`: CPU number and jiffies per column (columns the kernel does
-/// not write are 0). The aggregate `cpu` line is left out, and so is a line with a field that
-/// is not a number, rather than reporting half of it.
-pub fn parse_cpu_lines(text: &str) -> Vec<(u32, [u64; COLUMNS])> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let mut fields = line.split_whitespace();
-        let Some(id) = fields.next().and_then(cpu_number) else {
-            continue;
-        };
-        let mut t = [0u64; COLUMNS];
-        let mut n = 0;
-        let mut ok = true;
-        for (slot, v) in t.iter_mut().zip(fields) {
-            match v.parse() {
-                Ok(v) => *slot = v,
-                Err(_) => ok = false,
-            }
-            n += 1;
-        }
-        if ok && n > 0 {
-            out.push((id, t));
-        }
-    }
-    out
+/// The `cpu` family's view of `/proc/stat`: the `cpuN` lines' CPU number and jiffies per
+/// column (columns the kernel does not write are 0). The aggregate `cpu` line is left out, and
+/// so is a line with a field that is not a number, rather than reporting half of it.
+pub fn cpu_lines(stat: &crate::read::stat::Stat) -> Vec<(u32, [u64; COLUMNS])> {
+    stat.cpus
+        .iter()
+        .filter(|l| l.complete && l.fields > 0)
+        .map(|l| (l.cpu, l.times))
+        .collect()
 }
 
 /// Parses a sysfs CPU list (`0-3,8,10-11`); `None` if it is malformed.
@@ -692,9 +664,10 @@ impl super::family::Family for CpuFamily {
         &mut self,
         roots: &super::family::Roots,
     ) -> Result<std::sync::Arc<dyn super::family::Harvest>, String> {
-        let lines = match crate::read::procfs::read_present(roots.proc("stat"), &mut self.buf)? {
+        let stat = crate::read::stat::read(&roots.proc("stat"));
+        let lines = match stat.present()? {
             None => return Ok(std::sync::Arc::new(super::family::Empty)),
-            Some(text) => parse_cpu_lines(&text),
+            Some(stat) => cpu_lines(stat),
         };
         self.update(&lines);
         if self.isolated.is_none() {
@@ -851,6 +824,11 @@ impl CpuHarvest {
 #[cfg(test)]
 mod family_tests {
     use super::*;
+
+    /// The `cpu` family's view of a `/proc/stat` text.
+    fn parse_cpu_lines(text: &str) -> Vec<(u32, [u64; COLUMNS])> {
+        cpu_lines(&crate::read::stat::parse(text))
+    }
     use crate::collect::family::testing::{render, value};
     use crate::collect::family::Family;
     use proptest::prelude::*;

@@ -177,6 +177,51 @@ impl<H: Harvest + 'static> Family for ProcFile<H> {
     }
 }
 
+/// A family that renders its view of a file more than one view reads: `read` is its module in
+/// `src/read/` (the file parsed once a tick, for every view), `view` the family's projection.
+/// A missing file is an empty harvest, an unreadable one the family's error.
+pub struct Shared<T: 'static, H> {
+    name: &'static str,
+    /// Below procfs, as [`Roots::proc`] takes it.
+    file: &'static str,
+    read: fn(&std::path::Path) -> std::rc::Rc<crate::read::Reading<T>>,
+    view: View<T, H>,
+}
+
+/// A [`Shared`] family's projection of its reading.
+type View<T, H> = Box<dyn Fn(&T) -> Result<H, String> + Send>;
+
+impl<T: 'static, H> Shared<T, H> {
+    /// The family `name`, showing `view` of `read`'s reading of `file` below procfs.
+    pub fn new(
+        name: &'static str,
+        file: &'static str,
+        read: fn(&std::path::Path) -> std::rc::Rc<crate::read::Reading<T>>,
+        view: impl Fn(&T) -> Result<H, String> + Send + 'static,
+    ) -> Self {
+        Shared {
+            name,
+            file,
+            read,
+            view: Box::new(view),
+        }
+    }
+}
+
+impl<T: 'static, H: Harvest + 'static> Family for Shared<T, H> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
+        let reading = (self.read)(&roots.proc(self.file));
+        match reading.present()? {
+            None => Ok(Arc::new(Empty)),
+            Some(value) => Ok(Arc::new((self.view)(value)?)),
+        }
+    }
+}
+
 /// One sample of a family whose name is known only once the files are read.
 #[derive(Debug)]
 struct Row {

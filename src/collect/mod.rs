@@ -258,11 +258,9 @@ impl Collector {
             families,
             last_harvest: None,
             interval: collection.interval,
-            boot_time: crate::read::procfs::read_trimmed("/proc/stat")
-                .and_then(|t| {
-                    let line = t.lines().find_map(|l| l.strip_prefix("btime "))?;
-                    line.trim().parse::<u64>().ok()
-                })
+            boot_time: crate::read::stat::read(std::path::Path::new("/proc/stat"))
+                .exact()
+                .and_then(|s| s.btime)
                 .map_or(0.0, |b| b as f64),
             // SAFETY: sysconf has no preconditions.
             page_size: match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {

@@ -6,7 +6,7 @@
 //! lines are the `cpu` family's. A `softirq` line with fewer than the ten vectors leaves the
 //! softirq series out (procfs fails the whole collector on it).
 
-use super::family::{Family, Harvest, ProcFile, Registration, Settings};
+use super::family::{Family, Harvest, Registration, Settings, Shared};
 use crate::exposition::{Encoder, Kind};
 
 /// Registers the `stat` family.
@@ -17,17 +17,18 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(settings: &Settings) -> Box<dyn Family> {
-    let parse: fn(&str) -> Result<Stat, String> = if settings.flags.switch("stat.softirq") {
-        |text| {
+    let show_softirq = settings.flags.switch("stat.softirq");
+    Box::new(Shared::new(
+        "stat",
+        "stat",
+        crate::read::stat::read,
+        move |s: &crate::read::stat::Stat| {
             Ok(Stat {
-                show_softirq: true,
-                ..parse(text)
+                show_softirq,
+                ..view(s)
             })
-        }
-    } else {
-        |text| Ok(parse(text))
-    };
-    Box::new(ProcFile::new("stat", "stat", parse))
+        },
+    ))
 }
 
 /// The softirq vectors of the `softirq` line, in the kernel's order (`softirq_to_name`).
@@ -64,36 +65,19 @@ pub struct Stat {
     pub show_softirq: bool,
 }
 
-/// Parses the kernel-wide lines of `/proc/stat`.
-pub fn parse(text: &str) -> Stat {
-    let mut s = Stat::default();
-    for line in text.lines() {
-        let mut fields = line.split_whitespace();
-        let slot = match fields.next() {
-            Some("softirq") => {
-                // The total, then the vectors; the total is not exported.
-                let v: Vec<u64> = fields
-                    .skip(1)
-                    .take(10)
-                    .map_while(|v| v.parse().ok())
-                    .collect();
-                s.softirq = v.try_into().ok();
-                continue;
-            }
-            Some("intr") => &mut s.intr,
-            Some("ctxt") => &mut s.ctxt,
-            Some("processes") => &mut s.forks,
-            Some("btime") => &mut s.btime,
-            Some("procs_running") => &mut s.procs_running,
-            Some("procs_blocked") => &mut s.procs_blocked,
-            _ => continue,
-        };
-        *slot = fields
-            .next()
-            .and_then(|v| v.parse::<u64>().ok())
-            .map(|v| v as f64);
+/// The family's view of `/proc/stat`: its kernel-wide lines.
+pub fn view(s: &crate::read::stat::Stat) -> Stat {
+    let f = |v: Option<u64>| v.map(|v| v as f64);
+    Stat {
+        intr: f(s.intr),
+        ctxt: f(s.ctxt),
+        forks: f(s.processes),
+        btime: f(s.btime),
+        procs_running: f(s.procs_running),
+        procs_blocked: f(s.procs_blocked),
+        softirq: s.softirq,
+        show_softirq: false,
     }
-    s
 }
 
 impl Harvest for Stat {
@@ -158,6 +142,11 @@ mod tests {
     use super::*;
     use crate::collect::family::testing::{assert_values, run, value};
     use proptest::prelude::*;
+
+    /// The family's view of a `/proc/stat` text.
+    fn parse(text: &str) -> Stat {
+        view(&crate::read::stat::parse(text))
+    }
 
     #[test]
     fn vm_fixture() {

@@ -1,11 +1,94 @@
 //! Reading the host: the only code that touches its files.
 //!
-//! [`procfs`] (file, attribute and directory readers), [`statfs`] (`statvfs` with a time
-//! limit) and [`tick`], which makes every one of their reads in a tick happen once and be
-//! shared (see its docs).
+//! - [`procfs`] (file, attribute and directory readers), [`statfs`] (`statvfs` with a time
+//!   limit) and [`tick`], which makes every one of their reads in a tick happen once and be
+//!   shared (see its docs);
+//! - one module per file that more than one view reads, which parses it once a tick into a
+//!   typed reading ([`shared`]): [`stat`] (`/proc/stat`: the CPU model, the `cpu` and `stat`
+//!   families). The views (`src/collect/`: the JSON model, the families, and through the
+//!   snapshot the Glances API) project these readings and never parse those files themselves.
 //!
-//! Nothing here imports `collect`, `metrics` or `config` (`collect::tests::imports_run_one_way`).
+//! A file only one family reads (`btrfs`, `nfs`, ...) is parsed by that family, read through
+//! [`procfs`] (so it is still opened at most once a tick). Nothing here imports `collect`,
+//! `metrics` or `config` (`collect::tests::imports_run_one_way`).
 
 pub mod procfs;
+pub mod stat;
 pub mod statfs;
 pub mod tick;
+
+use std::path::Path;
+use std::rc::Rc;
+
+/// One tick's reading of a shared file, parsed once into `T`.
+#[derive(Debug)]
+pub enum Reading<T> {
+    /// The file is not there (no such file, or a path component that is not a directory).
+    Absent,
+    /// It is there and could not be read: `path: error`.
+    Failed(String),
+    /// Read and parsed. `exact` is false when the file held bytes that are not UTF-8 (they were
+    /// read as U+FFFD) or was longer than [`procfs::READ_CAP`] (its start was parsed).
+    Read { value: T, exact: bool },
+}
+
+impl<T> Reading<T> {
+    /// The reading of a file that was there and read exactly (all UTF-8, not cut), as
+    /// [`procfs::read_into`] reads it: what the JSON model shows, or nothing.
+    pub fn exact(&self) -> Option<&T> {
+        match self {
+            Reading::Read { value, exact: true } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The reading as [`procfs::read_present`] reads a family's file: `None` when the file is
+    /// not there, an error (naming the path) when it could not be read, its parse otherwise.
+    pub fn present(&self) -> Result<Option<&T>, String> {
+        match self {
+            Reading::Absent => Ok(None),
+            Reading::Failed(e) => Err(e.clone()),
+            Reading::Read { value, .. } => Ok(Some(value)),
+        }
+    }
+}
+
+/// This tick's reading of the file at `path`, parsed by `parse` once a tick whichever view
+/// asks (outside a tick, read and parsed on each call).
+pub fn shared<T: 'static>(path: &Path, parse: fn(&str) -> T) -> Rc<Reading<T>> {
+    tick::parsed(path, || read_parsed(path, parse))
+}
+
+fn read_parsed<T>(path: &Path, parse: fn(&str) -> T) -> Reading<T> {
+    let lossy = |bytes: &[u8]| parse(&String::from_utf8_lossy(bytes));
+    // The tick's bytes, when it has them, parsed where they lie.
+    if let Some(got) = tick::file(path) {
+        return match got {
+            Ok(b) => match std::str::from_utf8(&b.data) {
+                Ok(text) if !b.truncated => Reading::Read {
+                    value: parse(text),
+                    exact: true,
+                },
+                _ => Reading::Read {
+                    value: lossy(&b.data),
+                    exact: false,
+                },
+            },
+            Err(e) if procfs::is_absent(&e) => Reading::Absent,
+            Err(e) => Reading::Failed(format!("{}: {e}", path.display())),
+        };
+    }
+    let mut buf = Vec::new();
+    match procfs::read_into(path, &mut buf) {
+        Ok(text) => Reading::Read {
+            value: parse(text),
+            exact: true,
+        },
+        Err(e) if procfs::is_absent(&e) => Reading::Absent,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Reading::Read {
+            value: lossy(&buf),
+            exact: false,
+        },
+        Err(e) => Reading::Failed(format!("{}: {e}", path.display())),
+    }
+}

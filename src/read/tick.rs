@@ -116,6 +116,8 @@ struct Kept {
     files: Map<File>,
     dirs: Map<Result<Rc<[Entry]>, Failure>>,
     statfs: Map<super::statfs::Answer>,
+    /// Typed readings ([`parsed`]), by path and type.
+    parsed: Map<Vec<(std::any::TypeId, Rc<dyn std::any::Any>)>>,
     stats: Stats,
 }
 
@@ -194,6 +196,30 @@ pub fn file(path: &Path) -> Option<io::Result<Bytes>> {
         File::Failed(e) => Some(Err(e.error())),
         File::Special => None,
     }
+}
+
+/// This tick's typed reading of `path` (see `super::shared`): made by `make` the first time a
+/// tick asks for it, then handed to every view that asks again; made afresh when no tick is open.
+pub fn parsed<T: 'static>(path: &Path, make: impl FnOnce() -> T) -> Rc<T> {
+    let id = std::any::TypeId::of::<T>();
+    let kept = with_kept(|k| {
+        let got = k.parsed.get(key(path))?.iter().find(|(t, _)| *t == id)?;
+        Rc::clone(&got.1).downcast::<T>().ok()
+    })
+    .flatten();
+    if let Some(got) = kept {
+        return got;
+    }
+    // Made outside the borrow: `make` reads through this tick.
+    let made = Rc::new(make());
+    with_kept(|k| {
+        let any: Rc<dyn std::any::Any> = made.clone();
+        k.parsed
+            .entry(key(path).into())
+            .or_default()
+            .push((id, any));
+    });
+    made
 }
 
 /// Files longer than this are read but not kept for the tick.
