@@ -7,7 +7,7 @@
 //! them, so a new kernel's new field appears without a code change; `Cached` is the kernel's
 //! `Cached` alone (the JSON API's "cached" adds `SReclaimable`, node_exporter's does not).
 
-use super::family::{Family, Harvest, ProcFile, Registration, Settings};
+use super::family::{Family, Harvest, Registration, Settings, Shared};
 use crate::exposition::{Encoder, Kind};
 
 /// Registers the `meminfo` family.
@@ -18,7 +18,12 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(ProcFile::new("meminfo", "meminfo", |text| Ok(parse(text))))
+    Box::new(Shared::new(
+        "meminfo",
+        "meminfo",
+        crate::read::meminfo::read,
+        |m: &crate::read::meminfo::Meminfo| Ok(view(m)),
+    ))
 }
 
 /// One tick of `/proc/meminfo`: metric name (`node_memory_...`) and value, in file order.
@@ -47,27 +52,18 @@ pub fn field_name(key: &str) -> Option<String> {
     valid.then_some(name)
 }
 
-/// Parses `/proc/meminfo`. A line that is not `Key: value [kB]` is skipped; a key seen twice
-/// keeps its first value (two samples of one series would be an invalid exposition).
-pub fn parse(text: &str) -> Meminfo {
+/// The family's view of `/proc/meminfo`: every field under node_exporter's name, in file
+/// order. A key that is no valid metric name is left out; a name seen twice keeps its first
+/// value (two samples of one series would be an invalid exposition).
+pub fn view(m: &crate::read::meminfo::Meminfo) -> Meminfo {
     let mut out: Vec<(String, f64)> = Vec::new();
-    for line in text.lines() {
-        let mut fields = line.split_whitespace();
-        let (Some(key), Some(value)) = (fields.next(), fields.next()) else {
-            continue;
+    for f in &m.0 {
+        let (suffix, value) = if f.unit {
+            ("_bytes", f.value as f64 * 1024.0)
+        } else {
+            ("", f.value as f64)
         };
-        let Some(key) = key.strip_suffix(':') else {
-            continue;
-        };
-        let Ok(value) = value.parse::<u64>() else {
-            continue;
-        };
-        let (suffix, value) = match (fields.next(), fields.next()) {
-            (None, _) => ("", value as f64),
-            (Some(_unit), None) => ("_bytes", value as f64 * 1024.0),
-            _ => continue,
-        };
-        let Some(field) = field_name(key) else {
+        let Some(field) = field_name(&f.key) else {
             continue;
         };
         let name = format!("node_memory_{field}{suffix}");
@@ -99,6 +95,11 @@ mod tests {
     use super::*;
     use crate::collect::family::testing::{assert_values, run, value};
     use proptest::prelude::*;
+
+    /// The family's view of a `/proc/meminfo` text.
+    fn parse(text: &str) -> Meminfo {
+        view(&crate::read::meminfo::parse(text))
+    }
 
     #[test]
     fn vm_fixture_has_every_field() {

@@ -3,7 +3,6 @@
 //! `percent = (total - available) / total`.
 
 use crate::model::{gib, percent, Memory};
-use crate::read::procfs::{field_u64, read_into};
 
 /// Raw byte counts, kept for `/metrics`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -21,16 +20,18 @@ pub struct MemInfo {
     pub shared: u64,
 }
 
-/// Parses `/proc/meminfo` (values in kB) into bytes.
-pub fn parse(text: &str) -> MemInfo {
+/// The JSON model's view of `/proc/meminfo` (values in kB) in bytes: each field's first value.
+pub fn view(m: &crate::read::meminfo::Meminfo) -> MemInfo {
     // Saturating: a corrupt or hostile value must not overflow (a panic in debug builds).
-    let kb = |k: &str| field_u64(text, k).unwrap_or(0).saturating_mul(1024);
+    let kb = |k: &str| m.get(k).unwrap_or(0).saturating_mul(1024);
     let free = kb("MemFree");
     MemInfo {
         total: kb("MemTotal"),
         free,
         // Kernels before 3.14 lack MemAvailable; free is the conservative stand-in.
-        available: field_u64(text, "MemAvailable").map_or(free, |v| v.saturating_mul(1024)),
+        available: m
+            .get("MemAvailable")
+            .map_or(free, |v| v.saturating_mul(1024)),
         buffers: kb("Buffers"),
         cached: kb("Cached").saturating_add(kb("SReclaimable")),
         swap_total: kb("SwapTotal"),
@@ -42,9 +43,10 @@ pub fn parse(text: &str) -> MemInfo {
 }
 
 /// Reads `/proc/meminfo`; zeros if it cannot be read.
-pub fn read(roots: &super::family::Roots, buf: &mut Vec<u8>) -> MemInfo {
-    read_into(roots.proc("meminfo"), buf)
-        .map(parse)
+pub fn read(roots: &super::family::Roots) -> MemInfo {
+    crate::read::meminfo::read(&roots.proc("meminfo"))
+        .exact()
+        .map(view)
         .unwrap_or_default()
 }
 
@@ -90,6 +92,11 @@ impl MemInfo {
 mod tests {
     use super::*;
 
+    /// The JSON model's view of a `/proc/meminfo` text.
+    pub(super) fn parse(text: &str) -> MemInfo {
+        view(&crate::read::meminfo::parse(text))
+    }
+
     #[test]
     fn psutil_definitions() {
         let m = parse(
@@ -117,6 +124,7 @@ SReclaimable:      50000 kB\nSwapTotal:       1048576 kB\nSwapFree:         5242
     mod props {
         //! Properties of the `/proc/meminfo` parser and psutil's definitions.
         use super::super::*;
+        use super::parse;
         use proptest::collection::vec;
         use proptest::prelude::*;
 

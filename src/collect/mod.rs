@@ -321,7 +321,7 @@ impl Collector {
             cpu::frequency_mhz(&self.roots, &mut self.buf, count).map(|f| model::round(f, 2));
         let sensors = sensors::read_all(&self.sensors, &mut self.buf);
         let cpu_temp = sensors::pick_cpu(&sensors);
-        let mem = memory::read(&self.roots, &mut self.buf);
+        let mem = memory::read(&self.roots);
         let disks = disk::mounted(&self.roots, &mut self.buf, &mut self.statfs);
         // `/` is in the mount table on any host; measured apart only where it is not.
         let root = match disks.iter().find(|(m, _)| m.mountpoint == "/") {

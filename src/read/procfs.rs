@@ -106,14 +106,6 @@ pub fn read_u64(path: impl AsRef<Path>, buf: &mut Vec<u8>) -> Option<u64> {
     read_into(path, buf).ok()?.trim().parse().ok()
 }
 
-/// Parses the value after `key:` in a `Key:   value unit` style file such as `/proc/meminfo`.
-pub fn field_u64(text: &str, key: &str) -> Option<u64> {
-    text.lines().find_map(|line| {
-        let rest = line.strip_prefix(key)?.strip_prefix(':')?;
-        rest.split_whitespace().next()?.parse().ok()
-    })
-}
-
 /// Reads the file at `path` as [`read_lossy`] does, or `None` when it is not there: a family
 /// whose files the host lacks reports nothing instead of failing. Other errors name the path.
 pub fn read_present(
@@ -368,52 +360,5 @@ mod tests {
         assert_eq!(read_into(&big, &mut buf).unwrap(), "ok\n");
         assert!(buf.capacity() <= READ_CAP, "the buffer shrinks back");
         let _ = std::fs::remove_dir_all(&dir);
-    }
-    use proptest::collection::{btree_map, vec};
-    use proptest::prelude::*;
-
-    proptest! {
-        #![proptest_config(crate::testing::cases(128))]
-
-        /// Any text and any key: a value comes only from a line that starts with `key:`,
-        /// and a valid first line wins over whatever follows.
-        #[test]
-        fn any_text_parses(
-            bytes in vec(any::<u8>(), 0..400),
-            key in any::<String>(),
-            v in any::<u64>(),
-        ) {
-            let text = String::from_utf8_lossy(&bytes);
-            if let Some(got) = field_u64(&text, &key) {
-                let from_a_line = text.lines().any(|l| {
-                    l.strip_prefix(key.as_str())
-                        .and_then(|r| r.strip_prefix(':'))
-                        .and_then(|r| r.split_whitespace().next())
-                        .and_then(|n| n.parse().ok())
-                        == Some(got)
-                });
-                prop_assert!(from_a_line, "{} from no line", got);
-            }
-            if !key.contains(['\n', '\r']) {
-                prop_assert_eq!(field_u64(&format!("{key}: {v} kB\n{text}"), &key), Some(v));
-            }
-        }
-
-        /// Every key of a generated `Key:   value unit` file is found with its value, and a
-        /// key that is only a prefix of another (`Mem` of `MemFree`) is not.
-        #[test]
-        fn generated_fields_are_found(fields in btree_map("[A-Z][A-Za-z_()]{1,15}", any::<u64>(), 1..12)) {
-            let text: String = fields
-                .iter()
-                .map(|(k, v)| format!("{k}:{v:>12} kB\n"))
-                .collect();
-            for (k, v) in &fields {
-                prop_assert_eq!(field_u64(&text, k), Some(*v));
-                let prefix = &k[..1];
-                if !fields.contains_key(prefix) {
-                    prop_assert_eq!(field_u64(&text, prefix), None);
-                }
-            }
-        }
     }
 }
