@@ -44,9 +44,11 @@ fn default_field(key: &str) -> bool {
     if key.ends_with("_InErrors") || key.ends_with("_InErrs") {
         return true;
     }
-    let Some((proto, field)) = key.split_once('_') else {
+    // At the first `_` (a byte search: this runs for every field of the three files).
+    let Some(at) = key.bytes().position(|b| b == b'_') else {
         return false;
     };
+    let (proto, field) = (&key[..at], &key[at + 1..]);
     match proto {
         "Ip" => field == "Forwarding",
         "Ip6" | "IpExt" => matches!(field, "InOctets" | "OutOctets"),
@@ -87,8 +89,14 @@ fn valid_metric_name(name: &str) -> bool {
 
 /// Parses `netstat`/`snmp`: header and value lines in pairs with the same `Proto:` prefix.
 /// A pair whose field counts differ, or a line with no partner, is skipped; so is a single
-/// value that is not a number.
-fn parse_pairs<'a>(text: &'a str, stats: &mut Stats<'a>) {
+/// value that is not a number. Only the fields `keep` selects are parsed and kept (most are
+/// not, and a value nobody shows need not be read); a pair replaces its protocol's earlier
+/// fields all the same.
+fn parse_pairs<'a>(
+    text: &'a str,
+    stats: &mut Stats<'a>,
+    keep: &mut impl FnMut(&str, &str) -> bool,
+) {
     let mut header: Option<(&str, Vec<&str>)> = None;
     for line in text.lines() {
         let Some((proto, rest)) = line.split_once(':') else {
@@ -104,6 +112,9 @@ fn parse_pairs<'a>(text: &'a str, stats: &mut Stats<'a>) {
                 // Inserted, not collected: `collect` into a map sorts (src/sort.rs).
                 let mut values = BTreeMap::new();
                 for (n, v) in names.iter().zip(&fields) {
+                    if !keep(proto, n) {
+                        continue;
+                    }
                     if let Ok(v) = v.parse() {
                         values.insert(*n, v);
                     }
@@ -115,8 +126,13 @@ fn parse_pairs<'a>(text: &'a str, stats: &mut Stats<'a>) {
     }
 }
 
-/// Parses `snmp6`: `Ip6InReceives 12` lines, split after the first `6` of the name.
-fn parse_snmp6<'a>(text: &'a str, stats: &mut Stats<'a>) {
+/// Parses `snmp6`: `Ip6InReceives 12` lines, split after the first `6` of the name. A
+/// protocol with a numeric value replaces its earlier fields, with those `keep` selects.
+fn parse_snmp6<'a>(
+    text: &'a str,
+    stats: &mut Stats<'a>,
+    keep: &mut impl FnMut(&str, &str) -> bool,
+) {
     let mut parsed = Stats::new();
     for line in text.lines() {
         let mut fields = line.split_ascii_whitespace();
@@ -124,12 +140,42 @@ fn parse_snmp6<'a>(text: &'a str, stats: &mut Stats<'a>) {
             continue;
         };
         let Some(six) = key.find('6') else { continue };
-        let Ok(value) = value.parse() else { continue };
         let (proto, field) = key.split_at(six + 1);
+        if !keep(proto, field) {
+            // Not shown, but a number still makes its protocol replace the earlier one.
+            if !parsed.contains_key(proto) && value.parse::<f64>().is_ok() {
+                parsed.insert(proto, BTreeMap::new());
+            }
+            continue;
+        }
+        let Ok(value) = value.parse() else { continue };
         parsed.entry(proto).or_default().insert(field, value);
     }
     stats.extend(parsed);
 }
+
+/// Whether `Protocol_Field` is selected (by `fields`, or [`default_field`]) and makes a valid
+/// metric name; `name` is left holding `node_netstat_Protocol_Field`.
+fn selected(
+    name: &mut String,
+    fields: Option<&regex_lite::Regex>,
+    proto: &str,
+    field: &str,
+) -> bool {
+    name.clear();
+    for part in [PREFIX, proto, "_", field] {
+        name.push_str(part);
+    }
+    let key = &name[PREFIX.len()..];
+    let wanted = match fields {
+        Some(re) => re.is_match(key),
+        None => default_field(key),
+    };
+    wanted && valid_metric_name(name)
+}
+
+/// The metric names' prefix.
+const PREFIX: &str = "node_netstat_";
 
 /// A selected field's metric name and help, kept from tick to tick (they do not change).
 #[derive(Debug, Clone)]
@@ -189,29 +235,20 @@ impl Family for NetstatFamily {
             return Err(e);
         }
         let mut stats = Stats::new();
+        let (name, fields) = (&mut self.name, self.fields.as_ref());
+        let mut keep = |proto: &str, field: &str| selected(name, fields, proto, field);
         for (file, text) in &texts {
             if *file == "net/snmp6" {
-                parse_snmp6(text, &mut stats);
+                parse_snmp6(text, &mut stats, &mut keep);
             } else {
-                parse_pairs(text, &mut stats);
+                parse_pairs(text, &mut stats, &mut keep);
             }
         }
-        const PREFIX: &str = "node_netstat_";
         let mut samples = Vec::new();
         for (proto, fields) in &stats {
             for (field, &value) in fields {
-                self.name.clear();
-                for part in [PREFIX, proto, "_", field] {
-                    self.name.push_str(part);
-                }
-                let key = &self.name[PREFIX.len()..];
-                let wanted = match &self.fields {
-                    Some(re) => re.is_match(key),
-                    None => default_field(key),
-                };
-                if !wanted || !valid_metric_name(&self.name) {
-                    continue;
-                }
+                // Every field kept is selected: this makes its name.
+                selected(&mut self.name, self.fields.as_ref(), proto, field);
                 // The help names the protocol and field apart (two pairs may make one name).
                 let same_help = |m: &Meta| {
                     let h = m.help.strip_prefix("Statistic ");
@@ -376,7 +413,16 @@ mod tests {
         };
         let both = tick("Foo: X_InErrors\nFoo: 1\nFoo_X: InErrors\nFoo_X: 2\n");
         let one = tick("Foo_X: InErrors\nFoo_X: 2\n");
+        // A protocol of `snmp6` with a number replaces the same protocol of `snmp`, even
+        // when none of its own fields is shown; without a number it does not.
+        std::fs::write(net.join("snmp"), "Udp6: InErrors\nUdp6: 5\n").unwrap();
+        std::fs::write(net.join("snmp6"), "Udp6Unshown 3\n").unwrap();
+        let replaced = tick("");
+        std::fs::write(net.join("snmp6"), "Udp6Unshown x\n").unwrap();
+        let kept = tick("");
         let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(value(&replaced, "node_netstat_Udp6_InErrors"), None);
+        assert_eq!(value(&kept, "node_netstat_Udp6_InErrors"), Some(5.0));
         assert!(both.contains("Statistic FooX_InErrors.\n"), "{both}");
         assert_eq!(value(&both, "node_netstat_Foo_X_InErrors"), Some(1.0));
         assert!(one.contains("Statistic Foo_XInErrors.\n"), "{one}");
