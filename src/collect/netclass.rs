@@ -45,11 +45,16 @@ const ATTR_READ: usize = 128;
 /// `None` if it cannot be opened or read (`EINVAL` on a down device, a directory, ...). Bytes
 /// that are not UTF-8 are shown as U+FFFD.
 pub(super) fn read_attr(path: &Path) -> Option<String> {
+    with_attr(path, str::to_owned)
+}
+
+/// [`read_attr`]'s text, given to `f` without being copied (a number is parsed in place).
+fn with_attr<T>(path: &Path, f: impl FnOnce(&str) -> T) -> Option<T> {
     if let Some(got) = crate::read::tick::file(path) {
         // This tick's reading of it (the JSON model reads `operstate`, `flags`, `speed` too).
         let got = got.ok()?;
         let n = got.data.len().min(ATTR_READ);
-        return Some(String::from_utf8_lossy(&got.data[..n]).trim().to_owned());
+        return Some(f(String::from_utf8_lossy(&got.data[..n]).trim()));
     }
     let mut file = std::fs::File::open(path).ok()?;
     let mut buf = [0u8; ATTR_READ];
@@ -60,7 +65,7 @@ pub(super) fn read_attr(path: &Path) -> Option<String> {
             Err(_) => return None,
         }
     };
-    Some(String::from_utf8_lossy(&buf[..n]).trim().to_owned())
+    Some(f(String::from_utf8_lossy(&buf[..n]).trim()))
 }
 
 /// A numeric attribute and the metric node_exporter names it.
@@ -159,10 +164,13 @@ impl Family for NetclassFamily {
             if self.ignored.as_ref().is_some_and(|r| r.is_match(&name)) {
                 continue;
             }
-            let path = dir.join(&entry.name);
+            // One path per device, each attribute pushed onto it and popped off again.
+            let mut path = dir.join(&entry.name);
             let mut props = [None; PROPS.len()];
             for (slot, prop) in props.iter_mut().zip(&PROPS) {
-                *slot = read_attr(&path.join(prop.file)).and_then(|v| parse_int(&v));
+                path.push(prop.file);
+                *slot = with_attr(&path, parse_int).flatten();
+                path.pop();
             }
             if self.ignore_invalid_speed && props[SPEED].is_some_and(|s| s < 0) {
                 props[SPEED] = None;
@@ -171,7 +179,12 @@ impl Family for NetclassFamily {
                 // Go's int64 arithmetic: wraps, and truncates towards zero.
                 *speed = speed.wrapping_mul(1_000_000) / 8;
             }
-            let info = INFO.map(|file| read_attr(&path.join(file)).unwrap_or_default());
+            let info = INFO.map(|file| {
+                path.push(file);
+                let v = read_attr(&path).unwrap_or_default();
+                path.pop();
+                v
+            });
             ifaces.push(Iface { name, props, info });
         }
         crate::sort::sort_by(&mut ifaces, |a, b| a.name.cmp(&b.name));
