@@ -15,7 +15,6 @@
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::netclass::read_attr;
 use crate::exposition::{Encoder, Kind};
-use crate::read::procfs::read_lossy;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -28,7 +27,6 @@ pub const REGISTRATION: Registration = Registration {
 
 fn make_family(s: &Settings) -> Box<dyn Family> {
     Box::new(NetdevFamily {
-        buf: Vec::new(),
         filter: s.flags.filter("netdev.device").ok().flatten(),
         address_info: s.flags.switch("netdev.address-info"),
         label_ifalias: s.flags.switch("netdev.label-ifalias"),
@@ -142,20 +140,13 @@ struct NetdevHarvest {
     addresses: Vec<super::ifaddrs::Address>,
 }
 
-/// Parses one `/proc/net/dev` line: `name: 16 counters`. Header lines, short lines and lines
-/// with a counter that is not a `u64` give `None`; extra columns (a future kernel) are ignored.
-fn parse_line(line: &str) -> Option<(&str, [u64; 16])> {
-    let (name, rest) = line.split_once(':')?;
-    let name = name.trim();
-    if name.is_empty() || name.contains('|') {
-        return None;
-    }
-    let mut counters = [0u64; 16];
-    let mut fields = rest.split_ascii_whitespace();
-    for slot in &mut counters {
-        *slot = fields.next()?.parse().ok()?;
-    }
-    Some((name, counters))
+/// The family's view of `/proc/net/dev`: the device lines whose 16 counters are all `u64`s,
+/// named (not empty, no `|` of a header).
+fn view(dev: &crate::read::netdev::NetDev) -> impl Iterator<Item = (&str, [u64; 16])> {
+    dev.0
+        .iter()
+        .filter(|d| d.complete && !d.name.is_empty() && !d.name.contains('|'))
+        .map(|d| (d.name.as_str(), d.counters))
 }
 
 /// `rx_nohandler` of the device `name` below `class` (`/sys/class/net`), if sysfs has it. A
@@ -206,7 +197,6 @@ fn statistics(class: &Path, name: &str) -> Vec<Option<u64>> {
 }
 
 struct NetdevFamily {
-    buf: Vec<u8>,
     /// `--collector.netdev.device-include/-exclude`; without them, Debian's `^lo$`.
     filter: Option<super::flags::Filter>,
     /// `--collector.netdev.address-info` (off by default, as node_exporter).
@@ -223,21 +213,15 @@ impl Family for NetdevFamily {
     }
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
-        let path = roots.proc("net/dev");
-        let text = match read_lossy(&path, &mut self.buf) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Arc::new(NetdevHarvest {
-                    devices: Vec::new(),
-                    addresses: Vec::new(),
-                }))
-            }
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+        let dev = crate::read::netdev::read(&roots.proc("net/dev"));
+        let Some(dev) = dev.present()? else {
+            return Ok(Arc::new(NetdevHarvest {
+                devices: Vec::new(),
+                addresses: Vec::new(),
+            }));
         };
         let class = roots.sys("class/net");
-        let mut devices: Vec<Device> = text
-            .lines()
-            .filter_map(parse_line)
+        let mut devices: Vec<Device> = view(dev)
             .filter(|(name, _)| !super::flags::ignored(&self.filter, name, |n| n == EXCLUDED))
             .map(|(name, counters)| Device {
                 name: name.to_owned(),

@@ -38,20 +38,15 @@ impl Counters {
     }
 }
 
-/// Parses `/proc/net/dev`: two header lines, then `name: rx(8 columns) tx(8 columns)`.
-pub fn parse(text: &str) -> Vec<(String, Counters)> {
-    text.lines()
-        .filter_map(|line| {
-            let (name, rest) = line.split_once(':')?;
-            let v: Vec<u64> = rest
-                .split_whitespace()
-                .map(|x| x.parse().unwrap_or(0))
-                .collect();
-            if v.len() < 16 {
-                return None;
-            }
-            Some((
-                name.trim().to_owned(),
+/// The JSON model's view of `/proc/net/dev`: every device line, in file order (a counter that
+/// is not a number counts as 0).
+pub fn view(dev: &crate::read::netdev::NetDev) -> Vec<(String, Counters)> {
+    dev.0
+        .iter()
+        .map(|d| {
+            let v = &d.counters;
+            (
+                d.name.clone(),
                 Counters {
                     rx_bytes: v[0],
                     rx_packets: v[1],
@@ -62,7 +57,7 @@ pub fn parse(text: &str) -> Vec<(String, Counters)> {
                     tx_errs: v[10],
                     tx_drop: v[11],
                 },
-            ))
+            )
         })
         .collect()
 }
@@ -169,8 +164,9 @@ impl NetworkCollector {
     /// A counter that went backwards or leapt past what the link can carry is a reset
     /// ([`super::counter`]): rate 0 for that tick, not a huge number.
     pub fn sample(&mut self, roots: &super::family::Roots, elapsed_secs: f64) -> NetworkSample {
-        let interfaces = read_into(roots.proc("net/dev"), &mut self.buf)
-            .map(parse)
+        let interfaces = crate::read::netdev::read(&roots.proc("net/dev"))
+            .exact()
+            .map(view)
             .unwrap_or_default();
         let mut rates = BTreeMap::new();
         let mut moved = BTreeMap::new();
@@ -216,6 +212,11 @@ impl NetworkCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The JSON model's view of a `/proc/net/dev` text.
+    pub(super) fn parse(text: &str) -> Vec<(String, Counters)> {
+        view(&crate::read::netdev::parse(text))
+    }
 
     const DEV: &str = "Inter-|   Receive                                                |  Transmit
  face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
@@ -416,6 +417,7 @@ mod tests {
     mod props {
         //! Properties of the `/proc/net/dev` parser.
         use super::super::*;
+        use super::parse;
         use proptest::collection::vec;
         use proptest::prelude::*;
 

@@ -5,7 +5,8 @@
 //!   shared (see its docs);
 //! - one module per file that more than one view reads, which parses it once a tick into a
 //!   typed reading ([`shared`]): [`stat`] (`/proc/stat`: the CPU model, the `cpu` and `stat`
-//!   families), [`meminfo`] (memory and swap, the `meminfo` family). The views (`src/collect/`: the JSON model, the families, and through the
+//!   families), [`meminfo`] (memory and swap, the `meminfo` family), [`netdev`]
+//!   (`/proc/net/dev`: interfaces and rates, the `netdev` family). The views (`src/collect/`: the JSON model, the families, and through the
 //!   snapshot the Glances API) project these readings and never parse those files themselves.
 //!
 //! A file only one family reads (`btrfs`, `nfs`, ...) is parsed by that family, read through
@@ -13,6 +14,7 @@
 //! `metrics` or `config` (`collect::tests::imports_run_one_way`).
 
 pub mod meminfo;
+pub mod netdev;
 pub mod procfs;
 pub mod stat;
 pub mod statfs;
