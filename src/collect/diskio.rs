@@ -10,7 +10,6 @@
 use super::counter;
 use super::family::Roots;
 use crate::model::{round, DiskIo};
-use crate::read::procfs::read_lossy;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -25,23 +24,21 @@ type Counters = [u64; 5];
 pub struct DiskIoCollector {
     prev: HashMap<String, Counters>,
     last: super::Since,
-    buf: Vec<u8>,
 }
 
 impl DiskIoCollector {
     /// This tick's devices with their rates since the previous call.
     pub fn sample(&mut self, roots: &Roots) -> Vec<DiskIo> {
         let secs = self.last.tick(Instant::now());
-        let Ok(text) = read_lossy(roots.proc("diskstats"), &mut self.buf) else {
+        let reading = crate::read::diskstats::read(&roots.proc("diskstats"));
+        let Ok(Some(lines)) = reading.present() else {
             self.prev.clear();
             return Vec::new();
         };
         let mut seen = HashMap::with_capacity(self.prev.len());
         let mut out = Vec::new();
-        for line in text.lines() {
-            let Some((_, _, name, s, _)) = super::diskstats::parse_line(line) else {
-                continue;
-            };
+        for line in &lines.0 {
+            let (name, s) = (line.name.as_str(), &line.stats);
             if super::diskstats::ignored(name) {
                 continue;
             }

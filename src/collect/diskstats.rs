@@ -255,21 +255,6 @@ fn excluded_by_default(name: &str) -> bool {
     zram || ignored(name)
 }
 
-/// One `/proc/diskstats` line: major, minor, name and 11 to 17 counters.
-pub(super) fn parse_line(line: &str) -> Option<(u32, u32, &str, [u64; 17], usize)> {
-    let mut f = line.split_whitespace();
-    let major = f.next()?.parse().ok()?;
-    let minor = f.next()?.parse().ok()?;
-    let name = f.next()?;
-    let mut stats = [0u64; 17];
-    let mut count = 0;
-    for (slot, field) in stats.iter_mut().zip(f) {
-        *slot = field.parse().ok()?;
-        count += 1;
-    }
-    (count >= 11).then_some((major, minor, name, stats, count))
-}
-
 /// The `E:KEY=value` properties of a udev database file that node_exporter uses.
 fn udev(text: &str) -> HashMap<&'static str, String> {
     let mut props = HashMap::new();
@@ -290,7 +275,8 @@ impl Family for DiskstatsFamily {
     }
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
-        let Ok(text) = read_capped(&roots.proc("diskstats"), FILE_CAP) else {
+        let reading = crate::read::diskstats::read(&roots.proc("diskstats"));
+        let Ok(Some(lines)) = reading.present() else {
             return Ok(Arc::new(Reading(Vec::new())));
         };
         let udev_dir = self
@@ -298,10 +284,14 @@ impl Family for DiskstatsFamily {
             .clone()
             .unwrap_or_else(|| roots.root("/run/udev/data"));
         let mut disks = Vec::new();
-        for line in text.lines() {
-            let Some((major, minor, name, stats, count)) = parse_line(line) else {
-                continue;
-            };
+        for line in &lines.0 {
+            let (major, minor, name, stats, count) = (
+                line.major,
+                line.minor,
+                line.name.as_str(),
+                line.stats,
+                line.count,
+            );
             if super::flags::ignored(&self.0, name, excluded_by_default) {
                 continue;
             }

@@ -6,13 +6,15 @@
 //! - one module per file that more than one view reads, which parses it once a tick into a
 //!   typed reading ([`shared`]): [`stat`] (`/proc/stat`: the CPU model, the `cpu` and `stat`
 //!   families), [`meminfo`] (memory and swap, the `meminfo` family), [`netdev`]
-//!   (`/proc/net/dev`: interfaces and rates, the `netdev` family). The views (`src/collect/`: the JSON model, the families, and through the
+//!   (`/proc/net/dev`: interfaces and rates, the `netdev` family), [`diskstats`] (`diskio`, the
+//!   `diskstats` family). The views (`src/collect/`: the JSON model, the families, and through the
 //!   snapshot the Glances API) project these readings and never parse those files themselves.
 //!
 //! A file only one family reads (`btrfs`, `nfs`, ...) is parsed by that family, read through
 //! [`procfs`] (so it is still opened at most once a tick). Nothing here imports `collect`,
 //! `metrics` or `config` (`collect::tests::imports_run_one_way`).
 
+pub mod diskstats;
 pub mod meminfo;
 pub mod netdev;
 pub mod procfs;
