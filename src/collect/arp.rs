@@ -1,13 +1,18 @@
-//! `arp`: the number of IPv4 neighbour-table entries per device (`node_arp_entries{device}`)
-//! and, by state, `node_arp_states{device,state}`, as node_exporter 1.12 counts them.
+//! `arp`: the number of IPv4 neighbour-table entries per device (`node_arp_entries{device}`,
+//! as node_exporter counts them) and, by state, `node_arp_states{device,state}`: an added
+//! series, with the names and meaning of node_exporter's pull request 3191 ("Add neighbor
+//! state", not in a release: node_exporter 1.12 exports `node_arp_entries` only).
 //!
 //! By default (`--collector.arp.netlink`, node_exporter's since 1.7) the table comes from the
 //! kernel over rtnetlink ([`super::neighbours`]): every `AF_INET` entry but the `NUD_NOARP`
 //! ones, which `/proc/net/arp` leaves out too, by the interface's name (an entry whose
-//! interface is gone is left out), and by state with node_exporter's names (`incomplete`,
+//! interface is gone is left out), and by state with that pull request's names (`incomplete`,
 //! `reachable`, `stale`, `delay`, `probe`, `failed`, `permanent`; `NUD_NONE` is `""` there, and
 //! here). The two ways differ where the kernel's file does: `/proc/net/arp` also leaves out
 //! `NUD_NONE` entries and lists proxy entries (`ip neigh add proxy`), the dump the opposite.
+//! Where no netlink socket may be opened (a systemd unit's `RestrictAddressFamilies=` without
+//! `AF_NETLINK`, a container's seccomp policy) each tick reads `/proc/net/arp` as below
+//! instead, and the log says why once, at info.
 //!
 //! `--no-collector.arp.netlink` reads `/proc/net/arp` below `--path.procfs` instead, as
 //! node_exporter 1.5 did, and has no states:
@@ -18,7 +23,7 @@
 //! is skipped, and the number of distinct devices is capped.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::neighbours::{self, Neighbour, NUD_NOARP};
+use super::neighbours::{self, DumpError, Neighbour, NUD_NOARP};
 use super::udp_queues::{fields, for_each_line};
 use crate::exposition::{Encoder, Kind};
 use std::collections::BTreeMap;
@@ -32,12 +37,11 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(s: &Settings) -> Box<dyn Family> {
-    Box::new(ArpFamily {
-        filter: s.flags.filter("arp.device").ok().flatten(),
-        netlink: s.flags.switch_or("arp.netlink", true),
-        buf: Vec::new(),
-    })
+    Box::new(ArpFamily::new(s))
 }
+
+/// How the table is dumped over netlink (the tests put in one that fails).
+type Dump = fn(&mut Vec<u8>, &mut dyn FnMut(Neighbour)) -> Result<(), DumpError>;
 
 /// At most this many devices are counted (a host has far fewer; a hostile file, any number).
 const MAX_DEVICES: usize = 4096;
@@ -56,6 +60,11 @@ struct ArpFamily {
     netlink: bool,
     /// The netlink receive buffer, kept between ticks.
     buf: Vec<u8>,
+    /// [`neighbours::dump_ipv4`].
+    dump: Dump,
+    /// Whether a tick has read `/proc/net/arp` because no netlink socket may be opened (said
+    /// once, at info: a sandbox that forbids it forbids it every tick).
+    fell_back: bool,
 }
 
 impl Family for ArpFamily {
@@ -65,8 +74,42 @@ impl Family for ArpFamily {
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         if self.netlink {
-            return self.harvest_netlink();
+            match self.harvest_netlink() {
+                Err(DumpError::Unavailable(e)) => {
+                    if let Some(notice) = self.fall_back(&e) {
+                        log::info!("{notice}");
+                    }
+                }
+                got => return got.map_err(|e| e.to_string()),
+            }
         }
+        self.harvest_file(roots)
+    }
+}
+
+impl ArpFamily {
+    fn new(s: &Settings) -> ArpFamily {
+        ArpFamily {
+            filter: s.flags.filter("arp.device").ok().flatten(),
+            netlink: s.flags.switch_or("arp.netlink", true),
+            buf: Vec::new(),
+            dump: neighbours::dump_ipv4,
+            fell_back: false,
+        }
+    }
+
+    /// Notes that no netlink socket may be opened (`e` says why): what to log the first time,
+    /// `None` after.
+    fn fall_back(&mut self, e: &std::io::Error) -> Option<String> {
+        (!std::mem::replace(&mut self.fell_back, true)).then(|| {
+            format!(
+                "arp: no netlink socket may be opened ({e}: a systemd unit's RestrictAddressFamilies= without AF_NETLINK, or a seccomp policy?), so /proc/net/arp is read instead, without node_arp_states"
+            )
+        })
+    }
+
+    /// `/proc/net/arp` below `--path.procfs`, entries by device (no states).
+    fn harvest_file(&self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         let path = roots.proc("net/arp");
         let mut devices = BTreeMap::<String, u64>::new();
         let filter = &self.filter;
@@ -95,13 +138,12 @@ impl Family for ArpFamily {
             states: None,
         }))
     }
-}
 
-impl ArpFamily {
-    /// The kernel's table over rtnetlink, counted as node_exporter 1.12 counts it.
-    fn harvest_netlink(&mut self) -> Result<Arc<dyn Harvest>, String> {
+    /// The kernel's table over rtnetlink, counted as node_exporter counts it (and by state as
+    /// node_exporter's pull request 3191 does).
+    fn harvest_netlink(&mut self) -> Result<Arc<dyn Harvest>, DumpError> {
         let mut by_index = BTreeMap::<(u32, u16), u64>::new();
-        neighbours::dump_ipv4(&mut self.buf, &mut |n: Neighbour| {
+        (self.dump)(&mut self.buf, &mut |n: Neighbour| {
             if n.family != libc::AF_INET as u8 || n.state & NUD_NOARP != 0 {
                 return;
             }
@@ -161,7 +203,7 @@ impl Harvest for ArpHarvest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::family::testing::{render, value};
+    use crate::collect::family::testing::{fixture, render, value};
     use crate::exposition::Encoder;
 
     /// The family with `--no-collector.arp.netlink` (reads the fixture's `/proc/net/arp`).
@@ -248,11 +290,92 @@ node_arp_states{device=\"wlan0\",state=\"permanent\"} 2
         );
     }
 
-    /// The default reads the running kernel, not the fixture tree (which has entries).
+    /// The default reads the running kernel, not the fixture tree: what it shows is what a
+    /// dump of this host's table shows (whatever that holds: a Pi on Wi-Fi has `wlan0`
+    /// entries of its own). The table may change between two dumps, so the comparison is
+    /// made once two dumps around the family's agree.
     #[test]
     fn netlink_is_the_default_and_reads_the_kernel() {
-        let mut fam = (REGISTRATION.make)(&Settings::default());
-        let t = render(&mut *fam, "pi");
-        assert_eq!(entries(&t, "wlan0"), None, "{t}");
+        let mut fam = ArpFamily::new(&Settings::default());
+        assert!(fam.netlink);
+        let direct = || {
+            let mut by_index = BTreeMap::<(u32, u16), u64>::new();
+            neighbours::dump_ipv4(&mut Vec::new(), &mut |n| {
+                if n.family == libc::AF_INET as u8 && n.state & NUD_NOARP == 0 {
+                    *by_index.entry((n.ifindex, n.state)).or_default() += 1;
+                }
+            })
+            .unwrap();
+            let mut out = Encoder::default();
+            count_by_name(by_index, &None, &mut neighbours::interface_name).render(&mut out);
+            out.finish()
+        };
+        for _ in 0..20 {
+            let before = direct();
+            let t = render(&mut fam, "pi");
+            if before == direct() {
+                assert_eq!(t, before);
+                assert!(!fam.fell_back);
+                return;
+            }
+        }
+        panic!("the host's ARP table changed between every two dumps");
+    }
+
+    /// Where no netlink socket may be opened (an older unit's `RestrictAddressFamilies=`, a
+    /// container's seccomp policy), each tick reads `/proc/net/arp` instead (so
+    /// `node_arp_entries` stays), and the reason is told once. Other netlink errors fail the
+    /// tick as before.
+    #[test]
+    fn a_forbidden_netlink_socket_falls_back_to_proc_net_arp() {
+        fn refused(_: &mut Vec<u8>, _: &mut dyn FnMut(Neighbour)) -> Result<(), DumpError> {
+            Err(neighbours::socket_error(std::io::Error::from_raw_os_error(
+                libc::EAFNOSUPPORT,
+            )))
+        }
+        fn failed(_: &mut Vec<u8>, _: &mut dyn FnMut(Neighbour)) -> Result<(), DumpError> {
+            Err(DumpError::Failed("netlink answer: timed out".into()))
+        }
+        let mut fam = ArpFamily::new(&Settings::default());
+        fam.dump = refused;
+        for _ in 0..2 {
+            let t = render(&mut fam, "pi");
+            assert_eq!(entries(&t, "eth0"), Some(3.0), "{t}");
+            assert_eq!(entries(&t, "wlan0"), Some(2.0), "{t}");
+            assert!(!t.contains("node_arp_states"), "{t}");
+        }
+        assert!(fam.fell_back);
+        let e = std::io::Error::from_raw_os_error(libc::EPERM);
+        assert_eq!(fam.fall_back(&e), None, "told once");
+        let mut fresh = ArpFamily::new(&Settings::default());
+        let notice = fresh.fall_back(&e).unwrap();
+        assert!(
+            notice.contains("Operation not permitted") && notice.contains("AF_NETLINK"),
+            "{notice}"
+        );
+        fam.dump = failed;
+        let err = fam.harvest(&fixture("pi")).map(|_| ()).unwrap_err();
+        assert_eq!(err, "netlink answer: timed out");
+    }
+
+    /// The shipped unit lets the default `arp` reading (and `getifaddrs`, which glibc answers
+    /// over netlink) open its socket: `RestrictAddressFamilies=` allows `AF_NETLINK`.
+    #[test]
+    fn the_systemd_unit_allows_netlink() {
+        let unit = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/psmonitor.service"),
+        )
+        .unwrap();
+        let allowed: Vec<&str> = unit
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("RestrictAddressFamilies="))
+            .collect();
+        assert_eq!(allowed.len(), 1, "{allowed:?}");
+        let families: Vec<&str> = allowed[0].split_whitespace().collect();
+        assert!(!families[0].starts_with('~'), "an allow list: {families:?}");
+        for want in ["AF_NETLINK", "AF_UNIX", "AF_INET", "AF_INET6"] {
+            assert!(families.contains(&want), "{want} in {families:?}");
+        }
+        assert!(ArpFamily::new(&Settings::default()).netlink);
     }
 }

@@ -5,10 +5,14 @@
 //! `AF_INET`, then `RTM_NEWNEIGH` messages (an `ndmsg` and its attributes each) until
 //! `NLMSG_DONE`. What the kernel sends is parsed by [`parse`], a pure function over the bytes
 //! (tested with byte buffers built in the tests). Bounded: the socket answers within
-//! [`RECV_TIMEOUT`] or the reading fails, the whole dump within [`DEADLINE`] and [`MAX_BYTES`],
-//! and a message the buffer cannot hold (`MSG_TRUNC`) fails it too, so neither a stuck socket
-//! nor a huge table holds the sampler. Like node_exporter, this reads the network namespace
-//! psmonitor runs in, whatever `--path.procfs` says (the table is not a file there).
+//! [`RECV_TIMEOUT`] or the reading fails, the whole dump within [`DEADLINE`] (each receive
+//! waits at most for what is left of it) and [`MAX_BYTES`], and a message the buffer cannot
+//! hold (`MSG_TRUNC`) fails it too, so neither a stuck socket nor a huge table holds the
+//! sampler. Like node_exporter, this reads the network namespace psmonitor runs in, whatever
+//! `--path.procfs` says (the table is not a file there). Where no netlink socket may be opened
+//! at all (a systemd unit whose `RestrictAddressFamilies=` lacks `AF_NETLINK`, a container's
+//! seccomp policy) the error says so ([`DumpError::Unavailable`]), for the caller to read the
+//! table another way.
 
 use std::time::{Duration, Instant};
 
@@ -19,7 +23,8 @@ pub const NUD_NOARP: u16 = 0x40;
 /// How long one `recv` may wait for the kernel.
 pub const RECV_TIMEOUT: Duration = Duration::from_millis(250);
 
-/// How long the whole dump may take.
+/// How long the whole dump may take: each receive waits at most for what is left of it, so
+/// a dump the kernel answers slowly fails after about this long.
 pub const DEADLINE: Duration = Duration::from_secs(1);
 
 /// At most this many bytes of dump are read (an entry is about 80 bytes: some 800 000
@@ -50,9 +55,9 @@ pub struct Neighbour {
     pub state: u16,
 }
 
-/// node_exporter's name for a state (its `neighborStatesMap`): the `state` label of
-/// `node_arp_states`. A value it has no name for (`NUD_NONE`, 0) is `""`, as a Go map's
-/// missing key gives.
+/// The name node_exporter's pull request 3191 gives a state (its `neighborStatesMap`): the
+/// `state` label of `node_arp_states`. A value it has no name for (`NUD_NONE`, 0) is `""`, as
+/// a Go map's missing key gives.
 pub fn state_name(state: u16) -> &'static str {
     match state {
         0x01 => "incomplete",
@@ -111,15 +116,19 @@ pub fn parse(buf: &[u8], seq: u32, each: &mut dyn FnMut(Neighbour)) -> Result<Pa
             continue;
         }
         match kind {
-            NLMSG_DONE => return Ok(Parsed::Done),
+            // The kernel may end a dump with its error in DONE's payload (an `int`, a
+            // negative errno): `netlink_dump` does when the dump callback fails part-way.
+            NLMSG_DONE => {
+                if payload.len() >= 4 {
+                    error_code(u32_at(payload, 0))?;
+                }
+                return Ok(Parsed::Done);
+            }
             NLMSG_ERROR => {
                 if payload.len() < 4 {
                     return Err("a short error message".into());
                 }
-                let errno = -(u32_at(payload, 0) as i32);
-                if errno != 0 {
-                    return Err(std::io::Error::from_raw_os_error(errno).to_string());
-                }
+                error_code(u32_at(payload, 0))?;
             }
             RTM_NEWNEIGH => {
                 if payload.len() < NDMSG_LEN {
@@ -137,6 +146,17 @@ pub fn parse(buf: &[u8], seq: u32, each: &mut dyn FnMut(Neighbour)) -> Result<Pa
         }
     }
     Ok(Parsed::More)
+}
+
+/// The `int` error field of an `NLMSG_ERROR` or `NLMSG_DONE` payload: 0 is none (an ack, a
+/// clean end), a negative errno is that error, and anything else (a positive value, or
+/// `i32::MIN`, which has no negation) is not something the kernel writes.
+fn error_code(raw: u32) -> Result<(), String> {
+    match (raw as i32).checked_neg() {
+        Some(0) => Ok(()),
+        Some(errno) if errno > 0 => Err(std::io::Error::from_raw_os_error(errno).to_string()),
+        _ => Err(format!("a malformed netlink error code {}", raw as i32)),
+    }
 }
 
 /// Checks that a chain of `rtattr`s (2-byte length including its 4-byte header, 2-byte
@@ -166,6 +186,41 @@ pub fn request(seq: u32) -> [u8; NLMSG_HDRLEN + NDMSG_LEN] {
     r
 }
 
+/// Why a dump gave no reading.
+#[derive(Debug)]
+pub enum DumpError {
+    /// No netlink socket may be opened here (`EAFNOSUPPORT`, `EPERM` or `EACCES` from
+    /// `socket(2)`: a unit's `RestrictAddressFamilies=` without `AF_NETLINK`, a seccomp or LSM
+    /// policy); every later dump would fail alike.
+    Unavailable(std::io::Error),
+    /// Anything else: no answer in time, a malformed or truncated message, the kernel's error.
+    Failed(String),
+}
+
+impl std::fmt::Display for DumpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DumpError::Unavailable(e) => write!(f, "netlink socket: {e}"),
+            DumpError::Failed(e) => f.write_str(e),
+        }
+    }
+}
+
+impl From<String> for DumpError {
+    fn from(e: String) -> DumpError {
+        DumpError::Failed(e)
+    }
+}
+
+/// What a failed `socket(AF_NETLINK, ...)` means: [`DumpError::Unavailable`] for the errors a
+/// policy gives, [`DumpError::Failed`] for the rest (out of descriptors, of memory).
+pub fn socket_error(e: std::io::Error) -> DumpError {
+    match e.raw_os_error() {
+        Some(libc::EAFNOSUPPORT | libc::EPERM | libc::EACCES) => DumpError::Unavailable(e),
+        _ => DumpError::Failed(format!("netlink socket: {e}")),
+    }
+}
+
 /// A file descriptor closed when dropped.
 struct Fd(libc::c_int);
 
@@ -183,7 +238,7 @@ fn last_error(what: &str) -> String {
 /// Dumps the IPv4 neighbour table of psmonitor's network namespace into `each`, receiving
 /// into `buf` (grown to [`BUF_LEN`] once). An error (no socket, no answer in time, a
 /// malformed or truncated message) means no reading.
-pub fn dump_ipv4(buf: &mut Vec<u8>, each: &mut dyn FnMut(Neighbour)) -> Result<(), String> {
+pub fn dump_ipv4(buf: &mut Vec<u8>, each: &mut dyn FnMut(Neighbour)) -> Result<(), DumpError> {
     use std::sync::atomic::{AtomicU32, Ordering};
     static SEQ: AtomicU32 = AtomicU32::new(1);
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
@@ -204,13 +259,13 @@ pub fn dump_ipv4(buf: &mut Vec<u8>, each: &mut dyn FnMut(Neighbour)) -> Result<(
         )
     };
     if sent != req.len() as isize {
-        return Err(last_error("netlink request"));
+        return Err(last_error("netlink request").into());
     }
-    receive(&fd, seq, buf, each)
+    Ok(receive(&fd, seq, buf, each)?)
 }
 
 /// A `NETLINK_ROUTE` socket whose sends and receives give up after [`RECV_TIMEOUT`].
-fn open() -> Result<Fd, String> {
+fn open() -> Result<Fd, DumpError> {
     // SAFETY: socket(2) with constant arguments; the descriptor is owned by `Fd`.
     let fd = unsafe {
         libc::socket(
@@ -220,29 +275,44 @@ fn open() -> Result<Fd, String> {
         )
     };
     if fd < 0 {
-        return Err(last_error("netlink socket"));
+        return Err(socket_error(std::io::Error::last_os_error()));
     }
     let fd = Fd(fd);
-    let tv = libc::timeval {
-        tv_sec: 0,
-        tv_usec: RECV_TIMEOUT.as_micros() as libc::suseconds_t,
-    };
     for opt in [libc::SO_RCVTIMEO, libc::SO_SNDTIMEO] {
-        // SAFETY: `tv` is a timeval that outlives the call, with its size passed.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd.0,
-                libc::SOL_SOCKET,
-                opt,
-                (&tv as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(last_error("netlink timeout"));
-        }
+        set_timeout(&fd, opt, RECV_TIMEOUT)?;
     }
     Ok(fd)
+}
+
+/// Sets the socket's send or receive timeout (`opt`) to `d`, at least a microsecond (a zero
+/// `timeval` would mean no timeout).
+fn set_timeout(fd: &Fd, opt: libc::c_int, d: Duration) -> Result<(), String> {
+    let d = d.max(Duration::from_micros(1));
+    let tv = libc::timeval {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_usec: d.subsec_micros() as libc::suseconds_t,
+    };
+    // SAFETY: `tv` is a timeval that outlives the call, with its size passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.0,
+            libc::SOL_SOCKET,
+            opt,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(last_error("netlink timeout"));
+    }
+    Ok(())
+}
+
+/// How long the next receive may wait when the dump began `elapsed` ago: [`RECV_TIMEOUT`], or
+/// what is left of [`DEADLINE`] if that is less; `None` once it has passed.
+fn wait_for(elapsed: Duration) -> Option<Duration> {
+    let left = DEADLINE.checked_sub(elapsed).filter(|d| !d.is_zero())?;
+    Some(left.min(RECV_TIMEOUT))
 }
 
 /// Receives the kernel's answer to dump `seq` on `fd` until `NLMSG_DONE`, within
@@ -257,9 +327,10 @@ fn receive(
     let start = Instant::now();
     let mut total = 0usize;
     loop {
-        if start.elapsed() > DEADLINE {
+        let Some(wait) = wait_for(start.elapsed()) else {
             return Err(format!("netlink dump not done within {DEADLINE:?}"));
-        }
+        };
+        set_timeout(fd, libc::SO_RCVTIMEO, wait)?;
         // SAFETY: as above; `from` is written by the kernel within its passed size.
         let mut from: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
         let mut from_len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
@@ -427,6 +498,99 @@ mod tests {
         let b = message(NLMSG_ERROR, 0, 7, &(-libc::EPERM).to_ne_bytes());
         let (r, _) = parse_all(&b, 7);
         assert!(r.unwrap_err().contains("not permitted"));
+    }
+
+    /// The kernel ends a dump that failed part-way with `NLMSG_DONE` carrying the negative
+    /// errno (`netlink_dump`): the reading fails, not a partial table taken as whole. A DONE
+    /// with 0, or without a payload, ends it cleanly.
+    #[test]
+    fn a_done_carrying_an_error_fails_the_reading() {
+        let mut b = message(RTM_NEWNEIGH, 2, 7, &neigh(2, 3, 0x02, &[10, 0, 0, 1]));
+        b.extend(message(NLMSG_DONE, 2, 7, &(-libc::EINTR).to_ne_bytes()));
+        let (r, seen) = parse_all(&b, 7);
+        assert_eq!(seen.len(), 1);
+        let err = r.unwrap_err();
+        assert!(err.contains("Interrupted system call"), "{err}");
+        let done = |payload: &[u8]| parse_all(&message(NLMSG_DONE, 2, 7, payload), 7).0;
+        assert_eq!(done(&0i32.to_ne_bytes()), Ok(Parsed::Done));
+        assert_eq!(done(&[]), Ok(Parsed::Done));
+        // Under 4 bytes there is no error field to read.
+        assert_eq!(done(&[0xff, 0xff]), Ok(Parsed::Done));
+        // A DONE of another dump is passed over, error or not.
+        let other = message(NLMSG_DONE, 2, 6, &(-libc::EIO).to_ne_bytes());
+        assert_eq!(parse_all(&other, 7).0, Ok(Parsed::More));
+    }
+
+    /// An error field the kernel never writes: `i32::MIN` (whose negation overflows, a panic
+    /// in a debug build) and a positive value fail the reading as malformed, in an
+    /// `NLMSG_ERROR` and in an `NLMSG_DONE` alike.
+    #[test]
+    fn error_codes_without_a_negation_are_malformed() {
+        for kind in [NLMSG_ERROR, NLMSG_DONE] {
+            for code in [i32::MIN, 1, libc::EPERM, i32::MAX] {
+                let mut payload = code.to_ne_bytes().to_vec();
+                payload.extend([0u8; 16]); // the request's header, as in an NLMSG_ERROR
+                let (r, _) = parse_all(&message(kind, 0, 7, &payload), 7);
+                let err = r.unwrap_err();
+                assert!(err.contains("malformed"), "{kind} {code}: {err}");
+            }
+        }
+        assert_eq!(error_code(0), Ok(()));
+        assert!(error_code((-libc::ENOBUFS) as u32)
+            .unwrap_err()
+            .contains("No buffer space"));
+    }
+
+    /// The errors a policy gives when no netlink socket may be opened are told apart from the
+    /// rest, for the caller to fall back to `/proc/net/arp`.
+    #[test]
+    fn a_refused_socket_is_unavailable() {
+        for errno in [libc::EAFNOSUPPORT, libc::EPERM, libc::EACCES] {
+            let e = socket_error(std::io::Error::from_raw_os_error(errno));
+            assert!(matches!(e, DumpError::Unavailable(_)), "{errno}: {e}");
+            assert!(e.to_string().starts_with("netlink socket: "), "{e}");
+        }
+        for errno in [libc::EMFILE, libc::ENOBUFS, libc::EPROTONOSUPPORT] {
+            let e = socket_error(std::io::Error::from_raw_os_error(errno));
+            assert!(matches!(e, DumpError::Failed(_)), "{errno}: {e}");
+        }
+    }
+
+    /// Each receive waits for the smaller of its own timeout and what is left of the
+    /// deadline, so a dump never takes more than the deadline plus the parsing.
+    #[test]
+    fn receives_wait_at_most_for_what_is_left() {
+        let ms = Duration::from_millis;
+        assert_eq!(wait_for(ms(0)), Some(RECV_TIMEOUT));
+        assert_eq!(wait_for(DEADLINE - RECV_TIMEOUT), Some(RECV_TIMEOUT));
+        assert_eq!(wait_for(DEADLINE - ms(10)), Some(ms(10)));
+        assert_eq!(wait_for(DEADLINE), None);
+        assert_eq!(wait_for(DEADLINE + ms(1)), None);
+        // However little is left, the timeout set is not 0 (which would mean none).
+        let fd = open().unwrap();
+        set_timeout(&fd, libc::SO_RCVTIMEO, Duration::from_nanos(10)).unwrap();
+        let mut tv = libc::timeval {
+            tv_sec: 9,
+            tv_usec: 9,
+        };
+        let mut len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
+        // SAFETY: `tv` and `len` outlive the call; the kernel writes at most `len` bytes.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd.0,
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&mut tv as *mut libc::timeval).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0);
+        assert!(
+            tv.tv_sec == 0 && tv.tv_usec > 0,
+            "{} {}",
+            tv.tv_sec,
+            tv.tv_usec
+        );
     }
 
     #[test]
