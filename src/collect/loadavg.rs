@@ -1,7 +1,7 @@
 //! `loadavg`: the 1, 5 and 15 minute load averages from `/proc/loadavg` (node_exporter's
 //! `loadavg` collector: `node_load1`, `node_load5`, `node_load15`).
 
-use super::family::{Family, Harvest, ProcFile, Registration, Settings};
+use super::family::{Family, Harvest, Registration, Settings, Shared};
 use crate::exposition::{Encoder, Kind};
 
 /// Registers the `loadavg` family.
@@ -12,24 +12,27 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(ProcFile::new("loadavg", "loadavg", parse))
+    Box::new(Shared::new(
+        "loadavg",
+        "loadavg",
+        crate::read::loadavg::read,
+        view,
+    ))
 }
 
 /// The three load averages of one tick.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Loads(pub [f64; 3]);
 
-/// Parses the first three fields of `/proc/loadavg` (`0.69 0.71 0.51 2/181 12345`).
-pub fn parse(text: &str) -> Result<Loads, String> {
+/// The family's view of `/proc/loadavg`: its three load averages, or an error when one is
+/// missing or no number (as node_exporter fails the collector).
+pub fn view(l: &crate::read::loadavg::Loadavg) -> Result<Loads, String> {
+    if l.fields < 3 {
+        return Err(format!("loadavg: {} fields, not 3", l.fields));
+    }
     let mut out = [0.0; 3];
-    let mut fields = text.split_whitespace();
-    for slot in &mut out {
-        let field = fields
-            .next()
-            .ok_or_else(|| format!("loadavg: fewer than 3 fields in {text:?}"))?;
-        *slot = field
-            .parse()
-            .map_err(|_| format!("loadavg: {field:?} is not a number"))?;
+    for (i, (slot, v)) in out.iter_mut().zip(l.loads).enumerate() {
+        *slot = v.ok_or_else(|| format!("loadavg: field {} is not a number", i + 1))?;
     }
     Ok(Loads(out))
 }
@@ -49,6 +52,11 @@ impl Harvest for Loads {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The family's view of a `/proc/loadavg` text.
+    fn parse(text: &str) -> Result<Loads, String> {
+        view(&crate::read::loadavg::parse(text))
+    }
     use crate::collect::family::testing::{run, value};
 
     #[test]

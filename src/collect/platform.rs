@@ -72,15 +72,12 @@ pub fn uptime_secs(roots: &super::family::Roots, buf: &mut Vec<u8>) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Load averages from `/proc/loadavg`.
-pub fn load(roots: &super::family::Roots, buf: &mut Vec<u8>) -> [f64; 3] {
-    let mut out = [0.0; 3];
-    if let Ok(s) = read_into(roots.proc("loadavg"), buf) {
-        for (slot, v) in out.iter_mut().zip(s.split_whitespace()) {
-            *slot = v.parse().unwrap_or(0.0);
-        }
-    }
-    out
+/// Load averages from `/proc/loadavg` (0 for a field that is missing or no number).
+pub fn load(roots: &super::family::Roots) -> [f64; 3] {
+    let reading = crate::read::loadavg::read(&roots.proc("loadavg"));
+    reading
+        .exact()
+        .map_or([0.0; 3], |l| l.loads.map(|v| v.unwrap_or(0.0)))
 }
 
 /// Formats seconds like the original: `2 days, 16 hrs, 27 mins, 30 secs`, zero parts left out.
@@ -135,7 +132,7 @@ mod tests {
         assert!(uptime_secs(&roots, &mut buf) > 0.0);
         assert!(!kernel(&roots).is_empty());
         assert!(!distro(&roots).is_empty());
-        assert!(load(&roots, &mut buf).iter().all(|l| *l >= 0.0));
+        assert!(load(&roots).iter().all(|l| *l >= 0.0));
     }
 
     mod props {

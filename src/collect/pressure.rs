@@ -13,7 +13,6 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use crate::exposition::{Encoder, Kind};
-use crate::read::procfs::read_lossy;
 use std::sync::Arc;
 
 /// Registers the `pressure` family.
@@ -24,13 +23,11 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(_: &Settings) -> Box<dyn Family> {
-    Box::new(PressureFamily::default())
+    Box::new(PressureFamily)
 }
 
 #[derive(Default)]
-struct PressureFamily {
-    buf: Vec<u8>,
-}
+struct PressureFamily;
 
 /// The families: file, line, name and help.
 const FAMILIES: [(&str, &str, &str, &str); 7] = [
@@ -83,15 +80,10 @@ const FAMILIES: [(&str, &str, &str, &str); 7] = [
 #[derive(Debug, Default, PartialEq)]
 pub struct Pressure(pub [Option<u64>; 7]);
 
-/// The `total=` microseconds of the `kind` (`some` or `full`) line of a pressure file.
-pub fn total(text: &str, kind: &str) -> Option<u64> {
-    text.lines().find_map(|line| {
-        let mut fields = line.split_whitespace();
-        if fields.next() != Some(kind) {
-            return None;
-        }
-        fields.find_map(|f| f.strip_prefix("total="))?.parse().ok()
-    })
+/// The family's view of a pressure file: the `total=` microseconds of the first `kind`
+/// (`some` or `full`) line that has a valid one.
+pub fn first_total(p: &crate::read::pressure::Pressure, kind: &str) -> Option<u64> {
+    p.0.iter().filter(|l| l.kind == kind).find_map(|l| l.total)
 }
 
 impl Family for PressureFamily {
@@ -103,13 +95,13 @@ impl Family for PressureFamily {
         let mut totals = [None; 7];
         for file in ["cpu", "io", "memory", "irq"] {
             // Missing, EOPNOTSUPP (psi=0) or unreadable: that resource has no samples.
-            let Ok(text) = read_lossy(roots.proc(&format!("pressure/{file}")), &mut self.buf)
-            else {
+            let reading = crate::read::pressure::read(&roots.proc(&format!("pressure/{file}")));
+            let Ok(Some(lines)) = reading.present() else {
                 continue;
             };
             for (slot, (f, kind, ..)) in totals.iter_mut().zip(FAMILIES) {
                 if f == file {
-                    *slot = total(&text, kind);
+                    *slot = first_total(lines, kind);
                 }
             }
         }
@@ -132,6 +124,11 @@ mod tests {
     use super::*;
     use crate::collect::family::testing::{assert_values, run, value};
     use proptest::prelude::*;
+
+    /// The family's view of a pressure file's text.
+    fn total(text: &str, kind: &str) -> Option<u64> {
+        first_total(&crate::read::pressure::parse(text), kind)
+    }
 
     #[test]
     fn vm_fixture() {

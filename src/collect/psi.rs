@@ -7,13 +7,12 @@
 
 use super::family::Roots;
 use crate::model::{Pressure, Psi, PsiLine};
-use crate::read::procfs::read_into;
 
 /// Reads the three files; `None` when the host has no PSI.
-pub fn read(roots: &Roots, buf: &mut Vec<u8>) -> Option<Pressure> {
-    let mut one = |name: &str| -> Option<Psi> {
-        let text = read_into(roots.proc(&format!("pressure/{name}")), buf).ok()?;
-        parse(text)
+pub fn read(roots: &Roots) -> Option<Pressure> {
+    let one = |name: &str| -> Option<Psi> {
+        let reading = crate::read::pressure::read(&roots.proc(&format!("pressure/{name}")));
+        view(reading.exact()?)
     };
     let p = Pressure {
         cpu: one("cpu"),
@@ -23,23 +22,15 @@ pub fn read(roots: &Roots, buf: &mut Vec<u8>) -> Option<Pressure> {
     (p.cpu.is_some() || p.memory.is_some() || p.io.is_some()).then_some(p)
 }
 
-/// `some avg10=0.12 avg60=0.05 avg300=0.01 total=1234` and an optional `full` line.
-fn parse(text: &str) -> Option<Psi> {
+/// The JSON model's view of a pressure file: the first `some` line's averages and the first
+/// `full` line's (only since 5.13 for `cpu`); `None` without a valid `some` line.
+fn view(p: &crate::read::pressure::Pressure) -> Option<Psi> {
     let line = |kind: &str| -> Option<PsiLine> {
-        let rest = text
-            .lines()
-            .find_map(|l| l.strip_prefix(kind)?.strip_prefix(' '))?;
-        let field = |key: &str| -> Option<f64> {
-            rest.split_whitespace()
-                .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))?
-                .parse()
-                .ok()
-                .filter(|v: &f64| v.is_finite())
-        };
+        let l = p.0.iter().find(|l| l.plain && l.kind == kind)?;
         Some(PsiLine {
-            avg10: field("avg10")?,
-            avg60: field("avg60")?,
-            avg300: field("avg300")?,
+            avg10: l.avg[0]?,
+            avg60: l.avg[1]?,
+            avg300: l.avg[2]?,
         })
     };
     Some(Psi {
@@ -51,6 +42,11 @@ fn parse(text: &str) -> Option<Psi> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The JSON model's view of a pressure file's text.
+    fn parse(text: &str) -> Option<Psi> {
+        view(&crate::read::pressure::parse(text))
+    }
 
     #[test]
     fn some_and_full() {
@@ -79,6 +75,6 @@ mod tests {
     fn this_host() {
         let roots = Roots::default();
         let here = std::fs::read_to_string("/proc/pressure/cpu").is_ok();
-        assert_eq!(read(&roots, &mut Vec::new()).is_some(), here);
+        assert_eq!(read(&roots).is_some(), here);
     }
 }

@@ -7,7 +7,8 @@
 //!   typed reading ([`shared`]): [`stat`] (`/proc/stat`: the CPU model, the `cpu` and `stat`
 //!   families), [`meminfo`] (memory and swap, the `meminfo` family), [`netdev`]
 //!   (`/proc/net/dev`: interfaces and rates, the `netdev` family), [`diskstats`] (`diskio`, the
-//!   `diskstats` family). The views (`src/collect/`: the JSON model, the families, and through the
+//!   `diskstats` family), [`loadavg`] (`load`, the `loadavg` family) and [`pressure`] (PSI:
+//!   `pressure` in the JSON, the `pressure` family). The views (`src/collect/`: the JSON model, the families, and through the
 //!   snapshot the Glances API) project these readings and never parse those files themselves.
 //!
 //! A file only one family reads (`btrfs`, `nfs`, ...) is parsed by that family, read through
@@ -15,8 +16,10 @@
 //! `metrics` or `config` (`collect::tests::imports_run_one_way`).
 
 pub mod diskstats;
+pub mod loadavg;
 pub mod meminfo;
 pub mod netdev;
+pub mod pressure;
 pub mod procfs;
 pub mod stat;
 pub mod statfs;
