@@ -249,7 +249,7 @@ impl ProcessCollector {
     /// Scans `/proc`. `elapsed` is the time since the previous scan, for CPU percent.
     /// Processes that exit mid-scan are skipped: that race is normal, not an error.
     pub fn sample(&mut self, users: &mut Users, elapsed_secs: f64) -> ProcessSample {
-        let Ok(dir) = std::fs::read_dir(&self.proc) else {
+        let Some(dir) = Pids::open(&self.proc) else {
             return ProcessSample::default();
         };
         let mut seen: PidMap<(u32, u64), u64> =
@@ -258,14 +258,12 @@ impl ProcessCollector {
         let mut groups: HashMap<String, Group> = HashMap::with_capacity(self.groups_seen + 16);
         let mut procs = Vec::with_capacity(self.prev.len() + 16);
         let (mut running, mut sleeping, mut threads) = (0, 0, 0);
-        for entry in dir.flatten() {
-            let name = entry.file_name();
-            let Some(pid) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
-                continue;
-            };
+        for pid in dir {
             self.path.clear();
-            use std::fmt::Write;
-            let _ = write!(self.path, "{}/{pid}/stat", self.proc);
+            self.path.push_str(&self.proc);
+            self.path.push('/');
+            push_decimal(&mut self.path, pid);
+            self.path.push_str("/stat");
             // Lossy: a process may name itself with any bytes (`comm` of `x\xff`); it must
             // still be seen and counted, not skipped.
             let Some(stat) = read_lossy_direct(&self.path, &mut self.buf)
@@ -431,6 +429,67 @@ impl Budgeted {
 }
 
 /// CPU time this thread has used.
+/// `n` in decimal, appended to `out` (what `write!(out, "{n}")` writes, without formatting
+/// machinery: this builds a path per process per scan).
+fn push_decimal(out: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
+}
+
+/// The pids listed in a procfs directory: the entries whose name is a `u32` (as
+/// `str::parse` reads it), in `readdir` order. `readdir(3)` directly: `std::fs::read_dir`
+/// allocates a name (twice) for each of the hundreds of entries, every scan.
+struct Pids {
+    dir: std::ptr::NonNull<libc::DIR>,
+}
+
+impl Pids {
+    fn open(path: &str) -> Option<Pids> {
+        let path = std::ffi::CString::new(path).ok()?;
+        // SAFETY: `path` is a valid C string; the stream is closed in `drop`.
+        let dir = unsafe { libc::opendir(path.as_ptr()) };
+        std::ptr::NonNull::new(dir).map(|dir| Pids { dir })
+    }
+}
+
+impl Iterator for Pids {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        loop {
+            // SAFETY: `dir` is an open stream owned by `self`; the entry is read before the
+            // next call of `readdir` on it.
+            let name = unsafe {
+                let entry = libc::readdir64(self.dir.as_ptr());
+                if entry.is_null() {
+                    return None;
+                }
+                std::ffi::CStr::from_ptr((*entry).d_name.as_ptr())
+            };
+            if let Some(pid) = name.to_str().ok().and_then(|s| s.parse::<u32>().ok()) {
+                return Some(pid);
+            }
+        }
+    }
+}
+
+impl Drop for Pids {
+    fn drop(&mut self) {
+        // SAFETY: `dir` was opened by `opendir` and is closed once, here.
+        unsafe { libc::closedir(self.dir.as_ptr()) };
+    }
+}
+
 fn thread_cpu() -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -507,6 +566,43 @@ mod tests {
         let pids: Vec<u32> = s.busiest(1).iter().map(|p| p.pid).collect();
         assert_eq!(pids, [1, 4]);
         assert_eq!(s.busiest(10).len(), 4, "each group once");
+    }
+
+    #[test]
+    fn pids_and_paths_as_read_dir_and_format_make_them() {
+        for n in [0, 7, 10, 99, 4_194_304, u32::MAX] {
+            let mut out = String::from("/proc/");
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("/proc/{n}"));
+        }
+        let dir = std::env::temp_dir().join(format!("psmonitor-pids-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for name in [
+            "1",
+            "0012",
+            "+5",
+            "abc",
+            "4294967296",
+            "4294967295",
+            "-3",
+            "12x",
+            "self",
+        ] {
+            std::fs::create_dir_all(dir.join(name)).unwrap();
+        }
+        std::fs::write(dir.join("77"), "").unwrap();
+        let mut want: Vec<u32> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .collect();
+        let mut got: Vec<u32> = Pids::open(dir.to_str().unwrap()).unwrap().collect();
+        let _ = std::fs::remove_dir_all(&dir);
+        crate::sort::sort(&mut want);
+        crate::sort::sort(&mut got);
+        assert_eq!(got, want);
+        assert_eq!(got, [1, 5, 12, 77, u32::MAX]);
+        assert!(Pids::open("/nonexistent-psmonitor").is_none());
     }
 
     #[test]
