@@ -17,59 +17,61 @@ pub struct Words<'a> {
     rest: &'a str,
 }
 
-/// The length of the white-space character at the start of `s`, or 0 if it starts with
-/// something else (or is empty).
-fn space_len(s: &str) -> usize {
-    match s.as_bytes().first() {
-        // `char::is_whitespace` on ASCII: tab, line feed, vertical tab, form feed, carriage
-        // return and space.
-        Some(b'\t'..=b'\r' | b' ') => 1,
-        Some(b) if b.is_ascii() => 0,
-        Some(_) => s
-            .chars()
-            .next()
-            .filter(|c| c.is_whitespace())
-            .map_or(0, char::len_utf8),
-        None => 0,
-    }
+/// Whether an ASCII byte is white space for `char::is_whitespace`: tab, line feed, vertical
+/// tab, form feed, carriage return and space.
+fn ascii_space(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ')
+}
+
+/// The length of the non-ASCII character at byte `at` of `s` (a boundary), and whether it is
+/// white space.
+fn wide(s: &str, at: usize) -> (usize, bool) {
+    s[at..]
+        .chars()
+        .next()
+        .map_or((1, false), |c| (c.len_utf8(), c.is_whitespace()))
 }
 
 impl<'a> Iterator for Words<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
-        let mut s = self.rest;
-        loop {
-            let n = space_len(s);
-            if n == 0 {
+        let s = self.rest;
+        let bytes = s.as_bytes();
+        // Every index below stops at an ASCII byte or after a whole character: a boundary.
+        let mut start = 0;
+        while let Some(&b) = bytes.get(start) {
+            if ascii_space(b) {
+                start += 1;
+            } else if b.is_ascii() {
                 break;
+            } else {
+                match wide(s, start) {
+                    (n, true) => start += n,
+                    _ => break,
+                }
             }
-            s = &s[n..];
         }
-        if s.is_empty() {
-            self.rest = s;
+        if start == bytes.len() {
+            self.rest = "";
             return None;
         }
-        let bytes = s.as_bytes();
-        let mut end = 0;
-        while end < bytes.len() {
-            let b = bytes[end];
+        let mut end = start;
+        while let Some(&b) = bytes.get(end) {
             if b.is_ascii() {
-                if matches!(b, b'\t'..=b'\r' | b' ') {
+                if ascii_space(b) {
                     break;
                 }
                 end += 1;
             } else {
-                let n = space_len(&s[end..]);
-                if n > 0 {
-                    break;
+                match wide(s, end) {
+                    (_, true) => break,
+                    (n, false) => end += n,
                 }
-                // A non-space character: skip all of it (`end` stays on a boundary).
-                end += s[end..].chars().next().map_or(1, char::len_utf8);
             }
         }
-        self.rest = &s[end..];
-        Some(&s[..end])
+        self.rest = s.get(end..).unwrap_or_default();
+        s.get(start..end)
     }
 }
 
