@@ -27,7 +27,7 @@ fn make_family(settings: &Settings) -> Box<dyn Family> {
     Box::new(NetstatFamily {
         bufs: Default::default(),
         metas: Vec::new(),
-        name: String::new(),
+        chooser: Chooser::default(),
         fields: settings.flags.pattern("netstat.fields"),
     })
 }
@@ -89,59 +89,59 @@ fn valid_metric_name(name: &str) -> bool {
 
 /// Parses `netstat`/`snmp`: header and value lines in pairs with the same `Proto:` prefix.
 /// A pair whose field counts differ, or a line with no partner, is skipped; so is a single
-/// value that is not a number. Only the fields `keep` selects are parsed and kept (most are
-/// not, and a value nobody shows need not be read); a pair replaces its protocol's earlier
-/// fields all the same.
+/// value that is not a number. Only the fields `chooser` selects are parsed and kept (most
+/// are not, and a value nobody shows need not be read); a pair replaces its protocol's
+/// earlier fields all the same.
 fn parse_pairs<'a>(
     text: &'a str,
     stats: &mut Stats<'a>,
-    keep: &mut impl FnMut(&str, &str) -> bool,
+    chooser: &mut Chooser,
+    fields: Option<&regex_lite::Regex>,
 ) {
-    let mut header: Option<(&str, Vec<&str>)> = None;
+    let mut header: Option<(&str, Vec<&str>, &str)> = None;
     for line in text.lines() {
         let Some((proto, rest)) = line.split_once(':') else {
             header = None;
             continue;
         };
-        let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+        let values: Vec<&str> = rest.split_ascii_whitespace().collect();
         match header.take() {
-            Some((hproto, names)) if hproto == proto => {
-                if names.len() != fields.len() {
+            Some((hproto, names, hline)) if hproto == proto => {
+                if names.len() != values.len() {
                     continue;
                 }
+                let shown = chooser.header(fields, hline, proto, &names);
                 // Inserted, not collected: `collect` into a map sorts (src/sort.rs).
-                let mut values = BTreeMap::new();
-                for (n, v) in names.iter().zip(&fields) {
-                    if !keep(proto, n) {
-                        continue;
-                    }
+                let mut kept = BTreeMap::new();
+                for ((n, v), _) in names.iter().zip(&values).zip(shown).filter(|(_, &s)| s) {
                     if let Ok(v) = v.parse() {
-                        values.insert(*n, v);
+                        kept.insert(*n, v);
                     }
                 }
-                stats.insert(proto, values);
+                stats.insert(proto, kept);
             }
-            _ => header = Some((proto, fields)),
+            _ => header = Some((proto, values, line)),
         }
     }
 }
 
 /// Parses `snmp6`: `Ip6InReceives 12` lines, split after the first `6` of the name. A
-/// protocol with a numeric value replaces its earlier fields, with those `keep` selects.
+/// protocol with a numeric value replaces its earlier fields, with those `chooser` selects.
 fn parse_snmp6<'a>(
     text: &'a str,
     stats: &mut Stats<'a>,
-    keep: &mut impl FnMut(&str, &str) -> bool,
+    chooser: &mut Chooser,
+    fields: Option<&regex_lite::Regex>,
 ) {
     let mut parsed = Stats::new();
     for line in text.lines() {
-        let mut fields = line.split_ascii_whitespace();
-        let (Some(key), Some(value)) = (fields.next(), fields.next()) else {
+        let mut words = line.split_ascii_whitespace();
+        let (Some(key), Some(value)) = (words.next(), words.next()) else {
             continue;
         };
         let Some(six) = key.find('6') else { continue };
         let (proto, field) = key.split_at(six + 1);
-        if !keep(proto, field) {
+        if !selected(&mut chooser.name, fields, proto, field) {
             // Not shown, but a number still makes its protocol replace the earlier one.
             if !parsed.contains_key(proto) && value.parse::<f64>().is_ok() {
                 parsed.insert(proto, BTreeMap::new());
@@ -152,6 +152,53 @@ fn parse_snmp6<'a>(
         parsed.entry(proto).or_default().insert(field, value);
     }
     stats.extend(parsed);
+}
+
+/// Which fields are shown, remembered per header line: `netstat` and `snmp` have the same
+/// header lines every tick, so each of their few hundred fields is judged once, not per tick.
+#[derive(Debug, Default)]
+struct Chooser {
+    /// `node_netstat_<Protocol>_<Field>` of the field at hand.
+    name: String,
+    /// This tick's header lines, each with its fields' verdicts.
+    headers: Vec<(String, Vec<bool>)>,
+    /// The last tick's, moved to `headers` as they come again.
+    last: Vec<(String, Vec<bool>)>,
+}
+
+impl Chooser {
+    /// Whether each of `names` (the fields of header `line`, of `proto`) is shown.
+    fn header(
+        &mut self,
+        fields: Option<&regex_lite::Regex>,
+        line: &str,
+        proto: &str,
+        names: &[&str],
+    ) -> &[bool] {
+        let i = match self.headers.iter().position(|(h, _)| h == line) {
+            Some(i) => i,
+            None => {
+                let entry = match self.last.iter().position(|(h, _)| h == line) {
+                    Some(j) => self.last.swap_remove(j),
+                    None => {
+                        let shown = names
+                            .iter()
+                            .map(|n| selected(&mut self.name, fields, proto, n))
+                            .collect();
+                        (line.to_owned(), shown)
+                    }
+                };
+                self.headers.push(entry);
+                self.headers.len() - 1
+            }
+        };
+        &self.headers[i].1
+    }
+
+    /// Ends a tick: header lines that did not come again are forgotten.
+    fn end_tick(&mut self) {
+        self.last = std::mem::take(&mut self.headers);
+    }
 }
 
 /// Whether `Protocol_Field` is selected (by `fields`, or [`default_field`]) and makes a valid
@@ -205,8 +252,8 @@ struct NetstatFamily {
     bufs: [Vec<u8>; 3],
     /// The last tick's selected names and helps, sorted by name, reused while they last.
     metas: Vec<Meta>,
-    /// `node_netstat_<Protocol>_<Field>` of the field at hand.
-    name: String,
+    /// Which fields are shown, and the name of the one at hand.
+    chooser: Chooser,
     /// `--collector.netstat.fields`, matched (unanchored, as Go's `MatchString`) against
     /// `Protocol_Field`; [`default_field`] when not given.
     fields: Option<regex_lite::Regex>,
@@ -235,20 +282,20 @@ impl Family for NetstatFamily {
             return Err(e);
         }
         let mut stats = Stats::new();
-        let (name, fields) = (&mut self.name, self.fields.as_ref());
-        let mut keep = |proto: &str, field: &str| selected(name, fields, proto, field);
+        let fields = self.fields.as_ref();
         for (file, text) in &texts {
             if *file == "net/snmp6" {
-                parse_snmp6(text, &mut stats, &mut keep);
+                parse_snmp6(text, &mut stats, &mut self.chooser, fields);
             } else {
-                parse_pairs(text, &mut stats, &mut keep);
+                parse_pairs(text, &mut stats, &mut self.chooser, fields);
             }
         }
+        self.chooser.end_tick();
         let mut samples = Vec::new();
         for (proto, fields) in &stats {
             for (field, &value) in fields {
                 // Every field kept is selected: this makes its name.
-                selected(&mut self.name, self.fields.as_ref(), proto, field);
+                selected(&mut self.chooser.name, self.fields.as_ref(), proto, field);
                 // The help names the protocol and field apart (two pairs may make one name).
                 let same_help = |m: &Meta| {
                     let h = m.help.strip_prefix("Statistic ");
@@ -258,11 +305,11 @@ impl Family for NetstatFamily {
                 };
                 let known = self
                     .metas
-                    .binary_search_by(|m| (*m.name).cmp(self.name.as_str()));
+                    .binary_search_by(|m| (*m.name).cmp(self.chooser.name.as_str()));
                 let meta = match known {
                     Ok(i) if same_help(&self.metas[i]) => self.metas[i].clone(),
                     _ => Meta {
-                        name: self.name.as_str().into(),
+                        name: self.chooser.name.as_str().into(),
                         help: format!("Statistic {proto}{field}.").into(),
                     },
                 };
