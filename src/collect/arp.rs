@@ -358,6 +358,27 @@ node_arp_states{device=\"wlan0\",state=\"permanent\"} 2
         assert_eq!(err, "netlink answer: timed out");
     }
 
+    /// With `--no-collector.arp.netlink`, a FIFO or a link to `/dev/zero` as
+    /// `/proc/net/arp` fails the reading instead of hanging the sampler.
+    #[test]
+    fn a_planted_proc_net_arp_fails_without_hanging() {
+        use crate::collect::family::testing::{planted_tree, returns, Planted};
+        for planted in [Planted::Fifo, Planted::DevZero] {
+            let roots = planted_tree("arp", planted, &["proc/net/arp"]);
+            let err = returns({
+                let roots = roots.clone();
+                move || {
+                    let mut s = Settings::default();
+                    s.flags.take("arp.netlink", "false").unwrap();
+                    let mut fam = ArpFamily::new(&s);
+                    fam.harvest(&roots).map(|_| ()).unwrap_err()
+                }
+            });
+            assert!(err.contains("not a regular file"), "{planted:?}: {err}");
+            std::fs::remove_dir_all(roots.procfs.parent().unwrap()).unwrap();
+        }
+    }
+
     /// The shipped unit lets the default `arp` reading (and `getifaddrs`, which glibc answers
     /// over netlink) open its socket: `RestrictAddressFamilies=` allows `AF_NETLINK`.
     #[test]

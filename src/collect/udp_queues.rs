@@ -3,13 +3,16 @@
 //!
 //! After a header line, each socket's fifth column is `tx_queue:rx_queue` in hex. A busy DNS
 //! server has tens of thousands of sockets (megabytes of text), so the files are read line
-//! by line through a fixed buffer rather than whole. A file that is missing (no IPv6) has no
-//! samples; a line too short or not hex is skipped.
+//! by line through a fixed buffer rather than whole ([`for_each_line`]: regular files only,
+//! opened non-blocking, at most [`MAX_TOTAL`] bytes, as the readers in `read::procfs` bound
+//! whole files). A file that is missing (no IPv6) has no samples; a line too short or not hex
+//! is skipped.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use crate::exposition::{Encoder, Kind};
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::io::{self, BufRead, BufReader, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -27,15 +30,46 @@ fn make_family(_: &Settings) -> Box<dyn Family> {
 /// The longest line kept whole; the rest of a longer line is skipped.
 const MAX_LINE: u64 = 4096;
 
+/// At most this many bytes of one file are read (some 500 000 sockets' lines, an ARP table
+/// far past any `gc_thresh3`); a longer file fails the reading.
+pub(super) const MAX_TOTAL: u64 = 64 << 20;
+
 /// Calls `each` with every line of the file at `path` (without its newline), read through a
 /// 64 KiB buffer so that a table of any size costs no more memory. A line longer than 4 KiB is
 /// cut there; bytes are passed as they are (callers decide what to do with non-UTF-8).
-pub(super) fn for_each_line(path: &Path, mut each: impl FnMut(&[u8])) -> io::Result<()> {
-    let mut reader = BufReader::with_capacity(64 * 1024, File::open(path)?);
+///
+/// Bounded as `read::procfs::read_into` is: only a regular file is read (a FIFO or a device
+/// planted below `--path.procfs` is an error), opened non-blocking (so opening a FIFO does not
+/// wait for a writer), and a file longer than [`MAX_TOTAL`] is an error (after the lines
+/// before it were passed to `each`, which callers drop with the error).
+pub(super) fn for_each_line(path: &Path, each: impl FnMut(&[u8])) -> io::Result<()> {
+    for_each_line_capped(path, MAX_TOTAL, each)
+}
+
+/// [`for_each_line`] with at most `cap` bytes read.
+fn for_each_line_capped(path: &Path, cap: u64, mut each: impl FnMut(&[u8])) -> io::Result<()> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    // One byte past the cap tells a file of exactly `cap` bytes from a longer one.
+    let mut reader = BufReader::with_capacity(64 * 1024, file.take(cap.saturating_add(1)));
     let mut line = Vec::with_capacity(256);
     loop {
         line.clear();
         let n = (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line)?;
+        if reader.get_ref().limit() == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("longer than {cap} bytes"),
+            ));
+        }
         if n == 0 {
             return Ok(());
         }
@@ -135,8 +169,9 @@ impl Harvest for UdpQueuesHarvest {
 
 #[cfg(test)]
 mod tests {
-    use super::{for_each_line, REGISTRATION};
-    use crate::collect::family::testing::{fixture, run, value};
+    use super::{for_each_line, for_each_line_capped, REGISTRATION};
+    use crate::collect::family::testing::{fixture, planted_tree, returns, run, value, Planted};
+    use crate::collect::family::Settings;
 
     fn queue(text: &str, ip: &str, queue: &str) -> Option<f64> {
         value(
@@ -190,5 +225,46 @@ mod tests {
         assert_eq!(lines.len(), 7);
         assert_eq!(lines[4], 4096);
         assert!(lines.iter().all(|&n| n > 0 && n <= 4096));
+    }
+
+    /// A FIFO (opening it would wait for a writer) or a link to `/dev/zero` (endless bytes,
+    /// no newline) where the tables should be: the family fails instead of hanging, and so
+    /// does the reader on each.
+    #[test]
+    fn fifos_and_endless_files_fail_without_hanging() {
+        for planted in [Planted::Fifo, Planted::DevZero] {
+            let roots = planted_tree("udp", planted, &["proc/net/udp", "proc/net/udp6"]);
+            let got = returns({
+                let roots = roots.clone();
+                move || {
+                    let mut fam = (REGISTRATION.make)(&Settings::default());
+                    let err = fam.harvest(&roots).map(|_| ()).unwrap_err();
+                    let mut lines = 0;
+                    let direct = for_each_line(&roots.proc("net/udp"), |_| lines += 1);
+                    (err, direct.map_err(|e| e.kind()), lines)
+                }
+            });
+            assert!(
+                got.0.contains("not a regular file"),
+                "{planted:?}: {}",
+                got.0
+            );
+            assert_eq!(got.1, Err(std::io::ErrorKind::InvalidInput), "{planted:?}");
+            assert_eq!(got.2, 0);
+            std::fs::remove_dir_all(roots.procfs.parent().unwrap()).unwrap();
+        }
+    }
+
+    /// A regular file longer than the cap fails the reading; one of exactly the cap is read.
+    #[test]
+    fn files_past_the_cap_fail() {
+        let path = fixture("hostile").proc("net/udp");
+        let len = std::fs::metadata(&path).unwrap().len();
+        let mut n = 0;
+        for_each_line_capped(&path, len, |_| n += 1).expect("exactly the cap");
+        assert_eq!(n, 7);
+        let err = for_each_line_capped(&path, len - 1, |_| {}).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("longer than"), "{err}");
     }
 }
