@@ -29,6 +29,23 @@
 //! RISC-V or LoongArch, more `cpu number` blocks than `processor` lines on s390x: Go panics
 //! there) no series are written either; a line without `": "` is passed over instead of
 //! indexing past it. On other architectures (procfs' "not implemented") there is no reading.
+//!
+//! At most [`MAX_CPUS`] CPUs are read: a hostile file under the 4 MiB read cap could name over
+//! 200 000 (`processor : N` lines), each a `node_cpu_info` series and a copy of the flags; the
+//! CPUs past it, and their lines, are passed over (said at debug).
+
+/// The most CPUs read from one file: the kernel's largest `NR_CPUS` (x86_64's `MAXSMP`).
+pub const MAX_CPUS: usize = 8192;
+
+/// Whether `cpus` already holds [`MAX_CPUS`], so that a CPU about to start is passed over
+/// (said at debug the first time, `told` remembering it).
+fn full(cpus: &[CpuInfo], told: &mut bool) -> bool {
+    let full = cpus.len() >= MAX_CPUS;
+    if full && !std::mem::replace(told, true) {
+        log::debug!("/proc/cpuinfo names more than {MAX_CPUS} CPUs: the rest are passed over");
+    }
+    full
+}
 
 /// What `node_cpu_info` and the flag/bug series need of one logical CPU.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -96,10 +113,14 @@ pub fn parse_x86(text: &str) -> Option<Vec<CpuInfo>> {
         processor: number(field(first)?.1)?,
         ..Default::default()
     }];
+    let mut told = false;
     for line in lines {
         let Some((key, value)) = field(line) else {
             continue;
         };
+        if key == "processor" && full(&cpus, &mut told) {
+            break;
+        }
         let cpu = cpus.last_mut()?;
         match key {
             "processor" => cpus.push(CpuInfo {
@@ -150,10 +171,18 @@ pub fn parse_arm(text: &str) -> Option<Vec<CpuInfo>> {
         });
     }
     let mut features: Option<Vec<String>> = None;
+    // Past the cap only `Features` is read: old kernels write it once, after every CPU.
+    let (mut told, mut past) = (false, false);
     for line in lines {
         let Some((key, value)) = field(line) else {
             continue;
         };
+        if key == "processor" && full(&cpus, &mut told) {
+            past = true;
+        }
+        if past && key != "Features" {
+            continue;
+        }
         match key {
             "processor" => cpus.push(CpuInfo {
                 processor: number(value)?,
@@ -190,10 +219,14 @@ pub fn parse_ppc(text: &str) -> Option<Vec<CpuInfo>> {
         processor: number(field(first)?.1)?,
         ..Default::default()
     }];
+    let mut told = false;
     for line in lines {
         let Some((key, value)) = field(line) else {
             continue;
         };
+        if key == "processor" && full(&cpus, &mut told) {
+            break;
+        }
         match key {
             "processor" => cpus.push(CpuInfo {
                 processor: number(value)?,
@@ -235,6 +268,7 @@ pub fn parse_s390x(text: &str) -> Option<Vec<CpuInfo>> {
         ..Default::default()
     };
     let mut cpus = Vec::new();
+    let mut told = false;
     for line in lines.by_ref() {
         if !line.contains(':') {
             continue;
@@ -256,10 +290,12 @@ pub fn parse_s390x(text: &str) -> Option<Vec<CpuInfo>> {
             if digits.len() == rest.len() || n.is_empty() || !digits[n.len()..].starts_with(':') {
                 return None;
             }
-            cpus.push(CpuInfo {
-                processor: number(n)?,
-                ..common.clone()
-            });
+            if !full(&cpus, &mut told) {
+                cpus.push(CpuInfo {
+                    processor: number(n)?,
+                    ..common.clone()
+                });
+            }
         }
         if line.starts_with("cpu number") {
             break;
@@ -270,6 +306,9 @@ pub fn parse_s390x(text: &str) -> Option<Vec<CpuInfo>> {
         let Some((key, value)) = field(line) else {
             continue;
         };
+        if told && i >= cpus.len() {
+            break; // the blocks of the CPUs past the cap
+        }
         match key {
             "cpu number" => i += 1,
             "cpu MHz dynamic" => {
@@ -331,10 +370,14 @@ fn parse_system_type(
     let system_type = field(first)?.1;
     let mut cpus = Vec::new();
     let mut i = 0;
+    let mut told = false;
     for line in lines {
         let Some((key, value)) = field(line) else {
             continue;
         };
+        if key == "processor" && full(&cpus, &mut told) {
+            break;
+        }
         if key == "processor" {
             i = numbered(&mut cpus, value)?;
             cpus[i].vendor = system_type.to_owned();
@@ -362,10 +405,14 @@ pub fn parse_riscv(text: &str) -> Option<Vec<CpuInfo>> {
         ..Default::default()
     }];
     let mut i = 0;
+    let mut told = false;
     for line in lines {
         let Some((key, value)) = field(line) else {
             continue;
         };
+        if key == "processor" && full(&cpus, &mut told) {
+            break;
+        }
         match key {
             "processor" => i = numbered(&mut cpus, value)?,
             "hart" => cpus.get_mut(i)?.core_id = value.to_owned(),
@@ -624,5 +671,61 @@ mod tests {
         }
         let cpus = parse_x86("processor : 0\nflags:x\nmodel name: é\u{fffd}\n").unwrap();
         assert_eq!(cpus[0].model_name, "é\u{fffd}");
+    }
+
+    /// A hostile file under the read cap names some 300 000 CPUs: each parser keeps the
+    /// first [`MAX_CPUS`] and passes over the rest (and their lines), instead of failing or
+    /// making as many series.
+    #[test]
+    fn cpus_past_the_cap_are_passed_over() {
+        let n = MAX_CPUS + 3;
+        let block = |i: usize, extra: &str| format!("processor\t: {i}\n{extra}\n");
+        let blocks = |extra: &str| (0..n).map(|i| block(i, extra)).collect::<String>();
+        let check = |what: &str, cpus: Option<Vec<CpuInfo>>| {
+            let cpus = cpus.unwrap_or_else(|| panic!("{what}: no reading"));
+            assert_eq!(cpus.len(), MAX_CPUS, "{what}");
+            assert_eq!(
+                cpus[MAX_CPUS - 1].processor as usize,
+                MAX_CPUS - 1,
+                "{what}"
+            );
+            cpus
+        };
+        // x86: the last kept CPU's own lines are its own, not a passed-over CPU's.
+        let x86 = (0..n)
+            .map(|i| block(i, &format!("model name\t: m{i}\nflags\t: fpu")))
+            .collect::<String>();
+        let cpus = check("x86", parse_x86(&x86));
+        assert_eq!(cpus[MAX_CPUS - 1].model_name, format!("m{}", MAX_CPUS - 1));
+        // The whole 4 MiB of `processor : N` lines, as a hostile file could be.
+        let mut huge = String::new();
+        let mut i = 0;
+        while huge.len() < crate::read::procfs::READ_CAP - 32 {
+            huge.push_str(&format!("processor : {i}\n"));
+            i += 1;
+        }
+        assert!(i > 200_000);
+        check("x86, 4 MiB", parse_x86(&huge));
+        check("ppc", parse_ppc(&blocks("cpu\t: POWER9")));
+        check("riscv", parse_riscv(&blocks("hart\t: 1")));
+        let mips = format!("system type\t: x\n{}", blocks("BogoMIPS\t: 1.0"));
+        check("mips", parse_mips(&mips));
+        check("loong", parse_loong(&mips));
+        // ARM as old 32-bit kernels write it: Features once, after every CPU, still read.
+        let arm = format!("{}Features\t: neon vfp\n", blocks("BogoMIPS\t: 38.40"));
+        let cpus = check("arm", parse_arm(&arm));
+        assert_eq!(cpus[MAX_CPUS - 1].flags, ["neon", "vfp"]);
+        // s390x: a `processor N:` line per CPU, then a `cpu number` block per CPU.
+        let mut s390 = "vendor_id : IBM/S390\nfeatures : esan3 zarch\n".to_owned();
+        for i in 0..n {
+            s390.push_str(&format!("processor {i}: version = 00\n"));
+        }
+        for i in 0..n {
+            s390.push_str(&format!(
+                "\ncpu number : {i}\nphysical id : {i}\ncore id : {i}\n"
+            ));
+        }
+        let cpus = check("s390x", parse_s390x(&s390));
+        assert_eq!(cpus[MAX_CPUS - 1].core_id, (MAX_CPUS - 1).to_string());
     }
 }
