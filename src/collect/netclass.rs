@@ -68,6 +68,35 @@ fn with_attr<T>(path: &Path, f: impl FnOnce(&str) -> T) -> Option<T> {
     Some(f(String::from_utf8_lossy(&buf[..n]).trim()))
 }
 
+/// A device directory's path, and its attributes' paths made on it one at a time.
+struct Attr {
+    path: Vec<u8>,
+    /// The directory's length, with the `/` after it.
+    dir: usize,
+}
+
+impl Attr {
+    fn new(dir: &Path) -> Attr {
+        use std::os::unix::ffi::OsStrExt;
+        let mut path = dir.as_os_str().as_bytes().to_vec();
+        if !path.is_empty() && path.last() != Some(&b'/') {
+            path.push(b'/');
+        }
+        Attr {
+            dir: path.len(),
+            path,
+        }
+    }
+
+    /// The path of attribute `file`: `dir.join(file)`.
+    fn of(&mut self, file: &str) -> &Path {
+        use std::os::unix::ffi::OsStrExt;
+        self.path.truncate(self.dir);
+        self.path.extend_from_slice(file.as_bytes());
+        Path::new(std::ffi::OsStr::from_bytes(&self.path))
+    }
+}
+
 /// A numeric attribute and the metric node_exporter names it.
 struct Prop {
     file: &'static str,
@@ -164,13 +193,12 @@ impl Family for NetclassFamily {
             if self.ignored.as_ref().is_some_and(|r| r.is_match(&name)) {
                 continue;
             }
-            // One path per device, each attribute pushed onto it and popped off again.
-            let mut path = dir.join(&entry.name);
+            // One path per device, each attribute's name put after it in turn (as `join`
+            // would, without `pop`'s parse of the path each time).
+            let mut path = Attr::new(&dir.join(&entry.name));
             let mut props = [None; PROPS.len()];
             for (slot, prop) in props.iter_mut().zip(&PROPS) {
-                path.push(prop.file);
-                *slot = with_attr(&path, parse_int).flatten();
-                path.pop();
+                *slot = with_attr(path.of(prop.file), parse_int).flatten();
             }
             if self.ignore_invalid_speed && props[SPEED].is_some_and(|s| s < 0) {
                 props[SPEED] = None;
@@ -179,12 +207,7 @@ impl Family for NetclassFamily {
                 // Go's int64 arithmetic: wraps, and truncates towards zero.
                 *speed = speed.wrapping_mul(1_000_000) / 8;
             }
-            let info = INFO.map(|file| {
-                path.push(file);
-                let v = read_attr(&path).unwrap_or_default();
-                path.pop();
-                v
-            });
+            let info = INFO.map(|file| read_attr(path.of(file)).unwrap_or_default());
             ifaces.push(Iface { name, props, info });
         }
         crate::sort::sort_by(&mut ifaces, |a, b| a.name.cmp(&b.name));
@@ -258,6 +281,22 @@ impl NetclassHarvest {
 #[cfg(test)]
 mod tests {
     use super::REGISTRATION;
+
+    #[test]
+    fn attribute_paths_are_joined_paths() {
+        for dir in [
+            "/sys/class/net/eth0",
+            "/host/sys/class/net/eth0/",
+            "rel",
+            "",
+        ] {
+            let mut attr = super::Attr::new(std::path::Path::new(dir));
+            for file in ["carrier", "speed", "statistics/rx_nohandler"] {
+                let want = std::path::Path::new(dir).join(file);
+                assert_eq!(attr.of(file).as_os_str(), want.as_os_str(), "{dir} {file}");
+            }
+        }
+    }
     use crate::collect::family::testing::{run, value};
     use crate::read::procfs::parse_int;
 
