@@ -77,13 +77,16 @@ pub fn parse(text: &str) -> Vmstat {
 /// [`parse`] keeping the fields `wanted` chooses.
 fn parse_with(text: &str, wanted: impl Fn(&str) -> bool) -> Vmstat {
     let mut out: Vec<(String, f64)> = Vec::new();
-    for line in text.lines() {
+    for line in super::words::lines(text) {
         let mut fields = super::words::words(line);
-        let (Some(name), Some(value), None) = (fields.next(), fields.next(), fields.next()) else {
+        // The name first: most lines are not wanted, and need not be split further.
+        let Some(name) = fields.next().filter(|name| wanted(name)) else {
             continue;
         };
-        if !wanted(name)
-            || name.len() > 128
+        let (Some(value), None) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        if name.len() > 128
             || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
             || out.iter().any(|(n, _)| n == name)
         {
