@@ -46,19 +46,18 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
     }
     let pid = text[..open].trim().parse().ok()?;
     let comm = cap_name(&text[open + 1..close]).to_owned();
-    // Fields after ")" start at field 3 (state); utime is 14, stime 15, num_threads 20,
-    // starttime 22, rss 24.
-    let mut rest = super::words::words(&text[close + 1..]);
-    let state = rest.next()?.chars().next()?;
-    let mut next = |skip: usize| -> Option<u64> { rest.nth(skip)?.parse().ok() };
-    let utime = next(10)?;
-    let stime = next(0)?;
-    let nice = rest.nth(3)?.parse().ok()?;
-    let mut next = |skip: usize| -> Option<u64> { rest.nth(skip)?.parse().ok() };
-    let threads = next(0)?;
-    let start = next(1)?;
-    let vsize = next(0)?;
-    let rss_pages = next(0)?;
+    // Fields after ")" start at field 3 (state, word 0); utime is 14 (word 11), stime 15,
+    // nice 19, num_threads 20, starttime 22, vsize 23, rss 24 (word 21).
+    let w = super::words::first::<22>(&text[close + 1..])?;
+    let state = w[0].chars().next()?;
+    let number = |i: usize| -> Option<u64> { w[i].parse().ok() };
+    let utime = number(11)?;
+    let stime = number(12)?;
+    let nice = w[16].parse().ok()?;
+    let threads = number(17)?;
+    let start = number(19)?;
+    let vsize = number(20)?;
+    let rss_pages = number(21)?;
     Some(Stat {
         pid,
         comm,
@@ -672,6 +671,56 @@ mod tests {
             assert_eq!(got, want, "{name}");
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The parser as it was before it took its 22 words at once (split_whitespace, nth).
+    fn parse_stat_by_nth(text: &str) -> Option<Stat> {
+        let open = text.find('(')?;
+        let close = text.rfind(')')?;
+        if close < open {
+            return None;
+        }
+        let pid = text[..open].trim().parse().ok()?;
+        let comm = cap_name(&text[open + 1..close]).to_owned();
+        let mut rest = text[close + 1..].split_whitespace();
+        let state = rest.next()?.chars().next()?;
+        let mut next = |skip: usize| -> Option<u64> { rest.nth(skip)?.parse().ok() };
+        let utime = next(10)?;
+        let stime = next(0)?;
+        let nice = rest.nth(3)?.parse().ok()?;
+        let mut next = |skip: usize| -> Option<u64> { rest.nth(skip)?.parse().ok() };
+        let (threads, start, vsize, rss_pages) = (next(0)?, next(1)?, next(0)?, next(0)?);
+        Some(Stat {
+            pid,
+            comm,
+            ticks: utime.saturating_add(stime),
+            rss_pages,
+            start,
+            state,
+            threads,
+            vsize,
+            nice,
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_stat_reads_as_before(
+            mut fields in proptest::collection::vec("[0-9]{1,3}", 19..26),
+            bad in 0usize..40,
+            odd in "x|é|-3|\\+7|18446744073709551616",
+            seps in proptest::collection::vec(" | |  |\\t|\\u{a0}|\\u{85}|\\n", 26),
+        ) {
+            if let Some(f) = fields.get_mut(bad) {
+                *f = odd;
+            }
+            let mut line = String::from("42 (a b) S");
+            for (f, sep) in fields.iter().zip(&seps) {
+                line.push_str(sep);
+                line.push_str(f);
+            }
+            proptest::prop_assert_eq!(parse_stat(&line), parse_stat_by_nth(&line));
+        }
     }
 
     #[test]
