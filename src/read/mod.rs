@@ -100,3 +100,54 @@ fn read_parsed<T>(path: &Path, parse: fn(&str) -> T) -> Reading<T> {
         Err(e) => Reading::Failed(format!("{}: {e}", path.display())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        static PARSES: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn counted(text: &str) -> String {
+        PARSES.with(|p| p.set(p.get() + 1));
+        text.to_owned()
+    }
+
+    /// Within a tick a shared file is parsed once, whichever view asks, and every view gets
+    /// that one reading; after the tick it is read and parsed afresh; what a view sees of a
+    /// missing, unreadable or not-UTF-8 file is what `procfs` says of it.
+    #[test]
+    fn a_shared_file_is_parsed_once_a_tick() {
+        let d = std::env::temp_dir().join(format!("psmonitor-shared-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let f = d.join("stat");
+        std::fs::write(&f, "one").unwrap();
+        let tick = tick::Tick::begin();
+        let a = shared(&f, counted);
+        std::fs::write(&f, "two").unwrap();
+        let b = shared(&f, counted);
+        assert!(Rc::ptr_eq(&a, &b));
+        assert_eq!(a.exact().map(String::as_str), Some("one"));
+        assert_eq!(PARSES.with(Cell::get), 1);
+        drop(tick);
+        assert_eq!(shared(&f, counted).exact().map(String::as_str), Some("two"));
+        assert_eq!(PARSES.with(Cell::get), 2);
+
+        std::fs::write(&f, b"ok \xff").unwrap();
+        let lossy = shared(&f, counted);
+        assert_eq!(lossy.exact(), None, "the JSON model reads UTF-8 only");
+        assert_eq!(
+            lossy.present().unwrap().map(String::as_str),
+            Some("ok \u{fffd}")
+        );
+        let missing = shared(&d.join("missing"), counted);
+        assert!(matches!(*missing, Reading::Absent));
+        assert_eq!(missing.present(), Ok(None));
+        let dir = shared(&d, counted);
+        assert!(dir.present().is_err(), "a directory is no file");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
