@@ -187,9 +187,12 @@ fn unescape_all(field: &[u8]) -> Vec<u8> {
 
 /// The mount point label as node_exporter makes it: only `\040` and `\011` undone.
 fn label(field: &[u8]) -> String {
-    String::from_utf8_lossy(field)
-        .replace("\\040", " ")
-        .replace("\\011", "\t")
+    let text = String::from_utf8_lossy(field);
+    // Most mount points have no escape: no search-and-copy for them (every mount, every tick).
+    if !field.contains(&b'\\') {
+        return text.into_owned();
+    }
+    text.replace("\\040", " ").replace("\\011", "\t")
 }
 
 /// node_exporter's `rootfsStripPrefix`: a mount point below `--path.rootfs` is shown as seen
