@@ -189,7 +189,7 @@ pub struct Shared<T: 'static, H> {
 }
 
 /// A [`Shared`] family's projection of its reading.
-type View<T, H> = Box<dyn Fn(&T) -> Result<H, String> + Send>;
+type View<T, H> = Box<dyn FnMut(&T) -> Result<H, String> + Send>;
 
 impl<T: 'static, H> Shared<T, H> {
     /// The family `name`, showing `view` of `read`'s reading of `file` below procfs.
@@ -197,7 +197,7 @@ impl<T: 'static, H> Shared<T, H> {
         name: &'static str,
         file: &'static str,
         read: fn(&std::path::Path) -> std::rc::Rc<crate::read::Reading<T>>,
-        view: impl Fn(&T) -> Result<H, String> + Send + 'static,
+        view: impl FnMut(&T) -> Result<H, String> + Send + 'static,
     ) -> Self {
         Shared {
             name,

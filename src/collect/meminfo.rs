@@ -9,6 +9,7 @@
 
 use super::family::{Family, Harvest, Registration, Settings, Shared};
 use crate::exposition::{Encoder, Kind};
+use std::sync::Arc;
 
 /// Registers the `meminfo` family.
 pub const REGISTRATION: Registration = Registration {
@@ -18,17 +19,28 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn make_family(_: &Settings) -> Box<dyn Family> {
+    let mut names = Names::default();
     Box::new(Shared::new(
         "meminfo",
         "meminfo",
         crate::read::meminfo::read,
-        |m: &crate::read::meminfo::Meminfo| Ok(view(m)),
+        move |m: &crate::read::meminfo::Meminfo| Ok(view(m, &mut names)),
     ))
 }
 
 /// One tick of `/proc/meminfo`: metric name (`node_memory_...`) and value, in file order.
 #[derive(Debug, Default, PartialEq)]
-pub struct Meminfo(pub Vec<(String, f64)>);
+pub struct Meminfo(pub Vec<(Arc<str>, f64)>);
+
+/// The metric names of the last tick's fields, kept while the file's keys stay the same (they
+/// do from boot to shutdown), so a tick makes no name.
+#[derive(Debug, Default)]
+pub struct Names {
+    /// Each field's key and whether it had a unit.
+    keys: Vec<(String, bool)>,
+    /// Its name; `None` for a key that is no metric name or whose name an earlier field has.
+    names: Vec<Option<Arc<str>>>,
+}
 
 /// node_exporter's name for a field: `Active(anon)` → `Active_anon`; `None` if the result
 /// would not be a valid metric name (a hostile or garbled line).
@@ -54,24 +66,39 @@ pub fn field_name(key: &str) -> Option<String> {
 
 /// The family's view of `/proc/meminfo`: every field under node_exporter's name, in file
 /// order. A key that is no valid metric name is left out; a name seen twice keeps its first
-/// value (two samples of one series would be an invalid exposition).
-pub fn view(m: &crate::read::meminfo::Meminfo) -> Meminfo {
-    let mut out: Vec<(String, f64)> = Vec::new();
-    for f in &m.0 {
-        let (suffix, value) = if f.unit {
-            ("_bytes", f.value as f64 * 1024.0)
-        } else {
-            ("", f.value as f64)
-        };
-        let Some(field) = field_name(&f.key) else {
-            continue;
-        };
-        let name = format!("node_memory_{field}{suffix}");
-        if out.iter().all(|(n, _)| *n != name) {
-            out.push((name, value));
+/// value (two samples of one series would be an invalid exposition). `names` are the last
+/// tick's.
+pub fn view(m: &crate::read::meminfo::Meminfo, names: &mut Names) -> Meminfo {
+    let same = names.keys.len() == m.fields().count()
+        && names
+            .keys
+            .iter()
+            .zip(m.fields())
+            .all(|((k, u), (key, _, unit))| k == key && *u == unit);
+    if !same {
+        names.keys = m.fields().map(|(k, _, u)| (k.to_owned(), u)).collect();
+        names.names.clear();
+        let mut seen: Vec<Arc<str>> = Vec::new();
+        for (key, _, unit) in m.fields() {
+            let suffix = if unit { "_bytes" } else { "" };
+            let name = field_name(key)
+                .map(|field| format!("node_memory_{field}{suffix}"))
+                .filter(|n| seen.iter().all(|s| **s != **n))
+                .map(Arc::<str>::from);
+            if let Some(n) = &name {
+                seen.push(Arc::clone(n));
+            }
+            names.names.push(name);
         }
     }
-    Meminfo(out)
+    let values = m
+        .fields()
+        .zip(&names.names)
+        .filter_map(|((_, v, unit), name)| {
+            let v = if unit { v as f64 * 1024.0 } else { v as f64 };
+            Some((Arc::clone(name.as_ref()?), v))
+        });
+    Meminfo(values.collect())
 }
 
 impl Harvest for Meminfo {
@@ -98,7 +125,7 @@ mod tests {
 
     /// The family's view of a `/proc/meminfo` text.
     fn parse(text: &str) -> Meminfo {
-        view(&crate::read::meminfo::parse(text))
+        view(&crate::read::meminfo::parse(text), &mut Names::default())
     }
 
     #[test]
@@ -198,6 +225,24 @@ mod tests {
         assert_eq!(field_name("()"), Some("_".into()));
     }
 
+    /// Names are made once while the keys stay the same, and again when they change.
+    #[test]
+    fn names_follow_the_keys() {
+        let mut names = Names::default();
+        let a = crate::read::meminfo::parse("MemTotal: 1 kB\nMemFree: 2 kB\n");
+        let first = view(&a, &mut names);
+        let again = view(&a, &mut names);
+        assert!(Arc::ptr_eq(&first.0[1].0, &again.0[1].0));
+        let b = crate::read::meminfo::parse("MemTotal: 1 kB\nHugePages_Total: 3\nMemTotal: 4 kB\n");
+        assert_eq!(
+            view(&b, &mut names).0,
+            vec![
+                ("node_memory_MemTotal_bytes".into(), 1024.0),
+                ("node_memory_HugePages_Total".into(), 3.0)
+            ]
+        );
+    }
+
     #[test]
     fn units() {
         let m = parse("MemTotal:  10 kB\nHugePages_Total:     3\nDirectMap2M: 1 kB\n");
@@ -230,7 +275,7 @@ mod tests {
             prop_assert_eq!(m.0.len(), fields.len());
             for (k, v) in &fields {
                 let name = format!("node_memory_{k}_bytes");
-                prop_assert!(m.0.contains(&(name, f64::from(*v) * 1024.0)));
+                prop_assert!(m.0.contains(&(name.as_str().into(), f64::from(*v) * 1024.0)));
             }
         }
     }

@@ -6,26 +6,41 @@ use std::path::Path;
 use std::rc::Rc;
 
 /// One `Key: value [unit]` line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Field {
-    /// As the kernel names it (`MemTotal`, `Active(anon)`).
-    pub key: String,
-    /// As written: kB for a field with a unit, a count (`HugePages_Total`) without.
-    pub value: u64,
-    /// The line has a unit (the kernel only ever writes `kB`, meaning KiB).
-    pub unit: bool,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Field {
+    /// Where its key is in [`Meminfo::keys`].
+    key: (u32, u32),
+    value: u64,
+    unit: bool,
 }
 
-/// One reading of `/proc/meminfo`: its fields in file order. A line that is not
-/// `Key: value [unit]` (a key ending in a colon, an unsigned number, at most a unit after it)
-/// is none; a key written twice is kept twice (each view says which it takes).
+/// One reading of `/proc/meminfo`: its fields in file order, each a key as the kernel names it
+/// (`MemTotal`, `Active(anon)`), a value as written (kB for a field with a unit, a count such as
+/// `HugePages_Total` without) and whether it has a unit (the kernel only ever writes `kB`,
+/// meaning KiB). A line that is not `Key: value [unit]` (a key ending in a colon, an unsigned
+/// number, at most a unit after it) is none; a key written twice is kept twice (each view says
+/// which it takes). The keys share one string (no allocation per field).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Meminfo(pub Vec<Field>);
+pub struct Meminfo {
+    keys: String,
+    fields: Vec<Field>,
+}
 
 impl Meminfo {
+    /// Each field's key, value and whether it has a unit, in file order.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, u64, bool)> {
+        self.fields.iter().map(|f| {
+            (
+                &self.keys[f.key.0 as usize..f.key.1 as usize],
+                f.value,
+                f.unit,
+            )
+        })
+    }
+
     /// The first value of `key`, as written (kB for most fields).
     pub fn get(&self, key: &str) -> Option<u64> {
-        self.0.iter().find(|f| f.key == key).map(|f| f.value)
+        self.fields().find(|(k, ..)| *k == key).map(|(_, v, _)| v)
     }
 }
 
@@ -36,7 +51,10 @@ pub fn read(path: &Path) -> Rc<super::Reading<Meminfo>> {
 
 /// Parses `/proc/meminfo`.
 pub fn parse(text: &str) -> Meminfo {
-    let mut out = Vec::new();
+    let mut out = Meminfo {
+        keys: String::with_capacity(text.len() / 3),
+        fields: Vec::with_capacity(64),
+    };
     for line in text.lines() {
         let mut fields = line.split_whitespace();
         let (Some(key), Some(value)) = (fields.next(), fields.next()) else {
@@ -53,13 +71,20 @@ pub fn parse(text: &str) -> Meminfo {
             (Some(_), None) => true,
             _ => continue,
         };
-        out.push(Field {
-            key: key.to_owned(),
+        let (Ok(start), Ok(end)) = (
+            u32::try_from(out.keys.len()),
+            u32::try_from(out.keys.len() + key.len()),
+        ) else {
+            break;
+        };
+        out.keys.push_str(key);
+        out.fields.push(Field {
+            key: (start, end),
             value,
             unit,
         });
     }
-    Meminfo(out)
+    out
 }
 
 #[cfg(test)]
@@ -72,9 +97,10 @@ mod tests {
             "MemTotal:  10 kB\nMemFree: 2 kB\nMemFree: 3 kB\nHugePages_Total: 4\nX: 1 kB more\n\
              NoColon 5 kB\nBad: -5 kB\n",
         );
-        assert_eq!(m.0.len(), 4);
+        let f: Vec<_> = m.fields().collect();
+        assert_eq!(f.len(), 4);
         assert_eq!((m.get("MemTotal"), m.get("MemFree")), (Some(10), Some(2)));
-        assert!(!m.0[3].unit && m.0[0].unit);
+        assert_eq!((f[3], f[0].2), (("HugePages_Total", 4, false), true));
         assert_eq!(m.get("X"), None);
     }
 

@@ -79,29 +79,46 @@ enum File {
     Special,
 }
 
-/// Paths by their bytes, hashed with FNV-1a: `Path`'s own `Hash` walks its components and
-/// SipHash guards against collisions chosen by a client, neither of which a tick needs (its
-/// keys are the host's paths, looked up once or twice each).
-type Map<V> = HashMap<Box<[u8]>, V, BuildHasherDefault<Fnv>>;
+/// Paths by their bytes, hashed eight bytes at a time ([`Words`]): `Path`'s own `Hash` walks its
+/// components and SipHash guards against collisions chosen by a client, neither of which a tick
+/// needs (its keys are the host's paths, looked up once or twice each). A byte at a time (FNV)
+/// was a twentieth of the sampler's instructions, for some 300 lookups a tick.
+type Map<V> = HashMap<Box<[u8]>, V, BuildHasherDefault<Words>>;
 
-/// FNV-1a, 64 bits.
-struct Fnv(u64);
+/// FxHash (rustc's hasher) over 8-byte words: each is mixed in with a rotate, a xor and a
+/// multiply; the last, short word is padded with zeros (a path holds no NUL byte, and the
+/// length is hashed first).
+#[derive(Default)]
+struct Words(u64);
 
-impl Default for Fnv {
-    fn default() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
+impl Words {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
 }
 
-impl Hasher for Fnv {
+impl Hasher for Words {
     fn finish(&self) -> u64 {
         self.0
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            self.add(u64::from_le_bytes(b));
         }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
     }
 }
 
