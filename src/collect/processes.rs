@@ -141,6 +141,8 @@ pub struct ProcessCollector {
     path: String,
     /// The procfs root as text, to build `<proc>/<pid>/stat` paths without allocating.
     proc: String,
+    /// `<pid>/stat` and a NUL: the path opened below the procfs directory.
+    rel: Vec<u8>,
     /// Owner per pid: (start time, uid, scans since looked up).
     uids: PidMap<u32, (u64, u32, u32)>,
     /// Groups in the last scan, to size the next one's table.
@@ -235,6 +237,7 @@ impl ProcessCollector {
             ticks_per_sec: if hz > 0 { hz as f64 } else { 100.0 },
             buf: Vec::with_capacity(1024),
             path: String::with_capacity(32),
+            rel: Vec::with_capacity(24),
             proc: roots
                 .procfs
                 .to_string_lossy()
@@ -248,7 +251,7 @@ impl ProcessCollector {
     /// Scans `/proc`. `elapsed` is the time since the previous scan, for CPU percent.
     /// Processes that exit mid-scan are skipped: that race is normal, not an error.
     pub fn sample(&mut self, users: &mut Users, elapsed_secs: f64) -> ProcessSample {
-        let Some(dir) = Pids::open(&self.proc) else {
+        let Some(mut dir) = Pids::open(&self.proc) else {
             return ProcessSample::default();
         };
         let mut seen: PidMap<(u32, u64), u64> =
@@ -257,15 +260,23 @@ impl ProcessCollector {
         let mut groups: HashMap<String, Group> = HashMap::with_capacity(self.groups_seen + 16);
         let mut procs = Vec::with_capacity(self.prev.len() + 16);
         let (mut running, mut sleeping, mut threads) = (0, 0, 0);
-        for pid in dir {
+        while let Some(pid) = dir.next() {
             self.path.clear();
             self.path.push_str(&self.proc);
             self.path.push('/');
             push_decimal(&mut self.path, pid);
             self.path.push_str("/stat");
+            // `PID/stat` and its NUL, for `openat` below the listed directory.
+            self.rel.clear();
+            self.rel
+                .extend_from_slice(&self.path.as_bytes()[self.proc.len() + 1..]);
+            self.rel.push(0);
+            let Ok(rel) = std::ffi::CStr::from_bytes_with_nul(&self.rel) else {
+                continue;
+            };
             // Lossy: a process may name itself with any bytes (`comm` of `x\xff`); it must
             // still be seen and counted, not skipped.
-            let Some(stat) = read_text(&self.path, &mut self.buf).and_then(|t| parse_stat(&t))
+            let Some(stat) = read_text(dir.fd(), rel, &mut self.buf).and_then(|t| parse_stat(&t))
             else {
                 continue;
             };
@@ -425,25 +436,38 @@ impl Budgeted {
     }
 }
 
-/// CPU time this thread has used.
 /// `read_lossy_direct`'s text, with two costs fewer per process: the text is checked as
 /// UTF-8 once (that reader checks it strictly, then converts it lossily all the same, byte by
 /// byte: a fifth of the scan's instructions), and the file's type is asked (`fstat`) only when
 /// it did not read like a kernel file (nothing read, an error, past [`READ_CAP`]) rather than
 /// before every read. So a directory, a FIFO without data or a device (`/dev/zero`) below
-/// `--path.procfs` is refused as there; only a FIFO a writer fills would now be read.
-fn read_text<'a>(path: &str, buf: &'a mut Vec<u8>) -> Option<std::borrow::Cow<'a, str>> {
+/// `--path.procfs` is refused as there; only a FIFO a writer fills would now be read. `rel`
+/// (`1234/stat`) is opened relative to `dir`, the procfs directory being listed, so the kernel
+/// does not walk `/proc` again for each process.
+fn read_text<'a>(
+    dir: std::os::fd::RawFd,
+    rel: &std::ffi::CStr,
+    buf: &'a mut Vec<u8>,
+) -> Option<std::borrow::Cow<'a, str>> {
     use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
     buf.clear();
     if buf.capacity() > READ_CAP {
         buf.shrink_to(64 * 1024);
     }
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .ok()?;
+    // SAFETY: `rel` is a C string, `dir` an open directory; the descriptor returned is owned
+    // by `file` from here on.
+    let fd = unsafe {
+        libc::openat(
+            dir,
+            rel.as_ptr(),
+            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: `fd` was just opened and nothing else owns it.
+    let mut file = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
     let mut chunk = [0u8; 4096];
     let read = loop {
         if buf.len() > READ_CAP {
@@ -495,6 +519,12 @@ struct Pids {
 }
 
 impl Pids {
+    /// The listed directory's descriptor (for `openat`).
+    fn fd(&self) -> std::os::fd::RawFd {
+        // SAFETY: `dir` is an open stream owned by `self`.
+        unsafe { libc::dirfd(self.dir.as_ptr()) }
+    }
+
     fn open(path: &str) -> Option<Pids> {
         let path = std::ffi::CString::new(path).ok()?;
         // SAFETY: `path` is a valid C string; the stream is closed in `drop`.
@@ -531,6 +561,7 @@ impl Drop for Pids {
     }
 }
 
+/// CPU time this thread has used.
 fn thread_cpu() -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -667,7 +698,9 @@ mod tests {
             let path = dir.join(name);
             let path = path.to_str().unwrap();
             let want = read_lossy_direct(path, &mut a).ok().map(|t| t.into_owned());
-            let got = read_text(path, &mut b).map(|t| t.into_owned());
+            let listed = Pids::open(dir.to_str().unwrap()).unwrap();
+            let rel = std::ffi::CString::new(name).unwrap();
+            let got = read_text(listed.fd(), &rel, &mut b).map(|t| t.into_owned());
             assert_eq!(got, want, "{name}");
         }
         let _ = std::fs::remove_dir_all(&dir);
