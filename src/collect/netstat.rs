@@ -104,23 +104,32 @@ fn parse_pairs<'a>(
             header = None;
             continue;
         };
-        let values: Vec<&str> = rest.split_ascii_whitespace().collect();
         match header.take() {
             Some((hproto, names, hline)) if hproto == proto => {
-                if names.len() != values.len() {
+                // The values are walked against the names, not collected: only the shown
+                // ones are kept, and the pair counts only if both lines have as many fields.
+                let shown = chooser.header(fields, hline, proto, &names);
+                let mut values = 0;
+                let mut picked = Vec::new();
+                for (i, v) in rest.split_ascii_whitespace().enumerate() {
+                    values += 1;
+                    if let (Some(true), Some(n)) = (shown.get(i), names.get(i)) {
+                        picked.push((*n, v));
+                    }
+                }
+                if names.len() != values {
                     continue;
                 }
-                let shown = chooser.header(fields, hline, proto, &names);
                 // Inserted, not collected: `collect` into a map sorts (src/sort.rs).
                 let mut kept = BTreeMap::new();
-                for ((n, v), _) in names.iter().zip(&values).zip(shown).filter(|(_, &s)| s) {
+                for (n, v) in picked {
                     if let Ok(v) = v.parse() {
-                        kept.insert(*n, v);
+                        kept.insert(n, v);
                     }
                 }
                 stats.insert(proto, kept);
             }
-            _ => header = Some((proto, values, line)),
+            _ => header = Some((proto, rest.split_ascii_whitespace().collect(), line)),
         }
     }
 }
