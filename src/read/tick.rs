@@ -3,7 +3,7 @@
 //! at most once, kept for the rest of the tick, and handed to every view that asks again.
 //!
 //! psmonitor shows a host three ways (its JSON model, the `/metrics` families, the Glances API
-//! mapped from the JSON model), and the JSON side and the families parse the same kernel files
+//! mapped from the JSON model), and the JSON side and the families read the same kernel files
 //! (`/proc/stat` for the CPU model and the `cpu` and `stat` families, `/proc/meminfo`,
 //! `/proc/net/dev`, `/proc/diskstats`, `/proc/loadavg`, `/proc/pressure/*`, `class/net`'s
 //! attributes, the mounts' `statvfs`...). Rather than thread a readings object through every
@@ -11,6 +11,9 @@
 //! [`super::statfs`] look here first: the first read of a path in a tick opens it, the others
 //! get the same bytes. So no file is opened twice a tick, whatever is served, and every view
 //! of a tick sees the same reading (a counter never differs between `/system` and `/metrics`).
+//! A file that several views read is also parsed once a tick: [`parsed`] keeps its typed
+//! reading (`super::shared`, one module per such file in `src/read/`) for the tick, so the
+//! views project one parse instead of each parsing the bytes.
 //!
 //! Only regular files are kept (a FIFO or device planted below `--path.procfs` is read the
 //! way its reader always did, uncached), and only up to [`KEEP_MAX`] (a bigger one is read
