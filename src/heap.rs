@@ -16,6 +16,7 @@
 ///   (the sampler's CPU per tick did not change measurably with one, nor with none).
 /// - `glibc.pthread.stack_cache_size=0`: exited threads' stacks are unmapped, not kept (up to
 ///   40 MiB) for reuse with the pages the thread last touched still resident: 12 KiB a session.
+#[cfg_attr(not(target_env = "gnu"), allow(dead_code))] // musl (the release builds) has no tunables
 pub const TUNABLES: &[(&str, &str)] = &[
     ("glibc.malloc.tcache_count", "1"),
     ("glibc.pthread.stack_cache_size", "0"),
@@ -23,6 +24,7 @@ pub const TUNABLES: &[(&str, &str)] = &[
 
 /// `current` (a `GLIBC_TUNABLES` value) with every one of [`TUNABLES`] it does not set
 /// added, or `None` if it sets them all: a setting of the operator's always wins.
+#[cfg_attr(not(target_env = "gnu"), allow(dead_code))]
 pub fn tunables_to_add(current: &str) -> Option<String> {
     let set = |key: &str| {
         current

@@ -92,6 +92,9 @@ impl Family for TimeFamily {
 
 /// The local time zone's abbreviation and offset from UTC in seconds at `secs` since the epoch.
 pub fn zone(secs: i64) -> (String, f64) {
+    // The libc crate marks musl's `time_t` deprecated (its 32-bit targets are to follow musl
+    // 1.2's 64-bit time_t); it and `localtime_r` agree today on every release target.
+    #[allow(deprecated)]
     let t = secs as libc::time_t;
     let mut tm = std::mem::MaybeUninit::<libc::tm>::zeroed();
     // SAFETY: both pointers are valid for the call; localtime_r fills `tm` or returns NULL.

@@ -35,6 +35,23 @@ const RESPONSE_GUARD: Duration = Duration::from_secs(10);
 // ---------------------------------------------------------------------------------------------
 // Starting the binary
 
+/// The binary under test: cargo's build of it, or the file `PSMONITOR_TEST_BIN` names (CI runs
+/// `tests/tls.rs` so against the amd64 release binary that `scripts/release` built).
+pub fn default_bin() -> PathBuf {
+    match std::env::var_os("PSMONITOR_TEST_BIN") {
+        Some(bin) => {
+            let bin = PathBuf::from(bin);
+            assert!(
+                bin.is_file(),
+                "PSMONITOR_TEST_BIN={}: no such file",
+                bin.display()
+            );
+            bin
+        }
+        None => PathBuf::from(env!("CARGO_BIN_EXE_psmonitor")),
+    }
+}
+
 /// `bin` with an environment that cannot change a test's outcome: no `PSMONITOR_*` setting,
 /// `RUST_LOG` or `NOTIFY_SOCKET` inherited from the environment the tests run in.
 fn psmonitor_command(bin: &OsStr) -> Command {
@@ -52,7 +69,7 @@ fn psmonitor_command(bin: &OsStr) -> Command {
 /// `--version`, `snapshot`, a mistake in the arguments), and returns its status and output.
 /// A server is started with [`Server::builder`].
 pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> Output {
-    psmonitor_command(env!("CARGO_BIN_EXE_psmonitor").as_ref())
+    psmonitor_command(default_bin().as_ref())
         .args(args)
         .envs(env.iter().copied())
         .output()
@@ -309,7 +326,7 @@ impl Server {
     pub fn builder() -> Builder {
         Builder {
             runner: None,
-            bin: PathBuf::from(env!("CARGO_BIN_EXE_psmonitor")),
+            bin: default_bin(),
             port: 0,
             args: Vec::new(),
             env: Vec::new(),
