@@ -288,6 +288,8 @@ fn open() -> Result<Fd, DumpError> {
 /// `timeval` would mean no timeout).
 fn set_timeout(fd: &Fd, opt: libc::c_int, d: Duration) -> Result<(), String> {
     let d = d.max(Duration::from_micros(1));
+    // musl's `time_t` is deprecated in the libc crate, as in `collect::time::zone`.
+    #[allow(deprecated)]
     let tv = libc::timeval {
         tv_sec: d.as_secs() as libc::time_t,
         tv_usec: d.subsec_micros() as libc::suseconds_t,
