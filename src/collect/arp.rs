@@ -24,8 +24,9 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use super::neighbours::{self, DumpError, Neighbour, NUD_NOARP};
-use super::udp_queues::{fields, for_each_line};
+use super::udp_queues::fields;
 use crate::exposition::{Encoder, Kind};
+use crate::read::procfs::for_each_line;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

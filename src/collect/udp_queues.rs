@@ -3,16 +3,14 @@
 //!
 //! After a header line, each socket's fifth column is `tx_queue:rx_queue` in hex. A busy DNS
 //! server has tens of thousands of sockets (megabytes of text), so the files are read line
-//! by line through a fixed buffer rather than whole ([`for_each_line`]: regular files only,
-//! opened non-blocking, at most [`MAX_TOTAL`] bytes, as the readers in `read::procfs` bound
-//! whole files). A file that is missing (no IPv6) has no samples; a line too short or not hex
-//! is skipped.
+//! by line through a fixed buffer rather than whole (`read::procfs::for_each_line`: regular
+//! files only, opened non-blocking, at most 64 MiB, as `read::procfs` bounds whole files). A
+//! file that is missing (no IPv6) has no samples; a line too short or not hex is skipped.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use crate::exposition::{Encoder, Kind};
-use std::fs::OpenOptions;
-use std::io::{self, BufRead, BufReader, Read};
-use std::os::unix::fs::OpenOptionsExt;
+use crate::read::procfs::for_each_line;
+use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -25,62 +23,6 @@ pub const REGISTRATION: Registration = Registration {
 
 fn make_family(_: &Settings) -> Box<dyn Family> {
     Box::new(UdpQueuesFamily)
-}
-
-/// The longest line kept whole; the rest of a longer line is skipped.
-const MAX_LINE: u64 = 4096;
-
-/// At most this many bytes of one file are read (some 500 000 sockets' lines, an ARP table
-/// far past any `gc_thresh3`); a longer file fails the reading.
-pub(super) const MAX_TOTAL: u64 = 64 << 20;
-
-/// Calls `each` with every line of the file at `path` (without its newline), read through a
-/// 64 KiB buffer so that a table of any size costs no more memory. A line longer than 4 KiB is
-/// cut there; bytes are passed as they are (callers decide what to do with non-UTF-8).
-///
-/// Bounded as `read::procfs::read_into` is: only a regular file is read (a FIFO or a device
-/// planted below `--path.procfs` is an error), opened non-blocking (so opening a FIFO does not
-/// wait for a writer), and a file longer than [`MAX_TOTAL`] is an error (after the lines
-/// before it were passed to `each`, which callers drop with the error).
-pub(super) fn for_each_line(path: &Path, each: impl FnMut(&[u8])) -> io::Result<()> {
-    for_each_line_capped(path, MAX_TOTAL, each)
-}
-
-/// [`for_each_line`] with at most `cap` bytes read.
-fn for_each_line_capped(path: &Path, cap: u64, mut each: impl FnMut(&[u8])) -> io::Result<()> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
-    // One byte past the cap tells a file of exactly `cap` bytes from a longer one.
-    let mut reader = BufReader::with_capacity(64 * 1024, file.take(cap.saturating_add(1)));
-    let mut line = Vec::with_capacity(256);
-    loop {
-        line.clear();
-        let n = (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line)?;
-        if reader.get_ref().limit() == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("longer than {cap} bytes"),
-            ));
-        }
-        if n == 0 {
-            return Ok(());
-        }
-        match line.strip_suffix(b"\n") {
-            Some(whole) => each(whole),
-            None => {
-                each(&line);
-                reader.skip_until(b'\n')?;
-            }
-        }
-    }
 }
 
 /// Fields of a line split on ASCII whitespace.
@@ -169,9 +111,10 @@ impl Harvest for UdpQueuesHarvest {
 
 #[cfg(test)]
 mod tests {
-    use super::{for_each_line, for_each_line_capped, REGISTRATION};
+    use super::REGISTRATION;
     use crate::collect::family::testing::{fixture, planted_tree, returns, run, value, Planted};
     use crate::collect::family::Settings;
+    use crate::read::procfs::{for_each_line, for_each_line_capped};
 
     fn queue(text: &str, ip: &str, queue: &str) -> Option<f64> {
         value(

@@ -41,16 +41,7 @@ pub fn read_into_direct(path: impl AsRef<Path>, buf: &mut Vec<u8>) -> io::Result
     if buf.capacity() > READ_CAP {
         buf.shrink_to(64 * 1024);
     }
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
+    let mut file = open_regular(path.as_ref())?;
     let mut chunk = [0u8; 4096];
     loop {
         if buf.len() > READ_CAP {
@@ -64,6 +55,71 @@ pub fn read_into_direct(path: impl AsRef<Path>, buf: &mut Vec<u8>) -> io::Result
         }
     }
     std::str::from_utf8(buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Opens the file at `path` for reading as every reader of whole files or lines here does:
+/// non-blocking (opening a FIFO planted below `--path.procfs` does not wait for a writer), and
+/// only if it is a regular file (a FIFO or a device is `InvalidInput`, "not a regular file").
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
+}
+
+/// The longest line [`for_each_line`] passes whole; the rest of a longer line is skipped.
+pub const MAX_LINE: u64 = 4096;
+
+/// At most this many bytes of one file are streamed by [`for_each_line`] (some 500 000 UDP
+/// sockets' lines, an ARP table far past any `gc_thresh3`); a longer file fails the reading.
+pub const STREAM_CAP: u64 = 64 << 20;
+
+/// Calls `each` with every line of the file at `path` (without its newline), read through a
+/// 64 KiB buffer so that a table of any size (`/proc/net/udp` of a busy DNS server, a large
+/// L2 network's `/proc/net/arp`) costs no more memory. A line longer than [`MAX_LINE`] is cut
+/// there; bytes are passed as they are (callers decide what to do with non-UTF-8).
+///
+/// Opened as [`read_into`] opens ([`open_regular`]), and a file longer than [`STREAM_CAP`] is
+/// an error (after the lines before it were passed to `each`, which callers drop with the
+/// error). Not shared through the tick: each call streams the file afresh.
+pub fn for_each_line(path: &Path, each: impl FnMut(&[u8])) -> io::Result<()> {
+    for_each_line_capped(path, STREAM_CAP, each)
+}
+
+/// [`for_each_line`] with at most `cap` bytes read.
+pub fn for_each_line_capped(path: &Path, cap: u64, mut each: impl FnMut(&[u8])) -> io::Result<()> {
+    use std::io::BufRead;
+    let file = open_regular(path)?;
+    // One byte past the cap tells a file of exactly `cap` bytes from a longer one.
+    let mut reader = io::BufReader::with_capacity(64 * 1024, file.take(cap.saturating_add(1)));
+    let mut line = Vec::with_capacity(256);
+    loop {
+        line.clear();
+        let n = (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line)?;
+        if reader.get_ref().limit() == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("longer than {cap} bytes"),
+            ));
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        match line.strip_suffix(b"\n") {
+            Some(whole) => each(whole),
+            None => {
+                each(&line);
+                reader.skip_until(b'\n')?;
+            }
+        }
+    }
 }
 
 /// Reads the whole file at `path` into `buf` (cleared first) as text, with bytes that are not
