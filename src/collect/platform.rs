@@ -1,12 +1,23 @@
 //! Host identity: distro, kernel, hostname, uptime, load, and the user the server runs as.
+//!
+//! Every file is read through `read::procfs` (regular files only, non-blocking, at most
+//! `READ_CAP` bytes): `os-release` and `cpuinfo` below a hostile `--path.rootfs` or
+//! `--path.procfs` can be a FIFO, a link to `/dev/zero` or a huge file.
 
-use crate::read::procfs::{read_into, read_trimmed};
+use crate::read::procfs::{read_into, read_lossy, read_trimmed};
+
+/// The text of the file at `path` (bytes that are not UTF-8 as U+FFFD; of a file past
+/// `READ_CAP`, its start), or `None` if it is missing or not a regular file.
+fn text(path: std::path::PathBuf) -> Option<String> {
+    let mut buf = Vec::new();
+    read_lossy(path, &mut buf).ok().map(|t| t.into_owned())
+}
 
 /// `PRETTY_NAME` from os-release (`/etc/os-release`, else `/usr/lib/os-release`).
 pub fn distro(roots: &super::family::Roots) -> String {
     ["/etc/os-release", "/usr/lib/os-release"]
         .iter()
-        .filter_map(|p| std::fs::read_to_string(roots.root(p)).ok())
+        .filter_map(|p| text(roots.root(p)))
         .find_map(|text| {
             text.lines().find_map(|l| {
                 let v = l.strip_prefix("PRETTY_NAME=")?;
@@ -19,7 +30,7 @@ pub fn distro(roots: &super::family::Roots) -> String {
 /// The distribution as Glances 4.5 names it (`linux_distro`): `NAME` and `VERSION_ID` of
 /// `/etc/os-release` (`Debian GNU/Linux 12`), empty without the file.
 pub fn glances_distro(roots: &super::family::Roots) -> String {
-    let Ok(text) = std::fs::read_to_string(roots.root("/etc/os-release")) else {
+    let Some(text) = text(roots.root("/etc/os-release")) else {
         return String::new();
     };
     let value = |key: &str| {
@@ -40,7 +51,7 @@ pub fn glances_distro(roots: &super::family::Roots) -> String {
 /// The CPU model from `/proc/cpuinfo` (`model name` on x86, `Model` on a Raspberry Pi), as
 /// Glances' quicklook names it; read once, at start.
 pub fn cpu_name(roots: &super::family::Roots) -> String {
-    let text = std::fs::read_to_string(roots.proc("cpuinfo")).unwrap_or_default();
+    let text = text(roots.proc("cpuinfo")).unwrap_or_default();
     ["model name", "Model", "Hardware", "cpu model"]
         .iter()
         .find_map(|key| {
@@ -133,6 +144,56 @@ mod tests {
         assert!(!kernel(&roots).is_empty());
         assert!(!distro(&roots).is_empty());
         assert!(load(&roots).iter().all(|l| *l >= 0.0));
+    }
+
+    /// A FIFO or a link to `/dev/zero` where `os-release` and `cpuinfo` should be: the
+    /// defaults, at once, without waiting on the FIFO or reading without end (an uncapped read
+    /// of `/dev/zero` grows memory until the kernel kills us); of a file past `READ_CAP` only
+    /// the start is read.
+    #[test]
+    fn hostile_identity_files_give_the_defaults() {
+        use crate::collect::family::testing::{planted_tree, returns, Planted};
+        let files = [
+            "root/etc/os-release",
+            "root/usr/lib/os-release",
+            "proc/cpuinfo",
+        ];
+        for planted in [Planted::Fifo, Planted::DevZero] {
+            let roots = planted_tree("platform", planted, &files);
+            let got = returns({
+                let roots = roots.clone();
+                move || (distro(&roots), glances_distro(&roots), cpu_name(&roots))
+            });
+            assert_eq!(
+                got,
+                ("Linux".into(), String::new(), "CPU".into()),
+                "{planted:?}"
+            );
+            std::fs::remove_dir_all(roots.procfs.parent().unwrap()).unwrap();
+        }
+        let roots = planted_tree("platform-big", Planted::Fifo, &[]);
+        let dir = roots.procfs.parent().unwrap().to_owned();
+        let big = format!(
+            "PRETTY_NAME=\"Big\"\n{}",
+            "#".repeat(crate::read::procfs::READ_CAP + 1)
+        );
+        std::fs::create_dir_all(dir.join("root/usr/lib")).unwrap();
+        std::fs::create_dir_all(dir.join("root/etc")).unwrap();
+        std::fs::write(dir.join("root/etc/os-release"), &big).unwrap();
+        std::fs::write(
+            dir.join("root/usr/lib/os-release"),
+            b"PRETTY_NAME=\"Small \xff\"\n",
+        )
+        .unwrap();
+        // Of a file past the cap its start is read (as `read_lossy` reads), no more.
+        assert_eq!(distro(&roots), "Big");
+        std::fs::remove_file(dir.join("root/etc/os-release")).unwrap();
+        assert_eq!(
+            distro(&roots),
+            "Small \u{fffd}",
+            "bytes not UTF-8 hide nothing"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     mod props {
