@@ -4,7 +4,7 @@
 //! state", not in a release: node_exporter 1.12 exports `node_arp_entries` only).
 //!
 //! By default (`--collector.arp.netlink`, node_exporter's since 1.7) the table comes from the
-//! kernel over rtnetlink ([`super::neighbours`]): every `AF_INET` entry but the `NUD_NOARP`
+//! kernel over rtnetlink ([`crate::read::neighbours`]): every `AF_INET` entry but the `NUD_NOARP`
 //! ones, which `/proc/net/arp` leaves out too, by the interface's name (an entry whose
 //! interface is gone is left out), and by state with that pull request's names (`incomplete`,
 //! `reachable`, `stale`, `delay`, `probe`, `failed`, `permanent`; `NUD_NONE` is `""` there, and
@@ -23,9 +23,9 @@
 //! is skipped, and the number of distinct devices is capped.
 
 use super::family::{Family, Harvest, Registration, Roots, Settings};
-use super::neighbours::{self, DumpError, Neighbour, NUD_NOARP};
 use super::udp_queues::fields;
 use crate::exposition::{Encoder, Kind};
+use crate::read::neighbours::{self, DumpError, Neighbour, NUD_NOARP};
 use crate::read::procfs::for_each_line;
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -52,7 +52,6 @@ pub mod loadavg;
 pub mod mdadm;
 pub mod meminfo;
 pub mod memory;
-pub mod neighbours;
 pub mod netclass;
 pub mod netdev;
 pub mod netstat;

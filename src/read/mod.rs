@@ -18,6 +18,7 @@
 pub mod diskstats;
 pub mod loadavg;
 pub mod meminfo;
+pub mod neighbours;
 pub mod netdev;
 pub mod pressure;
 pub mod procfs;
