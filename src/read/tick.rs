@@ -250,6 +250,18 @@ const KEEP_MAX: usize = 1 << 20;
 /// a bare reader with a 64 KiB buffer reads it.
 const CHUNK: usize = 64 * 1024;
 
+/// The first request for a [`small_file`]: a page.
+const SMALL: usize = 4096;
+
+/// Whether `path` is a sysctl or sysfs attribute (a `sys` directory in it: `/proc/sys/...`,
+/// `/sys/...`), at most a page as a rule. For `/proc/sys` the kernel allocates and zeroes a
+/// buffer of the request's size on every read(2) (`proc_sys_call_handler`), the last one that
+/// finds the end included, so those are asked for a page at a time, not [`CHUNK`].
+fn small_file(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str().as_bytes().windows(5).any(|w| w == b"/sys/")
+}
+
 /// Opens and reads `path` once: non-blocking, regular files only, at most `READ_CAP` bytes,
 /// [`CHUNK`] at a time (procfs files say they are empty, so a buffer grown from their size
 /// would read them a few bytes at a time), through `scratch`.
@@ -268,19 +280,28 @@ fn read_file(path: &Path, scratch: &mut Vec<u8>) -> File {
     if scratch.capacity() > 2 * CHUNK {
         scratch.shrink_to(CHUNK);
     }
+    // What one read(2) asks for: all the buffer has, or for a sysctl-like file a page, twice
+    // as much again only after a read filled its request.
+    let mut want = if small_file(path) { SMALL } else { usize::MAX };
     let read = loop {
         if scratch.len() > cap {
             break Ok(true);
         }
         scratch.reserve(CHUNK);
         let spare = scratch.spare_capacity_mut();
-        // SAFETY: `spare` is writable memory of `spare.len()` bytes owned by `scratch`, and
+        let ask = spare.len().min(want);
+        // SAFETY: `spare` is writable memory of at least `ask` bytes owned by `scratch`, and
         // `file` an open descriptor; read(2) writes at most that many bytes.
-        let n = unsafe { libc::read(file.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len()) };
+        let n = unsafe { libc::read(file.as_raw_fd(), spare.as_mut_ptr().cast(), ask) };
         match n {
             0 => break Ok(false),
-            // SAFETY: read(2) initialised the first `n` bytes of the spare capacity.
-            n if n > 0 => unsafe { scratch.set_len(scratch.len() + n as usize) },
+            n if n > 0 => {
+                if n as usize == ask {
+                    want = want.saturating_mul(2);
+                }
+                // SAFETY: read(2) initialised the first `n` bytes of the spare capacity.
+                unsafe { scratch.set_len(scratch.len() + n as usize) }
+            }
             _ => match io::Error::last_os_error() {
                 e if e.kind() == io::ErrorKind::Interrupted => continue,
                 e => break Err(e),
@@ -448,6 +469,30 @@ mod tests {
             );
         }
         assert_eq!(tick.end().files, 2, "read again, not kept");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// A file below a `sys` directory is read a page first, then in growing requests: whole
+    /// whatever its size, as any other file.
+    #[test]
+    fn a_sysctl_like_file_is_read_whole() {
+        let d = temp("sys");
+        let dir = d.join("sys").join("kernel");
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(small_file(&dir.join("x")));
+        assert!(!small_file(Path::new("/proc/stat")));
+        for len in [0, 1, SMALL - 1, SMALL, SMALL + 1, 3 * SMALL, 5 * CHUNK + 7] {
+            let f = dir.join(format!("f{len}"));
+            let text: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            std::fs::write(&f, &text).unwrap();
+            match read_file(&f, &mut Vec::new()) {
+                File::Read(b) => {
+                    assert_eq!(&b.data[..], &text[..], "{len} bytes");
+                    assert!(!b.truncated);
+                }
+                _ => panic!("{len} bytes: not read"),
+            }
+        }
         let _ = std::fs::remove_dir_all(&d);
     }
 
