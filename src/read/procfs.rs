@@ -129,12 +129,12 @@ pub fn read_lossy(
     path: impl AsRef<Path>,
     buf: &mut Vec<u8>,
 ) -> io::Result<std::borrow::Cow<'_, str>> {
-    match read_into(&path, buf) {
-        Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
+    let valid = match read_into(&path, buf) {
+        Ok(_) => true,
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => false,
         Err(e) => return Err(e),
-    }
-    Ok(String::from_utf8_lossy(buf))
+    };
+    Ok(checked_or_lossy(buf, valid))
 }
 
 /// [`read_lossy`] without the tick's cache (see [`read_into_direct`]).
@@ -142,12 +142,25 @@ pub fn read_lossy_direct(
     path: impl AsRef<Path>,
     buf: &mut Vec<u8>,
 ) -> io::Result<std::borrow::Cow<'_, str>> {
-    match read_into_direct(&path, buf) {
-        Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
+    let valid = match read_into_direct(&path, buf) {
+        Ok(_) => true,
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => false,
         Err(e) => return Err(e),
+    };
+    Ok(checked_or_lossy(buf, valid))
+}
+
+/// `buf` as text: as it is when `valid` (a read that checked all of it as UTF-8 said so), else
+/// with bytes that are not UTF-8 shown as U+FFFD. Valid text is not checked a second time.
+fn checked_or_lossy(buf: &[u8], valid: bool) -> Cow<'_, str> {
+    if valid {
+        debug_assert!(std::str::from_utf8(buf).is_ok());
+        // SAFETY: `valid` means `read_into` or `read_into_direct` returned `buf`, all of it,
+        // as the `&str` that `std::str::from_utf8` made of it, and `buf` has not changed since.
+        Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(buf) })
+    } else {
+        String::from_utf8_lossy(buf)
     }
-    Ok(String::from_utf8_lossy(buf))
 }
 
 /// Reads a small file and returns it trimmed, or `None` if it is missing or unreadable.
@@ -415,6 +428,33 @@ mod tests {
         std::fs::write(&big, b"ok\n").unwrap();
         assert_eq!(read_into(&big, &mut buf).unwrap(), "ok\n");
         assert!(buf.capacity() <= READ_CAP, "the buffer shrinks back");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Valid text comes back as read (borrowed, not converted again), other bytes as U+FFFD,
+    /// in and outside a tick, and a huge file's start lossily as before.
+    #[test]
+    fn lossy_reads_borrow_valid_text() {
+        let dir = std::env::temp_dir().join(format!("psmonitor-lossy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good");
+        let bad = dir.join("bad");
+        std::fs::write(&good, "mnt /m\u{e9}dia\n").unwrap();
+        std::fs::write(&bad, b"a\xffb\n").unwrap();
+        let mut buf = Vec::new();
+        for in_tick in [false, true] {
+            let tick = in_tick.then(super::super::tick::Tick::begin);
+            for direct in [false, true] {
+                let read = if direct { read_lossy_direct } else { read_lossy };
+                let got = read(&good, &mut buf).unwrap();
+                assert!(matches!(got, Cow::Borrowed("mnt /m\u{e9}dia\n")), "{got:?}");
+                let got = read(&bad, &mut buf).unwrap();
+                assert!(matches!(got, Cow::Owned(ref s) if s == "a\u{fffd}b\n"), "{got:?}");
+            }
+            let got = read_present(&bad, &mut buf).unwrap().unwrap();
+            assert_eq!(got, "a\u{fffd}b\n");
+            drop(tick);
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
