@@ -445,11 +445,18 @@ mod tests {
         for in_tick in [false, true] {
             let tick = in_tick.then(super::super::tick::Tick::begin);
             for direct in [false, true] {
-                let read = if direct { read_lossy_direct } else { read_lossy };
+                let read = if direct {
+                    read_lossy_direct
+                } else {
+                    read_lossy
+                };
                 let got = read(&good, &mut buf).unwrap();
                 assert!(matches!(got, Cow::Borrowed("mnt /m\u{e9}dia\n")), "{got:?}");
                 let got = read(&bad, &mut buf).unwrap();
-                assert!(matches!(got, Cow::Owned(ref s) if s == "a\u{fffd}b\n"), "{got:?}");
+                assert!(
+                    matches!(got, Cow::Owned(ref s) if s == "a\u{fffd}b\n"),
+                    "{got:?}"
+                );
             }
             let got = read_present(&bad, &mut buf).unwrap().unwrap();
             assert_eq!(got, "a\u{fffd}b\n");

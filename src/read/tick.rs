@@ -259,7 +259,10 @@ const SMALL: usize = 4096;
 /// finds the end included, so those are asked for a page at a time, not [`CHUNK`].
 fn small_file(path: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
-    path.as_os_str().as_bytes().windows(5).any(|w| w == b"/sys/")
+    path.as_os_str()
+        .as_bytes()
+        .windows(5)
+        .any(|w| w == b"/sys/")
 }
 
 /// Opens and reads `path` once: non-blocking, regular files only, at most `READ_CAP` bytes,
