@@ -440,7 +440,8 @@ pub const REGISTRATION: super::family::Registration = super::family::Registratio
 
 fn make_family(settings: &super::family::Settings) -> Box<dyn super::family::Family> {
     let flags = &settings.flags;
-    let include = |name: &str| flags.pattern(name);
+    // An empty pattern is unset, as node_exporter's `*flagsInclude != ""`.
+    let include = |name: &str| flags.include(name);
     let (flags_include, bugs_include) = (
         include("cpu.info.flags-include"),
         include("cpu.info.bugs-include"),

@@ -6,6 +6,14 @@
 //! exclusive (node_exporter refuses both at start, and so does this). A flag not given keeps
 //! the family's default, which is Debian's packaged node_exporter's (what `tests/parity.rs`
 //! compares against), written out in the family's module.
+//!
+//! An empty pattern means "no pattern", as node_exporter's `NewDeviceFilter`: an empty
+//! include is as if not given, an empty exclude filters nothing (and so drops the default:
+//! `--collector.netdev.device-exclude=` shows `lo`), an empty deprecated name is ignored, an
+//! empty exclude next to an include is no conflict, and an empty `cpu.info.flags-include` /
+//! `bugs-include` is unset. Single patterns that node_exporter compiles as given
+//! (`netclass.ignored-devices`, `netstat.fields`, ...) keep Go's meaning of an empty one:
+//! it matches every name.
 
 use regex_lite::Regex;
 use std::collections::BTreeMap;
@@ -233,6 +241,10 @@ impl Values {
         // A deprecated name (still in node_exporter 1.12, gone in 2.0) stands for its new one;
         // both given is an error there, and here.
         let mut key = flag.name;
+        if pattern.is_empty() && DEPRECATED.iter().any(|(old, _)| *old == name) {
+            // node_exporter reads an empty deprecated flag as not given.
+            return Ok(true);
+        }
         for (old, new) in DEPRECATED {
             let clash = if name == old {
                 key = new;
@@ -254,19 +266,30 @@ impl Values {
         Ok(true)
     }
 
-    /// The filter `PREFIX-include`/`PREFIX-exclude` (`netdev.device`), `None` if neither was
-    /// given. Both given is an error, as in node_exporter.
+    /// The filter `PREFIX-include`/`PREFIX-exclude` (`netdev.device`), `None` (the family's
+    /// default) if neither was given. Both given non-empty is an error, as in node_exporter;
+    /// an empty include is not given, an empty exclude is [`Filter::Nothing`].
     pub fn filter(&self, prefix: &str) -> Result<Option<Filter>, String> {
         let get = |kind: &str| self.0.get(format!("{prefix}-{kind}").as_str());
         let compile = |p: &String| Regex::new(p).map_err(|e| e.to_string());
-        match (get("include"), get("exclude")) {
-            (Some(_), Some(_)) => Err(format!(
+        let include = get("include").filter(|p| !p.is_empty());
+        match (include, get("exclude")) {
+            (Some(_), Some(e)) if !e.is_empty() => Err(format!(
                 "--collector.{prefix}-include and --collector.{prefix}-exclude are mutually exclusive"
             )),
-            (Some(p), None) => Ok(Some(Filter::Include(compile(p)?))),
+            (Some(p), _) => Ok(Some(Filter::Include(compile(p)?))),
+            (None, Some(p)) if p.is_empty() => Ok(Some(Filter::Nothing)),
             (None, Some(p)) => Ok(Some(Filter::Exclude(compile(p)?))),
             (None, None) => Ok(None),
         }
+    }
+
+    /// An include pattern that is unset when empty (`cpu.info.flags-include`), if given.
+    pub fn include(&self, name: &str) -> Option<Regex> {
+        self.0
+            .get(name)
+            .filter(|p| !p.is_empty())
+            .and_then(|p| Regex::new(p).ok())
     }
 
     /// The switch `name` (`netclass.ignore-invalid-speed`): on when given, off by default.
@@ -354,6 +377,8 @@ pub fn go_duration(s: &str) -> Option<std::time::Duration> {
 pub enum Filter {
     Include(Regex),
     Exclude(Regex),
+    /// An empty exclude: nothing is left out, not even the default's names.
+    Nothing,
 }
 
 impl Filter {
@@ -363,6 +388,7 @@ impl Filter {
         match self {
             Filter::Include(r) => !r.is_match(name),
             Filter::Exclude(r) => r.is_match(name),
+            Filter::Nothing => false,
         }
     }
 }
@@ -431,6 +457,67 @@ mod tests {
         let mut v = Values::default();
         v.take("filesystem.stat-workers", "four").unwrap();
         assert!(v.check().is_err());
+    }
+
+    /// node_exporter's `NewDeviceFilter`: an empty pattern is no pattern, for every
+    /// include/exclude pair.
+    #[test]
+    fn empty_patterns_mean_no_filter() {
+        let pairs: Vec<&str> = FLAGS
+            .iter()
+            .filter_map(|f| f.name.strip_suffix("-include"))
+            .filter(|p| FLAGS.iter().any(|f| f.name == format!("{p}-exclude")))
+            .collect();
+        assert!(pairs.len() >= 7, "{pairs:?}");
+        for prefix in pairs {
+            let exclude = format!("{prefix}-exclude");
+            let include = format!("{prefix}-include");
+            // An empty exclude filters nothing (the default is dropped).
+            let mut v = Values::default();
+            v.take(&exclude, "").unwrap();
+            let f = v.filter(prefix).unwrap().unwrap();
+            assert!(!f.ignored("lo") && !f.ignored(""), "{prefix}");
+            // An empty include is not given: the family's default stands.
+            let mut v = Values::default();
+            v.take(&include, "").unwrap();
+            assert!(v.filter(prefix).unwrap().is_none(), "{prefix}");
+            // An empty one next to a pattern is no conflict; the pattern holds.
+            let mut v = Values::default();
+            v.take(&include, "^eth").unwrap();
+            v.take(&exclude, "").unwrap();
+            v.check().unwrap();
+            let f = v.filter(prefix).unwrap().unwrap();
+            assert!(!f.ignored("eth0") && f.ignored("lo"), "{prefix}");
+            let mut v = Values::default();
+            v.take(&include, "").unwrap();
+            v.take(&exclude, "^lo$").unwrap();
+            v.check().unwrap();
+            let f = v.filter(prefix).unwrap().unwrap();
+            assert!(f.ignored("lo") && !f.ignored("eth0"), "{prefix}");
+            // Both empty: nothing left out.
+            let mut v = Values::default();
+            v.take(&include, "").unwrap();
+            v.take(&exclude, "").unwrap();
+            assert!(!v.filter(prefix).unwrap().unwrap().ignored("lo"));
+        }
+        // An empty deprecated name is not given, and no clash with its new name.
+        let mut v = Values::default();
+        v.take("filesystem.ignored-mount-points", "").unwrap();
+        v.take("filesystem.mount-points-exclude", "^/boot").unwrap();
+        assert!(v
+            .filter("filesystem.mount-points")
+            .unwrap()
+            .unwrap()
+            .ignored("/boot"));
+        let mut v = Values::default();
+        v.take("diskstats.ignored-devices", "").unwrap();
+        assert!(v.filter("diskstats.device").unwrap().is_none());
+        // cpu.info's includes: empty is unset.
+        let mut v = Values::default();
+        v.take("cpu.info.flags-include", "").unwrap();
+        assert!(v.include("cpu.info.flags-include").is_none());
+        v.take("cpu.info.bugs-include", "^spectre").unwrap();
+        assert!(v.include("cpu.info.bugs-include").is_some());
     }
 
     #[test]
