@@ -60,9 +60,15 @@ pub fn cpu_number(word: &str) -> Option<u32> {
         .and_then(|n| n.parse::<u32>().ok())
 }
 
+/// The most `cpuN` lines read: the kernel's largest `NR_CPUS`, as `collect::cpuinfo`'s
+/// `MAX_CPUS`. A hostile file under the 4 MiB read cap could name some 300,000 CPUs (and the
+/// `cpu` family a series per CPU and mode); the lines past it are passed over (said at debug).
+pub const MAX_CPUS: usize = 8192;
+
 /// Parses `/proc/stat`.
 pub fn parse(text: &str) -> Stat {
     let mut s = Stat::default();
+    let mut passed_over = 0usize;
     for line in text.lines() {
         let mut fields = line.split_whitespace();
         let Some(word) = fields.next() else {
@@ -93,6 +99,10 @@ pub fn parse(text: &str) -> Stat {
                         None => continue,
                     },
                 };
+                if cpu.is_some() && s.cpus.len() >= MAX_CPUS {
+                    passed_over += 1;
+                    continue;
+                }
                 let mut l = CpuLine {
                     cpu: cpu.unwrap_or(0),
                     complete: true,
@@ -114,6 +124,9 @@ pub fn parse(text: &str) -> Stat {
             }
         };
         *slot = fields.next().and_then(|v| v.parse::<u64>().ok());
+    }
+    if passed_over > 0 {
+        log::debug!("/proc/stat names more than {MAX_CPUS} CPUs: {passed_over} more passed over");
     }
     s
 }
@@ -138,5 +151,21 @@ mod tests {
         assert!(s.cpus[1].indented && s.cpus[1].complete);
         assert_eq!((s.intr, s.ctxt, s.btime), (Some(7), None, Some(17)));
         assert_eq!(s.softirq, Some([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
+    }
+
+    /// A file naming more than [`MAX_CPUS`] CPUs keeps the first [`MAX_CPUS`] and the lines
+    /// after them (the aggregate, the counters), not the rest of the CPUs.
+    #[test]
+    fn cpus_are_capped() {
+        let mut text = String::from("cpu  1 2 3 4\n");
+        for n in 0..MAX_CPUS + 5 {
+            text.push_str(&format!("cpu{n} {n} 1 2 3\n"));
+        }
+        text.push_str("cpu 5 6 7 8\nctxt 42\n");
+        let s = parse(&text);
+        assert_eq!(s.cpus.len(), MAX_CPUS);
+        assert_eq!(s.cpus.last().unwrap().cpu as usize, MAX_CPUS - 1);
+        assert_eq!(s.total.unwrap().times[..4], [5, 6, 7, 8]);
+        assert_eq!(s.ctxt, Some(42));
     }
 }
