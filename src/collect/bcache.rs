@@ -348,7 +348,7 @@ impl Family for BcacheFamily {
         for entry in sorted_entries(&root) {
             let uuid = entry.to_string_lossy();
             let dir = root.join(&entry);
-            if uuid.contains('-') && std::fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
+            if uuid.contains('-') && crate::read::procfs::is_dir(&dir) {
                 self.set(&dir, &uuid, &mut s);
             }
         }

@@ -68,7 +68,7 @@ fn value(path: &Path) -> u64 {
 }
 
 fn is_dir(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_dir())
+    crate::read::procfs::is_dir(path)
 }
 
 /// Bytes of disk per byte stored for a RAID profile on `devices` devices (procfs'
@@ -196,7 +196,7 @@ fn filesystem(dir: &Path, dir_name: &str, ioctl: &HashMap<String, Vec<DevInfo>>,
         for profile in sorted_entries(&g) {
             let p = g.join(&profile);
             // `ReadDir`'s `IsDir`: a link is not followed.
-            if !std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
+            if !crate::read::procfs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
                 continue;
             }
             let mode = profile.to_string_lossy();

@@ -34,6 +34,9 @@ use std::time::Instant;
 
 /// Directories looked at per tick, at most.
 pub const MAX_DIRS: usize = 4096;
+/// Entries of one cgroup directory listed, at most (its files count too): bounds one listing
+/// of a hostile tree; a real cgroup holds some tens of files and its children.
+const MAX_LISTED: usize = 65_536;
 /// How deep below the hierarchy root a container may be (kubepods are 3-4 levels down).
 pub const MAX_DEPTH: usize = 6;
 /// Containers reported per tick, at most.
@@ -162,16 +165,10 @@ fn discover(base: &Path) -> Vec<Found> {
     let mut queue = std::collections::VecDeque::from([(PathBuf::new(), String::new(), 0usize)]);
     let mut seen = 0;
     while let Some((rel, cgroup, depth)) = queue.pop_front() {
-        let Ok(entries) = std::fs::read_dir(base.join(&rel)) else {
+        let Ok(names) = crate::read::procfs::subdirectories(&base.join(&rel), MAX_LISTED) else {
             continue;
         };
         let parent = cgroup.rsplit('/').next().unwrap_or("");
-        let mut names: Vec<std::ffi::OsString> = entries
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| e.file_name())
-            .collect();
-        crate::sort::sort(&mut names);
         for name in names {
             seen += 1;
             if seen > MAX_DIRS || out.len() >= MAX_CONTAINERS {

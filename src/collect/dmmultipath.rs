@@ -64,7 +64,7 @@ impl Family for DmMultipathFamily {
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         let block = roots.sys("block");
-        if !std::fs::metadata(&block).is_ok_and(|m| m.is_dir()) {
+        if !crate::read::procfs::is_dir(&block) {
             return Ok(Arc::new(NoData));
         }
         let mut s = Samples::default();

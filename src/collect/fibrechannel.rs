@@ -141,7 +141,7 @@ impl Family for FibreChannelFamily {
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         let class = roots.sys("class/fc_host");
-        if !std::fs::metadata(&class).is_ok_and(|m| m.is_dir()) {
+        if !crate::read::procfs::is_dir(&class) {
             return Ok(Arc::new(NoData));
         }
         let mut out = Samples::default();
@@ -150,7 +150,7 @@ impl Family for FibreChannelFamily {
             let dir = class.join(&name);
             let stats = dir.join("statistics");
             // procfs needs the statistics directory; a host without it is not reported.
-            if !std::fs::metadata(&stats).is_ok_and(|m| m.is_dir()) {
+            if !crate::read::procfs::is_dir(&stats) {
                 continue;
             }
             let mut labels: Vec<(&'static str, String)> = INFO

@@ -28,7 +28,6 @@ use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
 use crate::exposition::Kind;
 use crate::read::procfs::{parse_float, read_capped, sorted_entries, ATTR_CAP, FILE_CAP};
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -81,7 +80,7 @@ impl Family for HwmonFamily {
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         let class = roots.sys("class/hwmon");
-        if !fs::metadata(&class).is_ok_and(|m| m.is_dir()) {
+        if !crate::read::procfs::is_dir(&class) {
             // The host has no such files: node_exporter's "no data" (success 0).
             return Ok(Arc::new(super::family::NoData));
         }
@@ -102,7 +101,7 @@ fn chips(class: &Path) -> Vec<(std::path::PathBuf, String)> {
     for entry in sorted_entries(class) {
         let dir = crate::read::procfs::resolved(&class.join(&entry));
         // A link to a chip is followed; a dangling link or a plain file is no chip.
-        if !fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
+        if !crate::read::procfs::is_dir(&dir) {
             continue;
         }
         if let Some(label) = chip_label(&dir) {
@@ -152,7 +151,7 @@ fn clean_name(s: &str) -> String {
 /// The chip's stable name: the device's parent directory and its own name, else the `name`
 /// file, else the `hwmonN` directory's real name (node_exporter's `hwmonName`).
 fn chip_label(dir: &Path) -> Option<String> {
-    if let Ok(dev) = fs::canonicalize(dir.join("device")) {
+    if let Ok(dev) = crate::read::procfs::canonicalize(dir.join("device")) {
         let name = dev
             .file_name()
             .map(|n| clean_name(&n.to_string_lossy()))
@@ -171,7 +170,7 @@ fn chip_label(dir: &Path) -> Option<String> {
     if let Some(name) = chip_name(dir) {
         return Some(name);
     }
-    let real = fs::canonicalize(dir).ok()?;
+    let real = crate::read::procfs::canonicalize(dir).ok()?;
     let name = clean_name(&real.file_name()?.to_string_lossy());
     (!name.is_empty()).then_some(name)
 }
@@ -249,7 +248,7 @@ fn read_chip(
     let mut sensors = BTreeMap::new();
     collect(dir, &mut sensors);
     let device = crate::read::procfs::resolved(&dir.join("device"));
-    if fs::metadata(&device).is_ok_and(|m| m.is_dir()) {
+    if crate::read::procfs::is_dir(&device) {
         collect(&device, &mut sensors);
     }
     if let Some(name) = chip_name(dir) {

@@ -207,7 +207,7 @@ impl Family for InfinibandFamily {
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         let class = roots.sys("class/infiniband");
-        if !std::fs::metadata(&class).is_ok_and(|m| m.is_dir()) {
+        if !crate::read::procfs::is_dir(&class) {
             return Ok(Arc::new(NoData));
         }
         let mut out = Samples::default();

@@ -77,7 +77,10 @@ fn raids(roots: &Roots) -> Vec<Raid> {
         .filter(|e| e.as_encoded_bytes().starts_with(b"md"))
         .filter_map(|e| {
             let dir = block.join(&e).join("md");
-            std::fs::metadata(&dir).ok()?.is_dir().then_some(())?;
+            crate::read::procfs::metadata(&dir)
+                .ok()?
+                .is_dir()
+                .then_some(())?;
             Some(Raid {
                 device: e.to_string_lossy().into_owned(),
                 disks: number(&dir, "raid_disks"),

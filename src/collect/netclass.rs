@@ -20,7 +20,7 @@
 use super::family::{Family, Harvest, Registration, Roots, Settings};
 use crate::exposition::{Encoder, Kind};
 use crate::read::procfs::parse_int;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -56,15 +56,8 @@ fn with_attr<T>(path: &Path, f: impl FnOnce(&str) -> T) -> Option<T> {
         let n = got.data.len().min(ATTR_READ);
         return Some(f(String::from_utf8_lossy(&got.data[..n]).trim()));
     }
-    let mut file = std::fs::File::open(path).ok()?;
     let mut buf = [0u8; ATTR_READ];
-    let n = loop {
-        match file.read(&mut buf) {
-            Ok(n) => break n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return None,
-        }
-    };
+    let n = crate::read::procfs::read_once(path, &mut buf).ok()?;
     Some(f(String::from_utf8_lossy(&buf[..n]).trim()))
 }
 

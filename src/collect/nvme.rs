@@ -107,14 +107,14 @@ impl Family for NvmeFamily {
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         let class = roots.sys("class/nvme");
-        if !std::fs::metadata(&class).is_ok_and(|m| m.is_dir()) {
+        if !crate::read::procfs::is_dir(&class) {
             return Ok(Arc::new(NoData));
         }
         let mut found = Vec::new();
         for entry in sorted_entries(&class) {
             // By its real place, as the hwmon family reaches it (a drive's `hwmonN/device`).
             let dir = crate::read::procfs::resolved(&class.join(&entry));
-            if !std::fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
+            if !crate::read::procfs::is_dir(&dir) {
                 continue;
             }
             let get = |f: &str| text(&dir, f).unwrap_or_default();

@@ -157,7 +157,7 @@ fn resolve(roots: &Roots, rel: &str) -> PathBuf {
         return path;
     }
     for _ in 0..8 {
-        let Ok(target) = std::fs::read_link(&path) else {
+        let Ok(target) = crate::read::procfs::read_link(&path) else {
             break;
         };
         path = match target.strip_prefix("/") {
@@ -179,7 +179,7 @@ impl Family for OsFamily {
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         for rel in FILES {
             let path = resolve(roots, rel);
-            let meta = match std::fs::metadata(&path) {
+            let meta = match crate::read::procfs::metadata(&path) {
                 Ok(m) => m,
                 Err(e) if is_absent(&e) => continue,
                 Err(e) => return Err(format!("{}: {e}", path.display())),

@@ -43,7 +43,9 @@ impl OwnProcess {
             p.max_fds = soft_limit(text, "Max open files");
             p.virtual_max_bytes = soft_limit(text, "Max address space");
         }
-        p.open_fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count()) as f64;
+        p.open_fds =
+            crate::read::procfs::count_entries(std::path::Path::new("/proc/self/fd"), usize::MAX)
+                .unwrap_or(0) as f64;
         p
     }
 

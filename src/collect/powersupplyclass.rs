@@ -17,7 +17,6 @@
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
 use crate::exposition::Kind;
 use crate::read::procfs::{parse_int, read_capped, sorted_entries, ATTR_CAP};
-use std::fs;
 use std::sync::Arc;
 
 /// Registers the `powersupplyclass` family.
@@ -123,7 +122,7 @@ impl Family for PowersupplyclassFamily {
         let mut out = Samples::default();
         for entry in sorted_entries(&class) {
             let dir = crate::read::procfs::resolved(&class.join(&entry));
-            if !fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
+            if !crate::read::procfs::is_dir(&dir) {
                 continue;
             }
             let supply = entry.to_string_lossy().into_owned();
@@ -133,7 +132,7 @@ impl Family for PowersupplyclassFamily {
             let mut info = vec![("power_supply", supply.clone())];
             for file in sorted_entries(&dir) {
                 let path = dir.join(&file);
-                if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+                if !crate::read::procfs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
                     continue;
                 }
                 let Ok(raw) = read_capped(&path, ATTR_CAP) else {

@@ -285,7 +285,7 @@ impl ProcessCollector {
                     *age += 1;
                     *uid
                 }
-                _ => match std::fs::metadata(&self.path[..self.path.len() - 5]) {
+                _ => match crate::read::procfs::metadata(&self.path[..self.path.len() - 5]) {
                     Ok(m) => {
                         self.uids.insert(pid, (stat.start, m.uid(), 0));
                         m.uid()

@@ -86,7 +86,7 @@ impl Family for RaplFamily {
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         let class = roots.sys("class/powercap");
-        if !std::fs::metadata(&class).is_ok_and(|m| m.is_dir()) {
+        if !crate::read::procfs::is_dir(&class) {
             // The host has no such files: node_exporter's "no data" (success 0).
             return Ok(Arc::new(super::family::NoData));
         }

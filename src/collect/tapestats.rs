@@ -67,7 +67,7 @@ impl Family for TapestatsFamily {
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         let class = roots.sys("class/scsi_tape");
-        if !std::fs::metadata(&class).is_ok_and(|m| m.is_dir()) {
+        if !crate::read::procfs::is_dir(&class) {
             return Ok(Arc::new(NoData));
         }
         let mut s = Samples::default();
@@ -78,7 +78,7 @@ impl Family for TapestatsFamily {
                 None => name.is_empty(),
             };
             let stats = class.join(&entry).join("stats");
-            if !is_drive(&name) || ignored || !std::fs::metadata(&stats).is_ok_and(|m| m.is_dir()) {
+            if !is_drive(&name) || ignored || !crate::read::procfs::is_dir(&stats) {
                 continue;
             }
             for (metric, help, kind, file, scale) in COUNTERS {

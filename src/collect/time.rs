@@ -47,19 +47,15 @@ pub struct TimeHarvest {
 impl TimeFamily {
     fn clocksources(&mut self, roots: &Roots) -> Vec<Clocksource> {
         let dir = roots.sys("devices/system/clocksource");
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return Vec::new();
-        };
         // node_exporter's glob `clocksource[0-9]*`, in its (byte) order.
-        let mut names: Vec<std::ffi::OsString> = entries
-            .filter_map(|e| e.ok().map(|e| e.file_name()))
+        let names: Vec<std::ffi::OsString> = crate::read::procfs::sorted_entries(&dir)
+            .into_iter()
             .filter(|n| {
                 n.as_encoded_bytes()
                     .strip_prefix(b"clocksource")
                     .is_some_and(|r| r.first().is_some_and(u8::is_ascii_digit))
             })
             .collect();
-        crate::sort::sort(&mut names);
         names
             .iter()
             .map(|name| {

@@ -44,14 +44,15 @@ impl Users {
 
     /// Re-reads `/etc/passwd` if its modification time changed.
     pub fn refresh(&mut self) {
-        let mtime = std::fs::metadata(&self.passwd)
+        let mtime = crate::read::procfs::metadata(&self.passwd)
             .and_then(|m| m.modified())
             .ok();
         if mtime.is_some() && mtime == self.mtime {
             return;
         }
         self.mtime = mtime;
-        self.names = std::fs::read_to_string(&self.passwd)
+        let mut buf = Vec::new();
+        self.names = crate::read::procfs::read_lossy(&self.passwd, &mut buf)
             .map(|t| parse_passwd(&t))
             .unwrap_or_default();
         self.unknown.clear();

@@ -71,13 +71,13 @@ impl Family for WatchdogFamily {
 
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         let class = roots.sys("class/watchdog");
-        if !std::fs::metadata(&class).is_ok_and(|m| m.is_dir()) {
+        if !crate::read::procfs::is_dir(&class) {
             return Ok(Arc::new(NoData));
         }
         let mut found = Vec::new();
         for entry in sorted_entries(&class) {
             let dir = class.join(&entry);
-            if !std::fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
+            if !crate::read::procfs::is_dir(&dir) {
                 continue;
             }
             let attr = |file: &str| {

@@ -19,7 +19,6 @@
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
 use crate::exposition::Kind;
 use crate::read::procfs::{read_capped, sorted_entries, FILE_CAP};
-use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -193,7 +192,7 @@ impl Family for ZfsFamily {
     fn harvest(&mut self, roots: &Roots) -> Result<Arc<dyn Harvest>, String> {
         let base = roots.proc("spl/kstat/zfs");
         let mut out = Samples::default();
-        if !fs::metadata(&base).is_ok_and(|m| m.is_dir()) {
+        if !crate::read::procfs::is_dir(&base) {
             // The host has no such files: node_exporter's "no data" (success 0).
             return Ok(Arc::new(super::family::NoData));
         }
@@ -215,7 +214,7 @@ impl Family for ZfsFamily {
         }
         for entry in sorted_entries(&base) {
             let dir = base.join(&entry);
-            if !fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
+            if !crate::read::procfs::is_dir(&dir) {
                 continue;
             }
             let pool = entry.to_string_lossy();

@@ -380,6 +380,68 @@ pub fn cap_name(name: &str) -> &str {
     &name[..end]
 }
 
+/// `stat` of `path` (links followed): what a view asks of a host path that it does not read
+/// (is it a directory, whose is it, when did it change).
+pub fn metadata(path: impl AsRef<Path>) -> io::Result<fs::Metadata> {
+    fs::metadata(path)
+}
+
+/// `lstat` of `path` (a link is not followed).
+pub fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<fs::Metadata> {
+    fs::symlink_metadata(path)
+}
+
+/// Whether `path` is a directory (links followed); `false` if it cannot be looked at.
+pub fn is_dir(path: impl AsRef<Path>) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_dir())
+}
+
+/// The target of the symbolic link at `path`, as it is written.
+pub fn read_link(path: impl AsRef<Path>) -> io::Result<std::path::PathBuf> {
+    fs::read_link(path)
+}
+
+/// `path` with every link followed, made absolute (`realpath`).
+pub fn canonicalize(path: impl AsRef<Path>) -> io::Result<std::path::PathBuf> {
+    fs::canonicalize(path)
+}
+
+/// One `read(2)` of the file at `path` into `buf`, opened non-blocking (a FIFO planted where
+/// a sysfs attribute should be reads as empty instead of hanging): node_exporter's
+/// `SysReadFile`, which reads an attribute with one read of a fixed buffer. The bytes read.
+pub fn read_once(path: &Path, buf: &mut [u8]) -> io::Result<usize> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    loop {
+        match file.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            got => return got,
+        }
+    }
+}
+
+/// How many entries `dir` has (not `.` and `..`), counting at most `cap`; not kept for the
+/// tick (`/proc/self/fd` changes as it is read).
+pub fn count_entries(dir: &Path, cap: usize) -> io::Result<usize> {
+    Ok(fs::read_dir(dir)?.take(cap).count())
+}
+
+/// The names of `dir`'s entries that `readdir` says are directories (links are not), in
+/// bytewise order; at most `cap` entries are looked at. Not kept for the tick: for walks
+/// (a cgroup tree) whose directories are listed once each.
+pub fn subdirectories(dir: &Path, cap: usize) -> io::Result<Vec<OsString>> {
+    let mut names: Vec<OsString> = fs::read_dir(dir)?
+        .take(cap)
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name())
+        .collect();
+    crate::sort::sort_by(&mut names, |a, b| a.as_bytes().cmp(b.as_bytes()));
+    Ok(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,6 +524,31 @@ mod tests {
             assert_eq!(got, "a\u{fffd}b\n");
             drop(tick);
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// An attribute read once: a FIFO where it should be reads as empty (opened non-blocking,
+    /// no writer) instead of hanging; `/dev/zero` fills the buffer once. Listings: only the
+    /// subdirectories, in byte order, and counts within their cap.
+    #[test]
+    fn attributes_and_listings() {
+        let dir = std::env::temp_dir().join(format!("psmonitor-readonce-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("b")).unwrap();
+        std::fs::create_dir_all(dir.join("a")).unwrap();
+        std::fs::write(dir.join("attr"), "up\n").unwrap();
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo on a NUL-terminated path we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let mut buf = [0u8; 128];
+        assert_eq!(read_once(&dir.join("attr"), &mut buf).unwrap(), 3);
+        assert_eq!(read_once(&fifo, &mut buf).unwrap(), 0);
+        assert_eq!(read_once(Path::new("/dev/zero"), &mut buf).unwrap(), 128);
+        assert_eq!(subdirectories(&dir, 100).unwrap(), ["a", "b"]);
+        assert_eq!(count_entries(&dir, 100).unwrap(), 4);
+        assert_eq!(count_entries(&dir, 2).unwrap(), 2);
+        assert!(is_dir(&dir) && !is_dir(dir.join("attr")));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
