@@ -133,7 +133,7 @@ pub fn glob(pattern: &str) -> Vec<PathBuf> {
         for base in &found {
             if !is_glob(part) {
                 let p = base.join(part);
-                if std::fs::symlink_metadata(&p).is_ok() {
+                if crate::read::procfs::symlink_metadata(&p).is_ok() {
                     next.push(p);
                 }
                 continue;
@@ -144,16 +144,15 @@ pub fn glob(pattern: &str) -> Vec<PathBuf> {
             } else {
                 base.as_path()
             };
-            let mut names: Vec<String> = std::fs::read_dir(dir)
+            let names: Vec<String> = crate::read::procfs::names(dir, MAX_LISTED)
                 .into_iter()
                 .flatten()
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter_map(|n| n.into_string().ok())
                 .filter(|n| {
                     let n: Vec<char> = n.chars().collect();
                     component_matches(&pat, &n) == Some(true)
                 })
                 .collect();
-            crate::sort::sort(&mut names);
             next.extend(names.into_iter().map(|n| base.join(n)));
             if next.len() > 4096 {
                 break;
@@ -167,6 +166,9 @@ pub fn glob(pattern: &str) -> Vec<PathBuf> {
 
 /// A file larger than this is an error, not something to hold in memory every tick.
 const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// Entries of one directory listed, at most (a glob's component or a textfile directory).
+const MAX_LISTED: usize = 65_536;
 
 /// The families' five types, as TYPE lines name them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -556,7 +558,7 @@ fn escape_help(s: &str) -> String {
 impl TextfileFamily {
     /// Stats, and if it changed reads and parses, one file.
     fn load(&mut self, path: &Path) -> Result<Identity, String> {
-        let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let mut file = crate::read::procfs::open_regular(path).map_err(|e| e.to_string())?;
         let meta = file.metadata().map_err(|e| e.to_string())?;
         let identity = (
             meta.dev(),
@@ -708,9 +710,9 @@ impl Family for TextfileFamily {
         }
         let mut paths: Vec<PathBuf> = Vec::new();
         for dir in &dirs {
-            let mut names: Vec<OsString> = match std::fs::read_dir(dir) {
+            let names: Vec<OsString> = match crate::read::procfs::names(dir, MAX_LISTED) {
                 Ok(entries) => entries
-                    .filter_map(|e| e.ok().map(|e| e.file_name()))
+                    .into_iter()
                     .filter(|n| n.as_encoded_bytes().ends_with(b".prom"))
                     .collect(),
                 Err(e) => {
@@ -719,7 +721,6 @@ impl Family for TextfileFamily {
                     Vec::new()
                 }
             };
-            crate::sort::sort(&mut names);
             paths.extend(names.into_iter().map(|n| dir.join(n)));
         }
         // The same file through two patterns is read once.
@@ -1004,6 +1005,29 @@ mod tests {
         f.harvest(&Roots::default()).unwrap().render(&mut out);
         assert!(!out.text().contains("\na "));
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// A FIFO or a link to `/dev/zero` named `*.prom` in the directory: an error for that
+    /// file (opened non-blocking, regular files only), at once, and the other files still read.
+    #[test]
+    fn fifos_and_devices_in_the_directory_fail_without_hanging() {
+        use crate::collect::family::testing::{planted_tree, returns, Planted};
+        for planted in [Planted::Fifo, Planted::DevZero] {
+            let roots = planted_tree("textfile", planted, &["t/bad.prom"]);
+            let d = roots.procfs.parent().unwrap().join("t");
+            std::fs::write(d.join("good.prom"), "good 1\n").unwrap();
+            let text = returns({
+                let d = d.clone();
+                move || run_dir(Some(d))
+            });
+            assert_eq!(
+                value(&text, "node_textfile_scrape_error"),
+                Some(1.0),
+                "{planted:?}"
+            );
+            assert_eq!(value(&text, "good"), Some(1.0), "{planted:?}");
+            std::fs::remove_dir_all(d.parent().unwrap()).unwrap();
+        }
     }
 
     #[test]

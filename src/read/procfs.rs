@@ -428,6 +428,18 @@ pub fn count_entries(dir: &Path, cap: usize) -> io::Result<usize> {
     Ok(fs::read_dir(dir)?.take(cap).count())
 }
 
+/// The names of `dir`'s entries (not `.` and `..`) in bytewise order; at most `cap` entries are
+/// looked at. Not kept for the tick: for directories that are not the kernel's (the textfile
+/// directories), listed once a scrape.
+pub fn names(dir: &Path, cap: usize) -> io::Result<Vec<OsString>> {
+    let mut names: Vec<OsString> = fs::read_dir(dir)?
+        .take(cap)
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    crate::sort::sort_by(&mut names, |a, b| a.as_bytes().cmp(b.as_bytes()));
+    Ok(names)
+}
+
 /// The names of `dir`'s entries that `readdir` says are directories (links are not), in
 /// bytewise order; at most `cap` entries are looked at. Not kept for the tick: for walks
 /// (a cgroup tree) whose directories are listed once each.
