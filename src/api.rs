@@ -47,7 +47,7 @@ fn send(req: Request, reply: Reply) {
 }
 
 #[derive(Clone, Copy)]
-enum Route {
+pub enum Route {
     Root,
     System,
     Network,
@@ -63,6 +63,11 @@ enum Route {
 }
 
 impl Route {
+    /// Whether psmonitor serves `path` itself (so `--web.telemetry-path` cannot take it).
+    pub fn taken(path: &str) -> bool {
+        path == "/" || Route::of(path).is_some()
+    }
+
     fn of(path: &str) -> Option<Route> {
         Some(match path {
             "/" | "/index.html" => Route::Root,
@@ -132,7 +137,11 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
     if *req.method() == Method::Options {
         return send(req, http::reply(204, "text/plain", Body::Static(b"")));
     }
-    let Some(route) = Route::of(path) else {
+    let telemetry = ctx.config.telemetry_path.as_deref() == Some(path);
+    let Some(route) = telemetry
+        .then_some(Route::Metrics)
+        .or_else(|| Route::of(path))
+    else {
         return send(req, not_found(path));
     };
     let method = req.method().clone();
@@ -470,10 +479,14 @@ fn metrics(req: &Request, ctx: &Ctx) -> Reply {
         snapshots: ctx.latest.ticks(),
         frames: ctx.hub.delivered(),
     };
+    let own = ctx.config.exporter_metrics;
     let cached = p
         .metrics
-        .get_or_init(|| crate::metrics::render_snapshot(&p.snapshot));
-    let tail = crate::metrics::render_live(&live);
+        .get_or_init(|| crate::metrics::render_snapshot(&p.snapshot, own));
+    let tail = match own {
+        true => crate::metrics::render_live(&live),
+        false => String::new(),
+    };
     let content_type = "text/plain; version=0.0.4; charset=utf-8";
     if accepts_gzip(req) {
         let prefix = p

@@ -1,6 +1,7 @@
 //! Settings from the command line, with an environment variable behind every flag
 //! (`--max-clients` ↔ `PSMONITOR_MAX_CLIENTS`) for service managers. The flag wins.
 
+use crate::api::Route;
 use crate::auth::Token;
 use crate::logging::LogFilter;
 use std::ffi::OsString;
@@ -72,6 +73,19 @@ SERVER:
     --threads N          HTTP handler threads, 1 to 256 [PSMONITOR_THREADS, default 4]
     --open               open the dashboard in the default browser once listening
 
+NODE_EXPORTER'S GLOBAL FLAGS (so its systemd unit's command line starts psmonitor):
+    --web.listen-address HOST:PORT   instead of --address and --port (not with them): :9100
+                         is every IPv4 interface, [::]:9100 IPv6 too; given once
+    --web.telemetry-path PATH   serve /metrics at PATH too [default /metrics]
+    --web.disable-exporter-metrics   leave psmonitor's figures about itself (process_*,
+                         psmonitor_sampler_*, the websocket and history counters) out of /metrics
+    --web.max-requests N     accepted, no effect: --threads and --max-connections bound scrapes
+    --runtime.gomaxprocs N   accepted, no effect (no Go runtime)
+    --web.systemd-socket     refused: no socket activation, psmonitor listens itself
+    --log.level LEVEL    debug|info|warn|error, as --log-level (not with it)
+    --log.format FORMAT  logfmt or json lines (time, level, source, msg); without it
+                         psmonitor's own line format
+
 LIMITS:
     --max-clients N      websocket sessions at once [PSMONITOR_MAX_CLIENTS, default 20]
     --max-connections N  open HTTP connections at once, websockets not counted; past it the
@@ -124,6 +138,9 @@ COLLECTORS (the /metrics families, with node_exporter's flags):
     --collector.NAME     turn a collector on
     --no-collector.NAME  turn a collector off
     --collector.disable-defaults   turn every collector off but those named with --collector.NAME
+                         (--no-collector.disable-defaults: the default, as given last)
+    An empty filter pattern (--collector.netdev.device-exclude=) is no filter, as in node_exporter:
+    an empty exclude leaves nothing out, not even the default's names.
     --collector.textfile.directory DIR   *.prom files served with /metrics; repeatable, and a
                          glob of directories (/var/lib/node/*.d) as node_exporter 1.12
                          [PSMONITOR_TEXTFILE_DIRECTORY]
@@ -203,6 +220,13 @@ pub struct Config {
     pub slow_after: Duration,
     /// Where the host's /proc, /sys and / are, and which metric families run.
     pub collection: crate::collect::Collection,
+    /// `--web.telemetry-path`: another path /metrics is served at.
+    pub telemetry_path: Option<String>,
+    /// `process_*` and psmonitor's own `psmonitor_*` server figures in /metrics; off with
+    /// `--web.disable-exporter-metrics`.
+    pub exporter_metrics: bool,
+    /// `--log.format`.
+    pub log_format: crate::logging::Format,
 }
 
 /// What `main` should do.
@@ -309,6 +333,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
     if let Ok(Some(sub)) = args.subcommand() {
         return snapshot(sub, args);
     }
+    let exporter = exporter_globals(&mut args)?;
     let address: String = value(
         &mut args,
         "--address",
@@ -316,13 +341,9 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         "127.0.0.1".into(),
         |_| Ok(()),
     )?;
-    let address = match address.trim() {
-        "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        a => a.trim_matches(|c| c == '[' || c == ']').parse().map_err(|_| {
-            format!("invalid value '{address}' for --address: expected an IP address such as 127.0.0.1, 0.0.0.0 or ::")
-        })?,
-    };
+    let address = ip(&address, "--address")?;
     let port = number(&mut args, "--port", "PSMONITOR_PORT", 4500, (0, 65_535))? as u16;
+    let (address, port) = exporter.listen.unwrap_or((address, port));
     let interval = number(
         &mut args,
         "--interval",
@@ -430,7 +451,14 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
     let level_text: Option<String> = args
         .opt_value_from_str("--log-level")
         .map_err(|e| format!("--log-level: {e}"))?;
-    let log = match level_text.map(|t| (t, "--log-level")).or(env_level) {
+    let level_text = match (level_text, exporter.log_level) {
+        (Some(_), Some(_)) => {
+            return Err("--log-level and --log.level are the same setting: give one".to_owned())
+        }
+        (Some(t), None) => Some((t, "--log-level")),
+        (None, l) => l.map(|l| (l, "--log.level")),
+    };
+    let log = match level_text.or(env_level) {
         None => LogFilter::default(),
         Some((t, source)) => LogFilter::parse(&t)
             .map_err(|why| format!("invalid value '{t}' for {source}: {why}"))?,
@@ -500,7 +528,119 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         worker_ttl: worker_ttl.map_or(crate::registry::TTL, Duration::from_millis),
         slow_after: slow_after.map_or(Duration::from_secs(1), Duration::from_millis),
         collection,
+        telemetry_path: exporter.telemetry_path,
+        exporter_metrics: !exporter.disable_exporter_metrics,
+        log_format: exporter.log_format,
     })))
+}
+
+/// An IP address as `--address` takes it (`localhost`, `[v6]` too).
+fn ip(text: &str, flag: &str) -> Result<IpAddr, String> {
+    match text.trim() {
+        "localhost" => Ok(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        a => a.trim_matches(|c| c == '[' || c == ']').parse().map_err(|_| {
+            format!("invalid value '{text}' for {flag}: expected an IP address such as 127.0.0.1, 0.0.0.0 or ::")
+        }),
+    }
+}
+
+/// node_exporter's global flags, so that its systemd unit's command line starts psmonitor
+/// (see docs/operations.md).
+#[derive(Default)]
+struct ExporterGlobals {
+    listen: Option<(IpAddr, u16)>,
+    telemetry_path: Option<String>,
+    disable_exporter_metrics: bool,
+    log_level: Option<String>,
+    log_format: crate::logging::Format,
+}
+
+fn exporter_globals(args: &mut pico_args::Arguments) -> Result<ExporterGlobals, String> {
+    let mut g = ExporterGlobals::default();
+    let text = |args: &mut pico_args::Arguments, flag: &'static str| {
+        args.opt_value_from_str::<_, String>(flag)
+            .map_err(|e| match e {
+                pico_args::Error::OptionWithoutAValue(_) => {
+                    format!("{flag} needs a value (see --help)")
+                }
+                e => format!("{flag}: {e}"),
+            })
+    };
+    if let Some(listen) = text(args, "--web.listen-address")? {
+        if let Some(more) = text(args, "--web.listen-address")? {
+            return Err(format!("--web.listen-address given twice ('{listen}', '{more}'): psmonitor listens on one address"));
+        }
+        for flag in ["--address", "--port"] {
+            if text(args, flag)?.is_some() {
+                return Err(format!(
+                    "{flag} and --web.listen-address are the same setting: give one"
+                ));
+            }
+        }
+        g.listen = Some(listen_address(&listen)?);
+    }
+    if let Some(path) = text(args, "--web.telemetry-path")? {
+        if !path.starts_with('/') || (path != "/metrics" && Route::taken(&path)) {
+            return Err(format!("invalid value '{path}' for --web.telemetry-path: a path starting with / that psmonitor does not serve already (/, /system, ... are taken)"));
+        }
+        g.telemetry_path = (path != "/metrics").then_some(path);
+    }
+    g.disable_exporter_metrics = args.contains("--web.disable-exporter-metrics");
+    // Accepted, without effect here (docs/operations.md says why).
+    number(
+        args,
+        "--web.max-requests",
+        "PSMONITOR_WEB_MAX_REQUESTS",
+        40,
+        (0, 1_000_000),
+    )?;
+    number(
+        args,
+        "--runtime.gomaxprocs",
+        "PSMONITOR_RUNTIME_GOMAXPROCS",
+        1,
+        (0, 1_000_000),
+    )?;
+    if args.contains("--web.systemd-socket") {
+        return Err("--web.systemd-socket: socket activation is not supported; let psmonitor listen itself (--web.listen-address)".to_owned());
+    }
+    if let Some(level) = text(args, "--log.level")? {
+        if !["debug", "info", "warn", "error"].contains(&level.as_str()) {
+            return Err(format!(
+                "invalid value '{level}' for --log.level: debug, info, warn or error"
+            ));
+        }
+        g.log_level = Some(level);
+    }
+    if let Some(format) = text(args, "--log.format")? {
+        g.log_format = match format.as_str() {
+            "logfmt" => crate::logging::Format::Logfmt,
+            "json" => crate::logging::Format::Json,
+            _ => {
+                return Err(format!(
+                    "invalid value '{format}' for --log.format: logfmt or json"
+                ))
+            }
+        };
+    }
+    Ok(g)
+}
+
+/// node_exporter's `--web.listen-address`: `host:port`, `:port` for every interface (IPv4
+/// here: `[::]:port` for IPv6 too), `[v6]:port`; the host an IP address or `localhost`.
+fn listen_address(text: &str) -> Result<(IpAddr, u16), String> {
+    const FLAG: &str = "--web.listen-address";
+    let bad = || {
+        format!("invalid value '{text}' for {FLAG}: expected host:port such as :9100, 0.0.0.0:9100, 127.0.0.1:9100 or [::]:9100")
+    };
+    let (host, port) = text.trim().rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let address = match host {
+        "" => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        h if h.contains(':') && !h.starts_with('[') => return Err(bad()),
+        h => ip(h, FLAG)?,
+    };
+    Ok((address, port))
 }
 
 /// `--flag=value` as `--flag value` (node_exporter's users write `--path.procfs=/host/proc`).
@@ -539,8 +679,8 @@ fn family_flags(args: Vec<OsString>) -> Result<(Vec<OsString>, FamilyChoices), S
             rest.push(a);
             continue;
         };
-        if s == "--collector.disable-defaults" {
-            choices.disable_defaults = true;
+        if s == "--collector.disable-defaults" || s == "--no-collector.disable-defaults" {
+            choices.disable_defaults = s.starts_with("--c");
             continue;
         }
         let switch = |n: &str| {
@@ -1034,6 +1174,82 @@ mod tests {
         assert!(args(&["--collector.ipvs.backend-labels=proto,local_port"]).is_ok());
         let bad = args(&["--collector.ipvs.backend-labels", "proto,port"]);
         assert!(bad.err().unwrap().contains("unknown IPVS backend labels"));
+    }
+
+    /// node_exporter's global flags, as in its systemd units.
+    #[test]
+    fn node_exporter_global_flags() {
+        let args = |a: &[&str]| super::parse(a.iter().map(|s| (*s).into()).collect());
+        let serve = |a: &[&str]| match args(a) {
+            Ok(super::Command::Serve(c)) => c,
+            Err(e) => panic!("{a:?}: {e}"),
+            Ok(_) => panic!("{a:?}: not serve"),
+        };
+        let c = serve(&[
+            "--web.listen-address=:9100",
+            "--web.telemetry-path=/node",
+            "--web.disable-exporter-metrics",
+            "--web.max-requests=40",
+            "--runtime.gomaxprocs=1",
+            "--log.level=warn",
+            "--log.format=json",
+            "--collector.disable-defaults",
+            "--no-collector.disable-defaults",
+            "--collector.netdev.device-blacklist=^lo$",
+        ]);
+        assert_eq!(c.display_addr(), "0.0.0.0:9100");
+        assert_eq!(c.telemetry_path.as_deref(), Some("/node"));
+        assert!(!c.exporter_metrics);
+        assert_eq!(c.log.level, log::LevelFilter::Warn);
+        assert_eq!(c.log_format, crate::logging::Format::Json);
+        assert!(
+            c.collection.families.contains(&"netdev"),
+            "defaults back on"
+        );
+        let c = serve(&[
+            "--web.listen-address",
+            "[::1]:9200",
+            "--log.format",
+            "logfmt",
+        ]);
+        assert_eq!(c.display_addr(), "[::1]:9200");
+        assert!(c.exporter_metrics && c.telemetry_path.is_none());
+        assert_eq!(
+            serve(&["--web.listen-address=localhost:0"]).display_addr(),
+            "127.0.0.1:0"
+        );
+        assert!(serve(&["--web.telemetry-path=/metrics"])
+            .telemetry_path
+            .is_none());
+        for (bad, says) in [
+            (
+                &["--web.listen-address=:9100", "--port=1"][..],
+                "same setting",
+            ),
+            (
+                &["--address=::", "--web.listen-address=:9100"],
+                "same setting",
+            ),
+            (
+                &["--web.listen-address=:1", "--web.listen-address=:2"],
+                "given twice",
+            ),
+            (&["--web.listen-address=9100"], "host:port"),
+            (&["--web.listen-address=::1:9100"], "host:port"),
+            (&["--web.listen-address=node:9100"], "IP address"),
+            (&["--web.telemetry-path=/system"], "--web.telemetry-path"),
+            (&["--web.telemetry-path=metrics"], "--web.telemetry-path"),
+            (&["--web.systemd-socket"], "socket activation"),
+            (&["--log.level=trace"], "--log.level"),
+            (&["--log.level=info", "--log-level=info"], "same setting"),
+            (&["--log.format=xml"], "logfmt or json"),
+            (&["--web.max-requests=-1"], "--web.max-requests"),
+        ] {
+            let err = args(bad)
+                .err()
+                .unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert!(err.contains(says) && !err.contains('\n'), "{bad:?}: {err}");
+        }
     }
 
     #[test]

@@ -47,8 +47,20 @@ impl LogFilter {
     }
 }
 
+/// How a line is written: psmonitor's own (above), or as node_exporter's `--log.format`
+/// writes it: `logfmt` (`time=... level=info source=... msg="..."`) or `json` (one object a
+/// line with the same keys).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum Format {
+    #[default]
+    Plain,
+    Logfmt,
+    Json,
+}
+
 struct Logger {
     filter: LogFilter,
+    format: Format,
 }
 
 impl Logger {
@@ -75,13 +87,7 @@ impl log::Log for Logger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let line = format!(
-            "{} {:<5} [{}] {}\n",
-            utc_now(),
-            record.level(),
-            record.target(),
-            record.args()
-        );
+        let line = line(self.format, &utc_now(), record);
         // One write of the whole line, so lines from different threads never interleave.
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
@@ -89,15 +95,36 @@ impl log::Log for Logger {
     fn flush(&self) {}
 }
 
+/// One line, with its newline.
+fn line(format: Format, time: &str, record: &log::Record) -> String {
+    let level = record.level();
+    let (target, msg) = (record.target(), record.args().to_string());
+    match format {
+        Format::Plain => format!("{time} {level:<5} [{target}] {msg}\n"),
+        Format::Logfmt => {
+            let level = level.as_str().to_ascii_lowercase();
+            // Quoted as Go's strconv.Quote would for what we log: \ and " escaped, control
+            // characters as \n or \u escapes (serde_json writes the same escapes).
+            let msg = serde_json::to_string(&msg).unwrap_or_default();
+            format!("time={time} level={level} source={target} msg={msg}\n")
+        }
+        Format::Json => {
+            let level = level.as_str().to_ascii_lowercase();
+            let v = serde_json::json!({"time": time, "level": level, "source": target, "msg": msg});
+            format!("{v}\n")
+        }
+    }
+}
+
 /// Installs the logger; the most verbose directive sets `log`'s global cut-off.
-pub fn init(filter: LogFilter) {
+pub fn init(filter: LogFilter, format: Format) {
     let max = filter
         .modules
         .iter()
         .map(|(_, l)| *l)
         .fold(filter.level, std::cmp::max);
     // Leaked once: the logger lives as long as the process.
-    if log::set_logger(Box::leak(Box::new(Logger { filter }))).is_ok() {
+    if log::set_logger(Box::leak(Box::new(Logger { filter, format }))).is_ok() {
         log::set_max_level(max);
     }
 }
@@ -135,6 +162,29 @@ fn rfc3339(secs: u64, millis: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_exporter_log_formats() {
+        let args = format_args!("listening on \"x\"\n");
+        let record = log::Record::builder()
+            .args(args)
+            .level(log::Level::Warn)
+            .target("psmonitor::server")
+            .build();
+        let t = "2026-12-07T00:00:00.000Z";
+        assert_eq!(
+            line(Format::Logfmt, t, &record),
+            "time=2026-12-07T00:00:00.000Z level=warn source=psmonitor::server msg=\"listening on \\\"x\\\"\\n\"\n"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&line(Format::Json, t, &record)).unwrap();
+        assert_eq!(json["level"], "warn");
+        assert_eq!(json["msg"], "listening on \"x\"\n");
+        assert_eq!(json["source"], "psmonitor::server");
+        assert!(
+            line(Format::Plain, t, &record).starts_with(&format!("{t} WARN  [psmonitor::server] "))
+        );
+    }
     use log::LevelFilter::*;
 
     #[test]
@@ -165,6 +215,7 @@ mod tests {
     fn module_directives_pick_the_longest_match() {
         let l = Logger {
             filter: LogFilter::parse("warn,psmonitor=info,psmonitor::session=debug").unwrap(),
+            format: Format::Plain,
         };
         assert_eq!(l.level_for("tiny_http"), log::LevelFilter::Warn);
         assert_eq!(l.level_for("psmonitor::server"), log::LevelFilter::Info);

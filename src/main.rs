@@ -65,7 +65,7 @@ fn main() -> ExitCode {
     };
     // Before any thread starts and before anything is logged: this may start the process over.
     heap::apply_tunables();
-    logging::init(config.log.clone());
+    logging::init(config.log.clone(), config.log_format);
     match server::run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {

@@ -19,8 +19,10 @@ pub struct Live {
 
 /// Renders the families that depend only on the snapshot. The sampler's snapshot changes once
 /// per interval, so the caller renders this once per snapshot and keeps it
-/// (`Published::metrics`); [`render_live`] adds the rest per scrape.
-pub fn render_snapshot(s: &Snapshot) -> String {
+/// (`Published::metrics`); [`render_live`] adds the rest per scrape. Without `own`
+/// (`--web.disable-exporter-metrics`), psmonitor's figures about itself are left out:
+/// `process_*` and the sampler's cost, as node_exporter leaves out its `process_*`/`go_*`.
+pub fn render_snapshot(s: &Snapshot, own: bool) -> String {
     let mut enc = Encoder::default();
     let (g, k) = (Kind::Gauge, Kind::Counter);
     let e = &mut enc;
@@ -65,27 +67,30 @@ pub fn render_snapshot(s: &Snapshot) -> String {
         &[],
         procs,
     );
-    e.one(
-        "psmonitor_sampler_duration_seconds",
-        g,
-        "How long the last snapshot took to collect.",
-        &[],
-        s.cost.as_secs_f64(),
-    );
-    e.one(
-        "psmonitor_process_scan_cpu_seconds_total",
-        k,
-        "CPU time the sampler spent scanning /proc for processes.",
-        &[],
-        s.scan_cpu_seconds,
-    );
-    e.one(
-        "psmonitor_process_scans_total",
-        k,
-        "Scans of /proc for processes (fewer than snapshots when over the CPU budget).",
-        &[],
-        s.scans as f64,
-    );
+    if own {
+        e.one(
+            "psmonitor_sampler_duration_seconds",
+            g,
+            "How long the last snapshot took to collect.",
+            &[],
+            s.cost.as_secs_f64(),
+        );
+        e.one(
+            "psmonitor_process_scan_cpu_seconds_total",
+            k,
+            "CPU time the sampler spent scanning /proc for processes.",
+            &[],
+            s.scan_cpu_seconds,
+        );
+        e.one(
+            "psmonitor_process_scans_total",
+            k,
+            "Scans of /proc for processes (fewer than snapshots when over the CPU budget).",
+            &[],
+            s.scans as f64,
+        );
+        s.own.render(e);
+    }
     let version = [("version", env!("CARGO_PKG_VERSION"))];
     e.one(
         "psmonitor_build_info",
@@ -94,7 +99,6 @@ pub fn render_snapshot(s: &Snapshot) -> String {
         &version,
         1.0,
     );
-    s.own.render(e);
     render_families(&s.harvests, e);
     enc.finish()
 }

@@ -22,3 +22,59 @@ fn empty_netdev_exclude_shows_lo() {
     let text = metrics(&s, "/metrics");
     assert!(text.contains(lo), "{text}");
 }
+
+/// A node_exporter unit's global flags: /metrics also at the telemetry path, without
+/// psmonitor's figures about itself, and json log lines.
+#[test]
+fn node_exporter_global_flags_start_the_server() {
+    let s = Server::builder()
+        .args(&[
+            "--web.telemetry-path=/node/metrics",
+            "--web.disable-exporter-metrics",
+            "--web.max-requests=40",
+            "--runtime.gomaxprocs=2",
+            "--log.level=info",
+            "--log.format=json",
+            "--no-collector.disable-defaults",
+        ])
+        .start();
+    let text = metrics(&s, "/node/metrics");
+    assert!(text.contains("node_load1 "), "{text}");
+    for own in [
+        "\nprocess_resident_memory_bytes ",
+        "\npsmonitor_snapshots_total ",
+    ] {
+        assert!(!text.contains(own), "{own} still there");
+    }
+    assert!(metrics(&s, "/metrics").contains("node_load1 "));
+    let log = s.log();
+    let first = log.lines().next().unwrap_or_default();
+    let line: serde_json::Value = serde_json::from_str(first).expect(first);
+    assert_eq!(line["level"], "info", "{first}");
+    // Without the flag, they are there.
+    let s = Server::start(&[]);
+    let text = metrics(&s, "/metrics");
+    assert!(
+        text.contains("\nprocess_resident_memory_bytes ")
+            && text.contains("\npsmonitor_snapshots_total ")
+    );
+    assert_eq!(
+        request(s.addr, "GET", "/node/metrics", &[], b"").status,
+        404
+    );
+}
+
+/// A second --web.listen-address, or one next to --port, stops the start with one line.
+#[test]
+fn listen_address_mistakes_are_one_line() {
+    for args in [
+        &["--web.listen-address=:9100", "--web.listen-address=:9101"][..],
+        &["--web.listen-address=127.0.0.1:9100", "--port=9100"],
+        &["--web.systemd-socket"],
+    ] {
+        let out = common::run_cli(args, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    }
+}

@@ -83,6 +83,14 @@ pub const FLAGS: &[Flag] = &[
         help: "deprecated name of diskstats.device-exclude (node_exporter still takes it, until 2.0)",
     },
     Flag {
+        name: "netdev.device-blacklist",
+        help: "deprecated name of netdev.device-exclude (until node_exporter 2.0)",
+    },
+    Flag {
+        name: "netdev.device-whitelist",
+        help: "deprecated name of netdev.device-include (until node_exporter 2.0)",
+    },
+    Flag {
         name: "filesystem.ignored-mount-points",
         help: "deprecated name of filesystem.mount-points-exclude (until node_exporter 2.0)",
     },
@@ -210,7 +218,9 @@ pub const FLAGS: &[Flag] = &[
 
 /// node_exporter's deprecated filter names (hidden in its `--help`, removed in 2.0) and the
 /// flag each stands for.
-const DEPRECATED: [(&str, &str); 3] = [
+const DEPRECATED: [(&str, &str); 5] = [
+    ("netdev.device-blacklist", "netdev.device-exclude"),
+    ("netdev.device-whitelist", "netdev.device-include"),
     ("diskstats.ignored-devices", "diskstats.device-exclude"),
     (
         "filesystem.ignored-mount-points",
@@ -436,6 +446,14 @@ mod tests {
         let mut v = Values::default();
         v.take("diskstats.device-exclude", "^sd").unwrap();
         assert!(v.take("diskstats.ignored-devices", "^sd").is_err());
+        let mut v = Values::default();
+        v.take("netdev.device-whitelist", "^eth").unwrap();
+        let f = v.filter("netdev.device").unwrap().unwrap();
+        assert!(!f.ignored("eth0") && f.ignored("lo"));
+        assert!(v.take("netdev.device-include", "^en").is_err());
+        let mut v = Values::default();
+        v.take("netdev.device-blacklist", "^lo$").unwrap();
+        assert!(v.filter("netdev.device").unwrap().unwrap().ignored("lo"));
         assert!(Values::default()
             .take("filesystem.ignored-fs-types", "(")
             .is_err());
