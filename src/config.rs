@@ -227,6 +227,8 @@ pub struct Config {
     pub exporter_metrics: bool,
     /// `--log.format`.
     pub log_format: crate::logging::Format,
+    /// Found while reading the command line, logged once the logger is up.
+    pub warnings: Vec<String>,
 }
 
 /// What `main` should do.
@@ -489,7 +491,13 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
     let wall_offset_file: Option<std::path::PathBuf> = args
         .opt_value_from_str("--test-wall-offset-file")
         .map_err(|e| format!("--test-wall-offset-file: {e}"))?;
-    let collection = collection(&mut args, &choices, Duration::from_millis(interval))?;
+    let mut warnings = Vec::new();
+    let collection = collection(
+        &mut args,
+        &choices,
+        Duration::from_millis(interval),
+        &mut warnings,
+    )?;
     let (token, token_file) = token(&mut args)?;
     let rest = args.finish();
     if let Some(extra) = rest.first() {
@@ -531,6 +539,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         telemetry_path: exporter.telemetry_path,
         exporter_metrics: !exporter.disable_exporter_metrics,
         log_format: exporter.log_format,
+        warnings,
     })))
 }
 
@@ -742,6 +751,7 @@ fn collection(
     args: &mut pico_args::Arguments,
     choices: &FamilyChoices,
     interval: Duration,
+    warnings: &mut Vec<String>,
 ) -> Result<crate::collect::Collection, String> {
     let mut roots = crate::collect::family::Roots::default();
     for (flag, env, slot) in [
@@ -753,8 +763,13 @@ fn collection(
             *slot = dir;
         }
     }
-    let (textfile, textfile_more) = textfile_directories(args)?;
-    let udev_data = directory(args, "--path.udev.data", "PSMONITOR_PATH_UDEV_DATA")?;
+    let (textfile, textfile_more) = textfile_directories(args, warnings)?;
+    let udev_data = late_directory(
+        args,
+        "--path.udev.data",
+        "PSMONITOR_PATH_UDEV_DATA",
+        warnings,
+    )?;
     let families = crate::collect::families::ALL
         .iter()
         .filter(|r| {
@@ -787,6 +802,7 @@ fn collection(
 /// environment variable's one directory.
 fn textfile_directories(
     args: &mut pico_args::Arguments,
+    warnings: &mut Vec<String>,
 ) -> Result<(Option<std::path::PathBuf>, Vec<String>), String> {
     const FLAG: &str = "--collector.textfile.directory";
     let mut given = Vec::new();
@@ -802,20 +818,55 @@ fn textfile_directories(
     }
     if given.is_empty() {
         return Ok((
-            directory(args, FLAG, "PSMONITOR_TEXTFILE_DIRECTORY")?,
+            late_directory(args, FLAG, "PSMONITOR_TEXTFILE_DIRECTORY", warnings)?,
             Vec::new(),
         ));
     }
     for v in &given {
         let plain = !crate::collect::textfile::is_glob(v);
-        if v.trim().is_empty() || (plain && !std::path::Path::new(v).is_dir()) {
+        if v.trim().is_empty() {
             return Err(format!("invalid value '{v}' for {FLAG}: not a directory"));
+        }
+        if plain {
+            late_check(v, FLAG, warnings)?;
         }
     }
     if given.len() == 1 && !crate::collect::textfile::is_glob(&given[0]) {
         return Ok((Some(given.remove(0).into()), Vec::new()));
     }
     Ok((None, given))
+}
+
+/// A directory that may appear later, as node_exporter takes it (`--path.udev.data`, the
+/// textfile directory): an empty value, or a path that exists and is no directory, is an
+/// error; a missing one a warning at start (the textfile collector then reports
+/// `node_textfile_scrape_error 1`, udev properties are empty, until it appears).
+fn late_directory(
+    args: &mut pico_args::Arguments,
+    flag: &'static str,
+    env: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Option<std::path::PathBuf>, String> {
+    const UNSET: &str = "\u{0}";
+    let dir: String = value(args, flag, env, UNSET.to_owned(), |_| Ok(()))?;
+    if dir == UNSET {
+        return Ok(None);
+    }
+    late_check(&dir, flag, warnings)?;
+    Ok(Some(dir.into()))
+}
+
+fn late_check(d: &str, flag: &str, warnings: &mut Vec<String>) -> Result<(), String> {
+    let path = std::path::Path::new(d);
+    if d.trim().is_empty() || (path.exists() && !path.is_dir()) {
+        return Err(format!("invalid value '{d}' for {flag}: not a directory"));
+    }
+    if !path.exists() {
+        warnings.push(format!(
+            "{flag} '{d}' does not exist (yet): read when it appears"
+        ));
+    }
+    Ok(())
 }
 
 /// A directory flag (or its environment variable), if given; an empty value or one that is
@@ -1305,6 +1356,39 @@ mod tests {
             );
         }
         assert!(super::parse(vec!["--path.procfs=/proc".into()]).is_ok());
+    }
+
+    /// node_exporter starts without its textfile directory or udev database (they may appear
+    /// later): a warning here, not a refusal; a missing /proc or /sys is still a mistake.
+    #[test]
+    fn missing_textfile_and_udev_directories_are_a_warning() {
+        let Ok(super::Command::Serve(c)) = super::parse(vec![
+            "--collector.textfile.directory=/nonexistent/textfile".into(),
+            "--path.udev.data=/nonexistent/udev".into(),
+        ]) else {
+            panic!("refused");
+        };
+        assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+        assert!(c.warnings[0].contains("--collector.textfile.directory '/nonexistent/textfile'"));
+        assert!(c.warnings[1].contains("--path.udev.data '/nonexistent/udev' does not exist"));
+        let s = &c.collection.settings;
+        assert_eq!(s.udev_data.as_deref(), Some("/nonexistent/udev".as_ref()));
+        assert_eq!(
+            s.textfile_directory.as_deref(),
+            Some("/nonexistent/textfile".as_ref())
+        );
+        let Ok(super::Command::Serve(c)) = super::parse(vec![
+            "--collector.textfile.directory=/nonexistent/a".into(),
+            "--collector.textfile.directory=/tmp".into(),
+        ]) else {
+            panic!("refused");
+        };
+        assert_eq!(c.warnings.len(), 1);
+        for bad in ["--path.udev.data=/etc/passwd", "--path.udev.data="] {
+            let err = super::parse(vec![bad.into()]).err().unwrap();
+            assert!(err.contains("not a directory"), "{err}");
+        }
+        assert!(super::parse(vec!["--path.procfs=/nonexistent".into()]).is_err());
     }
 
     #[test]

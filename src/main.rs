@@ -66,6 +66,9 @@ fn main() -> ExitCode {
     // Before any thread starts and before anything is logged: this may start the process over.
     heap::apply_tunables();
     logging::init(config.log.clone(), config.log_format);
+    for w in &config.warnings {
+        log::warn!("{w}");
+    }
     match server::run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {

@@ -78,3 +78,25 @@ fn listen_address_mistakes_are_one_line() {
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
     }
 }
+
+/// As node_exporter: a textfile directory that does not exist (yet) starts the server with a
+/// warning, and the textfile collector reports its scrape error; so does a missing udev
+/// database (udev properties are just empty).
+#[test]
+fn missing_textfile_directory_starts_with_a_warning() {
+    let s = Server::start(&[
+        "--collector.textfile.directory=/nonexistent/psmonitor-textfile",
+        "--path.udev.data=/nonexistent/psmonitor-udev",
+    ]);
+    let text = metrics(&s, "/metrics");
+    assert!(text.contains("\nnode_textfile_scrape_error 1\n"), "{text}");
+    let log = s.log();
+    assert!(
+        log.contains("WARN  [psmonitor] --collector.textfile.directory '/nonexistent/psmonitor-textfile' does not exist"),
+        "{log}"
+    );
+    assert!(
+        log.contains("--path.udev.data '/nonexistent/psmonitor-udev'"),
+        "{log}"
+    );
+}
