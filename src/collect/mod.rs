@@ -1,7 +1,7 @@
 //! The views: what the sampler makes of the host's readings, one module per view.
 //!
-//! Only the sampler thread owns a [`Collector`]; nothing here runs on a request path. Nothing
-//! here touches the host's files either: that is `src/read/` (see its docs), whose readings
+//! Only the sampler thread owns a [`Collector`]; nothing here runs on a request path. The views
+//! do not touch the host's files themselves: `src/read/` does (see its docs), whose readings
 //! these modules turn into
 //! - **the JSON model** for `/system` and `/network` (and, through the [`Snapshot`], for
 //!   `src/glances.rs`): [`cpu`], [`memory`], [`disk`], [`diskio`], [`network`], [`psi`],
@@ -18,6 +18,16 @@
 //! `read::procfs`, which still opens each file once a tick. Imports run one way: `read` and
 //! `src/exposition.rs` import no view, and no view imports `config` or `metrics`
 //! (`collect::tests::imports_run_one_way`); `config` builds the [`Collection`].
+//!
+//! Two views still touch the host themselves, and
+//! `collect::tests::views_touch_the_host_only_through_read` fails if any other does
+//! (`std::fs`, `File::open`, `OpenOptions`, `read_dir`, `libc::open*`, `libc::socket`,
+//! `libc::ioctl` outside a test module): [`processes`] (the process scan lists
+//! procfs with `opendir`/`readdir` and opens `PID/stat` with `openat` relative to that
+//! directory, so the kernel does not walk `/proc` again per process: most of a tick's cost;
+//! bounded as `read::procfs` is) and [`btrfs`] (`BTRFS_IOC_*` ioctls on each btrfs mount's
+//! directory, opened `O_DIRECTORY | O_NONBLOCK` after a timed `statfs`). Kernel calls that are
+//! no file (`uname`, `adjtimex`, `getifaddrs`, `sysconf`) stay with their views.
 
 pub mod arp;
 pub mod bcache;
@@ -541,6 +551,93 @@ mod tests {
         );
         std::fs::write(&probe, probe_text).unwrap();
         assert_eq!(naming(&probe, &["config", "metrics"]).len(), 3);
+        let _ = std::fs::remove_file(&probe);
+    }
+
+    /// The views in `src/collect/` that touch the host themselves, and why; every other view
+    /// reads through `src/read/` (`views_touch_the_host_only_through_read`).
+    const TOUCH_THE_HOST: [(&str, &str); 2] = [
+        (
+            "processes.rs",
+            "the process scan: readdir of procfs and openat relative to its directory, for speed",
+        ),
+        (
+            "btrfs.rs",
+            "BTRFS_IOC_FS_INFO/DEV_INFO ioctls on each btrfs mount's directory",
+        ),
+    ];
+
+    /// Each code line of `path` outside its test module that opens, lists or asks about a
+    /// host path itself (`std::fs`, `File::open`, `OpenOptions`, `read_dir`, `libc::open*`,
+    /// `libc::socket`, `libc::ioctl`) rather than through `crate::read`.
+    fn touching(path: &Path) -> Vec<String> {
+        const MARKS: [&str; 7] = [
+            "std::fs",
+            "File::open",
+            "OpenOptions",
+            "read_dir(",
+            "libc::open",
+            "libc::socket",
+            "libc::ioctl",
+        ];
+        let text = std::fs::read_to_string(path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut found = Vec::new();
+        for (n, line) in lines.iter().enumerate() {
+            let next = lines.get(n + 1).map_or("", |l| l.trim_start());
+            if line.trim() == "#[cfg(test)]"
+                && (next.starts_with("mod ") || next.starts_with("pub mod "))
+            {
+                break;
+            }
+            let code = line.split("//").next().unwrap_or("");
+            if MARKS.iter().any(|m| code.contains(m)) {
+                found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+            }
+        }
+        found
+    }
+
+    /// The views touch the host's files only through `src/read/` (bounded, non-blocking, once a
+    /// tick), but for the few named in [`TOUCH_THE_HOST`]; each of those still does (else it
+    /// leaves the list).
+    #[test]
+    fn views_touch_the_host_only_through_read() {
+        let mut found = Vec::new();
+        let mut excepted = std::collections::BTreeSet::new();
+        for path in sources("src/collect") {
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            let hits = touching(&path);
+            if TOUCH_THE_HOST.iter().any(|(f, _)| *f == name) {
+                if !hits.is_empty() {
+                    excepted.insert(name);
+                }
+            } else {
+                found.extend(hits);
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "views touching the host themselves (read through crate::read::procfs, or move the primitive to src/read/):\n{}",
+            found.join("\n")
+        );
+        for (f, why) in TOUCH_THE_HOST {
+            assert!(
+                excepted.contains(f),
+                "{f} ({why}) no longer touches the host: drop it"
+            );
+        }
+        // The scan itself sees what it must.
+        let probe =
+            std::env::temp_dir().join(format!("psmonitor-touching-{}.rs", std::process::id()));
+        // (Written with `{f}` so that this file's own scan does not see them.)
+        let probe_text = format!(
+            "let a = {f}::read_to_string(p);\n// {f}::read(p)\nlet b = {o}::new();\n#[cfg(test)]\nmod tests {{ {f}::write(p) }}\n",
+            f = "std::fs",
+            o = "OpenOptions"
+        );
+        std::fs::write(&probe, probe_text).unwrap();
+        assert_eq!(touching(&probe).len(), 2);
         let _ = std::fs::remove_file(&probe);
     }
 

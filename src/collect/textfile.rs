@@ -528,7 +528,7 @@ fn clean(path: &Path) -> String {
 }
 
 /// Reads a file, refusing one larger than [`MAX_FILE_BYTES`] or not UTF-8.
-fn read_capped(file: &mut std::fs::File) -> Result<String, String> {
+fn read_capped(file: &mut impl Read) -> Result<String, String> {
     let mut bytes = Vec::new();
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)

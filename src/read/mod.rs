@@ -1,15 +1,21 @@
-//! Reading the host: the only code that touches its files.
+//! Reading the host: the code that touches its files (and its one socket), but for the two
+//! views named in `src/collect/`'s docs (the process scan, btrfs's ioctls).
 //!
-//! - [`procfs`] (file, attribute and directory readers), [`statfs`] (`statvfs` with a time
-//!   limit) and [`tick`], which makes every one of their reads in a tick happen once and be
-//!   shared (see its docs);
+//! - [`procfs`]: whole-file readers (regular files only, non-blocking, capped), the bounded
+//!   line streamer for big tables (`for_each_line`: `/proc/net/udp`, `/proc/net/arp`),
+//!   attribute, directory and link readers, and the `stat`s the views ask of host paths; with
+//!   [`statfs`] (`statvfs` with a time limit) and [`tick`], which makes every one of their
+//!   reads in a tick happen once and be shared (see its docs);
+//! - [`neighbours`]: the kernel's IPv4 neighbour table over an rtnetlink socket (the `arp`
+//!   family's default);
 //! - one module per file that more than one view reads, which parses it once a tick into a
 //!   typed reading ([`shared`]): [`stat`] (`/proc/stat`: the CPU model, the `cpu` and `stat`
 //!   families), [`meminfo`] (memory and swap, the `meminfo` family), [`netdev`]
 //!   (`/proc/net/dev`: interfaces and rates, the `netdev` family), [`diskstats`] (`diskio`, the
 //!   `diskstats` family), [`loadavg`] (`load`, the `loadavg` family) and [`pressure`] (PSI:
-//!   `pressure` in the JSON, the `pressure` family). The views (`src/collect/`: the JSON model, the families, and through the
-//!   snapshot the Glances API) project these readings and never parse those files themselves.
+//!   `pressure` in the JSON, the `pressure` family). The views (`src/collect/`: the JSON model,
+//!   the families, and through the snapshot the Glances API) project these readings and never
+//!   parse those files themselves.
 //!
 //! A file only one family reads (`btrfs`, `nfs`, ...) is parsed by that family, read through
 //! [`procfs`] (so it is still opened at most once a tick). Nothing here imports `collect`,
