@@ -24,7 +24,8 @@
 //!
 //! Devices: like node_exporter, each mounted btrfs (found in `<procfs>/1/mounts`, opened below
 //! `--path.rootfs`) is also asked by ioctl for its devices (`BTRFS_IOC_FS_INFO`,
-//! `BTRFS_IOC_DEV_INFO`, `BTRFS_IOC_GET_DEV_STATS`, none of which needs privileges): then
+//! `BTRFS_IOC_DEV_INFO`, `BTRFS_IOC_GET_DEV_STATS`, none of which needs privileges; in
+//! [`crate::read::btrfs`]): then
 //! `_device_size_bytes`, `_device_unused_bytes` and `_device_errors_total{type}` carry the
 //! device's path's last component and a `btrfs_dev_uuid` label. Where that fails (not mounted
 //! here, in a container without the host's root) the sysfs sizes are shown instead, with
@@ -34,10 +35,10 @@
 
 use super::family::{Family, Harvest, Registration, Roots, Samples, Settings};
 use crate::exposition::Kind;
+use crate::read::btrfs::DevInfo;
 use crate::read::procfs::{read_capped, read_capped_bytes, sorted_entries, ATTR_CAP, FILE_CAP};
 use crate::read::statfs::{Answer, Timed};
 use std::collections::HashMap;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -239,20 +240,6 @@ fn filesystem(dir: &Path, dir_name: &str, ioctl: &HashMap<String, Vec<DevInfo>>,
     }
 }
 
-/// One device of a mounted filesystem, as `BTRFS_IOC_DEV_INFO` and `BTRFS_IOC_GET_DEV_STATS`
-/// report it.
-#[derive(Debug, Clone, PartialEq)]
-struct DevInfo {
-    /// The device node it was added by (`/dev/sda2`).
-    path: String,
-    /// Its device UUID, dashed (node_exporter's `btrfs_dev_uuid`).
-    uuid: String,
-    bytes_used: u64,
-    total_bytes: u64,
-    /// Write, read, flush, corruption and generation errors.
-    errors: [u64; 5],
-}
-
 /// The device series of the filesystem `uuid` from what the ioctls said.
 fn ioctl_series(s: &mut Samples, uuid: &str, devices: &[DevInfo]) {
     for d in devices {
@@ -296,92 +283,6 @@ fn ioctl_series(s: &mut Samples, uuid: &str, devices: &[DevInfo]) {
     }
 }
 
-/// The btrfs ioctls node_exporter uses (linux/btrfs.h): `_IOR(0x94, 31, 1024 bytes)`,
-/// `_IOWR(0x94, 30, 4096 bytes)`, `_IOWR(0x94, 52, 1032 bytes)`.
-const IOC_FS_INFO: u32 = (2 << 30) | (1024 << 16) | (0x94 << 8) | 31;
-const IOC_DEV_INFO: u32 = (3 << 30) | (4096 << 16) | (0x94 << 8) | 30;
-const IOC_GET_DEV_STATS: u32 = (3 << 30) | (1032 << 16) | (0x94 << 8) | 52;
-
-/// `ioctl(fd, request, buf)` on a buffer of the request's size; the error if it fails.
-fn ioctl<const N: usize>(
-    fd: &std::fs::File,
-    request: u32,
-    buf: &mut [u64; N],
-) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: `buf` is N*8 bytes, exactly the size the request encodes, aligned for the
-    // kernel's structs (all u64 first); the kernel writes only within it.
-    let r = unsafe { libc::ioctl(fd.as_raw_fd(), request as libc::Ioctl, buf.as_mut_ptr()) };
-    if r < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// The bytes of `words` (the kernel's struct, in host order).
-fn bytes_of(words: &[u64]) -> Vec<u8> {
-    words.iter().flat_map(|w| w.to_ne_bytes()).collect()
-}
-
-/// A device UUID as node_exporter's btrfs library writes it (`<zero>` for none).
-fn dashed_uuid(b: &[u8]) -> String {
-    if b.iter().all(|&x| x == 0) {
-        return "<zero>".to_owned();
-    }
-    let hex =
-        |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
-    format!(
-        "{}-{}-{}-{}-{}",
-        hex(0..4),
-        hex(4..6),
-        hex(6..8),
-        hex(8..10),
-        hex(10..16)
-    )
-}
-
-/// The filesystem open at `fd`: its fsid (32 hex digits) and devices, as node_exporter's
-/// `getIoctlDeviceStats` walks them: device ids 0 to `max_id`, skipping the absent (`ENODEV`),
-/// until `num_devices` are found. Any other failure gives nothing (the sysfs fallback).
-fn ioctl_filesystem(fd: &std::fs::File) -> Option<(String, Vec<DevInfo>)> {
-    let mut info = [0u64; 128];
-    ioctl(fd, IOC_FS_INFO, &mut info).ok()?;
-    let (max_id, num_devices) = (info[0], info[1]);
-    let fsid: String = bytes_of(&info[2..4])
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect();
-    let mut devices = Vec::new();
-    // A corrupt max_id must not spin the sampler: btrfs has at most a few hundred devices.
-    for id in 0..=max_id.min(4096) {
-        let mut dev = [0u64; 512];
-        dev[0] = id;
-        match ioctl(fd, IOC_DEV_INFO, &mut dev) {
-            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => continue,
-            Err(_) => return None,
-            Ok(()) => {}
-        }
-        let mut stats = [0u64; 129];
-        stats[0] = id;
-        stats[1] = 5;
-        ioctl(fd, IOC_GET_DEV_STATS, &mut stats).ok()?;
-        let raw = bytes_of(&dev);
-        let path = &raw[3072..];
-        let path = &path[..path.iter().position(|&b| b == 0).unwrap_or(path.len())];
-        devices.push(DevInfo {
-            path: String::from_utf8_lossy(path).into_owned(),
-            uuid: dashed_uuid(&raw[8..24]),
-            bytes_used: dev[3],
-            total_bytes: dev[4],
-            errors: [stats[3], stats[4], stats[5], stats[6], stats[7]],
-        });
-        if devices.len() as u64 == num_devices {
-            break;
-        }
-    }
-    Some((fsid, devices))
-}
-
 impl BtrfsFamily {
     /// Every mounted btrfs's devices by fsid, for those the ioctls answer on: the first
     /// mount of each device is opened, read-only, below `--path.rootfs`.
@@ -403,14 +304,7 @@ impl BtrfsFamily {
             ) {
                 continue;
             }
-            let Ok(dir) = std::fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK)
-                .open(&path)
-            else {
-                continue;
-            };
-            if let Some((fsid, devices)) = ioctl_filesystem(&dir) {
+            if let Some((fsid, devices)) = crate::read::btrfs::devices(&path) {
                 found.entry(fsid).or_insert(devices);
             }
         }
@@ -565,7 +459,7 @@ mod tests {
     fn ioctl_devices_replace_the_sysfs_sizes() {
         let dev = DevInfo {
             path: "/dev/mapper/luks-1".into(),
-            uuid: dashed_uuid(&[0xab; 16]),
+            uuid: crate::read::btrfs::dashed_uuid(&[0xab; 16]),
             bytes_used: 300,
             total_bytes: 1000,
             errors: [1, 2, 3, 4, 5],
@@ -600,12 +494,6 @@ mod tests {
             ],
         );
         assert!(t.contains("# TYPE node_btrfs_device_errors_total counter\n"));
-        assert_eq!(dashed_uuid(&[0; 16]), "<zero>");
-        // linux/btrfs.h's numbers.
-        assert_eq!(
-            (IOC_FS_INFO, IOC_DEV_INFO, IOC_GET_DEV_STATS),
-            (0x8400_941f, 0xd000_941e, 0xc408_9434)
-        );
     }
 
     proptest::proptest! {

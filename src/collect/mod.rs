@@ -19,15 +19,14 @@
 //! `src/exposition.rs` import no view, and no view imports `config` or `metrics`
 //! (`collect::tests::imports_run_one_way`); `config` builds the [`Collection`].
 //!
-//! Two views still touch the host themselves, and
+//! One view still touches the host itself, and
 //! `collect::tests::views_touch_the_host_only_through_read` fails if any other does
 //! (`std::fs`, `File::open`, `OpenOptions`, `read_dir`, `libc::open*`, `libc::socket`,
-//! `libc::ioctl` outside a test module): [`processes`] (the process scan lists
-//! procfs with `opendir`/`readdir` and opens `PID/stat` with `openat` relative to that
-//! directory, so the kernel does not walk `/proc` again per process: most of a tick's cost;
-//! bounded as `read::procfs` is) and [`btrfs`] (`BTRFS_IOC_*` ioctls on each btrfs mount's
-//! directory, opened `O_DIRECTORY | O_NONBLOCK` after a timed `statfs`). Kernel calls that are
-//! no file (`uname`, `adjtimex`, `getifaddrs`, `sysconf`) stay with their views.
+//! `libc::ioctl` outside a test module): [`processes`] (the process scan lists procfs with
+//! `opendir`/`readdir` and opens `PID/stat` with `openat` relative to that directory, so the
+//! kernel does not walk `/proc` again per process: most of a tick's cost; bounded as
+//! `read::procfs` is: non-blocking, capped, regular files only). Kernel calls that are no file
+//! (`uname`, `adjtimex`, `getifaddrs`, `sysconf`) stay with their views.
 
 pub mod arp;
 pub mod bcache;
@@ -556,16 +555,10 @@ mod tests {
 
     /// The views in `src/collect/` that touch the host themselves, and why; every other view
     /// reads through `src/read/` (`views_touch_the_host_only_through_read`).
-    const TOUCH_THE_HOST: [(&str, &str); 2] = [
-        (
-            "processes.rs",
-            "the process scan: readdir of procfs and openat relative to its directory, for speed",
-        ),
-        (
-            "btrfs.rs",
-            "BTRFS_IOC_FS_INFO/DEV_INFO ioctls on each btrfs mount's directory",
-        ),
-    ];
+    const TOUCH_THE_HOST: [(&str, &str); 1] = [(
+        "processes.rs",
+        "the process scan: readdir of procfs and openat relative to its directory, for speed",
+    )];
 
     /// Each code line of `path` outside its test module that opens, lists or asks about a
     /// host path itself (`std::fs`, `File::open`, `OpenOptions`, `read_dir`, `libc::open*`,

@@ -1,5 +1,5 @@
-//! Reading the host: the code that touches its files (and its one socket), but for the two
-//! views named in `src/collect/`'s docs (the process scan, btrfs's ioctls).
+//! Reading the host: the code that touches its files, sockets and filesystems, but for the
+//! one view named in `src/collect/`'s docs (the process scan).
 //!
 //! - [`procfs`]: whole-file readers (regular files only, non-blocking, capped), the bounded
 //!   line streamer for big tables (`for_each_line`: `/proc/net/udp`, `/proc/net/arp`),
@@ -7,7 +7,7 @@
 //!   [`statfs`] (`statvfs` with a time limit) and [`tick`], which makes every one of their
 //!   reads in a tick happen once and be shared (see its docs);
 //! - [`neighbours`]: the kernel's IPv4 neighbour table over an rtnetlink socket (the `arp`
-//!   family's default);
+//!   family's default); [`btrfs`]: the btrfs ioctls on a mounted filesystem (its devices);
 //! - one module per file that more than one view reads, which parses it once a tick into a
 //!   typed reading ([`shared`]): [`stat`] (`/proc/stat`: the CPU model, the `cpu` and `stat`
 //!   families), [`meminfo`] (memory and swap, the `meminfo` family), [`netdev`]
@@ -21,6 +21,7 @@
 //! [`procfs`] (so it is still opened at most once a tick). Nothing here imports `collect`,
 //! `metrics` or `config` (`collect::tests::imports_run_one_way`).
 
+pub mod btrfs;
 pub mod diskstats;
 pub mod loadavg;
 pub mod meminfo;
