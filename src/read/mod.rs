@@ -1,5 +1,5 @@
-//! Reading the host: the code that touches its files, sockets and filesystems, but for the
-//! one view named in `src/collect/`'s docs (the process scan).
+//! Reading the host: the only code that touches its files, sockets and filesystems
+//! (`collect::tests::views_touch_the_host_only_through_read` keeps `src/collect/` off them).
 //!
 //! - [`procfs`]: whole-file readers (regular files only, non-blocking, capped), the bounded
 //!   line streamer for big tables (`for_each_line`: `/proc/net/udp`, `/proc/net/arp`),
@@ -8,6 +8,7 @@
 //!   reads in a tick happen once and be shared (see its docs);
 //! - [`neighbours`]: the kernel's IPv4 neighbour table over an rtnetlink socket (the `arp`
 //!   family's default); [`btrfs`]: the btrfs ioctls on a mounted filesystem (its devices);
+//!   [`pids`]: the process scan's `readdir` of procfs and `openat` of each `PID/stat`;
 //! - one module per file that more than one view reads, which parses it once a tick into a
 //!   typed reading ([`shared`]): [`stat`] (`/proc/stat`: the CPU model, the `cpu` and `stat`
 //!   families), [`meminfo`] (memory and swap, the `meminfo` family), [`netdev`]
@@ -27,6 +28,7 @@ pub mod loadavg;
 pub mod meminfo;
 pub mod neighbours;
 pub mod netdev;
+pub mod pids;
 pub mod pressure;
 pub mod procfs;
 pub mod stat;
