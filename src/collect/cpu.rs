@@ -140,7 +140,11 @@ pub fn frequency_mhz(roots: &super::family::Roots, buf: &mut Vec<u8>, cpus: usiz
         // By its policy's directory, which the CPUs of one policy (and the cpufreq family)
         // share, so it is read once a tick.
         let freq = roots.sys(&format!("devices/system/cpu/cpu{i}/cpufreq"));
-        let path = crate::read::procfs::resolved(&freq).join("scaling_cur_freq");
+        // No `cpufreq` (a VM): nothing to open below it.
+        let Some(dir) = crate::read::procfs::resolved_present(&freq) else {
+            continue;
+        };
+        let path = dir.join("scaling_cur_freq");
         if let Ok(text) = read_into(&path, buf) {
             if let Ok(khz) = text.trim().parse::<f64>() {
                 sum += khz / 1000.0;

@@ -272,27 +272,38 @@ pub fn sorted_entries(dir: &Path) -> Vec<OsString> {
 /// at real directories); anything else (not a link, an absolute target, which would leave
 /// `--path.sysfs`) is `path` itself.
 pub fn resolved(path: &Path) -> std::path::PathBuf {
+    resolved_present(path).unwrap_or_else(|| path.to_owned())
+}
+
+/// [`resolved`], or `None` when `readlink` says `path` is not there (`ENOENT`, `ENOTDIR`):
+/// then nothing below it is either, and a reader need not try to open what it holds.
+pub fn resolved_present(path: &Path) -> Option<std::path::PathBuf> {
     use std::path::Component;
-    let (Ok(target), Some(parent)) = (fs::read_link(path), path.parent()) else {
-        return path.to_owned();
+    let target = match fs::read_link(path) {
+        Ok(t) => t,
+        Err(e) if is_absent(&e) => return None,
+        Err(_) => return Some(path.to_owned()),
+    };
+    let Some(parent) = path.parent() else {
+        return Some(path.to_owned());
     };
     if target.is_absolute() {
-        return path.to_owned();
+        return Some(path.to_owned());
     }
     let mut out = parent.to_path_buf();
     for c in target.components() {
         match c {
             Component::ParentDir => {
                 if !out.pop() {
-                    return path.to_owned();
+                    return Some(path.to_owned());
                 }
             }
             Component::Normal(n) => out.push(n),
             Component::CurDir => {}
-            Component::RootDir | Component::Prefix(_) => return path.to_owned(),
+            Component::RootDir | Component::Prefix(_) => return Some(path.to_owned()),
         }
     }
-    out
+    Some(out)
 }
 
 /// The entries of `dir`, sorted by name, each with its type as `readdir` gives it (no
@@ -561,6 +572,27 @@ mod tests {
         assert_eq!(count_entries(&dir, 100).unwrap(), 4);
         assert_eq!(count_entries(&dir, 2).unwrap(), 2);
         assert!(is_dir(&dir) && !is_dir(dir.join("attr")));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A path `readlink` finds absent is `None` (nothing below it to open); a directory that
+    /// is no link is itself; a relative link is followed.
+    #[test]
+    fn resolved_present_says_absent() {
+        let dir = std::env::temp_dir().join(format!("psmonitor-resolved-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("policy0")).unwrap();
+        std::os::unix::fs::symlink("policy0", dir.join("cpufreq")).unwrap();
+        assert_eq!(resolved_present(&dir.join("missing")), None);
+        assert_eq!(resolved(&dir.join("missing")), dir.join("missing"));
+        assert_eq!(
+            resolved_present(&dir.join("policy0")),
+            Some(dir.join("policy0"))
+        );
+        assert_eq!(
+            resolved_present(&dir.join("cpufreq")),
+            Some(dir.join("policy0"))
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

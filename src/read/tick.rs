@@ -314,7 +314,13 @@ fn read_file(path: &Path, scratch: &mut Vec<u8>) -> File {
     // Only what did not read like a kernel file (nothing, an error, no end) costs an `fstat`:
     // a directory fails as reading it does (a sensor walk meets `power/`); a FIFO or device
     // is not kept (its reader reads it as it always did, and says what it says of one).
-    let odd = read.as_ref().map_or(true, |&t| t || scratch.is_empty());
+    // A read that failed for any reason but `EAGAIN` (the mark of a FIFO or device with
+    // nothing to say yet) needs no `fstat`: a directory fails with `EISDIR` as `fstat` would
+    // have it, a sysfs attribute with no value (`speed` of `lo`: `EINVAL`) with its own error.
+    let odd = match &read {
+        Ok(t) => *t || scratch.is_empty(),
+        Err(e) => e.raw_os_error() == Some(libc::EAGAIN),
+    };
     if odd {
         match file.metadata() {
             Ok(m) if m.is_file() => {}
