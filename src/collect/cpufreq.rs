@@ -119,7 +119,12 @@ impl Family for CpufreqFamily {
         let mut out = Vec::with_capacity(cpus.len());
         for cpu in cpus {
             // CPUs of one policy share its directory: named by it, it is read once a tick.
-            let freq = crate::read::procfs::resolved(&dir.join(format!("cpu{cpu}/cpufreq")));
+            // Absent (a VM): `readlink` said so, no `stat` needed to say it again.
+            let Some(freq) =
+                crate::read::procfs::resolved_present(&dir.join(format!("cpu{cpu}/cpufreq")))
+            else {
+                continue;
+            };
             if !freq.is_dir() {
                 continue;
             }
