@@ -101,19 +101,42 @@ fn line(format: Format, time: &str, record: &log::Record) -> String {
     let (target, msg) = (record.target(), record.args().to_string());
     match format {
         Format::Plain => format!("{time} {level:<5} [{target}] {msg}\n"),
-        Format::Logfmt => {
-            let level = level.as_str().to_ascii_lowercase();
-            // Quoted as Go's strconv.Quote would for what we log: \ and " escaped, control
-            // characters as \n or \u escapes (serde_json writes the same escapes).
-            let msg = serde_json::to_string(&msg).unwrap_or_default();
-            format!("time={time} level={level} source={target} msg={msg}\n")
-        }
-        Format::Json => {
-            let level = level.as_str().to_ascii_lowercase();
-            let v = serde_json::json!({"time": time, "level": level, "source": target, "msg": msg});
-            format!("{v}\n")
+        Format::Logfmt => format!(
+            "time={time} level={} source={target} msg={}\n",
+            lower(level),
+            quote(&msg)
+        ),
+        Format::Json => format!(
+            "{{\"time\":\"{time}\",\"level\":\"{}\",\"source\":{},\"msg\":{}}}\n",
+            lower(level),
+            quote(target),
+            quote(&msg)
+        ),
+    }
+}
+
+fn lower(level: log::Level) -> &'static str {
+    ["error", "warn", "info", "debug", "trace"][level as usize - 1]
+}
+
+/// A JSON string (also logfmt's quoting of what we log, as Go's `strconv.Quote`): `"` and `\`
+/// escaped, control characters as `\n`, `\t`, `\r` or `\u00XX`.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
         }
     }
+    out.push('"');
+    out
 }
 
 /// Installs the logger; the most verbose directive sets `log`'s global cut-off.
