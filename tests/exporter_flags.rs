@@ -100,3 +100,14 @@ fn missing_textfile_directory_starts_with_a_warning() {
         "{log}"
     );
 }
+
+/// `--web.listen-address` as node_exporter's units write it: the server listens there.
+#[test]
+fn web_listen_address_is_where_it_listens() {
+    let port = common::free_port();
+    let s = Server::builder()
+        .web_listen_address(&format!("127.0.0.1:{port}"))
+        .start();
+    assert_eq!(s.addr.port(), port);
+    assert!(metrics(&s, "/metrics").contains("node_load1 "));
+}

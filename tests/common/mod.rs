@@ -86,6 +86,7 @@ pub struct Builder {
     env: Vec<(String, String)>,
     nofile: Option<libc::rlim_t>,
     cgroup: Option<PathBuf>,
+    listen: Option<String>,
 }
 
 impl Builder {
@@ -113,6 +114,13 @@ impl Builder {
     /// that was stopped; see [`Builder::try_start`].
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
+        self
+    }
+
+    /// Listens as node_exporter's `--web.listen-address ADDR` says, given instead of
+    /// `--port PORT` (the two do not go together).
+    pub fn web_listen_address(mut self, addr: &str) -> Self {
+        self.listen = Some(addr.to_owned());
         self
     }
 
@@ -144,7 +152,11 @@ impl Builder {
     /// exits first (e.g. its port is taken: [`StartError::code`] is then 1), or prints no
     /// listening line within 20 s (it is killed then).
     pub fn try_start(self) -> Result<Server, StartError> {
-        let mut command = format!("{} --port {}", self.bin.display(), self.port);
+        let (port_flag, port) = match &self.listen {
+            Some(a) => ("--web.listen-address", a.clone()),
+            None => ("--port", self.port.to_string()),
+        };
+        let mut command = format!("{} {port_flag} {port}", self.bin.display());
         if let Some(r) = &self.runner {
             command = format!("{} {command}", r.display());
         }
@@ -170,8 +182,8 @@ impl Builder {
             }
             None => psmonitor_command(self.bin.as_os_str()),
         };
-        cmd.arg("--port")
-            .arg(self.port.to_string())
+        cmd.arg(port_flag)
+            .arg(&port)
             .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -332,6 +344,7 @@ impl Server {
             env: Vec::new(),
             nofile: None,
             cgroup: None,
+            listen: None,
         }
     }
 
