@@ -97,36 +97,46 @@ fn number(v: &str) -> Option<u32> {
     u32::try_from(crate::read::procfs::parse_uint(v)?).ok()
 }
 
-/// The first line that is not blank.
-fn first_line<'a>(lines: &mut impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    lines.find(|l| !l.trim().is_empty())
+/// The first line that is not blank, if it starts with one of `first`, and the lines after it.
+fn opening<'a>(text: &'a str, first: &[&str]) -> Option<(&'a str, std::str::Lines<'a>)> {
+    let mut lines = text.lines();
+    let line = lines.find(|l| !l.trim().is_empty())?;
+    first
+        .iter()
+        .any(|p| line.starts_with(p))
+        .then_some((line, lines))
+}
+
+/// The `key : value` fields of the lines after the first (lines without one passed over).
+type Fields<'a> = std::iter::FilterMap<std::str::Lines<'a>, fn(&str) -> Option<(&str, &str)>>;
+
+/// Most architectures' layout: [`opening`], its line split as a field, then [`Fields`].
+fn layout<'a>(text: &'a str, first: &[&str]) -> Option<((&'a str, &'a str), Fields<'a>)> {
+    let (line, lines) = opening(text, first)?;
+    let split: fn(&str) -> Option<(&str, &str)> = field;
+    Some((field(line)?, lines.filter_map(split)))
+}
+
+/// A CPU that a `processor : N` line starts.
+fn started(number_text: &str) -> Option<CpuInfo> {
+    Some(CpuInfo {
+        processor: number(number_text)?,
+        ..Default::default()
+    })
 }
 
 /// procfs' `parseCPUInfoX86`.
 pub fn parse_x86(text: &str) -> Option<Vec<CpuInfo>> {
-    let mut lines = text.lines();
-    let first = first_line(&mut lines)?;
-    if !first.starts_with("processor") {
-        return None;
-    }
-    let mut cpus = vec![CpuInfo {
-        processor: number(field(first)?.1)?,
-        ..Default::default()
-    }];
+    let ((_, first), fields) = layout(text, &["processor"])?;
+    let mut cpus = vec![started(first)?];
     let mut told = false;
-    for line in lines {
-        let Some((key, value)) = field(line) else {
-            continue;
-        };
+    for (key, value) in fields {
         if key == "processor" && full(&cpus, &mut told) {
             break;
         }
         let cpu = cpus.last_mut()?;
         match key {
-            "processor" => cpus.push(CpuInfo {
-                processor: number(value)?,
-                ..Default::default()
-            }),
+            "processor" => cpus.push(started(value)?),
             "vendor" | "vendor_id" => cpu.vendor = value.to_owned(),
             "cpu family" => cpu.family = value.to_owned(),
             "model" => cpu.model = value.to_owned(),
@@ -154,29 +164,18 @@ pub fn parse_x86(text: &str) -> Option<Vec<CpuInfo>> {
 /// procfs' `parseCPUInfoARM`: a first `Processor : <name>` line (old 32-bit kernels) names
 /// the model for every CPU; `Features` of the last CPU are every CPU's flags.
 pub fn parse_arm(text: &str) -> Option<Vec<CpuInfo>> {
-    let mut lines = text.lines();
-    let first = first_line(&mut lines)?;
-    if !(first.starts_with("Processor") || first.starts_with("processor")) {
-        return None;
-    }
-    let (key, value) = field(first)?;
+    let ((key, value), fields) = layout(text, &["Processor", "processor"])?;
     let mut common = CpuInfo::default();
     let mut cpus = Vec::new();
     if key == "Processor" {
         common.model_name = value.to_owned();
     } else {
-        cpus.push(CpuInfo {
-            processor: number(value)?,
-            ..Default::default()
-        });
+        cpus.push(started(value)?);
     }
     let mut features: Option<Vec<String>> = None;
     // Past the cap only `Features` is read: old kernels write it once, after every CPU.
     let (mut told, mut past) = (false, false);
-    for line in lines {
-        let Some((key, value)) = field(line) else {
-            continue;
-        };
+    for (key, value) in fields {
         if key == "processor" && full(&cpus, &mut told) {
             past = true;
         }
@@ -210,28 +209,15 @@ pub fn parse_arm(text: &str) -> Option<Vec<CpuInfo>> {
 /// procfs' `parseCPUInfoPPC` (ppc64, ppc64le): `cpu` is the vendor; `clock` must hold a
 /// number (`3000.000000MHz`).
 pub fn parse_ppc(text: &str) -> Option<Vec<CpuInfo>> {
-    let mut lines = text.lines();
-    let first = first_line(&mut lines)?;
-    if !first.starts_with("processor") {
-        return None;
-    }
-    let mut cpus = vec![CpuInfo {
-        processor: number(field(first)?.1)?,
-        ..Default::default()
-    }];
+    let ((_, first), fields) = layout(text, &["processor"])?;
+    let mut cpus = vec![started(first)?];
     let mut told = false;
-    for line in lines {
-        let Some((key, value)) = field(line) else {
-            continue;
-        };
+    for (key, value) in fields {
         if key == "processor" && full(&cpus, &mut told) {
             break;
         }
         match key {
-            "processor" => cpus.push(CpuInfo {
-                processor: number(value)?,
-                ..Default::default()
-            }),
+            "processor" => cpus.push(started(value)?),
             "cpu" => cpus.last_mut()?.vendor = value.to_owned(),
             "clock" => {
                 clock(value)?;
@@ -258,11 +244,7 @@ fn clock(value: &str) -> Option<f64> {
 /// each CPU's block (`physical id`, `core id`, numbers in `siblings`, `cpu cores`, `cpu MHz
 /// dynamic`).
 pub fn parse_s390x(text: &str) -> Option<Vec<CpuInfo>> {
-    let mut lines = text.lines();
-    let first = first_line(&mut lines)?;
-    if !first.starts_with("vendor_id") {
-        return None;
-    }
+    let (first, mut lines) = opening(text, &["vendor_id"])?;
     let mut common = CpuInfo {
         vendor: field(first)?.1.to_owned(),
         ..Default::default()
@@ -302,10 +284,7 @@ pub fn parse_s390x(text: &str) -> Option<Vec<CpuInfo>> {
         }
     }
     let mut i = 0;
-    for line in lines {
-        let Some((key, value)) = field(line) else {
-            continue;
-        };
+    for (key, value) in lines.filter_map(field) {
         if told && i >= cpus.len() {
             break; // the blocks of the CPUs past the cap
         }
@@ -362,19 +341,11 @@ fn parse_system_type(
     model_keys: &[&str],
     family_keys: &[&str],
 ) -> Option<Vec<CpuInfo>> {
-    let mut lines = text.lines();
-    let first = first_line(&mut lines)?;
-    if !first.starts_with("system type") {
-        return None;
-    }
-    let system_type = field(first)?.1;
+    let ((_, system_type), fields) = layout(text, &["system type"])?;
     let mut cpus = Vec::new();
     let mut i = 0;
     let mut told = false;
-    for line in lines {
-        let Some((key, value)) = field(line) else {
-            continue;
-        };
+    for (key, value) in fields {
         if key == "processor" && full(&cpus, &mut told) {
             break;
         }
@@ -395,21 +366,11 @@ fn parse_system_type(
 
 /// procfs' `parseCPUInfoRISCV`: `hart` is the core, `isa` the model name.
 pub fn parse_riscv(text: &str) -> Option<Vec<CpuInfo>> {
-    let mut lines = text.lines();
-    let first = first_line(&mut lines)?;
-    if !first.starts_with("processor") {
-        return None;
-    }
-    let mut cpus = vec![CpuInfo {
-        processor: number(field(first)?.1)?,
-        ..Default::default()
-    }];
+    let ((_, first), fields) = layout(text, &["processor"])?;
+    let mut cpus = vec![started(first)?];
     let mut i = 0;
     let mut told = false;
-    for line in lines {
-        let Some((key, value)) = field(line) else {
-            continue;
-        };
+    for (key, value) in fields {
         if key == "processor" && full(&cpus, &mut told) {
             break;
         }
