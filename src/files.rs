@@ -68,6 +68,7 @@ pub fn read_text(path: &Path, cap: usize, what: &str) -> Result<String, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{plant, Planted};
 
     #[test]
     fn only_small_regular_files_are_read() {
@@ -82,12 +83,10 @@ mod tests {
             "{err}"
         );
         let fifo = dir.join("fifo");
-        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        // SAFETY: mkfifo on a NUL-terminated path we own.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        plant(&fifo, Planted::Fifo);
         assert!(read_text(&fifo, 10, "x").unwrap_err().contains("a FIFO"));
         let zero = dir.join("zero");
-        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        plant(&zero, Planted::DevZero);
         assert!(read_text(&zero, 10, "x").unwrap_err().contains("a device"));
         assert!(read_text(&dir, 10, "x")
             .unwrap_err()

@@ -363,9 +363,11 @@ node_arp_states{device=\"wlan0\",state=\"permanent\"} 2
     /// `/proc/net/arp` fails the reading instead of hanging the sampler.
     #[test]
     fn a_planted_proc_net_arp_fails_without_hanging() {
-        use crate::collect::family::testing::{planted_tree, returns, Planted};
+        use crate::collect::family::testing::returns;
+        use crate::testing::{planted_tree, Planted};
         for planted in [Planted::Fifo, Planted::DevZero] {
-            let roots = planted_tree("arp", planted, &["proc/net/arp"]);
+            let dir = planted_tree("arp", planted, &["proc/net/arp"]);
+            let roots = Roots::under(&dir);
             let err = returns({
                 let roots = roots.clone();
                 move || {
@@ -376,7 +378,7 @@ node_arp_states{device=\"wlan0\",state=\"permanent\"} 2
                 }
             });
             assert!(err.contains("not a regular file"), "{planted:?}: {err}");
-            std::fs::remove_dir_all(roots.procfs.parent().unwrap()).unwrap();
+            std::fs::remove_dir_all(&dir).unwrap();
         }
     }
 

@@ -315,40 +315,6 @@ pub mod testing {
         )
     }
 
-    /// What a hostile tree puts where a file should be.
-    #[derive(Debug, Clone, Copy)]
-    pub enum Planted {
-        /// A FIFO no one writes to: opening it for reading blocks, unless non-blocking.
-        Fifo,
-        /// A symbolic link to `/dev/zero`: endless bytes, none of them a newline.
-        DevZero,
-    }
-
-    /// A fresh tree in the temporary directory (named by `name` and the process, so tests
-    /// running at once keep apart), with `planted` at each of `paths` (relative to it:
-    /// `proc/net/arp`); its roots. The caller removes it (`Roots::procfs`' parent).
-    pub fn planted_tree(name: &str, planted: Planted, paths: &[&str]) -> Roots {
-        let dir = std::env::temp_dir().join(format!(
-            "psmonitor-{name}-{planted:?}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        for rel in paths {
-            let path = dir.join(rel);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            match planted {
-                Planted::Fifo => {
-                    use std::os::unix::ffi::OsStrExt;
-                    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-                    // SAFETY: mkfifo on a NUL-terminated path in our own tree.
-                    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-                }
-                Planted::DevZero => std::os::unix::fs::symlink("/dev/zero", &path).unwrap(),
-            }
-        }
-        Roots::under(dir)
-    }
-
     /// Runs `f` on a thread of its own and returns what it gives; panics if it has not
     /// returned in a minute. A guard against a read that hangs, not a measure of speed.
     pub fn returns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {

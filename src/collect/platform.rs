@@ -152,14 +152,16 @@ mod tests {
     /// the start is read.
     #[test]
     fn hostile_identity_files_give_the_defaults() {
-        use crate::collect::family::testing::{planted_tree, returns, Planted};
+        use crate::collect::family::{testing::returns, Roots};
+        use crate::testing::{planted_tree, Planted};
         let files = [
             "root/etc/os-release",
             "root/usr/lib/os-release",
             "proc/cpuinfo",
         ];
         for planted in [Planted::Fifo, Planted::DevZero] {
-            let roots = planted_tree("platform", planted, &files);
+            let dir = planted_tree("platform", planted, &files);
+            let roots = Roots::under(&dir);
             let got = returns({
                 let roots = roots.clone();
                 move || (distro(&roots), glances_distro(&roots), cpu_name(&roots))
@@ -169,10 +171,10 @@ mod tests {
                 ("Linux".into(), String::new(), "CPU".into()),
                 "{planted:?}"
             );
-            std::fs::remove_dir_all(roots.procfs.parent().unwrap()).unwrap();
+            std::fs::remove_dir_all(&dir).unwrap();
         }
-        let roots = planted_tree("platform-big", Planted::Fifo, &[]);
-        let dir = roots.procfs.parent().unwrap().to_owned();
+        let dir = planted_tree("platform-big", Planted::Fifo, &[]);
+        let roots = Roots::under(&dir);
         let big = format!(
             "PRETTY_NAME=\"Big\"\n{}",
             "#".repeat(crate::read::procfs::READ_CAP + 1)

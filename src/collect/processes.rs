@@ -574,6 +574,7 @@ mod tests {
     /// is: text, bytes that are not UTF-8, empty, a directory, a FIFO, a device, missing.
     #[test]
     fn stat_files_read_as_read_lossy_direct_reads_them() {
+        use crate::testing::{plant, Planted};
         let dir = std::env::temp_dir().join(format!("psmonitor-readtext-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("a-dir")).unwrap();
@@ -581,9 +582,8 @@ mod tests {
         std::fs::write(dir.join("bytes"), b"1 (x\xff) S 1\n").unwrap();
         std::fs::write(dir.join("empty"), "").unwrap();
         std::os::unix::fs::symlink("/dev/null", dir.join("null")).unwrap();
-        std::os::unix::fs::symlink("/dev/zero", dir.join("zero")).unwrap();
-        let fifo = std::ffi::CString::new(dir.join("fifo").to_str().unwrap()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        plant(&dir.join("zero"), Planted::DevZero);
+        plant(&dir.join("fifo"), Planted::Fifo);
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for name in [
             "text", "bytes", "empty", "a-dir", "null", "zero", "fifo", "missing",

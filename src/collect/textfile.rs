@@ -1011,10 +1011,10 @@ mod tests {
     /// file (opened non-blocking, regular files only), at once, and the other files still read.
     #[test]
     fn fifos_and_devices_in_the_directory_fail_without_hanging() {
-        use crate::collect::family::testing::{planted_tree, returns, Planted};
+        use crate::collect::family::testing::returns;
+        use crate::testing::{planted_tree, Planted};
         for planted in [Planted::Fifo, Planted::DevZero] {
-            let roots = planted_tree("textfile", planted, &["t/bad.prom"]);
-            let d = roots.procfs.parent().unwrap().join("t");
+            let d = planted_tree("textfile", planted, &["t/bad.prom"]).join("t");
             std::fs::write(d.join("good.prom"), "good 1\n").unwrap();
             let text = returns({
                 let d = d.clone();

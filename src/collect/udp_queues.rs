@@ -112,9 +112,10 @@ impl Harvest for UdpQueuesHarvest {
 #[cfg(test)]
 mod tests {
     use super::REGISTRATION;
-    use crate::collect::family::testing::{fixture, planted_tree, returns, run, value, Planted};
-    use crate::collect::family::Settings;
+    use crate::collect::family::testing::{fixture, returns, run, value};
+    use crate::collect::family::{Roots, Settings};
     use crate::read::procfs::{for_each_line, for_each_line_capped};
+    use crate::testing::{planted_tree, Planted};
 
     fn queue(text: &str, ip: &str, queue: &str) -> Option<f64> {
         value(
@@ -176,7 +177,8 @@ mod tests {
     #[test]
     fn fifos_and_endless_files_fail_without_hanging() {
         for planted in [Planted::Fifo, Planted::DevZero] {
-            let roots = planted_tree("udp", planted, &["proc/net/udp", "proc/net/udp6"]);
+            let dir = planted_tree("udp", planted, &["proc/net/udp", "proc/net/udp6"]);
+            let roots = Roots::under(&dir);
             let got = returns({
                 let roots = roots.clone();
                 move || {
@@ -194,7 +196,7 @@ mod tests {
             );
             assert_eq!(got.1, Err(std::io::ErrorKind::InvalidInput), "{planted:?}");
             assert_eq!(got.2, 0);
-            std::fs::remove_dir_all(roots.procfs.parent().unwrap()).unwrap();
+            std::fs::remove_dir_all(&dir).unwrap();
         }
     }
 

@@ -468,6 +468,7 @@ pub fn subdirectories(dir: &Path, cap: usize) -> io::Result<Vec<OsString>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{planted_tree, Planted};
 
     #[test]
     fn unsigned_as_go_parse_uint_base_0() {
@@ -492,15 +493,10 @@ mod tests {
 
     #[test]
     fn fifos_devices_and_huge_files_are_refused() {
-        let dir = std::env::temp_dir().join(format!("psmonitor-readcap-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let fifo = dir.join("fifo");
-        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        // SAFETY: mkfifo on a NUL-terminated path we own.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let dir = planted_tree("readcap", Planted::Fifo, &["fifo"]);
         let mut buf = Vec::new();
         assert!(
-            read_into(&fifo, &mut buf).is_err(),
+            read_into(dir.join("fifo"), &mut buf).is_err(),
             "a FIFO is not waited on"
         );
         assert!(
@@ -555,18 +551,13 @@ mod tests {
     /// subdirectories, in byte order, and counts within their cap.
     #[test]
     fn attributes_and_listings() {
-        let dir = std::env::temp_dir().join(format!("psmonitor-readonce-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = planted_tree("readonce", Planted::Fifo, &["fifo"]);
         std::fs::create_dir_all(dir.join("b")).unwrap();
         std::fs::create_dir_all(dir.join("a")).unwrap();
         std::fs::write(dir.join("attr"), "up\n").unwrap();
-        let fifo = dir.join("fifo");
-        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        // SAFETY: mkfifo on a NUL-terminated path we own.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         let mut buf = [0u8; 128];
         assert_eq!(read_once(&dir.join("attr"), &mut buf).unwrap(), 3);
-        assert_eq!(read_once(&fifo, &mut buf).unwrap(), 0);
+        assert_eq!(read_once(&dir.join("fifo"), &mut buf).unwrap(), 0);
         assert_eq!(read_once(Path::new("/dev/zero"), &mut buf).unwrap(), 128);
         assert_eq!(subdirectories(&dir, 100).unwrap(), ["a", "b"]);
         assert_eq!(count_entries(&dir, 100).unwrap(), 4);
