@@ -125,41 +125,35 @@ pub fn for_each_line_capped(path: &Path, cap: u64, mut each: impl FnMut(&[u8])) 
 /// Reads the whole file at `path` into `buf` (cleared first) as text, with bytes that are not
 /// UTF-8 shown as U+FFFD: a host may hold any bytes in a name (a mount point, a process's
 /// `comm`), and one such name must not hide the rest of the file.
-pub fn read_lossy(
-    path: impl AsRef<Path>,
-    buf: &mut Vec<u8>,
-) -> io::Result<std::borrow::Cow<'_, str>> {
-    let valid = match read_into(&path, buf) {
-        Ok(_) => true,
-        Err(e) if e.kind() == io::ErrorKind::InvalidData => false,
-        Err(e) => return Err(e),
-    };
-    Ok(checked_or_lossy(buf, valid))
+pub fn read_lossy(path: impl AsRef<Path>, buf: &mut Vec<u8>) -> io::Result<Cow<'_, str>> {
+    lossy(buf, |buf| read_into(&path, buf))
 }
 
 /// [`read_lossy`] without the tick's cache (see [`read_into_direct`]).
-pub fn read_lossy_direct(
-    path: impl AsRef<Path>,
+pub fn read_lossy_direct(path: impl AsRef<Path>, buf: &mut Vec<u8>) -> io::Result<Cow<'_, str>> {
+    lossy(buf, |buf| read_into_direct(&path, buf))
+}
+
+/// What `read` ([`read_into`] or [`read_into_direct`]) put in `buf`, as text: as it is when
+/// the read said it was all UTF-8 (not checked a second time), else (not UTF-8, or cut at
+/// [`READ_CAP`]) with bytes that are not UTF-8 shown as U+FFFD. Other errors are passed on.
+fn lossy(
     buf: &mut Vec<u8>,
-) -> io::Result<std::borrow::Cow<'_, str>> {
-    let valid = match read_into_direct(&path, buf) {
+    read: impl FnOnce(&mut Vec<u8>) -> io::Result<&str>,
+) -> io::Result<Cow<'_, str>> {
+    let valid = match read(buf) {
         Ok(_) => true,
         Err(e) if e.kind() == io::ErrorKind::InvalidData => false,
         Err(e) => return Err(e),
     };
-    Ok(checked_or_lossy(buf, valid))
-}
-
-/// `buf` as text: as it is when `valid` (a read that checked all of it as UTF-8 said so), else
-/// with bytes that are not UTF-8 shown as U+FFFD. Valid text is not checked a second time.
-fn checked_or_lossy(buf: &[u8], valid: bool) -> Cow<'_, str> {
     if valid {
         debug_assert!(std::str::from_utf8(buf).is_ok());
-        // SAFETY: `valid` means `read_into` or `read_into_direct` returned `buf`, all of it,
-        // as the `&str` that `std::str::from_utf8` made of it, and `buf` has not changed since.
-        Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(buf) })
+        // SAFETY: `valid` means `read` (`read_into` or `read_into_direct`) returned `buf`, all
+        // of it, as the `&str` that `std::str::from_utf8` made of it, and `buf` has not
+        // changed since.
+        Ok(Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(buf) }))
     } else {
-        String::from_utf8_lossy(buf)
+        Ok(String::from_utf8_lossy(buf))
     }
 }
 
