@@ -171,6 +171,7 @@ pub fn frequency_mhz(roots: &super::family::Roots, buf: &mut Vec<u8>, cpus: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::family::testing::Tree;
 
     /// The JSON model's view of a `/proc/stat` text.
     pub(super) fn parse_stat(text: &str) -> (Times, Vec<(u32, Times)>) {
@@ -223,33 +224,6 @@ intr 12345\nctxt 99\n";
         assert_eq!(cores.len(), 1);
     }
 
-    /// A scratch tree under the temporary directory, removed when dropped.
-    struct Tree(std::path::PathBuf);
-
-    impl Tree {
-        fn new(name: &str) -> Tree {
-            let dir =
-                std::env::temp_dir().join(format!("psmonitor-cpu-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(dir.join("proc")).unwrap();
-            Tree(dir)
-        }
-        fn write(&self, rel: &str, text: &str) {
-            let path = self.0.join(rel);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
-        fn roots(&self) -> super::super::family::Roots {
-            super::super::family::Roots::under(&self.0)
-        }
-    }
-
-    impl Drop for Tree {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
     /// The JSON's frequency: the mean of cpufreq's kHz in MHz; without cpufreq, the mean of
     /// cpuinfo's `cpu MHz`; with neither, none.
     #[test]
@@ -267,7 +241,7 @@ intr 12345\nctxt 99\n";
         assert_eq!(frequency_mhz(&fixture("laptop"), &mut buf, 1), Some(1400.0));
         // `fast` is no number, and there is no cpuinfo to fall back on.
         assert_eq!(frequency_mhz(&fixture("hostile"), &mut buf, 1), None);
-        let vm = Tree::new("freq");
+        let vm = Tree::new("cpu-freq");
         vm.write(
             "proc/cpuinfo",
             "processor\t: 0\ncpu MHz\t\t: 2400.000\ncpu MHz2\t: 9\nmodel name\t: cpu MHz 7\n\n\
@@ -290,7 +264,7 @@ intr 12345\nctxt 99\n";
     /// later is compared with boot.
     #[test]
     fn the_collector_compares_each_cpu_with_its_own_past() {
-        let tree = Tree::new("sample");
+        let tree = Tree::new("cpu-sample");
         tree.write(
             "proc/stat",
             "cpu  150 0 0 150 0 0 0 0 0 0\ncpu0 100 0 0 100 0 0 0 0 0 0\ncpu1 50 0 0 50 0 0 0 0 0 0\n",

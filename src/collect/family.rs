@@ -315,6 +315,38 @@ pub mod testing {
         )
     }
 
+    /// A scratch tree in the temporary directory (named by `name` and the process, so tests
+    /// running at once keep apart), with a `proc` directory; removed when dropped.
+    pub struct Tree(pub std::path::PathBuf);
+
+    impl Tree {
+        /// A fresh tree, anything left by an earlier run removed.
+        pub fn new(name: &str) -> Tree {
+            let dir = std::env::temp_dir().join(format!("psmonitor-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(dir.join("proc")).unwrap();
+            Tree(dir)
+        }
+
+        /// Writes `text` at `rel` (`proc/stat`), making its directories.
+        pub fn write(&self, rel: &str, text: &str) {
+            let path = self.0.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+
+        /// The tree's roots.
+        pub fn roots(&self) -> Roots {
+            Roots::under(&self.0)
+        }
+    }
+
+    impl Drop for Tree {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     /// Runs `f` on a thread of its own and returns what it gives; panics if it has not
     /// returned in a minute. A guard against a read that hangs, not a measure of speed.
     pub fn returns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {

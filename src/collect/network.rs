@@ -212,6 +212,18 @@ impl NetworkCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::family::testing::Tree;
+
+    /// Writes the tree's `/proc/net/dev`: a line per `(name, rx bytes, tx bytes)`.
+    fn dev(tree: &Tree, rows: &[(&str, u64, u64)]) {
+        let mut text = String::from("h1\nh2\n");
+        for (name, rx, tx) in rows {
+            text.push_str(&format!(
+                "{name:>6}: {rx} 1 0 0 0 0 0 0 {tx} 1 0 0 0 0 0 0\n"
+            ));
+        }
+        tree.write("proc/net/dev", &text);
+    }
 
     /// The JSON model's view of a `/proc/net/dev` text.
     pub(super) fn parse(text: &str) -> Vec<(String, Counters)> {
@@ -265,42 +277,6 @@ mod tests {
         out
     }
 
-    /// A scratch tree with `/proc/net/dev` and `/sys/class/net`, removed when dropped.
-    struct Tree(std::path::PathBuf);
-
-    impl Tree {
-        fn new(name: &str) -> Tree {
-            let dir =
-                std::env::temp_dir().join(format!("psmonitor-net-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(dir.join("proc/net")).unwrap();
-            Tree(dir)
-        }
-        fn write(&self, rel: &str, text: &str) {
-            let path = self.0.join(rel);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
-        fn dev(&self, rows: &[(&str, u64, u64)]) {
-            let mut text = String::from("h1\nh2\n");
-            for (name, rx, tx) in rows {
-                text.push_str(&format!(
-                    "{name:>6}: {rx} 1 0 0 0 0 0 0 {tx} 1 0 0 0 0 0 0\n"
-                ));
-            }
-            self.write("proc/net/dev", &text);
-        }
-        fn roots(&self) -> crate::collect::family::Roots {
-            crate::collect::family::Roots::under(&self.0)
-        }
-    }
-
-    impl Drop for Tree {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
     fn pair(r: &Rates) -> (f64, f64) {
         (r.rx, r.tx)
     }
@@ -310,26 +286,32 @@ mod tests {
     #[test]
     fn rates_are_per_second_and_the_total_leaves_out_loopback() {
         let mib = 1u64 << 20;
-        let tree = Tree::new("total");
-        tree.dev(&[("lo", 0, 0), ("eth0", 0, 0), ("wlan0", 0, 0)]);
+        let tree = Tree::new("net-total");
+        dev(&tree, &[("lo", 0, 0), ("eth0", 0, 0), ("wlan0", 0, 0)]);
         let mut c = NetworkCollector::default();
         c.sample(&tree.roots(), 1.0);
-        tree.dev(&[
-            ("lo", 50 * mib, 50 * mib),
-            ("eth0", 4 * mib, 2 * mib),
-            ("wlan0", 2 * mib, 6 * mib),
-        ]);
+        dev(
+            &tree,
+            &[
+                ("lo", 50 * mib, 50 * mib),
+                ("eth0", 4 * mib, 2 * mib),
+                ("wlan0", 2 * mib, 6 * mib),
+            ],
+        );
         let s = c.sample(&tree.roots(), 2.0);
         assert_eq!(pair(&s.rates["eth0"]), (2.0, 1.0));
         assert_eq!(s.moved["eth0"], (4 * mib, 2 * mib));
         assert_eq!(pair(&s.total_rate()), (3.0, 4.0));
         assert_eq!(pair(&NetworkSample::default().total_rate()), (0.0, 0.0));
         // No time passed: no rate (not NaN), whatever moved.
-        tree.dev(&[
-            ("lo", 60 * mib, 60 * mib),
-            ("eth0", 5 * mib, 3 * mib),
-            ("wlan0", 2 * mib, 6 * mib),
-        ]);
+        dev(
+            &tree,
+            &[
+                ("lo", 60 * mib, 60 * mib),
+                ("eth0", 5 * mib, 3 * mib),
+                ("wlan0", 2 * mib, 6 * mib),
+            ],
+        );
         let s = c.sample(&tree.roots(), 0.0);
         assert_eq!(pair(&s.rates["eth0"]), (0.0, 0.0));
         assert_eq!(pair(&s.total_rate()), (0.0, 0.0));
@@ -340,7 +322,7 @@ mod tests {
     /// neither `lo` nor `docker*`.
     #[test]
     fn links_read_operstate_speed_device_and_flags() {
-        let tree = Tree::new("link");
+        let tree = Tree::new("net-link");
         let sys = |name: &str, state: &str, speed: &str, flags: &str, device: bool| {
             tree.write(&format!("sys/class/net/{name}/operstate"), state);
             tree.write(&format!("sys/class/net/{name}/speed"), speed);
