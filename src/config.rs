@@ -89,7 +89,8 @@ NODE_EXPORTER'S GLOBAL FLAGS (so its systemd unit's command line starts psmonito
 LIMITS:
     --max-clients N      websocket sessions at once [PSMONITOR_MAX_CLIENTS, default 20]
     --max-connections N  open HTTP connections at once, websockets not counted; past it the
-                         idlest or slowest is shed, else 503 [PSMONITOR_MAX_CONNECTIONS, default 64]
+                         idlest, a half-sent request of the address holding the most, or the
+                         slowest is shed, else 503 [PSMONITOR_MAX_CONNECTIONS, default 64]
     --max-connections-per-peer N   open HTTP connections from one address (IPv6: one /64)
                          [PSMONITOR_MAX_CONNECTIONS_PER_PEER, default 16]
     --max-clients-per-peer N       websocket sessions from one address

@@ -9,6 +9,8 @@ use super::{get, show, watched, GUARD};
 use serde_json::Value;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tungstenite::Message;
 
@@ -329,4 +331,115 @@ fn slow_bodies_do_not_hold_the_handler_threads() {
     }
     drop(slow);
     w.check("slow bodies");
+}
+
+/// One attacking peer's connections: each sends a request head without its blank line and,
+/// when the server closes it, reopens at once (a refused one, answered 503, a moment later).
+struct HalfHeads {
+    from: String,
+    conns: Vec<(TcpStream, Vec<u8>)>,
+}
+
+/// The bytes of a head that never ends.
+const HALF_HEAD: &[u8] = b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n";
+
+impl HalfHeads {
+    fn open(from: &str, addr: SocketAddr) -> (TcpStream, Vec<u8>) {
+        let mut s = connect_from(from, addr);
+        let _ = s.write_all(HALF_HEAD);
+        s.set_nonblocking(true).unwrap();
+        (s, Vec::new())
+    }
+
+    /// Reopens every connection the server has ended; counts those closed without a word
+    /// (shed for a newcomer) in `shed` and those answered 503 (the table full) in `refused`.
+    fn poll(&mut self, addr: SocketAddr, shed: &AtomicUsize, refused: &AtomicUsize) {
+        use std::io::Read;
+        for conn in &mut self.conns {
+            let mut buf = [0u8; 1024];
+            let ended = loop {
+                match conn.0.read(&mut buf) {
+                    Ok(0) => break true,
+                    Ok(n) => conn.1.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break false,
+                    Err(_) => break true,
+                }
+            };
+            if !ended {
+                continue;
+            }
+            if conn.1.is_empty() {
+                shed.fetch_add(1, Ordering::Relaxed);
+            } else {
+                refused.fetch_add(1, Ordering::Relaxed);
+                // A refused client retries after a moment rather than spinning the machine.
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            *conn = Self::open(&self.from, addr);
+        }
+    }
+}
+
+/// Eight addresses (127.0.0.2 to .9), each holding 15 connections (under its cap of 16) that
+/// send a head without its blank line and reopen as soon as they are shed, kept the table of
+/// 64 full of young heads the shedding spared: 95 of 96 scrapes from 127.0.0.1 got a 503. Now
+/// a newcomer from a peer holding fewer connections takes the place of a head of the peer
+/// holding the most, however young. Connections count as young for ten minutes here
+/// (`--test-slow-after`), so only that rule can let the scrapes in; the attackers' heads stay
+/// for the 30 s deadline.
+#[test]
+fn half_heads_spread_over_many_peers_leave_other_peers_served() {
+    const PEERS: usize = 8;
+    const PER_PEER: usize = 15;
+    const SCRAPES: usize = 30;
+    let w = watched(&["--request-timeout", "30000", "--test-slow-after", "600000"]);
+    let addr = w.addr();
+    let stop = Arc::new(AtomicBool::new(false));
+    let shed = Arc::new(AtomicUsize::new(0));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let attackers: Vec<_> = (0..PEERS)
+        .map(|i| {
+            let from = format!("127.0.0.{}", i + 2);
+            let (stop, shed, refused) = (stop.clone(), shed.clone(), refused.clone());
+            std::thread::spawn(move || {
+                let conns = (0..PER_PEER)
+                    .map(|_| HalfHeads::open(&from, addr))
+                    .collect();
+                let mut peer = HalfHeads { from, conns };
+                while !stop.load(Ordering::Relaxed) {
+                    peer.poll(addr, &shed, &refused);
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            })
+        })
+        .collect();
+    // The event: the 120 connections do not fit in 64, so the rest were refused; the table is
+    // full of half-heads.
+    assert!(
+        super::common::wait_until(30, || refused.load(Ordering::Relaxed)
+            >= PEERS * PER_PEER - 64),
+        "the attackers filled the table ({} refused)",
+        refused.load(Ordering::Relaxed)
+    );
+    let statuses: Vec<Option<u16>> = (0..SCRAPES)
+        .map(|_| get_from("127.0.0.1", addr, "/metrics"))
+        .collect();
+    stop.store(true, Ordering::Relaxed);
+    for a in attackers {
+        a.join().expect("an attacker thread");
+    }
+    // Every one: the scraper's address holds one connection at most (its last, closing), each
+    // attacker's about eight, and a connection in a handler or writing its answer is not shed.
+    let served = statuses.iter().filter(|s| **s == Some(200)).count();
+    assert_eq!(
+        served, SCRAPES,
+        "scrapes from 127.0.0.1 served while {PEERS} peers hold {PER_PEER} half-heads each: \
+         {statuses:?}"
+    );
+    // Each scrape that found the table full took an attacker's place, and it reopened.
+    assert!(
+        shed.load(Ordering::Relaxed) > 0,
+        "no attacker connection was shed"
+    );
+    w.check("half-heads from many peers");
 }

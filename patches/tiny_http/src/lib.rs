@@ -432,7 +432,8 @@ pub type RefusalHook = Arc<dyn Fn(u16, &str) -> (Vec<Header>, Vec<u8>) + Send + 
 pub struct Limits {
     /// Connections served at once (each holds one thread until it closes; an upgraded
     /// connection stops counting once upgraded). A newcomer that finds them all open takes the
-    /// place of an idle or slow one; if every one is busy in a handler it gets a 503.
+    /// place of an idle or slow one, or of a half-sent request of a peer holding more than its
+    /// fair share (`util/conn_table.rs`); if none can be shed it gets a 503.
     pub max_connections: usize,
     /// Connections one peer (an IPv4 address, an IPv6 /64) may hold open; past it a 503.
     pub max_connections_per_peer: usize,

@@ -6,7 +6,15 @@
 //! place of an idle keep-alive connection or of the slowest client (one trickling its head
 //! or reading its answer for over a second); only when every connection is busy in a handler
 //! is the newcomer refused. Each peer (an IPv4 address, an IPv6 /64) has its own cap too.
+//!
+//! The caps alone left a hole: 8 addresses each holding 15 half-sent heads (under the per-peer
+//! cap) and reopening them when shed kept all 64 slots young, and a scrape from anyone else
+//! got a 503. So the table is also shared fairly between peers (as a fair queue shares a link,
+//! max-min): a newcomer whose peer holds fewer connections than another peer takes the place
+//! of one of that peer's connections part-way through its request, however young. See
+//! `ConnTable::admit`.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -211,6 +219,14 @@ impl ConnTable {
     }
 
     /// Admits a new connection, shedding another if the caps require it.
+    ///
+    /// A full table sheds, in this order: the longest-idle keep-alive connection; else, for a
+    /// newcomer from a peer holding fewer than its fair share, a connection part-way through
+    /// its request (in a head or a body) of the peer holding the most, however young
+    /// (`fair_victim`); else the slowest connection (in a head, a body or a write for over
+    /// `slow_after`), from the peer holding the most first. A connection in a handler is never
+    /// shed, and a young one writing an answer is not either (the work is done; it is shed
+    /// once slow).
     pub fn admit(
         self: &Arc<Self>,
         peer: Option<SocketAddr>,
@@ -225,18 +241,29 @@ impl ConnTable {
             .count();
         let grace = IDLE_GRACE.as_millis() as u64;
         let slow = self.slow_after.as_millis() as u64;
-        let idle = |s: &Slot| s.phase() == Phase::Idle && s.age(now) >= grace && s.unread() == 0;
+        let idle = |s: &Slot, phase| phase == Phase::Idle && s.age(now) >= grace && s.unread() == 0;
         if mine >= self.max_per_peer {
             // Over its own cap a peer can only trade its own idle connection for a new one.
-            if !shed_one(&mut slots, now, |s| s.peer == key && idle(s)) {
+            let own_idle =
+                |s: &Slot, phase| (s.peer == key && idle(s, phase)).then(|| (0, s.age(now)));
+            if !shed_one(&mut slots, own_idle) {
                 return Err(Full::Peer);
             }
         } else if slots.len() >= self.max {
-            let slowest = |s: &Slot| {
-                matches!(s.phase(), Phase::Head | Phase::Body | Phase::Writing)
-                    && s.age(now) >= slow
+            let held = peer_counts(&slots);
+            let held = |s: &Slot| s.peer.and_then(|p| held.get(&p).copied()).unwrap_or(1);
+            let idlest = |s: &Slot, phase| idle(s, phase).then(|| (0, s.age(now)));
+            let fair = |s: &Slot, phase| {
+                (key.is_some() && fair_victim(mine, held(s), phase)).then(|| (held(s), s.age(now)))
             };
-            if !shed_one(&mut slots, now, idle) && !shed_one(&mut slots, now, slowest) {
+            let slowest = |s: &Slot, phase| {
+                (matches!(phase, Phase::Head | Phase::Body | Phase::Writing) && s.age(now) >= slow)
+                    .then(|| (held(s), s.age(now)))
+            };
+            if !shed_one(&mut slots, idlest)
+                && !shed_one(&mut slots, fair)
+                && !shed_one(&mut slots, slowest)
+            {
                 return Err(Full::Table);
             }
         }
@@ -256,20 +283,50 @@ impl ConnTable {
     }
 }
 
-/// Sheds the slot matching `pick` that has been in its phase longest (trying the next if one
-/// moves on meanwhile) and removes it from the table; false if there was none.
-fn shed_one(slots: &mut Vec<Arc<Slot>>, now: u64, pick: impl Fn(&Slot) -> bool) -> bool {
-    let mut candidates: Vec<(u64, usize)> = slots
+/// Whether a newcomer from a peer holding `mine` connections may take the place of a
+/// connection in `phase` of a peer holding `theirs`, when the table is full.
+///
+/// Only connections part-way through sending their request (in a head or a body) give way:
+/// their clients have cost nothing yet and can retry, while a handler's work is under way, an
+/// answer being written is done, and an idle connection younger than `IDLE_GRACE` may have
+/// its request on the way (older idle ones are shed first anyway). The newcomer takes the
+/// place if its peer still holds fewer afterwards than the victim's did (`mine + 1 < theirs`:
+/// the spread between the two narrows, so two peers cannot take a slot back and forth), or if
+/// its peer holds none at all (every peer gets its turn, even when more addresses than slots
+/// share the table).
+fn fair_victim(mine: usize, theirs: usize, phase: Phase) -> bool {
+    matches!(phase, Phase::Head | Phase::Body) && (mine + 1 < theirs || mine == 0)
+}
+
+/// How many connections each peer holds.
+fn peer_counts(slots: &[Arc<Slot>]) -> HashMap<PeerKey, usize> {
+    let mut held = HashMap::new();
+    for p in slots.iter().filter_map(|s| s.peer) {
+        *held.entry(p).or_insert(0) += 1;
+    }
+    held
+}
+
+/// Sheds the slot `rank` ranks highest (it ranks a slot, in the phase given, or leaves it out
+/// with `None`), trying the next if one moves on meanwhile, and removes it from the table;
+/// false if there was none. A slot is shed only from the phase it was ranked in, so one that
+/// has just handed its request to a handler is not.
+fn shed_one(
+    slots: &mut Vec<Arc<Slot>>,
+    rank: impl Fn(&Slot, Phase) -> Option<(usize, u64)>,
+) -> bool {
+    let mut candidates: Vec<((usize, u64), usize, Phase)> = slots
         .iter()
         .enumerate()
-        .filter(|(_, s)| pick(s))
-        .map(|(i, s)| (s.age(now), i))
+        .filter_map(|(i, s)| {
+            let phase = s.phase();
+            rank(s, phase).map(|r| (r, i, phase))
+        })
         .collect();
-    // PATCH: the oldest picked at each try (the first usually sheds) rather than a sort, which
-    // would be another copy of std's sort in the binary.
-    while let Some(k) = (0..candidates.len()).max_by_key(|&k| candidates[k]) {
-        let (_, i) = candidates.swap_remove(k);
-        let phase = slots[i].phase();
+    // PATCH: the highest ranked picked at each try (the first usually sheds) rather than a
+    // sort, which would be another copy of std's sort in the binary.
+    while let Some(k) = (0..candidates.len()).max_by_key(|&k| candidates[k].0) {
+        let (_, i, phase) = candidates.swap_remove(k);
         if slots[i].try_shed(phase) {
             log::debug!("connection table full: shed a {:?} connection", phase);
             slots.swap_remove(i);
@@ -338,5 +395,125 @@ mod test {
         assert_eq!(t.len(), 3);
         drop(c);
         assert_eq!(t.len(), 2);
+    }
+
+    /// A table whose clock started a minute ago, so a slot can be made older with `at`.
+    fn table(max: usize, max_per_peer: usize) -> Arc<ConnTable> {
+        Arc::new(ConnTable {
+            epoch: Instant::now()
+                .checked_sub(Duration::from_secs(60))
+                .expect("the clock has run for a minute"),
+            ..ConnTable::new(max, max_per_peer, Duration::from_secs(10))
+        })
+    }
+
+    /// Puts `a` in `phase`, as if it had entered it `ms` milliseconds ago.
+    fn at(a: &Admitted, phase: Phase, ms: u64) {
+        assert!(a.slot.set(phase));
+        a.slot.since.fetch_sub(ms, Ordering::Relaxed);
+    }
+
+    /// `n` connections admitted from the address `ip`.
+    fn from(t: &Arc<ConnTable>, ip: &str, n: usize) -> Vec<Admitted> {
+        (0..n)
+            .map(|i| t.admit(addr(&format!("{ip}:{i}")), None).unwrap())
+            .collect()
+    }
+
+    fn shed(a: &Admitted) -> bool {
+        a.slot.phase() == Phase::Shed
+    }
+
+    /// The red team's attack in small: the table full of young heads from peers under their
+    /// own cap. A newcomer from a peer holding fewer takes the place of a head of the peer
+    /// holding the most (the oldest of them); a connection in a handler or writing is spared.
+    #[test]
+    fn a_full_table_is_shared_fairly_between_peers() {
+        let t = table(6, 4);
+        let a = from(&t, "10.0.0.1", 4);
+        let b = from(&t, "10.0.0.2", 2);
+        at(&a[0], Phase::Handling, 30);
+        at(&a[1], Phase::Writing, 20);
+        at(&a[2], Phase::Head, 10);
+        at(&a[3], Phase::Body, 5);
+        at(&b[0], Phase::Head, 50);
+        at(&b[1], Phase::Head, 40);
+        // A newcomer from a third peer: the oldest head or body of the peer holding four,
+        // although b's heads are older.
+        let c = t.admit(addr("10.0.0.3:1"), None).unwrap();
+        assert_eq!(
+            a.iter().chain(&b).map(shed).collect::<Vec<_>>(),
+            [false, false, true, false, false, false]
+        );
+        at(&c, Phase::Head, 0);
+        // a (3) and b (2) now: b's next newcomer would leave it holding as many as a, not
+        // fewer, so it is refused rather than start a tug of war; so is a's.
+        assert_eq!(t.admit(addr("10.0.0.2:9"), None).err(), Some(Full::Table));
+        assert_eq!(t.admit(addr("10.0.0.1:9"), None).err(), Some(Full::Table));
+        // A peer holding none still gets a turn: a's body, its last request part-way, goes.
+        let d = t.admit(addr("10.0.0.4:1"), None).unwrap();
+        assert!(shed(&a[3]));
+        at(&d, Phase::Handling, 0);
+        // Then the peers hold 2 (a: in a handler and writing), 2 (b), 1 and 1: another
+        // newcomer takes b's oldest head; a's connections are never candidates.
+        let e = t.admit(addr("10.0.0.5:1"), None).unwrap();
+        assert!(shed(&b[0]) && !shed(&b[1]));
+        at(&e, Phase::Handling, 0);
+        // Every peer holds one; a sixth peer still takes the oldest head.
+        let f = t.admit(addr("10.0.0.6:1"), None).unwrap();
+        assert!(shed(&b[1]) && !shed(&c));
+        // Nothing but handlers and writes, and c's young head; its peer holds one, as does
+        // the newcomer's now: refused.
+        at(&f, Phase::Handling, 0);
+        assert_eq!(t.admit(addr("10.0.0.6:2"), None).err(), Some(Full::Table));
+        assert!(!shed(&a[0]) && !shed(&a[1]) && !shed(&c));
+        assert_eq!(t.len(), 6);
+    }
+
+    /// A peer's own newcomers take no young head from a peer holding fewer; slow connections
+    /// are shed for them, from the peer holding the most first; a handler never is.
+    #[test]
+    fn one_peer_keeps_its_young_heads_and_slow_ones_go_from_the_biggest_peer() {
+        let t = table(4, 4);
+        let a = from(&t, "10.0.0.1", 3);
+        for x in &a {
+            at(x, Phase::Head, 0);
+        }
+        let b = t.admit(addr("10.0.0.2:1"), None).unwrap();
+        at(&b, Phase::Head, 0);
+        assert_eq!(t.admit(addr("10.0.0.1:9"), None).err(), Some(Full::Table));
+        // Past slow_after: b's head is the slowest, but a holds more.
+        at(&b, Phase::Head, 30_000);
+        at(&a[1], Phase::Writing, 20_000);
+        let n = t.admit(addr("10.0.0.1:9"), None).unwrap();
+        assert!(shed(&a[1]) && !shed(&b));
+        // A handler, however old, never.
+        at(&n, Phase::Handling, 30_000);
+        at(&a[0], Phase::Handling, 30_000);
+        at(&a[2], Phase::Handling, 30_000);
+        let m = t.admit(addr("10.0.0.1:8"), None).unwrap();
+        assert!(shed(&b));
+        at(&m, Phase::Handling, 30_000);
+        assert_eq!(t.admit(addr("10.0.0.3:1"), None).err(), Some(Full::Table));
+    }
+
+    /// A slot that moves on after it was ranked is not shed from its new phase.
+    #[test]
+    fn a_slot_is_shed_only_from_the_phase_it_was_picked_in() {
+        let t = table(2, 2);
+        let a = t.admit(addr("10.0.0.1:1"), None).unwrap();
+        let b = t.admit(addr("10.0.0.1:2"), None).unwrap();
+        at(&a, Phase::Head, 0);
+        at(&b, Phase::Head, 0);
+        let mut slots = t.lock();
+        let shed_any = shed_one(&mut slots, |s, phase| {
+            // The connection hands its request over between the ranking and the swap.
+            let _ = s.set(Phase::Handling);
+            (phase == Phase::Head).then_some((0, 0))
+        });
+        assert!(!shed_any);
+        assert_eq!(slots.len(), 2);
+        drop(slots);
+        assert!(!shed(&a) && !shed(&b));
     }
 }
