@@ -2,6 +2,7 @@
 //! (`--max-clients` ↔ `PSMONITOR_MAX_CLIENTS`) for service managers. The flag wins.
 
 use crate::api::Route;
+use crate::args::{self, Args, Word};
 use crate::auth::Token;
 use crate::logging::LogFilter;
 use std::ffi::OsString;
@@ -63,7 +64,8 @@ USAGE:
     psmonitor snapshot [system|network] [--pretty]   print one JSON snapshot and exit
 
 Every option can also be given as an environment variable (shown in brackets); the flag wins.
---flag=value and --flag value are the same.
+--flag=value and --flag value are the same. Each flag is given once (only
+--collector.textfile.directory repeats); a switch takes no value (--open, not --open=true).
 
 SERVER:
     --address IP         address to listen on: 0.0.0.0 or :: for every interface
@@ -75,8 +77,9 @@ SERVER:
 
 NODE_EXPORTER'S GLOBAL FLAGS (so its systemd unit's command line starts psmonitor):
     --web.listen-address HOST:PORT   instead of --address and --port (not with them): :9100
-                         is every IPv4 interface, [::]:9100 IPv6 too; given once
-    --web.telemetry-path PATH   serve /metrics at PATH too [default /metrics]
+                         is every IPv4 interface, [::]:9100 IPv6 too; the port 0 to 65535
+    --web.telemetry-path PATH   serve /metrics at PATH too (letters, digits, -._~/$&+,:;=@)
+                         [default /metrics]
     --web.disable-exporter-metrics   leave psmonitor's figures about itself (process_*,
                          psmonitor_sampler_*, the websocket and history counters) out of /metrics
     --web.max-requests N     accepted, no effect: --threads and --max-connections bound scrapes
@@ -139,7 +142,7 @@ COLLECTORS (the /metrics families, with node_exporter's flags):
     --collector.NAME     turn a collector on
     --no-collector.NAME  turn a collector off
     --collector.disable-defaults   turn every collector off but those named with --collector.NAME
-                         (--no-collector.disable-defaults: the default, as given last)
+                         (--no-collector.disable-defaults: the default)
     An empty filter pattern (--collector.netdev.device-exclude=) is no filter, as in node_exporter:
     an empty exclude leaves nothing out, not even the default's names.
     --collector.textfile.directory DIR   *.prom files served with /metrics; repeatable, and a
@@ -257,7 +260,7 @@ impl Config {
 
 /// Parses a flag value, or the environment variable behind it, within `range`.
 fn value<T>(
-    args: &mut pico_args::Arguments,
+    args: &mut Args,
     flag: &'static str,
     env: &str,
     default: T,
@@ -267,13 +270,9 @@ where
     T: FromStr,
     T::Err: std::fmt::Display,
 {
-    let raw = match args.opt_value_from_str::<_, String>(flag) {
-        Ok(Some(v)) => Some((v, flag.to_owned())),
-        Ok(None) => std::env::var(env).ok().map(|v| (v, env.to_owned())),
-        Err(pico_args::Error::OptionWithoutAValue(_)) => {
-            return Err(format!("{flag} needs a value (see --help)"))
-        }
-        Err(e) => return Err(format!("{flag}: {e}")),
+    let raw = match args.string(flag)? {
+        Some(v) => Some((v, flag.to_owned())),
+        None => std::env::var(env).ok().map(|v| (v, env.to_owned())),
     };
     let Some((text, source)) = raw else {
         return Ok(default);
@@ -289,7 +288,7 @@ where
 /// A whole-number flag within `lo..=hi`; a value out of range (however many digits) says
 /// the range, not Rust's "number too large to fit in target type".
 fn number(
-    args: &mut pico_args::Arguments,
+    args: &mut Args,
     flag: &'static str,
     env: &str,
     default: u64,
@@ -323,17 +322,29 @@ fn between<T: PartialOrd + std::fmt::Display>(lo: T, hi: T) -> impl Fn(&T) -> Re
     }
 }
 
-/// Reads the command line (without the program name). Errors are one line for the user.
+/// Reads the command line (without the program name). Errors are one line for the user:
+/// control characters a value brought in (`--web.telemetry-path=$'/a\nb'`) are escaped.
 pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
-    let (args, choices) = family_flags(split_equals(args))?;
-    let mut args = pico_args::Arguments::from_vec(args);
-    if args.contains(["-h", "--help"]) {
+    read(args).map_err(|msg| {
+        msg.chars()
+            .map(|c| match c.is_control() {
+                true => c.escape_default().to_string(),
+                false => c.to_string(),
+            })
+            .collect()
+    })
+}
+
+fn read(args: Vec<OsString>) -> Result<Command, String> {
+    let (args, choices) = family_flags(args::split_equals(args))?;
+    let mut args = Args::new(args);
+    if args.any(["-h", "--help"]) {
         return Ok(Command::Help);
     }
-    if args.contains(["-V", "--version"]) {
+    if args.any(["-V", "--version"]) {
         return Ok(Command::Version);
     }
-    if let Ok(Some(sub)) = args.subcommand() {
+    if let Some(sub) = args.subcommand() {
         return snapshot(sub, args);
     }
     let exporter = exporter_globals(&mut args)?;
@@ -451,9 +462,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
     let env_level = ["PSMONITOR_LOG_LEVEL", "RUST_LOG"]
         .iter()
         .find_map(|k| std::env::var(k).ok().map(|v| (v, *k)));
-    let level_text: Option<String> = args
-        .opt_value_from_str("--log-level")
-        .map_err(|e| format!("--log-level: {e}"))?;
+    let level_text = args.string("--log-level")?;
     let level_text = match (level_text, exporter.log_level) {
         (Some(_), Some(_)) => {
             return Err("--log-level and --log.level are the same setting: give one".to_owned())
@@ -466,16 +475,10 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         Some((t, source)) => LogFilter::parse(&t)
             .map_err(|why| format!("invalid value '{t}' for {source}: {why}"))?,
     };
-    let open = args.contains("--open");
-    let stall_after: Option<u64> = args
-        .opt_value_from_str("--test-stall-sampler-after")
-        .map_err(|e| format!("--test-stall-sampler-after: {e}"))?;
-    let worker_ttl: Option<u64> = args
-        .opt_value_from_str("--test-worker-ttl")
-        .map_err(|e| format!("--test-worker-ttl: {e}"))?;
-    let slow_after: Option<u64> = args
-        .opt_value_from_str("--test-slow-after")
-        .map_err(|e| format!("--test-slow-after: {e}"))?;
+    let open = args.switch("--open")?;
+    let stall_after: Option<u64> = args.parsed("--test-stall-sampler-after")?;
+    let worker_ttl: Option<u64> = args.parsed("--test-worker-ttl")?;
+    let slow_after: Option<u64> = args.parsed("--test-slow-after")?;
     let state_dir: String = value(
         &mut args,
         "--state-dir",
@@ -483,15 +486,9 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         String::new(),
         |_| Ok(()),
     )?;
-    let save_every: Option<u64> = args
-        .opt_value_from_str("--test-save-every")
-        .map_err(|e| format!("--test-save-every: {e}"))?;
-    let history_fill: Option<u64> = args
-        .opt_value_from_str("--test-history-fill")
-        .map_err(|e| format!("--test-history-fill: {e}"))?;
-    let wall_offset_file: Option<std::path::PathBuf> = args
-        .opt_value_from_str("--test-wall-offset-file")
-        .map_err(|e| format!("--test-wall-offset-file: {e}"))?;
+    let save_every: Option<u64> = args.parsed("--test-save-every")?;
+    let history_fill: Option<u64> = args.parsed("--test-history-fill")?;
+    let wall_offset_file: Option<std::path::PathBuf> = args.parsed("--test-wall-offset-file")?;
     let mut warnings = Vec::new();
     let collection = collection(
         &mut args,
@@ -500,13 +497,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         &mut warnings,
     )?;
     let (token, token_file) = token(&mut args)?;
-    let rest = args.finish();
-    if let Some(extra) = rest.first() {
-        return Err(format!(
-            "unexpected argument '{}' (see --help)",
-            extra.to_string_lossy()
-        ));
-    }
+    args.finish("")?;
     Ok(Command::Serve(Box::new(Config {
         address,
         port,
@@ -565,37 +556,27 @@ struct ExporterGlobals {
     log_format: crate::logging::Format,
 }
 
-fn exporter_globals(args: &mut pico_args::Arguments) -> Result<ExporterGlobals, String> {
+fn exporter_globals(args: &mut Args) -> Result<ExporterGlobals, String> {
     let mut g = ExporterGlobals::default();
-    let text = |args: &mut pico_args::Arguments, flag: &'static str| {
-        args.opt_value_from_str::<_, String>(flag)
-            .map_err(|e| match e {
-                pico_args::Error::OptionWithoutAValue(_) => {
-                    format!("{flag} needs a value (see --help)")
-                }
-                e => format!("{flag}: {e}"),
-            })
-    };
-    if let Some(listen) = text(args, "--web.listen-address")? {
-        if let Some(more) = text(args, "--web.listen-address")? {
-            return Err(format!("--web.listen-address given twice ('{listen}', '{more}'): psmonitor listens on one address"));
-        }
+    let listen = args.strings("--web.listen-address")?;
+    if let [listen, more, ..] = &listen[..] {
+        // node_exporter listens on every one given; psmonitor on one.
+        return Err(format!("--web.listen-address given twice ('{listen}', '{more}'): psmonitor listens on one address"));
+    }
+    if let Some(listen) = listen.first() {
         for flag in ["--address", "--port"] {
-            if text(args, flag)?.is_some() {
+            if args.string(flag)?.is_some() {
                 return Err(format!(
                     "{flag} and --web.listen-address are the same setting: give one"
                 ));
             }
         }
-        g.listen = Some(listen_address(&listen)?);
+        g.listen = Some(listen_address(listen)?);
     }
-    if let Some(path) = text(args, "--web.telemetry-path")? {
-        if !path.starts_with('/') || (path != "/metrics" && Route::taken(&path)) {
-            return Err(format!("invalid value '{path}' for --web.telemetry-path: a path starting with / that psmonitor does not serve already (/, /system, ... are taken)"));
-        }
-        g.telemetry_path = (path != "/metrics").then_some(path);
+    if let Some(path) = args.string("--web.telemetry-path")? {
+        g.telemetry_path = telemetry_path(&path)?;
     }
-    g.disable_exporter_metrics = args.contains("--web.disable-exporter-metrics");
+    g.disable_exporter_metrics = args.switch("--web.disable-exporter-metrics")?;
     // Accepted, without effect here (docs/operations.md says why).
     number(
         args,
@@ -611,10 +592,10 @@ fn exporter_globals(args: &mut pico_args::Arguments) -> Result<ExporterGlobals, 
         1,
         (0, 1_000_000),
     )?;
-    if args.contains("--web.systemd-socket") {
+    if args.switch("--web.systemd-socket")? {
         return Err("--web.systemd-socket: socket activation is not supported; let psmonitor listen itself (--web.listen-address)".to_owned());
     }
-    if let Some(level) = text(args, "--log.level")? {
+    if let Some(level) = args.string("--log.level")? {
         if !["debug", "info", "warn", "error"].contains(&level.as_str()) {
             return Err(format!(
                 "invalid value '{level}' for --log.level: debug, info, warn or error"
@@ -622,7 +603,7 @@ fn exporter_globals(args: &mut pico_args::Arguments) -> Result<ExporterGlobals, 
         }
         g.log_level = Some(level);
     }
-    if let Some(format) = text(args, "--log.format")? {
+    if let Some(format) = args.string("--log.format")? {
         g.log_format = match format.as_str() {
             "logfmt" => crate::logging::Format::Logfmt,
             "json" => crate::logging::Format::Json,
@@ -637,36 +618,82 @@ fn exporter_globals(args: &mut pico_args::Arguments) -> Result<ExporterGlobals, 
 }
 
 /// node_exporter's `--web.listen-address`: `host:port`, `:port` for every interface (IPv4
-/// here: `[::]:port` for IPv6 too), `[v6]:port`; the host an IP address or `localhost`.
+/// here: `[::]:port` for IPv6 too), `[v6]:port`; the host an IP address or `localhost`, the
+/// port decimal digits only, 0 to 65535 (`:080` is 80, as Go reads it). Stricter than Go's
+/// `net.Listen` where it would guess: no white space, no service name (`:http`), no empty
+/// port (Go's `host:` is a random one; `:0` says so).
 fn listen_address(text: &str) -> Result<(IpAddr, u16), String> {
     const FLAG: &str = "--web.listen-address";
-    let bad = || {
-        format!("invalid value '{text}' for {FLAG}: expected host:port such as :9100, 0.0.0.0:9100, 127.0.0.1:9100 or [::]:9100")
+    let bad = |why: &str| {
+        format!("invalid value '{}' for {FLAG}: {why}; expected host:port such as :9100, 0.0.0.0:9100, 127.0.0.1:9100 or [::]:9100", text.escape_debug())
     };
-    let (host, port) = text.trim().rsplit_once(':').ok_or_else(bad)?;
-    let port: u16 = port.parse().map_err(|_| bad())?;
+    let (host, port) = text.rsplit_once(':').ok_or_else(|| bad("no port"))?;
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(&format!(
+            "the port '{}' is not a number 0 to 65535",
+            port.escape_debug()
+        )));
+    }
+    let port = port
+        .parse::<u16>()
+        .map_err(|_| bad(&format!("the port '{port}' is past 65535")))?;
     let address = match host {
         "" => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        h if h.contains(':') && !h.starts_with('[') => return Err(bad()),
-        h => ip(h, FLAG)?,
+        "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        h => match h.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            Some(v6) => v6.parse::<std::net::Ipv6Addr>().map(IpAddr::V6).ok(),
+            None => h.parse::<Ipv4Addr>().map(IpAddr::V4).ok(),
+        }
+        .ok_or_else(|| {
+            bad(&format!(
+                "'{}' is not an IP address (IPv6 in brackets) or localhost",
+                h.escape_debug()
+            ))
+        })?,
     };
     Ok((address, port))
 }
 
-/// `--flag=value` as `--flag value` (node_exporter's users write `--path.procfs=/host/proc`).
-fn split_equals(args: Vec<OsString>) -> Vec<OsString> {
-    let mut out = Vec::with_capacity(args.len());
-    for a in args {
-        match a.to_str().and_then(|s| s.strip_prefix("--").map(|_| s)) {
-            Some(s) if s.contains('=') => {
-                let (k, v) = s.split_once('=').unwrap_or((s, ""));
-                out.push(OsString::from(k));
-                out.push(OsString::from(v));
-            }
-            _ => out.push(a),
-        }
+/// `--web.telemetry-path`: `None` for `/metrics` itself. The path must be one a request
+/// names exactly as written, since routes compare the path as it arrives: characters that
+/// end it (`?`, `#`, white space), that clients percent-encode (Prometheus encodes all but
+/// letters, digits and `-._~/$&+,:;=@`), `%` itself, and `.`/`..` segments (which clients
+/// remove) are refused, and so is a path psmonitor already serves.
+fn telemetry_path(path: &str) -> Result<Option<String>, String> {
+    let bad = |why: String| {
+        format!(
+            "invalid value '{}' for --web.telemetry-path: {why}",
+            path.escape_debug()
+        )
+    };
+    const OTHER: &str = "-._~/$&+,:;=@";
+    if !path.starts_with('/') {
+        return Err(bad("it must start with /".into()));
     }
-    out
+    if let Some(c) = path
+        .chars()
+        .find(|c| !c.is_ascii_alphanumeric() && !OTHER.contains(*c))
+    {
+        return Err(bad(format!(
+            "'{}' cannot be in it, a request could not name it as written (use letters, digits and {OTHER})",
+            c.escape_debug()
+        )));
+    }
+    if path.split('/').any(|seg| seg == "." || seg == "..") {
+        return Err(bad("clients remove its . and .. segments".into()));
+    }
+    if path.len() > 1024 {
+        return Err(bad("longer than 1024 bytes".into()));
+    }
+    if path == "/metrics" {
+        return Ok(None);
+    }
+    if Route::taken(path) {
+        return Err(bad(
+            "psmonitor serves that path already (/, /system, /api/4/..., ...)".into(),
+        ));
+    }
+    Ok(Some(path.to_owned()))
 }
 
 /// What the command line said of the families: `--collector.NAME`, `--no-collector.NAME`,
@@ -680,53 +707,73 @@ struct FamilyChoices {
     filters: crate::collect::flags::Values,
 }
 
-fn family_flags(args: Vec<OsString>) -> Result<(Vec<OsString>, FamilyChoices), String> {
+/// Each of these flags is read once, as kingpin reads them: `--collector.X` and
+/// `--no-collector.X` are one flag, given twice if both are there. A switch's `=value` is
+/// refused (kingpin: "unexpected false"); a filter's is its pattern.
+fn family_flags(words: Vec<Word>) -> Result<(Vec<Word>, FamilyChoices), String> {
     let mut choices = FamilyChoices::default();
-    let mut rest = Vec::with_capacity(args.len());
-    let mut args = args.into_iter();
-    while let Some(a) = args.next() {
-        let Some(s) = a.to_str() else {
-            rest.push(a);
-            continue;
-        };
-        if s == "--collector.disable-defaults" || s == "--no-collector.disable-defaults" {
-            choices.disable_defaults = s.starts_with("--c");
-            continue;
-        }
-        let switch = |n: &str| {
-            crate::collect::flags::FLAGS
-                .iter()
-                .any(|f| f.name == n && f.switch())
-        };
-        if let Some(name) = s.strip_prefix("--no-collector.").filter(|n| switch(n)) {
-            choices.filters.take(name, "false")?;
-            continue;
-        }
-        if let Some(name) = s.strip_prefix("--collector.").filter(|n| switch(n)) {
-            choices.filters.take(name, "true")?;
-            continue;
-        }
-        if let Some(name) = s.strip_prefix("--collector.").filter(|n| n.contains('.')) {
-            if crate::collect::flags::FLAGS.iter().any(|f| f.name == name) {
-                let value = args
-                    .next()
-                    .and_then(|v| v.into_string().ok())
-                    .ok_or_else(|| format!("{s} needs a value (see --help)"))?;
-                choices.filters.take(name, &value)?;
-                continue;
+    let mut rest = Vec::with_capacity(words.len());
+    // Each flag met (`--collector.X`) and how it was written.
+    let mut seen: Vec<(String, &str)> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let word = &words[i];
+        i += 1;
+        let form = word.text.to_str().filter(|_| !word.glued).and_then(|s| {
+            match s.strip_prefix("--no-collector.") {
+                Some(name) => Some((s, true, name)),
+                None => Some((s, false, s.strip_prefix("--collector.")?)),
             }
-        }
-        let (name, on) = match (
-            s.strip_prefix("--no-collector."),
-            s.strip_prefix("--collector."),
-        ) {
-            (Some(n), _) => (n, false),
-            (None, Some(n)) if !n.contains('.') => (n, true),
-            _ => {
-                rest.push(a);
-                continue;
-            }
+        });
+        let Some((s, no, name)) = form else {
+            rest.push(word.clone());
+            continue;
         };
+        let filter = crate::collect::flags::FLAGS.iter().find(|f| f.name == name);
+        if filter.is_none() && name.contains('.') {
+            // `--collector.textfile.directory` (repeatable), read with the other flags.
+            rest.push(word.clone());
+            continue;
+        }
+        let key = ["--collector.", name].concat();
+        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+            return Err(if *first == s {
+                args::given_twice(s, "", "")
+            } else {
+                format!("{key} given twice (as {first} and {s}): give it once")
+            });
+        }
+        seen.push((key, s));
+        if let Some(f) = filter.filter(|f| !f.switch()) {
+            if no {
+                return Err(format!(
+                    "unknown flag {s}: --collector.{name} takes a value and has no --no- form"
+                ));
+            }
+            let value = words
+                .get(i)
+                .and_then(|v| v.text.to_str())
+                .ok_or_else(|| format!("{s} needs a value (see --help)"))?;
+            i += 1;
+            choices.filters.take(f.name, value)?;
+            continue;
+        }
+        if let Some(v) = args::glued_value(&words, i - 1) {
+            return Err(format!(
+                "{}; --collector.{name} turns it on, --no-collector.{name} off",
+                args::takes_no_value(s, &v)
+            ));
+        }
+        if let Some(f) = filter {
+            choices
+                .filters
+                .take(f.name, if no { "false" } else { "true" })?;
+            continue;
+        }
+        if name == "disable-defaults" {
+            choices.disable_defaults = !no;
+            continue;
+        }
         let Some(r) = crate::collect::families::find(name) else {
             return Err(format!(
                 "unknown collector '{name}' in {s} (known: {})",
@@ -737,10 +784,10 @@ fn family_flags(args: Vec<OsString>) -> Result<(Vec<OsString>, FamilyChoices), S
                     .join(", ")
             ));
         };
-        if on {
-            choices.on.push(r.name);
-        } else {
+        if no {
             choices.off.push(r.name);
+        } else {
+            choices.on.push(r.name);
         }
     }
     Ok((rest, choices))
@@ -749,7 +796,7 @@ fn family_flags(args: Vec<OsString>) -> Result<(Vec<OsString>, FamilyChoices), S
 /// `--path.procfs`, `--path.sysfs`, `--path.rootfs` (env `PSMONITOR_PATH_PROCFS` ...), the
 /// textfile directory, and the families that run.
 fn collection(
-    args: &mut pico_args::Arguments,
+    args: &mut Args,
     choices: &FamilyChoices,
     interval: Duration,
     warnings: &mut Vec<String>,
@@ -802,21 +849,11 @@ fn collection(
 /// plain value must be a directory (a glob may match nothing yet); without the flag, the
 /// environment variable's one directory.
 fn textfile_directories(
-    args: &mut pico_args::Arguments,
+    args: &mut Args,
     warnings: &mut Vec<String>,
 ) -> Result<(Option<std::path::PathBuf>, Vec<String>), String> {
     const FLAG: &str = "--collector.textfile.directory";
-    let mut given = Vec::new();
-    loop {
-        match args.opt_value_from_str::<_, String>(FLAG) {
-            Ok(Some(v)) => given.push(v),
-            Ok(None) => break,
-            Err(pico_args::Error::OptionWithoutAValue(_)) => {
-                return Err(format!("{FLAG} needs a value (see --help)"))
-            }
-            Err(e) => return Err(format!("{FLAG}: {e}")),
-        }
-    }
+    let mut given = args.strings(FLAG)?;
     if given.is_empty() {
         return Ok((
             late_directory(args, FLAG, "PSMONITOR_TEXTFILE_DIRECTORY", warnings)?,
@@ -843,7 +880,7 @@ fn textfile_directories(
 /// error; a missing one a warning at start (the textfile collector then reports
 /// `node_textfile_scrape_error 1`, udev properties are empty, until it appears).
 fn late_directory(
-    args: &mut pico_args::Arguments,
+    args: &mut Args,
     flag: &'static str,
     env: &str,
     warnings: &mut Vec<String>,
@@ -873,7 +910,7 @@ fn late_check(d: &str, flag: &str, warnings: &mut Vec<String>) -> Result<(), Str
 /// A directory flag (or its environment variable), if given; an empty value or one that is
 /// not a directory is an error, never silently the default.
 fn directory(
-    args: &mut pico_args::Arguments,
+    args: &mut Args,
     flag: &'static str,
     env: &str,
 ) -> Result<Option<std::path::PathBuf>, String> {
@@ -1052,12 +1089,8 @@ pub fn read_token(path: &std::path::Path, source: &str) -> Result<Token, String>
 
 /// The token from `--token-file`, `PSMONITOR_TOKEN_FILE` or `PSMONITOR_TOKEN`, in that order,
 /// and the file it came from.
-fn token(
-    args: &mut pico_args::Arguments,
-) -> Result<(Option<Token>, Option<std::path::PathBuf>), String> {
-    let file: Option<String> = args
-        .opt_value_from_str("--token-file")
-        .map_err(|e| format!("--token-file: {e}"))?;
+fn token(args: &mut Args) -> Result<(Option<Token>, Option<std::path::PathBuf>), String> {
+    let file = args.string("--token-file")?;
     let (file, source) = match file {
         Some(f) => (Some(f), "--token-file"),
         None => (
@@ -1080,12 +1113,14 @@ fn token(
     }
 }
 
-fn snapshot(sub: String, mut args: pico_args::Arguments) -> Result<Command, String> {
+fn snapshot(sub: String, mut args: Args) -> Result<Command, String> {
     if sub != "snapshot" {
         return Err(format!("unexpected argument '{sub}' (see --help)"));
     }
-    let pretty = args.contains("--pretty");
-    let network = match args.opt_free_from_str::<String>() {
+    let pretty = args
+        .switch("--pretty")
+        .map_err(|e| format!("snapshot: {e}"))?;
+    let network = match args.free() {
         Ok(None) => false,
         Ok(Some(w)) if w == "system" => false,
         Ok(Some(w)) if w == "network" => true,
@@ -1096,12 +1131,7 @@ fn snapshot(sub: String, mut args: pico_args::Arguments) -> Result<Command, Stri
         }
         Err(e) => return Err(format!("snapshot: {e}")),
     };
-    if let Some(extra) = args.finish().first() {
-        return Err(format!(
-            "snapshot: unexpected argument '{}'",
-            extra.to_string_lossy()
-        ));
-    }
+    args.finish("snapshot: ")?;
     Ok(Command::Snapshot { network, pretty })
 }
 
@@ -1245,7 +1275,6 @@ mod tests {
             "--runtime.gomaxprocs=1",
             "--log.level=warn",
             "--log.format=json",
-            "--collector.disable-defaults",
             "--no-collector.disable-defaults",
             "--collector.netdev.device-blacklist=^lo$",
         ]);
@@ -1302,6 +1331,152 @@ mod tests {
                 .unwrap_or_else(|| panic!("{bad:?} accepted"));
             assert!(err.contains(says) && !err.contains('\n'), "{bad:?}: {err}");
         }
+    }
+
+    /// Red-team command lines: each is refused in one line that says what is wrong.
+    #[test]
+    fn command_line_mistakes_are_one_line() {
+        let args = |a: &[&str]| super::parse(a.iter().map(|s| (*s).into()).collect());
+        let path = "--web.telemetry-path";
+        let cases: &[(&[&str], &str)] = &[
+            // A telemetry path no request can name as written, or one already served.
+            (&[path, "/a?b"], "'?' cannot be in it"),
+            (&[path, "/a b"], "' ' cannot be in it"),
+            (&[path, "/a#b"], "'#' cannot be in it"),
+            (&[path, "/a\nb"], "'\\n' cannot be in it"),
+            (&[path, "/a\tb"], "cannot be in it"),
+            (&[path, "/a\u{7f}"], "cannot be in it"),
+            (&[path, "/m\u{e9}trics"], "cannot be in it"),
+            (&[path, "/a%20b"], "'%' cannot be in it"),
+            (&[path, "/a!b"], "'!' cannot be in it"),
+            (&[path, "metrics"], "must start with /"),
+            (&[path, ""], "must start with /"),
+            (&[path, "/a/../metrics"], ". and .. segments"),
+            (&[path, "/./x"], ". and .. segments"),
+            (&[path, "/system"], "serves that path already"),
+            (&[path, "/"], "serves that path already"),
+            (&[path, "/ws"], "serves that path already"),
+            (&[path, "/index.html"], "serves that path already"),
+            (&[path, "/api/4/cpu"], "serves that path already"),
+            (&[path, "/a", path, "/b"], "--web.telemetry-path given twice ('/a', '/b')"),
+            // Single-valued flags given twice, whichever way they are read.
+            (&["--log.level", "debug", "--log.level", "info"], "--log.level given twice ('debug', 'info')"),
+            (&["--port", "1", "--port", "2"], "--port given twice ('1', '2')"),
+            (&["--interval=500", "--interval", "600"], "--interval given twice"),
+            (&["--address=::", "--address=::1"], "--address given twice"),
+            (&["--history", "1", "--history", "1"], "--history given twice"),
+            (&["--log-level=info", "--log-level=info"], "--log-level given twice"),
+            (&["--log.format=json", "--log.format=json"], "--log.format given twice"),
+            (&["--path.procfs=/proc", "--path.procfs=/proc"], "--path.procfs given twice"),
+            (&["--web.max-requests=1", "--web.max-requests=2"], "--web.max-requests given twice"),
+            (&["--token-file=/a", "--token-file=/b"], "--token-file given twice"),
+            (&["--open", "--open"], "--open given twice"),
+            (&["--web.disable-exporter-metrics", "--web.disable-exporter-metrics"], "--web.disable-exporter-metrics given twice"),
+            (&["--test-worker-ttl=1", "--test-worker-ttl=2"], "--test-worker-ttl given twice"),
+            (&["--collector.zfs", "--collector.zfs"], "--collector.zfs given twice"),
+            (&["--collector.zfs", "--no-collector.zfs"], "--collector.zfs given twice (as --collector.zfs and --no-collector.zfs)"),
+            (&["--collector.disable-defaults", "--no-collector.disable-defaults"], "--collector.disable-defaults given twice"),
+            (&["--no-collector.arp.netlink", "--no-collector.arp.netlink"], "--no-collector.arp.netlink given twice"),
+            (&["--collector.netdev.device-exclude=a", "--collector.netdev.device-exclude=b"], "--collector.netdev.device-exclude given twice"),
+            // A switch with a value: kingpin refuses it too ("unexpected false").
+            (&["--no-collector.arp.netlink=false"], "--no-collector.arp.netlink takes no value (given as --no-collector.arp.netlink=false)"),
+            (&["--collector.arp.netlink=true"], "takes no value"),
+            (&["--collector.zfs=false"], "--collector.zfs takes no value"),
+            (&["--no-collector.zfs=true"], "--no-collector.zfs takes no value"),
+            (&["--collector.disable-defaults=false"], "takes no value"),
+            (&["--open=false"], "--open takes no value"),
+            (&["--web.disable-exporter-metrics=true"], "takes no value"),
+            (&["--no-collector.netdev.device-exclude"], "has no --no- form"),
+            // Ports: decimal digits, 0 to 65535; hosts: IP addresses or localhost.
+            (&["--web.listen-address", ":+80"], "the port '+80' is not a number"),
+            (&["--web.listen-address", " :0"], "' ' is not an IP address"),
+            (&["--web.listen-address", ":0 "], "is not a number"),
+            (&["--web.listen-address", ":-1"], "is not a number"),
+            (&["--web.listen-address", "127.0.0.1:"], "the port '' is not a number"),
+            (&["--web.listen-address", ":"], "is not a number"),
+            (&["--web.listen-address", ":http"], "is not a number"),
+            (&["--web.listen-address", ":65536"], "past 65535"),
+            (&["--web.listen-address", ":99999999999999999999999"], "past 65535"),
+            (&["--web.listen-address", "9100"], "no port"),
+            (&["--web.listen-address", "::1:9100"], "not an IP address"),
+            (&["--web.listen-address", "[::1:9100"], "not an IP address"),
+            (&["--web.listen-address", "[127.0.0.1]:9100"], "not an IP address"),
+            (&["--web.listen-address", "1.2.3:80"], "not an IP address"),
+            (&["--web.listen-address", "[fe80::1%eth0]:80"], "not an IP address"),
+            (&["--web.listen-address", "node:9100"], "not an IP address"),
+        ];
+        for (line, says) in cases {
+            let line: Vec<String> = line.iter().map(|a| unescape(a)).collect();
+            let line: Vec<&str> = line.iter().map(String::as_str).collect();
+            let err = args(&line)
+                .err()
+                .unwrap_or_else(|| panic!("{line:?} accepted"));
+            assert!(err.contains(says), "{line:?}: {err}");
+            assert!(!err.chars().any(char::is_control), "{line:?}: {err:?}");
+        }
+        let serve = |a: &[&str]| match args(a) {
+            Ok(super::Command::Serve(c)) => c,
+            Err(e) => panic!("{a:?}: {e}"),
+            Ok(_) => panic!("{a:?}: not serve"),
+        };
+        for (listen, addr) in [
+            (":0", "0.0.0.0:0"),
+            (":080", "0.0.0.0:80"),
+            (":65535", "0.0.0.0:65535"),
+            ("[::]:9100", "[::]:9100"),
+            ("localhost:0", "127.0.0.1:0"),
+        ] {
+            assert_eq!(
+                serve(&["--web.listen-address", listen]).display_addr(),
+                addr
+            );
+        }
+        for ok in [
+            "/node/metrics",
+            "/a-b_c~d.e",
+            "/x:y@z;p=1,2&$+",
+            "/metrics/",
+        ] {
+            let c = serve(&[path, ok]);
+            assert_eq!(c.telemetry_path.as_deref(), Some(ok));
+        }
+        // The repeatable flag stays repeatable; a filter's `=value` is its pattern.
+        let c = serve(&[
+            "--collector.textfile.directory=/tmp",
+            "--collector.textfile.directory=/tmp",
+            "--collector.netdev.device-exclude=^lo$",
+            "--collector.zfs",
+            "--no-collector.arp.netlink",
+        ]);
+        assert_eq!(c.collection.settings.textfile_directories.len(), 2);
+        assert!(c.collection.families.contains(&"zfs"));
+        assert!(!c.collection.settings.flags.switch_or("arp.netlink", true));
+    }
+
+    /// `\n`, `\t` and `\u{..}` in a test's words, so the table above stays printable.
+    fn unescape(a: &str) -> String {
+        let mut out = String::new();
+        let mut rest = a;
+        while let Some(at) = rest.find('\\') {
+            out.push_str(&rest[..at]);
+            let esc = &rest[at..];
+            if let Some(r) = esc.strip_prefix("\\n") {
+                out.push('\n');
+                rest = r;
+            } else if let Some(r) = esc.strip_prefix("\\t") {
+                out.push('\t');
+                rest = r;
+            } else if let Some(r) = esc.strip_prefix("\\u{") {
+                let (hex, r) = r.split_once('}').unwrap();
+                out.push(char::from_u32(u32::from_str_radix(hex, 16).unwrap()).unwrap());
+                rest = r;
+            } else {
+                out.push('\\');
+                rest = &esc[1..];
+            }
+        }
+        out.push_str(rest);
+        out
     }
 
     #[test]

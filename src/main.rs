@@ -5,6 +5,7 @@
 //! [`session`].
 
 mod api;
+mod args;
 mod assets;
 mod auth;
 mod budget;

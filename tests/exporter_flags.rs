@@ -64,18 +64,59 @@ fn node_exporter_global_flags_start_the_server() {
     );
 }
 
-/// A second --web.listen-address, or one next to --port, stops the start with one line.
+/// Command-line mistakes stop the start with one line on stderr and exit 2: a second
+/// --web.listen-address or one next to --port, a telemetry path no request can name, any
+/// single-valued flag given twice, a switch given a value, a port that is not 0 to 65535.
 #[test]
-fn listen_address_mistakes_are_one_line() {
-    for args in [
-        &["--web.listen-address=:9100", "--web.listen-address=:9101"][..],
-        &["--web.listen-address=127.0.0.1:9100", "--port=9100"],
-        &["--web.systemd-socket"],
+fn command_line_mistakes_are_one_line() {
+    for (args, says) in [
+        (
+            &["--web.listen-address=:9100", "--web.listen-address=:9101"][..],
+            "given twice",
+        ),
+        (
+            &["--web.listen-address=127.0.0.1:9100", "--port=9100"],
+            "same setting",
+        ),
+        (&["--web.systemd-socket"], "socket activation"),
+        (&["--web.telemetry-path=/a?b"], "'?' cannot be in it"),
+        (&["--web.telemetry-path=/a\nb"], "'\\n' cannot be in it"),
+        (
+            &["--web.telemetry-path=/health"],
+            "serves that path already",
+        ),
+        (
+            &["--log.level", "debug", "--log.level", "info"],
+            "--log.level given twice",
+        ),
+        (
+            &["--interval=500", "--interval=500"],
+            "--interval given twice",
+        ),
+        (
+            &["--collector.zfs", "--no-collector.zfs"],
+            "--collector.zfs given twice",
+        ),
+        (
+            &["--no-collector.arp.netlink=false"],
+            "--no-collector.arp.netlink takes no value",
+        ),
+        (
+            &["--web.listen-address", ":+80"],
+            "is not a number 0 to 65535",
+        ),
+        (
+            &["--web.listen-address", "127.0.0.1:"],
+            "is not a number 0 to 65535",
+        ),
     ] {
-        let out = common::run_cli(args, &[]);
+        let args: Vec<String> = args.iter().map(|a| a.replace("\\n", "\n")).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = common::run_cli(&args, &[]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
     }
 }
 

@@ -1,0 +1,201 @@
+//! The command line's words, read flag by flag for [`crate::config`]: `--flag=value` split
+//! into two words, and every flag read at most once, as node_exporter's kingpin reads them.
+//!
+//! A flag given twice (`--port 1 --port 2`) is a mistake said in one line ("given twice"),
+//! not "unexpected argument" for the second one, and not last-wins: a unit's later override
+//! hides an earlier one. Only the flags read with [`Args::strings`] repeat. A switch written
+//! with a value (`--open=false`, `--no-collector.wifi=false`) "takes no value", as kingpin
+//! refuses a boolean flag's `=value` ("unexpected false").
+
+use std::ffi::OsString;
+
+/// One word of the command line; `glued` when it was the value of a `--flag=value`.
+#[derive(Debug, Clone)]
+pub struct Word {
+    pub text: OsString,
+    pub glued: bool,
+}
+
+/// `--flag=value` as `--flag value`, the value marked (node_exporter's users write
+/// `--path.procfs=/host/proc`).
+pub fn split_equals(args: Vec<OsString>) -> Vec<Word> {
+    let mut out = Vec::with_capacity(args.len());
+    for a in args {
+        match a.to_str().filter(|s| s.starts_with("--")) {
+            Some(s) if s.contains('=') => {
+                let (k, v) = s.split_once('=').unwrap_or((s, ""));
+                out.push(Word {
+                    text: k.into(),
+                    glued: false,
+                });
+                out.push(Word {
+                    text: v.into(),
+                    glued: true,
+                });
+            }
+            _ => out.push(Word {
+                text: a,
+                glued: false,
+            }),
+        }
+    }
+    out
+}
+
+/// Says that `flag` (a switch) was written `flag=value`, if it was: `Some(value)`.
+pub fn glued_value(words: &[Word], at: usize) -> Option<String> {
+    words
+        .get(at + 1)
+        .filter(|w| w.glued)
+        .map(|w| w.text.to_string_lossy().into_owned())
+}
+
+/// The one line for a switch written with a value.
+pub fn takes_no_value(flag: &str, value: &str) -> String {
+    format!("{flag} takes no value (given as {flag}={value}): give {flag} alone")
+}
+
+/// The one line for a flag given twice.
+pub fn given_twice(flag: &str, first: &str, second: &str) -> String {
+    match (first, second) {
+        ("", "") => format!("{flag} given twice: give it once"),
+        (a, b) => format!("{flag} given twice ('{a}', '{b}'): give it once"),
+    }
+}
+
+/// The words left for the general flags, read each at most once.
+pub struct Args {
+    inner: pico_args::Arguments,
+    /// `(flag, value)` of every `--flag=value` among them.
+    glued: Vec<(String, String)>,
+}
+
+impl Args {
+    pub fn new(words: Vec<Word>) -> Args {
+        let mut glued = Vec::new();
+        for (i, w) in words.iter().enumerate() {
+            if let Some(v) = glued_value(&words, i) {
+                glued.push((w.text.to_string_lossy().into_owned(), v));
+            }
+        }
+        let words = words.into_iter().map(|w| w.text).collect();
+        Args {
+            inner: pico_args::Arguments::from_vec(words),
+            glued,
+        }
+    }
+
+    /// Whether one of `keys` is there (`-h`/`--help`), however often: no check.
+    pub fn any(&mut self, keys: [&'static str; 2]) -> bool {
+        self.inner.contains(keys)
+    }
+
+    /// The first word, if it is no flag (a subcommand).
+    pub fn subcommand(&mut self) -> Option<String> {
+        self.inner.subcommand().ok().flatten()
+    }
+
+    /// The next free word.
+    pub fn free(&mut self) -> Result<Option<String>, String> {
+        self.inner
+            .opt_free_from_str::<String>()
+            .map_err(|e| e.to_string())
+    }
+
+    /// A switch: whether it is there. Twice, or with a value, is an error.
+    pub fn switch(&mut self, flag: &'static str) -> Result<bool, String> {
+        if let Some((_, v)) = self.glued.iter().find(|(f, _)| f == flag) {
+            return Err(takes_no_value(flag, v));
+        }
+        let on = self.inner.contains(flag);
+        if on && self.inner.contains(flag) {
+            return Err(given_twice(flag, "", ""));
+        }
+        Ok(on)
+    }
+
+    /// A flag's value, if given; given twice is an error.
+    pub fn string(&mut self, flag: &'static str) -> Result<Option<String>, String> {
+        let first = self.next(flag)?;
+        if let Some(v) = &first {
+            if let Some(again) = self.next(flag)? {
+                return Err(given_twice(flag, v, &again));
+            }
+        }
+        Ok(first)
+    }
+
+    /// A flag that may be given more than once: every value, in order.
+    pub fn strings(&mut self, flag: &'static str) -> Result<Vec<String>, String> {
+        let mut all = Vec::new();
+        while let Some(v) = self.next(flag)? {
+            all.push(v);
+        }
+        Ok(all)
+    }
+
+    /// A flag's value parsed as `T`, if given (the hidden `--test-*` flags).
+    pub fn parsed<T>(&mut self, flag: &'static str) -> Result<Option<T>, String>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        self.string(flag)?
+            .map(|v| {
+                v.parse()
+                    .map_err(|e| format!("invalid value '{v}' for {flag}: {e}"))
+            })
+            .transpose()
+    }
+
+    fn next(&mut self, flag: &'static str) -> Result<Option<String>, String> {
+        match self.inner.opt_value_from_str::<_, String>(flag) {
+            Ok(v) => Ok(v),
+            Err(pico_args::Error::OptionWithoutAValue(_)) => {
+                Err(format!("{flag} needs a value (see --help)"))
+            }
+            Err(e) => Err(format!("{flag}: {e}")),
+        }
+    }
+
+    /// After every flag is read: a word left over is one no flag took.
+    pub fn finish(self, context: &str) -> Result<(), String> {
+        match self.inner.finish().first() {
+            Some(extra) => Err(format!(
+                "{context}unexpected argument '{}' (see --help)",
+                extra.to_string_lossy()
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{split_equals, Args};
+
+    fn args(words: &[&str]) -> Args {
+        Args::new(split_equals(words.iter().map(|w| (*w).into()).collect()))
+    }
+
+    #[test]
+    fn each_flag_once() {
+        let mut a = args(&["--port", "1", "--port=2"]);
+        let err = a.string("--port").unwrap_err();
+        assert_eq!(err, "--port given twice ('1', '2'): give it once");
+        let mut a = args(&["--open", "--open"]);
+        assert!(a.switch("--open").unwrap_err().contains("given twice"));
+        let mut a = args(&["--open=false"]);
+        let err = a.switch("--open").unwrap_err();
+        assert!(err.contains("--open takes no value"), "{err}");
+        let mut a = args(&["--d=a", "--d", "b", "--open", "x"]);
+        assert_eq!(a.strings("--d").unwrap(), ["a", "b"]);
+        assert!(a.switch("--open").unwrap());
+        let err = a.finish("").unwrap_err();
+        assert_eq!(err, "unexpected argument 'x' (see --help)");
+        let mut a = args(&["--port="]);
+        assert_eq!(a.string("--port").unwrap().as_deref(), Some(""));
+        let mut a = args(&["--port"]);
+        assert!(a.string("--port").unwrap_err().contains("needs a value"));
+    }
+}
