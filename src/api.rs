@@ -101,6 +101,14 @@ impl Route {
         }
     }
 
+    /// Query parameters given once per value: node_exporter's `collect[]=cpu&collect[]=meminfo`.
+    fn repeatable(self) -> &'static [&'static str] {
+        match self {
+            Route::Metrics => &["collect[]", "exclude[]"],
+            _ => &[],
+        }
+    }
+
     fn allow(self) -> &'static str {
         match self {
             Route::Root => "GET, HEAD, POST, OPTIONS",
@@ -164,7 +172,7 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
             return send(req, r);
         }
     }
-    if let Some(name) = http::repeated(&http::parse_query(query)) {
+    if let Some(name) = http::repeated(&http::parse_query(query), route.repeatable()) {
         return send(req, http::bad_parameter(name, "given more than once"));
     }
     let not_allowed = || {
@@ -186,7 +194,7 @@ pub fn handle(mut req: Request, ctx: &Ctx) {
             Route::System => system(ctx, query),
             Route::Network => published(ctx, |p| &p.network_json),
             Route::Health => health(ctx),
-            Route::Metrics => metrics(&req, ctx),
+            Route::Metrics => metrics(&req, ctx, query),
             Route::History => history(&req, ctx, query),
             Route::Fleet => http::json(
                 200,
@@ -461,8 +469,16 @@ fn health(ctx: &Ctx) -> Reply {
 }
 
 /// `GET /metrics`: the snapshot's families (rendered once per snapshot) and the live ones;
-/// gzipped when asked (the snapshot's part compressed once, see [`crate::gzip`]).
-fn metrics(req: &Request, ctx: &Ctx) -> Reply {
+/// gzipped when asked (the snapshot's part compressed once, see [`crate::gzip`]). With
+/// node_exporter's `collect[]` or `exclude[]`, the families asked for, sliced out of the same
+/// rendered text ([`crate::metrics::Rendered::only`]) and compressed per scrape.
+fn metrics(req: &Request, ctx: &Ctx, query: &str) -> Reply {
+    let wanted =
+        match crate::metrics::selection(&http::parse_query(query), &ctx.config.collection.families)
+        {
+            Ok(w) => w,
+            Err((parameter, why)) => return http::bad_parameter(parameter, &why),
+        };
     ctx.latest.scraped();
     let Some(p) = ctx.latest.get() else {
         return http::error(503, "no snapshot yet");
@@ -480,7 +496,7 @@ fn metrics(req: &Request, ctx: &Ctx) -> Reply {
         frames: ctx.hub.delivered(),
     };
     let own = ctx.config.exporter_metrics;
-    let cached = p
+    let rendered = p
         .metrics
         .get_or_init(|| crate::metrics::render_snapshot(&p.snapshot, own));
     let tail = match own {
@@ -488,22 +504,24 @@ fn metrics(req: &Request, ctx: &Ctx) -> Reply {
         false => String::new(),
     };
     let content_type = "text/plain; version=0.0.4; charset=utf-8";
-    if accepts_gzip(req) {
-        let prefix = p
-            .metrics_gz
-            .get_or_init(|| crate::gzip::Prefix::new(cached));
-        return encoded(
-            http::reply(200, content_type, Body::Owned(prefix.finish(&tail))),
-            true,
-        );
-    }
-    let mut text = String::with_capacity(cached.len() + tail.len());
-    text.push_str(cached);
+    let gzip = accepts_gzip(req);
+    let mut text = match wanted {
+        Some(names) => rendered.only(|n| names.contains(&n)),
+        None if gzip => {
+            let prefix = p
+                .metrics_gz
+                .get_or_init(|| crate::gzip::Prefix::new(&rendered.text));
+            let body = Body::Owned(prefix.finish(&tail));
+            return encoded(http::reply(200, content_type, body), true);
+        }
+        None => rendered.text.clone(),
+    };
     text.push_str(&tail);
-    encoded(
-        http::reply(200, content_type, Body::Owned(text.into_bytes())),
-        false,
-    )
+    let body = match gzip {
+        true => crate::gzip::compress(&text),
+        false => text.into_bytes(),
+    };
+    encoded(http::reply(200, content_type, Body::Owned(body)), gzip)
 }
 
 /// Whether the request's `Accept-Encoding` takes gzip.

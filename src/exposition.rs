@@ -69,6 +69,11 @@ impl Encoder {
         }
     }
 
+    /// Bytes written so far: where the next family starts (see `metrics::Rendered`).
+    pub fn len(&self) -> usize {
+        self.out.len()
+    }
+
     /// The exposition so far.
     #[cfg(test)]
     pub fn text(&self) -> &str {

@@ -265,10 +265,12 @@ pub fn parse_query(q: &str) -> Vec<(String, String)> {
 
 /// The first name given more than once in the query (`id=x&id=y`): such a query is refused
 /// rather than read as last-wins, since a proxy or a client library may read the first.
-pub fn repeated(pairs: &[(String, String)]) -> Option<&str> {
+/// The names in `lists` are lists, given once per value (`collect[]=cpu&collect[]=meminfo`).
+pub fn repeated<'a>(pairs: &'a [(String, String)], lists: &[&str]) -> Option<&'a str> {
     pairs
         .iter()
         .enumerate()
+        .filter(|(_, (k, _))| !lists.contains(&k.as_str()))
         .find(|(i, (k, _))| pairs[..*i].iter().any(|(k2, _)| k2 == k))
         .map(|(_, (k, _))| k.as_str())
 }
@@ -326,17 +328,20 @@ mod tests {
         assert_eq!(decode("%ff%fe"), "\u{fffd}\u{fffd}");
         assert_eq!(decode("%"), "%");
         assert_eq!(decode("%e2%82"), "\u{fffd}");
-        assert_eq!(repeated(&q), Some("id"));
+        assert_eq!(repeated(&q, &[]), Some("id"));
         assert_eq!(
-            repeated(&parse_query("processes=500&processes=5")),
+            repeated(&parse_query("processes=500&processes=5"), &[]),
             Some("processes")
         );
-        assert_eq!(repeated(&parse_query("a=1&b=2&c")), None);
+        assert_eq!(repeated(&parse_query("a=1&b=2&c"), &[]), None);
         assert_eq!(
-            repeated(&parse_query("a=1&%61=2")),
+            repeated(&parse_query("a=1&%61=2"), &[]),
             Some("a"),
             "names compare decoded"
         );
+        let lists = parse_query("collect%5B%5D=cpu&collect[]=stat&a=1");
+        assert_eq!(repeated(&lists, &["collect[]"]), None);
+        assert_eq!(repeated(&lists, &[]), Some("collect[]"));
     }
 
     #[test]

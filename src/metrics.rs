@@ -6,6 +6,7 @@
 
 use crate::collect::Snapshot;
 use crate::exposition::{Encoder, Kind};
+use std::ops::Range;
 
 /// Live figures that are not part of a snapshot.
 pub struct Live {
@@ -17,12 +18,56 @@ pub struct Live {
     pub history_capacity: usize,
 }
 
+/// The snapshot's part of `/metrics`, and where each part of it lies, so that a scrape that
+/// names its collectors (node_exporter's `collect[]`, `exclude[]`) is served by copying the
+/// slices it wants of this text, never by rendering or collecting again.
+pub struct Rendered {
+    pub text: String,
+    /// psmonitor's figures about itself and `psmonitor_build_info`, which every scrape gets
+    /// (as node_exporter's filtered scrapes keep its own `process_*`, `go_*` and build info).
+    own: Range<usize>,
+    /// Each family's text, by collector name.
+    families: Vec<(&'static str, Range<usize>)>,
+    /// Where `node_scrape_collector_*` starts: the text's tail, a sample a line per collector.
+    scrape: usize,
+}
+
+impl Rendered {
+    /// The text of a scrape that wants only the collectors `keep` says yes to: the figures
+    /// every scrape gets, those families, and their `node_scrape_collector_*` samples.
+    pub fn only(&self, keep: impl Fn(&str) -> bool) -> String {
+        let mut out = String::with_capacity(self.own.len() + 4096);
+        out.push_str(&self.text[self.own.clone()]);
+        for (name, range) in &self.families {
+            if keep(name) {
+                out.push_str(&self.text[range.clone()]);
+            }
+        }
+        // The `# HELP`/`# TYPE` lines go out with the first sample kept after them.
+        let mut header = String::new();
+        for line in self.text[self.scrape..].lines() {
+            let Some((_, rest)) = line.split_once("{collector=\"") else {
+                header.push_str(line);
+                header.push('\n');
+                continue;
+            };
+            if keep(rest.split('"').next().unwrap_or_default()) {
+                out.push_str(&header);
+                header.clear();
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
 /// Renders the families that depend only on the snapshot. The sampler's snapshot changes once
 /// per interval, so the caller renders this once per snapshot and keeps it
 /// (`Published::metrics`); [`render_live`] adds the rest per scrape. Without `own`
 /// (`--web.disable-exporter-metrics`), psmonitor's figures about itself are left out:
 /// `process_*` and the sampler's cost, as node_exporter leaves out its `process_*`/`go_*`.
-pub fn render_snapshot(s: &Snapshot, own: bool) -> String {
+pub fn render_snapshot(s: &Snapshot, own: bool) -> Rendered {
     let mut enc = Encoder::default();
     let (g, k) = (Kind::Gauge, Kind::Counter);
     let e = &mut enc;
@@ -67,6 +112,7 @@ pub fn render_snapshot(s: &Snapshot, own: bool) -> String {
         &[],
         procs,
     );
+    let own_start = e.len();
     if own {
         e.one(
             "psmonitor_sampler_duration_seconds",
@@ -99,17 +145,31 @@ pub fn render_snapshot(s: &Snapshot, own: bool) -> String {
         &version,
         1.0,
     );
-    render_families(&s.harvests, e);
-    enc.finish()
+    let own = own_start..e.len();
+    let (families, scrape) = render_families(&s.harvests, e);
+    Rendered {
+        text: enc.finish(),
+        own,
+        families,
+        scrape,
+    }
 }
 
-/// Each family's harvest, then node_exporter's `node_scrape_collector_*` for them.
-pub fn render_families(harvests: &[crate::collect::family::Harvested], enc: &mut Encoder) {
+/// Each family's harvest, then node_exporter's `node_scrape_collector_*` for them; where each
+/// family's text lies, and where `node_scrape_collector_*` starts.
+fn render_families(
+    harvests: &[crate::collect::family::Harvested],
+    enc: &mut Encoder,
+) -> (Vec<(&'static str, Range<usize>)>, usize) {
+    let mut families = Vec::with_capacity(harvests.len());
     for h in harvests {
+        let start = enc.len();
         if let Ok(r) = &h.result {
             r.render(enc);
         }
+        families.push((h.name, start..enc.len()));
     }
+    let scrape = enc.len();
     let mut f = enc.family(
         "node_scrape_collector_duration_seconds",
         Kind::Gauge,
@@ -127,6 +187,64 @@ pub fn render_families(harvests: &[crate::collect::family::Harvested], enc: &mut
         let ok = h.result.as_ref().is_ok_and(|r| !r.no_data());
         f.sample(&[("collector", h.name)], f64::from(u8::from(ok)));
     }
+    (families, scrape)
+}
+
+/// The collectors a scrape names with node_exporter's `collect[]` (only these) or
+/// `exclude[]` (all enabled but these), from the decoded query; `None` when it names none
+/// (every enabled one). As node_exporter: a `collect[]` name that is no collector, or one not
+/// enabled, is an error, and so is giving both; an `exclude[]` name that is not enabled
+/// excludes nothing. Excluding every enabled one is an error here (node_exporter then serves
+/// them all, the inverse of what was asked). `Err` is (the parameter, why).
+pub fn selection(
+    pairs: &[(String, String)],
+    enabled: &[&'static str],
+) -> Result<Option<Vec<&'static str>>, (&'static str, String)> {
+    let named = |key: &str| -> Vec<&str> {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    let (collect, exclude) = (named("collect[]"), named("exclude[]"));
+    if !collect.is_empty() && !exclude.is_empty() {
+        return Err((
+            "exclude[]",
+            "collect[] and exclude[] do not go together".into(),
+        ));
+    }
+    if !exclude.is_empty() {
+        let kept: Vec<&'static str> = enabled
+            .iter()
+            .copied()
+            .filter(|n| !exclude.contains(n))
+            .collect();
+        if kept.is_empty() {
+            return Err(("exclude[]", "every enabled collector is excluded".into()));
+        }
+        return Ok(Some(kept));
+    }
+    if collect.is_empty() {
+        return Ok(None);
+    }
+    let mut kept = Vec::with_capacity(collect.len());
+    for name in collect {
+        let Some(r) = crate::collect::families::find(name) else {
+            return Err((
+                "collect[]",
+                format!("no collector '{name}' (psmonitor --help lists them)"),
+            ));
+        };
+        if !enabled.contains(&r.name) {
+            return Err((
+                "collect[]",
+                format!("collector '{name}' is not enabled (--collector.{name} turns it on)"),
+            ));
+        }
+        kept.push(r.name);
+    }
+    Ok(Some(kept))
 }
 
 /// Appends the families that change between snapshots (sessions, workers, counters).
@@ -174,4 +292,115 @@ pub fn render_live(live: &Live) -> String {
         e.one(name, kind, help, &[], v as f64);
     }
     e.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{render_families, selection, Rendered};
+    use crate::collect::family::{testing::fixture, Harvested, Settings};
+    use crate::exposition::{Encoder, Kind};
+
+    /// The text `render_snapshot` would make of these families on the Pi fixture: a host
+    /// figure, then psmonitor's own, then the families.
+    fn rendered(names: &[&str]) -> Rendered {
+        let harvests: Vec<Harvested> = names
+            .iter()
+            .map(|n| {
+                let r = crate::collect::families::find(n).unwrap();
+                Harvested {
+                    name: r.name,
+                    result: (r.make)(&Settings::default()).harvest(&fixture("pi")),
+                    took: std::time::Duration::from_micros(5),
+                }
+            })
+            .collect();
+        let mut e = Encoder::default();
+        e.one("psmonitor_processes", Kind::Gauge, "Processes.", &[], 9.0);
+        let own_start = e.len();
+        e.one("psmonitor_build_info", Kind::Gauge, "Version.", &[], 1.0);
+        let own = own_start..e.len();
+        let (families, scrape) = render_families(&harvests, &mut e);
+        Rendered {
+            text: e.finish(),
+            own,
+            families,
+            scrape,
+        }
+    }
+
+    /// `collect[]=loadavg` is loadavg's text, psmonitor's own figures and loadavg's
+    /// node_scrape_collector_* series, cut out of the text every scrape shares.
+    #[test]
+    fn a_scrape_naming_collectors_gets_their_slices() {
+        let r = rendered(&["loadavg", "meminfo", "stat"]);
+        let text = r.only(|n| n == "loadavg");
+        for want in [
+            "\nnode_load1 ",
+            "psmonitor_build_info 1\n",
+            "node_scrape_collector_success{collector=\"loadavg\"} 1\n",
+            "# TYPE node_scrape_collector_duration_seconds gauge\n",
+        ] {
+            assert!(text.contains(want), "{want} missing:\n{text}");
+        }
+        for not in [
+            "node_memory_",
+            "node_boot_time",
+            "meminfo",
+            "psmonitor_processes",
+        ] {
+            assert!(!text.contains(not), "{not} there:\n{text}");
+        }
+        // Every family's slice, in order, is the whole text past the host figures.
+        assert_eq!(r.only(|_| true), r.text[r.own.start..]);
+        // No collector: no node_scrape_collector_* headers without samples either.
+        assert_eq!(r.only(|_| false), "# HELP psmonitor_build_info Version.\n# TYPE psmonitor_build_info gauge\npsmonitor_build_info 1\n");
+        let two = r.only(|n| n == "stat" || n == "meminfo");
+        assert!(two.contains("node_memory_MemTotal_bytes") && two.contains("node_boot_time"));
+        assert!(!two.contains("node_load1"));
+    }
+
+    /// node_exporter's `collect[]`/`exclude[]` rules.
+    #[test]
+    fn collect_and_exclude() {
+        let enabled = ["cpu", "loadavg", "meminfo"];
+        let q = |q: &str| selection(&crate::http::parse_query(q), &enabled);
+        assert_eq!(q("").unwrap(), None);
+        assert_eq!(q("other=1&collect=cpu").unwrap(), None);
+        assert_eq!(
+            q("collect[]=meminfo&collect%5B%5D=cpu").unwrap(),
+            Some(vec!["meminfo", "cpu"])
+        );
+        assert_eq!(
+            q("exclude[]=cpu&exclude[]=zfs").unwrap(),
+            Some(vec!["loadavg", "meminfo"])
+        );
+        for (bad, parameter, says) in [
+            (
+                "collect[]=cpu&collect[]=bogus",
+                "collect[]",
+                "no collector 'bogus'",
+            ),
+            ("collect[]=", "collect[]", "no collector ''"),
+            ("collect[]=CPU", "collect[]", "no collector 'CPU'"),
+            (
+                "collect[]=zfs",
+                "collect[]",
+                "collector 'zfs' is not enabled",
+            ),
+            (
+                "collect[]=cpu&exclude[]=cpu",
+                "exclude[]",
+                "do not go together",
+            ),
+            (
+                "exclude[]=cpu&exclude[]=loadavg&exclude[]=meminfo",
+                "exclude[]",
+                "every enabled",
+            ),
+        ] {
+            let (p, why) = q(bad).expect_err(bad);
+            assert_eq!(p, parameter, "{bad}");
+            assert!(why.contains(says), "{bad}: {why}");
+        }
+    }
 }

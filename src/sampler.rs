@@ -31,7 +31,7 @@ pub struct Published {
     /// When it was published (monotonic), for `/health`.
     pub at: Instant,
     /// The snapshot's part of `/metrics`, rendered by the first scrape that needs it.
-    pub metrics: OnceLock<String>,
+    pub metrics: OnceLock<crate::metrics::Rendered>,
     /// The same, gzipped, by the first scrape that asks for gzip.
     pub metrics_gz: OnceLock<crate::gzip::Prefix>,
 }

@@ -126,6 +126,140 @@ fn prometheus_scrapes_it() {
     assert!(rate, "a Grafana-style rate() query works on the series");
 }
 
+/// The collectors whose `node_scrape_collector_success` series a scrape holds.
+fn collectors(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("node_scrape_collector_success{collector=\""))
+        .filter_map(|l| l.split('"').next())
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names
+}
+
+/// node_exporter's `collect[]` and `exclude[]` scrape parameters, brackets raw (`curl -g`) or
+/// percent-encoded (as Prometheus sends a job's `params`), at /metrics and the telemetry
+/// path: only the families named (and psmonitor's figures about itself), or all but those;
+/// a collector that does not exist or is not enabled is a 400 naming the parameter.
+#[test]
+fn collect_and_exclude_select_collectors() {
+    let s = Server::start(&["--no-collector.stat", "--web.telemetry-path=/node"]);
+    let get = |path: &str, headers: &[(&str, &str)]| request(s.addr, "GET", path, headers, b"");
+    let all = collectors(&scrape(&s));
+    assert!(
+        all.len() > 10 && !all.contains(&"stat".to_owned()),
+        "{all:?}"
+    );
+    for path in [
+        "/metrics?collect[]=cpu&collect[]=meminfo",
+        "/metrics?collect%5B%5D=meminfo&collect%5b%5d=cpu",
+        "/node?collect[]=meminfo&collect%5B%5D=cpu&collect[]=cpu",
+    ] {
+        let r = get(path, &[]);
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        let text = r.text();
+        assert_eq!(collectors(&text), ["cpu", "meminfo"], "{path}");
+        let node: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("node_") && !l.starts_with("node_scrape_collector_"))
+            .collect();
+        assert!(node
+            .iter()
+            .any(|l| l.starts_with("node_cpu_seconds_total{")));
+        assert!(node
+            .iter()
+            .any(|l| l.starts_with("node_memory_MemTotal_bytes ")));
+        assert!(
+            node.iter()
+                .all(|l| l.starts_with("node_cpu_") || l.starts_with("node_memory_")),
+            "{path}: {node:?}"
+        );
+        // psmonitor's own figures stay, as node_exporter's process_* and go_* do.
+        assert!(text.contains("\nprocess_resident_memory_bytes "), "{path}");
+    }
+    let r = get("/metrics?exclude[]=cpu&exclude[]=nosuch", &[]);
+    assert_eq!(r.status, 200);
+    let rest: Vec<String> = all.iter().filter(|c| *c != "cpu").cloned().collect();
+    assert_eq!(collectors(&r.text()), rest);
+    assert!(!r.text().contains("\nnode_cpu_seconds_total{"));
+    // Gzipped (Prometheus asks for it): the same families.
+    let r = get("/metrics?collect[]=loadavg", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(r.header("Content-Encoding"), Some("gzip"));
+    let text = common::gunzip(&r.body);
+    assert_eq!(collectors(&text), ["loadavg"]);
+    assert!(text.contains("\nnode_load1 "), "{text}");
+    for (path, parameter, says) in [
+        (
+            "/metrics?collect[]=nosuch",
+            "collect[]",
+            "no collector 'nosuch'",
+        ),
+        (
+            "/metrics?collect[]=cpu&collect[]=",
+            "collect[]",
+            "no collector ''",
+        ),
+        (
+            "/metrics?collect%5B%5D=stat",
+            "collect[]",
+            "collector 'stat' is not enabled",
+        ),
+        (
+            "/node?collect[]=cpu&exclude[]=meminfo",
+            "exclude[]",
+            "do not go together",
+        ),
+    ] {
+        let r = get(path, &[]);
+        assert_eq!(r.status, 400, "{path}");
+        let body = r.json();
+        assert_eq!(body["parameter"], parameter, "{path}: {body}");
+        assert!(
+            body["reason"].as_str().unwrap().contains(says),
+            "{path}: {body}"
+        );
+    }
+    // curl as the node_exporter docs write it (-g: the brackets as they are).
+    common::ensure_tool("curl", "curl");
+    let url = format!(
+        "http://{}/metrics?collect[]=loadavg&collect[]=meminfo",
+        s.addr
+    );
+    let out = std::process::Command::new("curl")
+        .args(["-sgf", &url])
+        .output()
+        .expect("run curl");
+    assert!(out.status.success(), "curl -g {url}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(collectors(&text), ["loadavg", "meminfo"]);
+}
+
+/// A Prometheus job's `params: {collect[]: [loadavg]}` (sent percent-encoded) scrapes only
+/// that collector.
+#[test]
+fn prometheus_job_params_select_collectors() {
+    let s = Server::start(&["--interval", "200"]);
+    let job = format!(
+        "    params:\n      collect[]: ['loadavg']\n    static_configs:\n      - targets: ['{}']\n",
+        s.addr
+    );
+    let prom = common::Prometheus::start("collect", &job);
+    assert!(
+        prom.up(40),
+        "Prometheus sees the target up: {}",
+        prom.last_error()
+    );
+    assert!(
+        wait_until(20, || !prom.query("node_load1").is_empty()),
+        "node_load1 arrived"
+    );
+    let scraped = prom.query("node_scrape_collector_success");
+    assert_eq!(scraped.len(), 1, "{scraped:?}");
+    assert_eq!(scraped[0]["metric"]["collector"], "loadavg");
+    assert!(prom.query("node_cpu_seconds_total").is_empty());
+}
+
 #[test]
 fn history_grows_in_order_and_stays_bounded() {
     // 1 s of history at 100 ms keeps 10 points.
