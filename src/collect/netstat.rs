@@ -150,7 +150,7 @@ fn parse_snmp6<'a>(
         };
         let Some(six) = key.find('6') else { continue };
         let (proto, field) = key.split_at(six + 1);
-        if !selected(&mut chooser.name, fields, proto, field) {
+        if !chooser.snmp6_key(fields, key, proto, field) {
             // Not shown, but a number still makes its protocol replace the earlier one.
             if !parsed.contains_key(proto) && value.parse::<f64>().is_ok() {
                 parsed.insert(proto, BTreeMap::new());
@@ -173,6 +173,10 @@ struct Chooser {
     headers: Vec<(String, Vec<bool>)>,
     /// The last tick's, moved to `headers` as they come again.
     last: Vec<(String, Vec<bool>)>,
+    /// `snmp6`'s names with their verdicts, in this tick's file order.
+    snmp6: Vec<(String, bool)>,
+    /// The last tick's, in its file order: the same names come in the same order every tick.
+    snmp6_last: Vec<(String, bool)>,
 }
 
 impl Chooser {
@@ -204,9 +208,33 @@ impl Chooser {
         &self.headers[i].1
     }
 
+    /// Whether `snmp6`'s `key` (`proto` and `field`) is shown: judged once while the file keeps
+    /// its names in the same order (the last tick's name at this line is compared first).
+    fn snmp6_key(
+        &mut self,
+        fields: Option<&regex_lite::Regex>,
+        key: &str,
+        proto: &str,
+        field: &str,
+    ) -> bool {
+        let entry = match self.snmp6_last.get_mut(self.snmp6.len()) {
+            // Moved, not copied: the last tick's list is not read again.
+            Some((k, shown)) if k == key => (std::mem::take(k), *shown),
+            _ => (
+                key.to_owned(),
+                selected(&mut self.name, fields, proto, field),
+            ),
+        };
+        let shown = entry.1;
+        self.snmp6.push(entry);
+        shown
+    }
+
     /// Ends a tick: header lines that did not come again are forgotten.
     fn end_tick(&mut self) {
         self.last = std::mem::take(&mut self.headers);
+        std::mem::swap(&mut self.snmp6, &mut self.snmp6_last);
+        self.snmp6.clear();
     }
 }
 
@@ -476,6 +504,18 @@ mod tests {
         let replaced = tick("");
         std::fs::write(net.join("snmp6"), "Udp6Unshown x\n").unwrap();
         let kept = tick("");
+        // `snmp6`'s verdicts are remembered by line: a line that changes is judged afresh.
+        std::fs::write(net.join("snmp"), "").unwrap();
+        std::fs::write(net.join("snmp6"), "Ip6InReceives 1\nIp6InOctets 2\n").unwrap();
+        let before = tick("");
+        std::fs::write(net.join("snmp6"), "Ip6InOctets 3\nIp6InReceives 4\n").unwrap();
+        let swapped = tick("");
+        std::fs::write(net.join("snmp6"), "Ip6InOctets 5\nIp6InReceives 6\n").unwrap();
+        let again = tick("");
+        for (t, octets) in [(&before, 2.0), (&swapped, 3.0), (&again, 5.0)] {
+            assert_eq!(value(t, "node_netstat_Ip6_InOctets"), Some(octets), "{t}");
+            assert_eq!(value(t, "node_netstat_Ip6_InReceives"), None, "{t}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(value(&replaced, "node_netstat_Udp6_InErrors"), None);
         assert_eq!(value(&kept, "node_netstat_Udp6_InErrors"), Some(5.0));
