@@ -102,16 +102,27 @@ impl Args {
             .map_err(|e| e.to_string())
     }
 
-    /// A switch: whether it is there. Twice, or with a value, is an error.
+    /// A switch: whether it is on. As kingpin's booleans, `--no-FLAG` is its off form (node_exporter
+    /// 1.12 takes `--no-web.disable-exporter-metrics`). Twice in any form, or with a value, is
+    /// an error.
     pub fn switch(&mut self, flag: &'static str) -> Result<bool, String> {
-        if let Some((_, v)) = self.glued.iter().find(|(f, _)| f == flag) {
-            return Err(takes_no_value(flag, v));
+        // A `&'static` key for pico_args: a few bytes, once per switch, at start-up.
+        let no: &'static str = Box::leak(format!("--no-{}", &flag[2..]).into_boxed_str());
+        if let Some((f, v)) = self.glued.iter().find(|(f, _)| f == flag || f == no) {
+            return Err(takes_no_value(f, v));
         }
-        let on = self.inner.contains(flag);
-        if on && self.inner.contains(flag) {
-            return Err(given_twice(flag, "", ""));
+        let mut given = Vec::new();
+        for form in [flag, no] {
+            while self.inner.contains(form) {
+                given.push(form);
+            }
         }
-        Ok(on)
+        match given[..] {
+            [] => Ok(false),
+            [one] => Ok(one == flag),
+            [a, b, ..] if a == b => Err(given_twice(a, "", "")),
+            [a, b, ..] => Err(format!("{flag} given twice (as {a} and {b}): give it once")),
+        }
     }
 
     /// A flag's value, if given; given twice is an error.
@@ -188,6 +199,17 @@ mod tests {
         let mut a = args(&["--open=false"]);
         let err = a.switch("--open").unwrap_err();
         assert!(err.contains("--open takes no value"), "{err}");
+        let mut a = args(&["--no-open=true"]);
+        let err = a.switch("--open").unwrap_err();
+        assert!(err.contains("--no-open takes no value"), "{err}");
+        let mut a = args(&["--no-open"]);
+        assert!(!a.switch("--open").unwrap());
+        let mut a = args(&["--open", "--no-open"]);
+        let err = a.switch("--open").unwrap_err();
+        assert_eq!(
+            err,
+            "--open given twice (as --open and --no-open): give it once"
+        );
         let mut a = args(&["--d=a", "--d", "b", "--open", "x"]);
         assert_eq!(a.strings("--d").unwrap(), ["a", "b"]);
         assert!(a.switch("--open").unwrap());

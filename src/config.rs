@@ -65,7 +65,8 @@ USAGE:
 
 Every option can also be given as an environment variable (shown in brackets); the flag wins.
 --flag=value and --flag value are the same. Each flag is given once (only
---collector.textfile.directory repeats); a switch takes no value (--open, not --open=true).
+--collector.textfile.directory repeats); a switch takes no value (--open, not --open=true)
+and, as node_exporter's, has an off form (--no-open, --no-web.disable-exporter-metrics).
 
 SERVER:
     --address IP         address to listen on: 0.0.0.0 or :: for every interface
@@ -1386,6 +1387,8 @@ mod tests {
             (&["--collector.disable-defaults=false"], "takes no value"),
             (&["--open=false"], "--open takes no value"),
             (&["--web.disable-exporter-metrics=true"], "takes no value"),
+            (&["--no-web.disable-exporter-metrics=1"], "--no-web.disable-exporter-metrics takes no value"),
+            (&["--web.disable-exporter-metrics", "--no-web.disable-exporter-metrics"], "--web.disable-exporter-metrics given twice (as --web.disable-exporter-metrics and --no-web.disable-exporter-metrics)"),
             (&["--no-collector.netdev.device-exclude"], "has no --no- form"),
             // Ports: decimal digits, 0 to 65535; hosts: IP addresses or localhost.
             (&["--web.listen-address", ":+80"], "the port '+80' is not a number"),
@@ -1431,6 +1434,7 @@ mod tests {
                 addr
             );
         }
+        assert!(serve(&["--no-web.disable-exporter-metrics"]).exporter_metrics);
         for ok in [
             "/node/metrics",
             "/a-b_c~d.e",
