@@ -159,8 +159,17 @@ impl Args {
             .transpose()
     }
 
+    /// The next value of `flag`. As kingpin, a word starting with `--` is a flag, not a value
+    /// (`--log.level --port 1` is a missing level), unless written glued (`--x=--y`).
     fn next(&mut self, flag: &'static str) -> Result<Option<String>, String> {
         match self.inner.opt_value_from_str::<_, String>(flag) {
+            Ok(Some(v))
+                if v.starts_with("--") && !self.glued.iter().any(|(f, g)| f == flag && *g == v) =>
+            {
+                Err(format!(
+                    "{flag} needs a value (see --help), not the flag {v}"
+                ))
+            }
             Ok(v) => Ok(v),
             Err(pico_args::Error::OptionWithoutAValue(_)) => {
                 Err(format!("{flag} needs a value (see --help)"))
@@ -219,5 +228,13 @@ mod tests {
         assert_eq!(a.string("--port").unwrap().as_deref(), Some(""));
         let mut a = args(&["--port"]);
         assert!(a.string("--port").unwrap_err().contains("needs a value"));
+        let mut a = args(&["--log.level", "--port", "1"]);
+        let err = a.string("--log.level").unwrap_err();
+        assert_eq!(
+            err,
+            "--log.level needs a value (see --help), not the flag --port"
+        );
+        let mut a = args(&["--token-file=--odd"]);
+        assert_eq!(a.string("--token-file").unwrap().as_deref(), Some("--odd"));
     }
 }

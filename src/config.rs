@@ -753,6 +753,7 @@ fn family_flags(words: Vec<Word>) -> Result<(Vec<Word>, FamilyChoices), String> 
             }
             let value = words
                 .get(i)
+                .filter(|v| v.glued || !v.text.to_string_lossy().starts_with("--"))
                 .and_then(|v| v.text.to_str())
                 .ok_or_else(|| format!("{s} needs a value (see --help)"))?;
             i += 1;
@@ -1390,6 +1391,8 @@ mod tests {
             (&["--no-web.disable-exporter-metrics=1"], "--no-web.disable-exporter-metrics takes no value"),
             (&["--web.disable-exporter-metrics", "--no-web.disable-exporter-metrics"], "--web.disable-exporter-metrics given twice (as --web.disable-exporter-metrics and --no-web.disable-exporter-metrics)"),
             (&["--no-collector.netdev.device-exclude"], "has no --no- form"),
+            (&["--collector.netdev.device-exclude", "--collector.zfs"], "--collector.netdev.device-exclude needs a value"),
+            (&["--log.level", "--port", "1"], "--log.level needs a value (see --help), not the flag --port"),
             // Ports: decimal digits, 0 to 65535; hosts: IP addresses or localhost.
             (&["--web.listen-address", ":+80"], "the port '+80' is not a number"),
             (&["--web.listen-address", " :0"], "' ' is not an IP address"),
