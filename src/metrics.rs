@@ -242,7 +242,9 @@ pub fn selection(
                 format!("collector '{name}' is not enabled (--collector.{name} turns it on)"),
             ));
         }
-        kept.push(r.name);
+        if !kept.contains(&r.name) {
+            kept.push(r.name);
+        }
     }
     Ok(Some(kept))
 }
@@ -370,6 +372,7 @@ mod tests {
             q("collect[]=meminfo&collect%5B%5D=cpu").unwrap(),
             Some(vec!["meminfo", "cpu"])
         );
+        assert_eq!(q("collect[]=cpu&collect[]=cpu").unwrap(), Some(vec!["cpu"]));
         assert_eq!(
             q("exclude[]=cpu&exclude[]=zfs").unwrap(),
             Some(vec!["loadavg", "meminfo"])
