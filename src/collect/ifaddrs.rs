@@ -2,14 +2,13 @@
 //! (`node_network_address_info{device,address,netmask,scope}`, node_exporter's names).
 //!
 //! node_exporter asks Go's `net.Interfaces()` and `Addrs()` (rtnetlink); `getifaddrs(3)` is
-//! the same list from libc. Like node_exporter, this reads the running kernel, not
-//! `--path.procfs`: addresses are not in procfs. `netmask` is the prefix length, `address`
-//! as Go writes it (an IPv4-mapped IPv6 address as dotted IPv4), `scope` Go's: `link-local`
+//! the same list from libc (`crate::read::ifaddrs`, asked once a tick). Like node_exporter,
+//! this reads the running kernel, not `--path.procfs`: addresses are not in procfs. `netmask`
+//! is the prefix length, `address` as Go writes it (an IPv4-mapped IPv6 address as dotted IPv4), `scope` Go's: `link-local`
 //! for loopback and link-local unicast and multicast, `interface-local` for interface-local
 //! multicast, `global` for every other unicast address (private ones included), else empty.
 
-use std::ffi::CStr;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 /// One address of one interface, as its labels.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -22,65 +21,20 @@ pub struct Address {
 
 /// The IPv4 and IPv6 addresses of every interface, sorted, each once.
 pub fn addresses() -> Vec<Address> {
-    let mut out = Vec::new();
-    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: getifaddrs fills `head` with a list we own until freeifaddrs.
-    if unsafe { libc::getifaddrs(&mut head) } != 0 {
-        return out;
-    }
-    let mut cur = head;
-    while !cur.is_null() {
-        // SAFETY: `cur` is a node of the list getifaddrs returned, not yet freed.
-        let ifa = unsafe { &*cur };
-        cur = ifa.ifa_next;
-        // SAFETY: the pointers are null or point at sockaddrs of the family they say.
-        let (Some(ip), Some(mask)) = (unsafe { ip_of(ifa.ifa_addr) }, unsafe {
-            ip_of(ifa.ifa_netmask)
-        }) else {
-            continue;
-        };
-        if ifa.ifa_name.is_null() {
-            continue;
-        }
-        // SAFETY: ifa_name is a NUL-terminated string while the list lives.
-        let device = unsafe { CStr::from_ptr(ifa.ifa_name) }
-            .to_string_lossy()
-            .into_owned();
-        out.push(Address {
-            device,
-            address: go_string(ip),
-            netmask: prefix_len(mask).to_string(),
-            scope: scope(ip),
-        });
-    }
-    // SAFETY: `head` came from getifaddrs and is freed once.
-    unsafe { libc::freeifaddrs(head) };
+    let mut out: Vec<Address> = crate::read::ifaddrs::read()
+        .iter()
+        .filter_map(|a| {
+            Some(Address {
+                device: a.device.clone(),
+                address: go_string(a.address),
+                netmask: prefix_len(a.netmask?).to_string(),
+                scope: scope(a.address),
+            })
+        })
+        .collect();
     crate::sort::sort(&mut out);
     out.dedup();
     out
-}
-
-/// The address a `sockaddr` holds, for AF_INET and AF_INET6.
-///
-/// # Safety
-/// `sa` is null or points at a `sockaddr` whose `sa_family` tells its real type.
-unsafe fn ip_of(sa: *const libc::sockaddr) -> Option<IpAddr> {
-    if sa.is_null() {
-        return None;
-    }
-    match i32::from((*sa).sa_family) {
-        libc::AF_INET => {
-            let sin = &*(sa as *const libc::sockaddr_in);
-            Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
-                sin.sin_addr.s_addr,
-            ))))
-        }
-        libc::AF_INET6 => {
-            let sin6 = &*(sa as *const libc::sockaddr_in6);
-            Some(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)))
-        }
-        _ => None,
-    }
 }
 
 /// The number of leading one bits of a netmask (Go's `Mask.Size()` of a canonical mask).

@@ -120,30 +120,12 @@ fn link(
     }
 }
 
-/// The interfaces that have an IPv4 or IPv6 address (`getifaddrs(3)`).
+/// The interfaces that have an IPv4 or IPv6 address (this tick's `getifaddrs(3)`).
 pub fn addressed() -> std::collections::HashSet<String> {
-    let mut out = std::collections::HashSet::new();
-    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: getifaddrs fills `head` with a list we only read and then free once.
-    if unsafe { libc::getifaddrs(&mut head) } != 0 {
-        return out;
-    }
-    let mut at = head;
-    while !at.is_null() {
-        // SAFETY: `at` is a node of the list getifaddrs returned, not yet freed.
-        let ifa = unsafe { &*at };
-        // SAFETY: ifa_addr, when set, points to a sockaddr; ifa_name to a C string.
-        let family =
-            (!ifa.ifa_addr.is_null()).then(|| i32::from(unsafe { (*ifa.ifa_addr).sa_family }));
-        if matches!(family, Some(libc::AF_INET | libc::AF_INET6)) && !ifa.ifa_name.is_null() {
-            let name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) };
-            out.insert(name.to_string_lossy().into_owned());
-        }
-        at = ifa.ifa_next;
-    }
-    // SAFETY: `head` came from getifaddrs and is freed once.
-    unsafe { libc::freeifaddrs(head) };
-    out
+    crate::read::ifaddrs::read()
+        .iter()
+        .map(|a| a.device.clone())
+        .collect()
 }
 
 impl NetworkSample {

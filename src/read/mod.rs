@@ -24,6 +24,7 @@
 
 pub mod btrfs;
 pub mod diskstats;
+pub mod ifaddrs;
 pub mod loadavg;
 pub mod meminfo;
 pub mod neighbours;
