@@ -283,9 +283,12 @@ fn history_grows_in_order_and_stays_bounded() {
         metrics["psmonitor_snapshots_total"] > 15.0
     }));
     assert_eq!(metrics["psmonitor_history_capacity_points"], 10.0);
+    // Every tier: the raw tier's 10 at most, and the minute tier's, which has one point or,
+    // when the test runs across a minute of the wall clock, two (a fresh-clone CI run did).
     assert!(
-        metrics["psmonitor_history_points"] <= 10.0,
-        "bounded at its limit"
+        metrics["psmonitor_history_points"] <= 12.0,
+        "bounded at its limit: {}",
+        metrics["psmonitor_history_points"]
     );
     let all = points("?seconds=1");
     assert!(!all.is_empty() && all.len() <= 10);
