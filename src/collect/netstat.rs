@@ -246,16 +246,21 @@ fn selected(
     proto: &str,
     field: &str,
 ) -> bool {
-    name.clear();
-    for part in [PREFIX, proto, "_", field] {
-        name.push_str(part);
-    }
+    metric_name(name, proto, field);
     let key = &name[PREFIX.len()..];
     let wanted = match fields {
         Some(re) => re.is_match(key),
         None => default_field(key),
     };
     wanted && valid_metric_name(name)
+}
+
+/// Leaves `name` holding `node_netstat_Protocol_Field`.
+fn metric_name(name: &mut String, proto: &str, field: &str) {
+    name.clear();
+    for part in [PREFIX, proto, "_", field] {
+        name.push_str(part);
+    }
 }
 
 /// The metric names' prefix.
@@ -331,8 +336,9 @@ impl Family for NetstatFamily {
         let mut samples = Vec::new();
         for (proto, fields) in &stats {
             for (field, &value) in fields {
-                // Every field kept is selected: this makes its name.
-                selected(&mut self.chooser.name, self.fields.as_ref(), proto, field);
+                // Every field kept was selected (and its name found valid) when its line was
+                // judged: only the name is made again.
+                metric_name(&mut self.chooser.name, proto, field);
                 // The help names the protocol and field apart (two pairs may make one name).
                 let same_help = |m: &Meta| {
                     let h = m.help.strip_prefix("Statistic ");
