@@ -266,13 +266,15 @@ pub fn parse_query(q: &str) -> Vec<(String, String)> {
 /// The first name given more than once in the query (`id=x&id=y`): such a query is refused
 /// rather than read as last-wins, since a proxy or a client library may read the first.
 /// The names in `lists` are lists, given once per value (`collect[]=cpu&collect[]=meminfo`).
+/// One pass with a set: a query of a thousand names (16 KiB of head) costs no more than its
+/// reading.
 pub fn repeated<'a>(pairs: &'a [(String, String)], lists: &[&str]) -> Option<&'a str> {
+    let mut seen = std::collections::HashSet::with_capacity(pairs.len());
     pairs
         .iter()
-        .enumerate()
-        .filter(|(_, (k, _))| !lists.contains(&k.as_str()))
-        .find(|(i, (k, _))| pairs[..*i].iter().any(|(k2, _)| k2 == k))
-        .map(|(_, (k, _))| k.as_str())
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !lists.contains(k))
+        .find(|k| !seen.insert(*k))
 }
 
 /// The value of the last `name=` in the query, if any.
@@ -334,6 +336,13 @@ mod tests {
             Some("processes")
         );
         assert_eq!(repeated(&parse_query("a=1&b=2&c"), &[]), None);
+        // The first name that repeats an earlier one, in order.
+        assert_eq!(repeated(&parse_query("a=1&b=1&b=2&a=2"), &[]), Some("b"));
+        let many: String = (0..1400).map(|i| format!("k{i}=1&")).collect();
+        assert_eq!(
+            repeated(&parse_query(&format!("{many}k7=2")), &[]),
+            Some("k7")
+        );
         assert_eq!(
             repeated(&parse_query("a=1&%61=2"), &[]),
             Some("a"),
