@@ -17,10 +17,15 @@ pub struct Word {
 }
 
 /// `--flag=value` as `--flag value`, the value marked (node_exporter's users write
-/// `--path.procfs=/host/proc`).
-pub fn split_equals(args: Vec<OsString>) -> Vec<Word> {
+/// `--path.procfs=/host/proc`). A word that is not UTF-8 is refused here, wherever it stands:
+/// every flag and value is read as text, and such a word would otherwise be no flag at all
+/// (`--token-file=/x\xff` starting without a token) or be dropped as a subcommand.
+pub fn split_equals(args: Vec<OsString>) -> Result<Vec<Word>, String> {
     let mut out = Vec::with_capacity(args.len());
     for a in args {
+        if a.to_str().is_none() {
+            return Err(not_utf8("argument", &a));
+        }
         match a.to_str().filter(|s| s.starts_with("--")) {
             Some(s) if s.contains('=') => {
                 let (k, v) = s.split_once('=').unwrap_or((s, ""));
@@ -39,7 +44,16 @@ pub fn split_equals(args: Vec<OsString>) -> Vec<Word> {
             }),
         }
     }
-    out
+    Ok(out)
+}
+
+/// The one line for a word (`what`: "argument", "PSMONITOR_TOKEN_FILE") that is not UTF-8,
+/// its other bytes shown as `\xff`.
+pub fn not_utf8(what: &str, word: &std::ffi::OsStr) -> String {
+    format!(
+        "{what} '{}' is not valid UTF-8: psmonitor reads flags, values and paths as UTF-8 text",
+        word.as_encoded_bytes().escape_ascii()
+    )
 }
 
 /// Says that `flag` (a switch) was written `flag=value`, if it was: `Some(value)`.
@@ -195,7 +209,26 @@ mod tests {
     use super::{split_equals, Args};
 
     fn args(words: &[&str]) -> Args {
-        Args::new(split_equals(words.iter().map(|w| (*w).into()).collect()))
+        Args::new(split_equals(words.iter().map(|w| (*w).into()).collect()).unwrap())
+    }
+
+    /// A word that is not UTF-8 is one line, wherever it stands: first (where it was taken
+    /// for a subcommand and dropped), later (where it was "unexpected"), as a glued or a
+    /// separate value.
+    #[test]
+    fn words_that_are_not_utf8_are_refused() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = || std::ffi::OsString::from_vec(b"--token-file=/x\xff".to_vec());
+        let value = || std::ffi::OsString::from_vec(b"/proc\xff".to_vec());
+        for words in [
+            vec![bad(), "--port".into(), "0".into()],
+            vec!["--port".into(), "0".into(), bad()],
+            vec!["--path.procfs".into(), value()],
+        ] {
+            let err = split_equals(words.clone()).unwrap_err();
+            assert!(err.contains("is not valid UTF-8"), "{words:?}: {err}");
+            assert!(err.contains("\\xff'"), "{err}");
+        }
     }
 
     #[test]

@@ -144,6 +144,9 @@ COLLECTORS (the /metrics families, with node_exporter's flags):
     --no-collector.NAME  turn a collector off
     --collector.disable-defaults   turn every collector off but those named with --collector.NAME
                          (--no-collector.disable-defaults: the default)
+    node_exporter's collectors psmonitor lacks (systemd, wifi, ntp, perf, ...; see
+    docs/metrics.md) and their flags are taken as node_exporter takes them, and ignored:
+    --no-collector.NAME silently, --collector.NAME and their flags with one warning at start.
     An empty filter pattern (--collector.netdev.device-exclude=) is no filter, as in node_exporter:
     an empty exclude leaves nothing out, not even the default's names.
     --collector.textfile.directory DIR   *.prom files served with /metrics; repeatable, and a
@@ -234,6 +237,9 @@ pub struct Config {
     pub log_format: crate::logging::Format,
     /// Found while reading the command line, logged once the logger is up.
     pub warnings: Vec<String>,
+    /// Flags that change nothing here (`--no-collector.wifi`: psmonitor has no wifi
+    /// collector), logged at debug level once the logger is up.
+    pub notes: Vec<String>,
 }
 
 /// What `main` should do.
@@ -259,6 +265,16 @@ impl Config {
     }
 }
 
+/// An environment variable behind a flag, if set; one that is not UTF-8 is an error, never
+/// taken as unset (a `PSMONITOR_TOKEN_FILE` so written would start the server without a token).
+fn env_var(name: &str) -> Result<Option<String>, String> {
+    match std::env::var(name) {
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(v)) => Err(args::not_utf8(name, &v)),
+    }
+}
+
 /// Parses a flag value, or the environment variable behind it, within `range`.
 fn value<T>(
     args: &mut Args,
@@ -273,7 +289,7 @@ where
 {
     let raw = match args.string(flag)? {
         Some(v) => Some((v, flag.to_owned())),
-        None => std::env::var(env).ok().map(|v| (v, env.to_owned())),
+        None => env_var(env)?.map(|v| (v, env.to_owned())),
     };
     let Some((text, source)) = raw else {
         return Ok(default);
@@ -337,7 +353,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
 }
 
 fn read(args: Vec<OsString>) -> Result<Command, String> {
-    let (args, choices) = family_flags(args::split_equals(args))?;
+    let (args, choices) = family_flags(args::split_equals(args)?)?;
     let mut args = Args::new(args);
     if args.any(["-h", "--help"]) {
         return Ok(Command::Help);
@@ -460,9 +476,13 @@ fn read(args: Vec<OsString>) -> Result<Command, String> {
         3600,
         (0, 7 * 86_400),
     )?;
-    let env_level = ["PSMONITOR_LOG_LEVEL", "RUST_LOG"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().map(|v| (v, *k)));
+    let mut env_level = None;
+    for k in ["PSMONITOR_LOG_LEVEL", "RUST_LOG"] {
+        if let Some(v) = env_var(k)? {
+            env_level = Some((v, k));
+            break;
+        }
+    }
     let level_text = args.string("--log-level")?;
     let level_text = match (level_text, exporter.log_level) {
         (Some(_), Some(_)) => {
@@ -490,7 +510,7 @@ fn read(args: Vec<OsString>) -> Result<Command, String> {
     let save_every: Option<u64> = args.parsed("--test-save-every")?;
     let history_fill: Option<u64> = args.parsed("--test-history-fill")?;
     let wall_offset_file: Option<std::path::PathBuf> = args.parsed("--test-wall-offset-file")?;
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = choices.ignored_warning().into_iter().collect();
     let collection = collection(
         &mut args,
         &choices,
@@ -533,6 +553,7 @@ fn read(args: Vec<OsString>) -> Result<Command, String> {
         exporter_metrics: !exporter.disable_exporter_metrics,
         log_format: exporter.log_format,
         warnings,
+        notes: choices.no_ops,
     })))
 }
 
@@ -706,6 +727,42 @@ struct FamilyChoices {
     disable_defaults: bool,
     /// node_exporter's filter flags (`--collector.netdev.device-exclude REGEX`).
     filters: crate::collect::flags::Values,
+    /// Flags of collectors psmonitor lacks that would do something in node_exporter
+    /// (`--collector.systemd`, `--collector.systemd.unit-include`), by collector: ignored,
+    /// said in one warning.
+    ignored: Vec<(&'static str, String)>,
+    /// `--no-collector.NAME` of a collector psmonitor lacks (and `--no-` switches of its
+    /// flags): what psmonitor does anyway, said at debug level.
+    no_ops: Vec<String>,
+}
+
+impl FamilyChoices {
+    /// The one warning line for the flags of collectors psmonitor lacks, if any.
+    fn ignored_warning(&self) -> Option<String> {
+        if self.ignored.is_empty() {
+            return None;
+        }
+        let mut collectors: Vec<&str> = self.ignored.iter().map(|(c, _)| *c).collect();
+        crate::sort::sort(&mut collectors);
+        collectors.dedup();
+        let groups: Vec<String> = collectors
+            .iter()
+            .map(|c| {
+                let flags: Vec<&str> = self
+                    .ignored
+                    .iter()
+                    .filter(|(d, _)| d == c)
+                    .map(|(_, f)| f.as_str())
+                    .collect();
+                format!("{c} ({})", flags.join(" "))
+            })
+            .collect();
+        Some(format!(
+            "node_exporter collectors not provided by psmonitor, their flags ignored: {} \
+             (see docs/metrics.md)",
+            groups.join(", ")
+        ))
+    }
 }
 
 /// Each of these flags is read once, as kingpin reads them: `--collector.X` and
@@ -715,7 +772,7 @@ fn family_flags(words: Vec<Word>) -> Result<(Vec<Word>, FamilyChoices), String> 
     let mut choices = FamilyChoices::default();
     let mut rest = Vec::with_capacity(words.len());
     // Each flag met (`--collector.X`) and how it was written.
-    let mut seen: Vec<(String, &str)> = Vec::new();
+    let mut seen: Vec<(String, String)> = Vec::new();
     let mut i = 0;
     while i < words.len() {
         let word = &words[i];
@@ -731,31 +788,23 @@ fn family_flags(words: Vec<Word>) -> Result<(Vec<Word>, FamilyChoices), String> 
             continue;
         };
         let filter = crate::collect::flags::FLAGS.iter().find(|f| f.name == name);
+        if let Some(f) = crate::collect::absent::find(name).filter(|_| filter.is_none()) {
+            i = absent_flag(f, &words, i, (s, no), &mut seen, &mut choices)?;
+            continue;
+        }
         if filter.is_none() && name.contains('.') {
             // `--collector.textfile.directory` (repeatable), read with the other flags.
             rest.push(word.clone());
             continue;
         }
-        let key = ["--collector.", name].concat();
-        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
-            return Err(if *first == s {
-                args::given_twice(s, "", "")
-            } else {
-                format!("{key} given twice (as {first} and {s}): give it once")
-            });
-        }
-        seen.push((key, s));
+        once(&mut seen, name, s)?;
         if let Some(f) = filter.filter(|f| !f.switch()) {
             if no {
                 return Err(format!(
                     "unknown flag {s}: --collector.{name} takes a value and has no --no- form"
                 ));
             }
-            let value = words
-                .get(i)
-                .filter(|v| v.glued || !v.text.to_string_lossy().starts_with("--"))
-                .and_then(|v| v.text.to_str())
-                .ok_or_else(|| format!("{s} needs a value (see --help)"))?;
+            let value = flag_value(&words, i, s)?;
             i += 1;
             choices.filters.take(f.name, value)?;
             continue;
@@ -776,15 +825,18 @@ fn family_flags(words: Vec<Word>) -> Result<(Vec<Word>, FamilyChoices), String> 
             choices.disable_defaults = !no;
             continue;
         }
+        if crate::collect::absent::lacks(name) {
+            if no {
+                choices.no_ops.push(format!(
+                    "{s}: psmonitor has no {name} collector, so it is off anyway"
+                ));
+            } else {
+                choices.ignored.push((lacking(name), s.to_owned()));
+            }
+            continue;
+        }
         let Some(r) = crate::collect::families::find(name) else {
-            return Err(format!(
-                "unknown collector '{name}' in {s} (known: {})",
-                crate::collect::families::ALL
-                    .iter()
-                    .map(|r| r.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            return Err(unknown_collector(name, s));
         };
         if no {
             choices.off.push(r.name);
@@ -793,6 +845,133 @@ fn family_flags(words: Vec<Word>) -> Result<(Vec<Word>, FamilyChoices), String> 
         }
     }
     Ok((rest, choices))
+}
+
+/// The value of the flag `flag` at `words[at - 1]`: the next word, unless there is none or it
+/// is another flag (kingpin: "expected argument for flag"); `--flag=--x` is the value `--x`.
+fn flag_value<'w>(words: &'w [Word], at: usize, flag: &str) -> Result<&'w str, String> {
+    match words.get(at) {
+        Some(v) if v.glued || !v.text.to_string_lossy().starts_with("--") => {
+            Ok(v.text.to_str().unwrap_or_default())
+        }
+        Some(v) => Err(format!(
+            "{flag} needs a value (see --help), not the flag {}",
+            v.text.to_string_lossy()
+        )),
+        None => Err(format!("{flag} needs a value (see --help)")),
+    }
+}
+
+/// `--collector.NAME` and `--no-collector.NAME` are one flag, read once, as kingpin reads it:
+/// `seen` holds each met and how it was written (`s`).
+fn once(seen: &mut Vec<(String, String)>, name: &str, s: &str) -> Result<(), String> {
+    let key = ["--collector.", name].concat();
+    if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+        return Err(if first == s {
+            args::given_twice(s, "", "")
+        } else {
+            format!("{key} given twice (as {first} and {s}): give it once")
+        });
+    }
+    seen.push((key, s.to_owned()));
+    Ok(())
+}
+
+/// The `&'static` name of a collector psmonitor lacks.
+fn lacking(name: &str) -> &'static str {
+    let at = crate::collect::absent::COLLECTORS
+        .iter()
+        .position(|c| *c == name);
+    at.map_or("", |at| crate::collect::absent::COLLECTORS[at])
+}
+
+/// A flag of a collector psmonitor lacks (`--collector.systemd.unit-include=x`), at
+/// `words[at - 1]`, written `s` (`no`: its `--no-` form): read as node_exporter reads it, and
+/// noted as ignored. Returns where the next flag starts.
+fn absent_flag(
+    f: &'static crate::collect::absent::Flag,
+    words: &[Word],
+    at: usize,
+    (s, no): (&str, bool),
+    seen: &mut Vec<(String, String)>,
+    choices: &mut FamilyChoices,
+) -> Result<usize, String> {
+    use crate::collect::absent::Takes;
+    if f.takes != Takes::Values {
+        once(seen, f.name, s)?;
+    }
+    if f.takes == Takes::Switch {
+        if let Some(v) = args::glued_value(words, at - 1) {
+            return Err(args::takes_no_value(s, &v));
+        }
+        if no {
+            choices
+                .no_ops
+                .push(format!("{s}: psmonitor has no {} collector", f.collector));
+        } else {
+            choices.ignored.push((f.collector, s.to_owned()));
+        }
+        return Ok(at);
+    }
+    if no {
+        return Err(format!(
+            "unknown flag {s}: --collector.{} takes a value and has no --no- form",
+            f.name
+        ));
+    }
+    let value = flag_value(words, at, s)?;
+    choices.ignored.push((f.collector, format!("{s}={value}")));
+    Ok(at + 1)
+}
+
+/// The one line for `--collector.NAME` (written `s`) when no node_exporter collector is named
+/// `name`: the nearest name if a letter or two away (`cpuu`), else psmonitor's collectors.
+fn unknown_collector(name: &str, s: &str) -> String {
+    let known = crate::collect::families::ALL
+        .iter()
+        .map(|r| r.name)
+        .chain(crate::collect::absent::COLLECTORS.iter().copied());
+    let near = known
+        .map(|k| (edits(name, k), k))
+        .filter(|(d, k)| *d <= 2 && *d < k.len())
+        .min_by_key(|(d, _)| *d);
+    let off = if s.starts_with("--no-") {
+        "--no-"
+    } else {
+        "--"
+    };
+    match near {
+        Some((_, k)) => format!(
+            "unknown collector '{name}' in {s}: did you mean {off}collector.{k}? (see --help)"
+        ),
+        None => format!(
+            "unknown collector '{name}' in {s} (psmonitor's: {}; node_exporter's others are \
+             taken and ignored, see docs/metrics.md)",
+            crate::collect::families::ALL
+                .iter()
+                .map(|r| r.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Levenshtein distance of two short names, in characters.
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diag + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// `--path.procfs`, `--path.sysfs`, `--path.rootfs` (env `PSMONITOR_PATH_PROCFS` ...), the
@@ -1095,10 +1274,7 @@ fn token(args: &mut Args) -> Result<(Option<Token>, Option<std::path::PathBuf>),
     let file = args.string("--token-file")?;
     let (file, source) = match file {
         Some(f) => (Some(f), "--token-file"),
-        None => (
-            std::env::var("PSMONITOR_TOKEN_FILE").ok(),
-            "PSMONITOR_TOKEN_FILE",
-        ),
+        None => (env_var("PSMONITOR_TOKEN_FILE")?, "PSMONITOR_TOKEN_FILE"),
     };
     if let Some(path) = file {
         let token = read_token(path.as_ref(), source)?;
@@ -1393,6 +1569,20 @@ mod tests {
             (&["--no-collector.netdev.device-exclude"], "has no --no- form"),
             (&["--collector.netdev.device-exclude", "--collector.zfs"], "--collector.netdev.device-exclude needs a value"),
             (&["--log.level", "--port", "1"], "--log.level needs a value (see --help), not the flag --port"),
+            // A value flag does not swallow the next flag, whoever's flag it is.
+            (&["--collector.netdev.device-exclude", "--no-collector.wifi"], "--collector.netdev.device-exclude needs a value (see --help), not the flag --no-collector.wifi"),
+            (&["--collector.systemd.unit-include", "--port", "0"], "--collector.systemd.unit-include needs a value (see --help), not the flag --port"),
+            (&["--collector.ntp.server"], "--collector.ntp.server needs a value"),
+            // Collectors psmonitor lacks: their flags read as node_exporter reads them.
+            (&["--no-collector.systemd.unit-include"], "has no --no- form"),
+            (&["--collector.systemd.private=true"], "--collector.systemd.private takes no value"),
+            (&["--collector.systemd", "--no-collector.systemd"], "--collector.systemd given twice (as --collector.systemd and --no-collector.systemd)"),
+            (&["--collector.systemd.unit-include=a", "--collector.systemd.unit-include=b"], "--collector.systemd.unit-include given twice"),
+            (&["--collector.wifi=true"], "--collector.wifi takes no value"),
+            // No node_exporter collector at all: a typo, with the name meant if it is near.
+            (&["--collector.cpuu"], "unknown collector 'cpuu' in --collector.cpuu: did you mean --collector.cpu?"),
+            (&["--no-collector.systemdd"], "did you mean --no-collector.systemd?"),
+            (&["--collector.blah"], "unknown collector 'blah' in --collector.blah (psmonitor's: arp,"),
             // Ports: decimal digits, 0 to 65535; hosts: IP addresses or localhost.
             (&["--web.listen-address", ":+80"], "the port '+80' is not a number"),
             (&["--web.listen-address", " :0"], "' ' is not an IP address"),
@@ -1458,6 +1648,65 @@ mod tests {
         assert_eq!(c.collection.settings.textfile_directories.len(), 2);
         assert!(c.collection.families.contains(&"zfs"));
         assert!(!c.collection.settings.flags.switch_or("arp.netlink", true));
+    }
+
+    /// A node_exporter unit's flags for collectors psmonitor lacks start it: `--no-collector.X`
+    /// is a debug note, `--collector.X` and the collector's flags one warning; a value flag
+    /// takes its value (the next word), a switch none, a repeatable one repeats.
+    #[test]
+    fn collectors_psmonitor_lacks_are_ignored() {
+        let line = [
+            "--web.listen-address=:0",
+            "--no-collector.wifi",
+            "--collector.systemd",
+            "--collector.systemd.unit-include=x",
+            "--collector.systemd.unit-exclude",
+            "y",
+            "--collector.systemd.enable-task-metrics",
+            "--collector.perf.tracepoint",
+            "a:b",
+            "--collector.perf.tracepoint=c:d",
+            "--no-collector.interrupts.include-zeros",
+            "--collector.qdisk.device-include=eth0",
+            "--collector.zfs",
+        ];
+        let Ok(super::Command::Serve(c)) = super::parse(line.iter().map(Into::into).collect())
+        else {
+            panic!("{line:?} refused");
+        };
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        let w = &c.warnings[0];
+        for said in [
+            "not provided by psmonitor",
+            "perf (--collector.perf.tracepoint=a:b --collector.perf.tracepoint=c:d)",
+            "qdisc (--collector.qdisk.device-include=eth0)",
+            "systemd (--collector.systemd --collector.systemd.unit-include=x --collector.systemd.unit-exclude=y --collector.systemd.enable-task-metrics)",
+        ] {
+            assert!(w.contains(said), "{said}: {w}");
+        }
+        assert!(!w.contains("wifi") && !w.contains("interrupts"), "{w}");
+        assert_eq!(c.notes.len(), 2, "{:?}", c.notes);
+        assert!(
+            c.notes[0].starts_with("--no-collector.wifi: "),
+            "{:?}",
+            c.notes
+        );
+        assert!(c.collection.families.contains(&"zfs"));
+        assert!(!c.collection.families.contains(&"systemd"));
+        // Nothing said when nothing is ignored.
+        let Ok(super::Command::Serve(c)) = super::parse(vec!["--port=0".into()]) else {
+            panic!()
+        };
+        assert!(c.warnings.is_empty() && c.notes.is_empty());
+        // Every flag of those collectors is taken in its node_exporter form.
+        for f in crate::collect::absent::FLAGS {
+            let flag = format!("--collector.{}", f.name);
+            let words: Vec<std::ffi::OsString> = match f.takes {
+                crate::collect::absent::Takes::Switch => vec![flag.clone().into()],
+                _ => vec![flag.clone().into(), "v".into()],
+            };
+            assert!(super::parse(words).is_ok(), "{flag}");
+        }
     }
 
     /// `\n`, `\t` and `\u{..}` in a test's words, so the table above stays printable.

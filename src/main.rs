@@ -70,6 +70,9 @@ fn main() -> ExitCode {
     for w in &config.warnings {
         log::warn!("{w}");
     }
+    for n in &config.notes {
+        log::debug!("{n}");
+    }
     match server::run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {

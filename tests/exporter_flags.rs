@@ -102,6 +102,18 @@ fn command_line_mistakes_are_one_line() {
             "--no-collector.arp.netlink takes no value",
         ),
         (
+            &["--collector.netdev.device-exclude", "--no-collector.wifi"],
+            "--collector.netdev.device-exclude needs a value (see --help), not the flag --no-collector.wifi",
+        ),
+        (
+            &["--collector.systemd.unit-include", "--port", "0"],
+            "--collector.systemd.unit-include needs a value (see --help), not the flag --port",
+        ),
+        (
+            &["--collector.cpuu"],
+            "unknown collector 'cpuu' in --collector.cpuu: did you mean --collector.cpu?",
+        ),
+        (
             &["--web.listen-address", ":+80"],
             "is not a number 0 to 65535",
         ),
@@ -151,4 +163,77 @@ fn web_listen_address_is_where_it_listens() {
         .start();
     assert_eq!(s.addr.port(), port);
     assert!(metrics(&s, "/metrics").contains("node_load1 "));
+}
+
+/// A node_exporter unit's command line naming collectors psmonitor lacks starts it and serves
+/// /metrics: `--no-collector.wifi` says nothing, `--collector.systemd` and its flags are one
+/// warning line, said once.
+#[test]
+fn collectors_psmonitor_lacks_do_not_stop_the_start() {
+    let port = common::free_port();
+    let s = Server::builder()
+        .web_listen_address(&format!("127.0.0.1:{port}"))
+        .args(&[
+            "--no-collector.wifi",
+            "--collector.systemd",
+            "--collector.systemd.unit-include=x",
+            "--collector.systemd.enable-restarts-metrics",
+            "--collector.ntp.server",
+            "127.0.0.1",
+            "--collector.sysctl.include=vm.swappiness",
+            "--collector.sysctl.include=kernel.pid_max",
+        ])
+        .start();
+    let text = metrics(&s, "/metrics");
+    assert!(text.contains("node_load1 "), "{text}");
+    assert!(!text.contains("node_systemd_"), "{text}");
+    let log = s.log();
+    let warned: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("not provided by psmonitor"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{log}");
+    for said in [
+        "WARN ",
+        "ntp (--collector.ntp.server=127.0.0.1)",
+        "sysctl (--collector.sysctl.include=vm.swappiness --collector.sysctl.include=kernel.pid_max)",
+        "systemd (--collector.systemd --collector.systemd.unit-include=x --collector.systemd.enable-restarts-metrics)",
+    ] {
+        assert!(warned[0].contains(said), "{said}: {}", warned[0]);
+    }
+    assert!(!log.contains("wifi"), "{log}");
+}
+
+/// A word that is not UTF-8 stops the start in one line, exit 2, wherever it stands: first
+/// (once taken for a subcommand and dropped: the server started without its token), after
+/// other flags, as a separate value, or in the environment variable behind a flag.
+#[test]
+fn words_that_are_not_utf8_are_refused() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let raw = |b: &[u8]| OsString::from_vec(b.to_vec());
+    let none: &[(&str, OsString)] = &[];
+    for (args, env) in [
+        (
+            vec![raw(b"--token-file=/x\xff"), "--port".into(), "0".into()],
+            none,
+        ),
+        (
+            vec!["--port".into(), "0".into(), raw(b"--path.procfs=/proc\xff")],
+            none,
+        ),
+        (vec!["--token-file".into(), raw(b"/x\xff")], none),
+        (
+            vec!["--port".into(), "0".into()],
+            &[("PSMONITOR_TOKEN_FILE", raw(b"/x\xff"))][..],
+        ),
+    ] {
+        // A stray word last: without the check, a mistake too (not a server left running).
+        let args = [&args[..], &["stray".into()]].concat();
+        let out = common::run_cli_os(&args, env);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains("\\xff' is not valid UTF-8"), "{args:?}: {err}");
+    }
 }

@@ -10,7 +10,8 @@
 //! - **the metric families** (`/metrics`, node_exporter's collectors): [`family`] (the trait and
 //!   the fixture-tree test helpers), [`families`] (the registry) and one `collect/<family>.rs`
 //!   each (`meminfo`, `pressure`, `diskstats`, `netdev`, `netclass`, `hwmon`, ...), rendered
-//!   with `src/exposition.rs`.
+//!   with `src/exposition.rs`; [`absent`] names node_exporter's collectors psmonitor lacks, whose
+//!   flags are taken and ignored.
 //!
 //! A file that more than one view reads (`/proc/stat`, `/proc/meminfo`, ...) is parsed once a
 //! tick by its module in `src/read/` into a typed reading, and each view projects that; a
@@ -27,6 +28,7 @@
 //! tick in `read::ifaddrs`. Kernel calls that are no file and that one view makes (`uname`,
 //! `adjtimex`, `sysconf`) stay with their views.
 
+pub mod absent;
 pub mod arp;
 pub mod bcache;
 pub mod bcachefs;

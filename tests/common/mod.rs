@@ -69,9 +69,14 @@ fn psmonitor_command(bin: &OsStr) -> Command {
 /// `--version`, `snapshot`, a mistake in the arguments), and returns its status and output.
 /// A server is started with [`Server::builder`].
 pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> Output {
+    run_cli_os(args, env)
+}
+
+/// [`run_cli`] with words and environment values that need not be UTF-8.
+pub fn run_cli_os<A: AsRef<OsStr>, V: AsRef<OsStr>>(args: &[A], env: &[(&str, V)]) -> Output {
     psmonitor_command(default_bin().as_ref())
         .args(args)
-        .envs(env.iter().copied())
+        .envs(env.iter().map(|(k, v)| (k, v.as_ref())))
         .output()
         .expect("run psmonitor")
 }
