@@ -1650,6 +1650,62 @@ mod tests {
         assert!(!c.collection.settings.flags.switch_or("arp.netlink", true));
     }
 
+    /// No flag that takes a value takes the next flag as it (`--log.level --stray`: kingpin's
+    /// "expected argument for flag"), whoever's flag it is; glued (`--x=--stray`) it is a value.
+    #[test]
+    fn value_flags_do_not_swallow_the_next_flag() {
+        let mut flags: Vec<String> = [
+            "--address",
+            "--port",
+            "--interval",
+            "--threads",
+            "--max-clients",
+            "--max-connections",
+            "--max-connections-per-peer",
+            "--max-clients-per-peer",
+            "--max-pending-per-peer",
+            "--request-timeout",
+            "--history",
+            "--state-dir",
+            "--fleet",
+            "--token-file",
+            "--allowed-hosts",
+            "--web.config.file",
+            "--web.cors-origin",
+            "--log-level",
+            "--path.procfs",
+            "--path.sysfs",
+            "--path.rootfs",
+            "--path.udev.data",
+            "--collector.textfile.directory",
+            "--web.listen-address",
+            "--web.telemetry-path",
+            "--web.max-requests",
+            "--runtime.gomaxprocs",
+            "--log.level",
+            "--log.format",
+        ]
+        .map(String::from)
+        .to_vec();
+        let filters = crate::collect::flags::FLAGS.iter().filter(|f| !f.switch());
+        flags.extend(filters.map(|f| format!("--collector.{}", f.name)));
+        let absent = crate::collect::absent::FLAGS.iter();
+        let absent = absent.filter(|f| f.takes != crate::collect::absent::Takes::Switch);
+        flags.extend(absent.map(|f| format!("--collector.{}", f.name)));
+        for flag in &flags {
+            let Err(err) = super::parse(vec![flag.into(), "--stray".into()]) else {
+                panic!("{flag} --stray accepted");
+            };
+            assert!(
+                err.starts_with(&format!("{flag} needs a value"))
+                    && err.ends_with("not the flag --stray"),
+                "{flag}: {err}"
+            );
+        }
+        let glued = super::parse(vec!["--collector.systemd.unit-include=--stray".into()]);
+        assert!(glued.is_ok());
+    }
+
     /// A node_exporter unit's flags for collectors psmonitor lacks start it: `--no-collector.X`
     /// is a debug note, `--collector.X` and the collector's flags one warning; a value flag
     /// takes its value (the next word), a switch none, a repeatable one repeats.
