@@ -351,8 +351,9 @@ impl HalfHeads {
         (s, Vec::new())
     }
 
-    /// Reopens every connection the server has ended; counts those closed without a word
-    /// (shed for a newcomer) in `shed` and those answered 503 (the table full) in `refused`.
+    /// Reopens every connection the server has ended; counts those shed for a newcomer (closed
+    /// without a word, or since told so with a 503 that says "shed") in `shed` and those
+    /// refused with a 503 (the table full) in `refused`.
     fn poll(&mut self, addr: SocketAddr, shed: &AtomicUsize, refused: &AtomicUsize) {
         use std::io::Read;
         for conn in &mut self.conns {
@@ -368,7 +369,7 @@ impl HalfHeads {
             if !ended {
                 continue;
             }
-            if conn.1.is_empty() {
+            if conn.1.is_empty() || show(&conn.1).contains("shed") {
                 shed.fetch_add(1, Ordering::Relaxed);
             } else {
                 refused.fetch_add(1, Ordering::Relaxed);
@@ -442,4 +443,180 @@ fn half_heads_spread_over_many_peers_leave_other_peers_served() {
         "no attacker connection was shed"
     );
     w.check("half-heads from many peers");
+}
+
+/// `attackers` threads hammering with one half-head from each of `peers` addresses
+/// (127.0.1.1 on), each reopened when the server ends it; stops when `stop` is set.
+fn half_heads_from_many(
+    addr: SocketAddr,
+    peers: usize,
+    stop: &Arc<AtomicBool>,
+    shed: &Arc<AtomicUsize>,
+    refused: &Arc<AtomicUsize>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    const THREADS: usize = 4;
+    (0..THREADS)
+        .map(|t| {
+            let (stop, shed, refused) = (stop.clone(), shed.clone(), refused.clone());
+            std::thread::spawn(move || {
+                let mut mine: Vec<HalfHeads> = (0..peers)
+                    .filter(|i| i % THREADS == t)
+                    .map(|i| {
+                        let from = format!("127.0.{}.{}", 1 + i / 250, 1 + i % 250);
+                        let conns = vec![HalfHeads::open(&from, addr)];
+                        HalfHeads { from, conns }
+                    })
+                    .collect();
+                while !stop.load(Ordering::Relaxed) {
+                    for peer in &mut mine {
+                        peer.poll(addr, &shed, &refused);
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            })
+        })
+        .collect()
+}
+
+/// `GET path` from 127.0.0.1, its head sent in two writes `gap` apart if given (a client a
+/// round trip away, or one that writes its head line by line); a 503 is retried as it says
+/// (`Retry-After: 1`), twice at most. The status, or why there was none.
+fn get_as_told(addr: SocketAddr, path: &str, gap: Option<Duration>) -> Option<u16> {
+    for _ in 0..3 {
+        let mut s = connect_from("127.0.0.1", addr);
+        s.set_nodelay(true).unwrap();
+        let head = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n");
+        s.write_all(head.as_bytes()).ok()?;
+        if let Some(gap) = gap {
+            std::thread::sleep(gap);
+        }
+        let _ = s.write_all(b"Connection: close\r\n\r\n");
+        let (raw, _) = read_until_closed(&mut s, GUARD);
+        let status = responses(&raw).first().map(|r| r.status);
+        if status != Some(503) {
+            return status;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    Some(503)
+}
+
+/// 200 addresses (more than the 64 slots), each holding one half-sent head and reopening it
+/// as soon as it is shed: a newcomer from an address holding none took the place of the
+/// youngest heads too, so a request whose head came in two writes was always cut between them
+/// (0 of 20 served). Now a connection is taken by the fair-share rule only after a quarter of
+/// a second in its phase, a peer's last one only by a peer not itself refused or shed lately
+/// (the attackers, who are, cannot take the heads back as soon as they age), and a connection
+/// cut while sending its request is told so with a 503. Every request is served; one that
+/// came when no head was old enough is refused with a 503 and retried as told.
+#[test]
+fn a_head_in_two_writes_is_served_under_half_heads_from_more_addresses_than_slots() {
+    const PEERS: usize = 200;
+    const REQUESTS: usize = 20;
+    let w = watched(&["--request-timeout", "30000"]);
+    let addr = w.addr();
+    let stop = Arc::new(AtomicBool::new(false));
+    let shed = Arc::new(AtomicUsize::new(0));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let attackers = half_heads_from_many(addr, PEERS, &stop, &shed, &refused);
+    // The event: the table is full of half-heads (the attackers beyond it were refused or shed
+    // each other).
+    assert!(
+        super::common::wait_until(60, || refused.load(Ordering::Relaxed)
+            + shed.load(Ordering::Relaxed)
+            >= PEERS - 64),
+        "the attackers filled the table ({} refused, {} shed)",
+        refused.load(Ordering::Relaxed),
+        shed.load(Ordering::Relaxed)
+    );
+    let statuses: Vec<Option<u16>> = (0..REQUESTS)
+        .map(|_| get_as_told(addr, "/health", Some(Duration::from_millis(200))))
+        .collect();
+    stop.store(true, Ordering::Relaxed);
+    for a in attackers {
+        a.join().expect("an attacker thread");
+    }
+    let served = statuses.iter().filter(|s| **s == Some(200)).count();
+    assert_eq!(
+        served, REQUESTS,
+        "heads in two writes from 127.0.0.1 served while {PEERS} peers hold a half-head each: \
+         {statuses:?}"
+    );
+    w.check("half-heads from more addresses than slots");
+}
+
+/// 5 addresses, 14 connections each (under the per-peer cap of 16), each pipelining 60
+/// `GET /metrics` with a 1 KiB receive buffer and reading nothing, reopened when the server
+/// ends them: every connection sat in a blocked write, which was shed only once slow, and the
+/// fair-share rule skipped writes, so scrapes from anyone else got a 503 (1 of 20 served).
+/// Now the fair-share rule takes a write a quarter of a second old from the peer holding the
+/// most; a scrape that comes while every write is younger is refused with a 503 and retried
+/// as told (`Retry-After: 1`), and is then served. Connections count as young for ten minutes here (`--test-slow-after`), so only that
+/// rule can let the scrapes in.
+#[test]
+fn pipelining_non_readers_on_five_peers_leave_scrapes_served() {
+    const PEERS: usize = 5;
+    const PER_PEER: usize = 14;
+    const SCRAPES: usize = 20;
+    let w = watched(&["--request-timeout", "120000", "--test-slow-after", "600000"]);
+    let addr = w.addr();
+    let stop = Arc::new(AtomicBool::new(false));
+    let ended = Arc::new(AtomicUsize::new(0));
+    let open = move |from: &str| {
+        let mut s = super::common::connect_with(addr, Some(from), Some(1024));
+        s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+        let _ = s.write_all(&b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n".repeat(60));
+        s
+    };
+    let attackers: Vec<_> = (0..PEERS)
+        .map(|i| {
+            let from = format!("127.0.0.{}", i + 2);
+            let (stop, ended) = (stop.clone(), ended.clone());
+            std::thread::spawn(move || {
+                use std::os::fd::AsRawFd;
+                let mut conns: Vec<TcpStream> = (0..PER_PEER).map(|_| open(&from)).collect();
+                while !stop.load(Ordering::Relaxed) {
+                    for c in &mut conns {
+                        // Ended by the server (refused, shed or timed out), without reading
+                        // the answers waiting in it.
+                        let mut p = libc::pollfd {
+                            fd: c.as_raw_fd(),
+                            events: libc::POLLRDHUP,
+                            revents: 0,
+                        };
+                        // SAFETY: one pollfd, on a socket this thread owns.
+                        let n = unsafe { libc::poll(&mut p, 1, 0) };
+                        if n == 1
+                            && p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
+                        {
+                            ended.fetch_add(1, Ordering::Relaxed);
+                            *c = open(&from);
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })
+        })
+        .collect();
+    // The event: 70 connections do not fit in 64, so some were ended; the table is full.
+    assert!(
+        super::common::wait_until(60, || ended.load(Ordering::Relaxed)
+            >= PEERS * PER_PEER - 64),
+        "the attackers filled the table ({} ended)",
+        ended.load(Ordering::Relaxed)
+    );
+    let statuses: Vec<Option<u16>> = (0..SCRAPES)
+        .map(|_| get_as_told(addr, "/metrics", None))
+        .collect();
+    stop.store(true, Ordering::Relaxed);
+    for a in attackers {
+        a.join().expect("an attacker thread");
+    }
+    let served = statuses.iter().filter(|s| **s == Some(200)).count();
+    assert_eq!(
+        served, SCRAPES,
+        "scrapes from 127.0.0.1 served while {PEERS} peers hold {PER_PEER} never-read \
+         pipelines each: {statuses:?}"
+    );
+    w.check("never-reading pipeliners from five peers");
 }

@@ -224,7 +224,14 @@ impl ClientConnection {
             http1::set_host(&mut headers, authority);
         }
         let framing = http1::framing(&version, &headers).map_err(ReadError::Refused)?;
-        let _ = self.slot.set(Phase::Body);
+        // PATCH: a connection shed meanwhile (its socket is shut down) ends here: its
+        // request is not handed on.
+        if !self.slot.set(Phase::Body) {
+            return Err(ReadError::ReadIoError(IoError::new(
+                ErrorKind::ConnectionAborted,
+                "shed for a newcomer",
+            )));
+        }
 
         // PATCH: the body gets a fresh deadline; an upgraded socket gets none (its new
         // owner sets its own timeouts). Only a bodiless HTTP/1.1 GET that names the protocol
@@ -291,7 +298,14 @@ impl ClientConnection {
                 request::RequestCreationError::ExpectationFailed => ReadError::ExpectationFailed,
             }
         })?;
-        let _ = self.slot.set(Phase::Handling);
+        // PATCH: a connection shed meanwhile (its socket is shut down) ends here: its
+        // request is not handed on.
+        if !self.slot.set(Phase::Handling) {
+            return Err(ReadError::ReadIoError(IoError::new(
+                ErrorKind::ConnectionAborted,
+                "shed for a newcomer",
+            )));
+        }
 
         // return the request
         Ok(request)

@@ -531,11 +531,22 @@ fn accept_loop(
     // a tasks pool is used to dispatch the connections into threads
     // PATCH: one thread per admitted connection at most.
     let tasks_pool = util::TaskPool::new(limits.max_connections);
-    let table = Arc::new(util::ConnTable::new(
-        limits.max_connections,
-        limits.max_connections_per_peer,
-        limits.slow_after,
-    ));
+    let table = Arc::new(
+        util::ConnTable::new(
+            limits.max_connections,
+            limits.max_connections_per_peer,
+            limits.slow_after,
+        )
+        // A connection shed while sending its request is told to try again (plain text only:
+        // on a TLS connection these bytes would break the session).
+        .with_shed_note(limits.tls.is_none().then(|| {
+            refusal_bytes(
+                &limits,
+                503,
+                "connection shed for another client (too many connections), try again",
+            )
+        })),
+    );
     // Refused connections waiting to be closed, and when an accept error was last logged.
     let mut refused: VecDeque<(Instant, Connection)> = VecDeque::new();
     let mut last_error_log: Option<Instant> = None;

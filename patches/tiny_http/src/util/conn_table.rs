@@ -11,8 +11,10 @@
 //! cap) and reopening them when shed kept all 64 slots young, and a scrape from anyone else
 //! got a 503. So the table is also shared fairly between peers (as a fair queue shares a link,
 //! max-min): a newcomer whose peer holds fewer connections than another peer takes the place
-//! of one of that peer's connections part-way through its request, however young. See
-//! `ConnTable::admit`.
+//! of one of that peer's connections part-way through its request or writing an answer, once
+//! it has been so for a quarter of a second (a request in flight for a round trip is not cut),
+//! and never a peer's last one. A connection shed while sending its request is told so with a
+//! `503`. See `ConnTable::admit`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Shutdown, SocketAddr};
@@ -56,6 +58,24 @@ impl Phase {
 /// An idle connection younger than this is not shed: it may be a new one whose request is on
 /// its way.
 const IDLE_GRACE: Duration = Duration::from_millis(100);
+
+/// A connection in its phase for less than this is not taken by the fair-share rule
+/// (`fair_victim`): a request a round trip or two in flight (a head sent in two writes, a body
+/// sent after the head) completes. Well below `Limits::slow_after` (a second), so half-sent
+/// heads spread over several addresses still give way long before they are slow.
+const FAIR_MIN_AGE: Duration = Duration::from_millis(250);
+
+/// A peer refused, or one of whose connections was shed part-way through a request, less than
+/// this ago does not take another peer's last connection (`fair_victim`): with more addresses
+/// than slots, each holding one half-sent head and reopening it at once, the attackers'
+/// newcomers would otherwise take every head as soon as it is `FAIR_MIN_AGE` old, and a
+/// legitimate newcomer would find none. Shorter than the `Retry-After: 1` of a refusal, so a
+/// client that waits as told is not held back.
+const RECENT: Duration = Duration::from_millis(500);
+
+/// At most this many peers are remembered as recently refused or shed (older entries are
+/// dropped first; past it, a peer is not remembered).
+const RECENT_MAX: usize = 4096;
 
 /// Who a connection belongs to, for the per-peer cap: an IPv4 address, or the /64 of an IPv6
 /// one (a single host usually has a whole /64 to pick addresses from).
@@ -134,8 +154,10 @@ impl Slot {
     }
 
     /// Takes the slot from `from` to `Shed` and shuts the socket down; false if the connection
-    /// moved on first.
-    fn try_shed(&self, from: Phase) -> bool {
+    /// moved on first. A connection shed part-way through sending its request (in a head or a
+    /// body) is first sent `note` (a `503` with `Connection: close`), best effort and without
+    /// blocking: its request was never processed, so its client may retry at once.
+    fn try_shed(&self, from: Phase, note: Option<&[u8]>) -> bool {
         let swapped = self
             .phase
             .compare_exchange(
@@ -146,9 +168,31 @@ impl Slot {
             )
             .is_ok();
         if swapped {
+            if let Some(note) = note.filter(|_| matches!(from, Phase::Head | Phase::Body)) {
+                self.send_now(note);
+            }
             self.shed();
         }
         swapped
+    }
+
+    /// Writes `bytes` if the socket's buffer has room for them now (never blocks, no SIGPIPE).
+    #[allow(unsafe_code)]
+    fn send_now(&self, bytes: &[u8]) {
+        use std::os::unix::io::AsRawFd;
+        let Some(tcp) = self.socket.as_ref().and_then(|s| s.tcp()) else {
+            return;
+        };
+        // SAFETY: send reads `bytes.len()` bytes from a live slice; the descriptor is our
+        // socket (the slot holds it open).
+        let _ = unsafe {
+            libc::send(
+                tcp.as_raw_fd(),
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
     }
 
     fn age(&self, now_ms: u64) -> u64 {
@@ -181,6 +225,10 @@ pub struct ConnTable {
     /// A connection that has been in `Head`, `Body` or `Writing` this long may be shed for a
     /// newcomer (`Limits::slow_after`).
     slow_after: Duration,
+    /// What a connection shed part-way through sending its request is told (`with_shed_note`).
+    shed_note: Option<Vec<u8>>,
+    /// When each peer was last refused, or had a connection shed part-way (see `RECENT`).
+    recent: Mutex<HashMap<PeerKey, u64>>,
 }
 
 /// A connection's place in the table; dropping it leaves.
@@ -205,6 +253,38 @@ impl ConnTable {
             max: max.max(1),
             max_per_peer: max_per_peer.max(1),
             slow_after,
+            shed_note: None,
+            recent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Remembers that `peer` was refused or shed at `now` (milliseconds since the epoch).
+    fn note_recent(&self, peer: Option<PeerKey>, now: u64) {
+        let Some(peer) = peer else { return };
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let window = RECENT.as_millis() as u64;
+        if recent.len() >= RECENT_MAX && !recent.contains_key(&peer) {
+            recent.retain(|_, at| now.saturating_sub(*at) < window);
+            if recent.len() >= RECENT_MAX {
+                return;
+            }
+        }
+        recent.insert(peer, now);
+    }
+
+    /// Whether `peer` was refused or shed less than `RECENT` ago.
+    fn is_recent(&self, peer: Option<PeerKey>, now: u64) -> bool {
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        peer.and_then(|p| recent.get(&p))
+            .is_some_and(|at| now.saturating_sub(*at) < RECENT.as_millis() as u64)
+    }
+
+    /// Sets the bytes (a whole `503` answer with `Connection: close`) written to a connection
+    /// shed while it was sending its request; `None` (plain TCP only: not for TLS) sends none.
+    pub fn with_shed_note(self, note: Option<Vec<u8>>) -> ConnTable {
+        ConnTable {
+            shed_note: note,
+            ..self
         }
     }
 
@@ -221,12 +301,12 @@ impl ConnTable {
     /// Admits a new connection, shedding another if the caps require it.
     ///
     /// A full table sheds, in this order: the longest-idle keep-alive connection; else, for a
-    /// newcomer from a peer holding fewer than its fair share, a connection part-way through
-    /// its request (in a head or a body) of the peer holding the most, however young
-    /// (`fair_victim`); else the slowest connection (in a head, a body or a write for over
-    /// `slow_after`), from the peer holding the most first. A connection in a handler is never
-    /// shed, and a young one writing an answer is not either (the work is done; it is shed
-    /// once slow).
+    /// newcomer from a peer holding fewer by two than another, a connection of the peer
+    /// holding the most that has been sending its request (a head or a body) or writing an
+    /// answer for `FAIR_MIN_AGE` (`fair_victim`); else the slowest connection (in a head, a
+    /// body or a write for over `slow_after`), from the peer holding the most first. A
+    /// connection in a handler is never shed; neither is a peer's last connection, nor one
+    /// younger than `FAIR_MIN_AGE`, unless it is slow.
     pub fn admit(
         self: &Arc<Self>,
         peer: Option<SocketAddr>,
@@ -246,25 +326,34 @@ impl ConnTable {
             // Over its own cap a peer can only trade its own idle connection for a new one.
             let own_idle =
                 |s: &Slot, phase| (s.peer == key && idle(s, phase)).then(|| (0, s.age(now)));
-            if !shed_one(&mut slots, own_idle) {
+            if shed_one(&mut slots, own_idle, None).is_none() {
+                self.note_recent(key, now);
                 return Err(Full::Peer);
             }
         } else if slots.len() >= self.max {
             let held = peer_counts(&slots);
             let held = |s: &Slot| s.peer.and_then(|p| held.get(&p).copied()).unwrap_or(1);
             let idlest = |s: &Slot, phase| idle(s, phase).then(|| (0, s.age(now)));
+            let fresh = !self.is_recent(key, now);
             let fair = |s: &Slot, phase| {
-                (key.is_some() && fair_victim(mine, held(s), phase)).then(|| (held(s), s.age(now)))
+                (key.is_some() && fair_victim(mine, held(s), phase, s.age(now), fresh))
+                    .then(|| (held(s), s.age(now)))
             };
             let slowest = |s: &Slot, phase| {
                 (matches!(phase, Phase::Head | Phase::Body | Phase::Writing) && s.age(now) >= slow)
                     .then(|| (held(s), s.age(now)))
             };
-            if !shed_one(&mut slots, idlest)
-                && !shed_one(&mut slots, fair)
-                && !shed_one(&mut slots, slowest)
-            {
-                return Err(Full::Table);
+            let note = self.shed_note.as_deref();
+            if shed_one(&mut slots, idlest, note).is_none() {
+                match shed_one(&mut slots, fair, note)
+                    .or_else(|| shed_one(&mut slots, slowest, note))
+                {
+                    Some(victim) => self.note_recent(victim, now),
+                    None => {
+                        self.note_recent(key, now);
+                        return Err(Full::Table);
+                    }
+                }
             }
         }
         let slot = Arc::new(Slot {
@@ -284,18 +373,26 @@ impl ConnTable {
 }
 
 /// Whether a newcomer from a peer holding `mine` connections may take the place of a
-/// connection in `phase` of a peer holding `theirs`, when the table is full.
+/// connection that has been in `phase` for `age_ms` of a peer holding `theirs`, when the table
+/// is full and nothing is idle; `fresh` if the newcomer's peer was neither refused nor shed
+/// part-way through a request in the last `RECENT`.
 ///
-/// Only connections part-way through sending their request (in a head or a body) give way:
-/// their clients have cost nothing yet and can retry, while a handler's work is under way, an
-/// answer being written is done, and an idle connection younger than `IDLE_GRACE` may have
-/// its request on the way (older idle ones are shed first anyway). The newcomer takes the
-/// place if its peer still holds fewer afterwards than the victim's did (`mine + 1 < theirs`:
-/// the spread between the two narrows, so two peers cannot take a slot back and forth), or if
-/// its peer holds none at all (every peer gets its turn, even when more addresses than slots
-/// share the table).
-fn fair_victim(mine: usize, theirs: usize, phase: Phase) -> bool {
-    matches!(phase, Phase::Head | Phase::Body) && (mine + 1 < theirs || mine == 0)
+/// Connections part-way through sending their request (a head or a body) give way, and so do
+/// ones writing an answer (a client that pipelines requests and never reads holds its
+/// connections in writes: 5 addresses could hold the whole table so): their clients can
+/// retry, while a handler's work is under way. The victim must have been in its phase for
+/// `FAIR_MIN_AGE`, so a request one round trip in flight (or an answer being read) is not
+/// cut. The newcomer takes the place if its peer still holds fewer afterwards than the
+/// victim's did (`mine + 1 < theirs`: the spread between the two narrows, so two peers cannot
+/// take a slot back and forth). A peer's last connection (`theirs == 1`), sending a request,
+/// is taken only by a fresh peer holding none: with more addresses than slots, each holding
+/// one half-sent head, every peer still gets its turn, but the attackers, refused or shed
+/// over and over, do not take the heads a legitimate newcomer needs.
+fn fair_victim(mine: usize, theirs: usize, phase: Phase, age_ms: u64, fresh: bool) -> bool {
+    let sending = matches!(phase, Phase::Head | Phase::Body);
+    (sending || phase == Phase::Writing)
+        && age_ms >= FAIR_MIN_AGE.as_millis() as u64
+        && (mine + 1 < theirs || (sending && fresh && mine == 0 && theirs == 1))
 }
 
 /// How many connections each peer holds.
@@ -309,12 +406,13 @@ fn peer_counts(slots: &[Arc<Slot>]) -> HashMap<PeerKey, usize> {
 
 /// Sheds the slot `rank` ranks highest (it ranks a slot, in the phase given, or leaves it out
 /// with `None`), trying the next if one moves on meanwhile, and removes it from the table;
-/// false if there was none. A slot is shed only from the phase it was ranked in, so one that
+/// the shed slot's peer, or `None` if none was shed. A slot is shed only from the phase it was ranked in, so one that
 /// has just handed its request to a handler is not.
 fn shed_one(
     slots: &mut Vec<Arc<Slot>>,
     rank: impl Fn(&Slot, Phase) -> Option<(usize, u64)>,
-) -> bool {
+    note: Option<&[u8]>,
+) -> Option<Option<PeerKey>> {
     let mut candidates: Vec<((usize, u64), usize, Phase)> = slots
         .iter()
         .enumerate()
@@ -327,13 +425,12 @@ fn shed_one(
     // sort, which would be another copy of std's sort in the binary.
     while let Some(k) = (0..candidates.len()).max_by_key(|&k| candidates[k].0) {
         let (_, i, phase) = candidates.swap_remove(k);
-        if slots[i].try_shed(phase) {
+        if slots[i].try_shed(phase, note) {
             log::debug!("connection table full: shed a {:?} connection", phase);
-            slots.swap_remove(i);
-            return true;
+            return Some(slots.swap_remove(i).peer);
         }
     }
-    false
+    None
 }
 
 #[cfg(test)]
@@ -424,20 +521,21 @@ mod test {
         a.slot.phase() == Phase::Shed
     }
 
-    /// The red team's attack in small: the table full of young heads from peers under their
-    /// own cap. A newcomer from a peer holding fewer takes the place of a head of the peer
-    /// holding the most (the oldest of them); a connection in a handler or writing is spared.
+    /// The red team's attack in small: the table full of heads from peers under their own
+    /// cap. A newcomer from a peer holding fewer takes the place of a head of the peer holding
+    /// the most (the oldest of them, once a quarter of a second old); a connection in a
+    /// handler, a young write and a peer's last connection are spared.
     #[test]
     fn a_full_table_is_shared_fairly_between_peers() {
         let t = table(6, 4);
         let a = from(&t, "10.0.0.1", 4);
         let b = from(&t, "10.0.0.2", 2);
-        at(&a[0], Phase::Handling, 30);
-        at(&a[1], Phase::Writing, 20);
-        at(&a[2], Phase::Head, 10);
-        at(&a[3], Phase::Body, 5);
-        at(&b[0], Phase::Head, 50);
-        at(&b[1], Phase::Head, 40);
+        at(&a[0], Phase::Handling, 3000);
+        at(&a[1], Phase::Writing, 100);
+        at(&a[2], Phase::Head, 400);
+        at(&a[3], Phase::Body, 300);
+        at(&b[0], Phase::Head, 600);
+        at(&b[1], Phase::Head, 500);
         // A newcomer from a third peer: the oldest head or body of the peer holding four,
         // although b's heads are older.
         let c = t.admit(addr("10.0.0.3:1"), None).unwrap();
@@ -450,24 +548,146 @@ mod test {
         // fewer, so it is refused rather than start a tug of war; so is a's.
         assert_eq!(t.admit(addr("10.0.0.2:9"), None).err(), Some(Full::Table));
         assert_eq!(t.admit(addr("10.0.0.1:9"), None).err(), Some(Full::Table));
-        // A peer holding none still gets a turn: a's body, its last request part-way, goes.
+        // A peer holding none: a's body goes (its write is too young).
         let d = t.admit(addr("10.0.0.4:1"), None).unwrap();
-        assert!(shed(&a[3]));
+        assert!(shed(&a[3]) && !shed(&a[1]));
         at(&d, Phase::Handling, 0);
-        // Then the peers hold 2 (a: in a handler and writing), 2 (b), 1 and 1: another
-        // newcomer takes b's oldest head; a's connections are never candidates.
+        // Then the peers hold 2 (a: in a handler and a young write), 2 (b), 1 and 1: another
+        // newcomer takes b's oldest head.
         let e = t.admit(addr("10.0.0.5:1"), None).unwrap();
-        assert!(shed(&b[0]) && !shed(&b[1]));
+        assert!(shed(&b[0]) && !shed(&b[1]) && !shed(&a[1]));
         at(&e, Phase::Handling, 0);
-        // Every peer holds one; a sixth peer still takes the oldest head.
+        // a's write, once old enough, goes for a sixth peer; b's head, its last connection
+        // and older, does not.
+        at(&a[1], Phase::Writing, 300);
         let f = t.admit(addr("10.0.0.6:1"), None).unwrap();
-        assert!(shed(&b[1]) && !shed(&c));
-        // Nothing but handlers and writes, and c's young head; its peer holds one, as does
-        // the newcomer's now: refused.
+        assert!(shed(&a[1]) && !shed(&b[1]) && !shed(&c));
         at(&f, Phase::Handling, 0);
-        assert_eq!(t.admit(addr("10.0.0.6:2"), None).err(), Some(Full::Table));
-        assert!(!shed(&a[0]) && !shed(&a[1]) && !shed(&c));
+        // Every peer holds one now. A peer's last connection goes only to a peer holding none
+        // that was not refused or shed lately, once old enough: b's head to a seventh peer.
+        at(&b[1], Phase::Head, 5000);
+        let g = t.admit(addr("10.0.0.7:1"), None).unwrap();
+        assert!(shed(&b[1]) && !shed(&c));
+        at(&g, Phase::Handling, 0);
+        // b, just shed, does not take c's head back; an eighth peer does.
+        at(&c, Phase::Head, 5000);
+        assert_eq!(t.admit(addr("10.0.0.2:9"), None).err(), Some(Full::Table));
+        assert!(!shed(&c));
+        let _h = t.admit(addr("10.0.0.8:1"), None).unwrap();
+        assert!(shed(&c) && !shed(&a[0]));
         assert_eq!(t.len(), 6);
+    }
+
+    /// 200 addresses each holding one half-sent head and reopening it at once: a peer's last
+    /// connection goes only to a newcomer whose peer holds none and was neither refused nor
+    /// shed in the last `RECENT` (the attackers are, over and over), once `FAIR_MIN_AGE` old
+    /// (a request one round trip in flight is not cut); otherwise once slow.
+    #[test]
+    fn a_peers_last_connection_goes_only_to_a_fresh_peer_or_when_slow() {
+        assert!(!fair_victim(0, 1, Phase::Head, 60_000, false));
+        assert!(!fair_victim(0, 1, Phase::Head, 249, true));
+        assert!(fair_victim(0, 1, Phase::Head, 250, true));
+        assert!(!fair_victim(1, 1, Phase::Head, 60_000, true));
+        assert!(!fair_victim(0, 1, Phase::Writing, 60_000, true));
+        assert!(fair_victim(0, 2, Phase::Head, 250, false));
+        let t = table(3, 4);
+        let heads: Vec<_> = (1..=3)
+            .map(|i| t.admit(addr(&format!("10.0.0.{i}:1")), None).unwrap())
+            .collect();
+        for (i, h) in heads.iter().enumerate() {
+            at(h, Phase::Head, 100 + i as u64);
+        }
+        // Every head is young: refused, and the refused peer is remembered.
+        assert_eq!(t.admit(addr("10.0.0.9:1"), None).err(), Some(Full::Table));
+        at(&heads[0], Phase::Head, 2000);
+        assert_eq!(t.admit(addr("10.0.0.9:1"), None).err(), Some(Full::Table));
+        assert!(!heads.iter().any(shed));
+        // A fresh peer takes the old head.
+        let _n = t.admit(addr("10.0.0.8:1"), None).unwrap();
+        assert!(shed(&heads[0]) && !shed(&heads[1]));
+        // Past slow_after, a head goes to anyone.
+        at(&heads[1], Phase::Head, 20_000);
+        let _m = t.admit(addr("10.0.0.9:1"), None).unwrap();
+        assert!(shed(&heads[1]) && !shed(&heads[2]));
+    }
+
+    /// The fair-share rule takes no connection younger than `FAIR_MIN_AGE` in its phase: a
+    /// head sent in two writes a round trip apart, or a body sent after its head, completes.
+    #[test]
+    fn the_fair_rule_spares_a_request_younger_than_its_minimum_age() {
+        let t = table(3, 4);
+        let a = from(&t, "10.0.0.1", 3);
+        at(&a[0], Phase::Head, 100);
+        at(&a[1], Phase::Body, 200);
+        at(&a[2], Phase::Head, 0);
+        assert!(!fair_victim(0, 3, Phase::Body, 249, true));
+        assert!(fair_victim(0, 3, Phase::Body, 250, true));
+        assert_eq!(t.admit(addr("10.0.0.2:1"), None).err(), Some(Full::Table));
+        assert!(!a.iter().any(shed));
+        at(&a[2], Phase::Head, 300);
+        let _b = t.admit(addr("10.0.0.2:1"), None).unwrap();
+        assert!(!shed(&a[0]) && !shed(&a[1]) && shed(&a[2]));
+    }
+
+    /// Connections writing to clients that do not read (5 addresses pipelining requests and
+    /// never reading held the whole table) are taken by the fair-share rule from the peer
+    /// holding the most, once past `FAIR_MIN_AGE`; a handler never.
+    #[test]
+    fn the_fair_rule_takes_writes_of_the_peer_holding_the_most() {
+        let t = table(4, 4);
+        let a = from(&t, "10.0.0.1", 3);
+        let b = t.admit(addr("10.0.0.2:1"), None).unwrap();
+        at(&a[0], Phase::Handling, 5000);
+        at(&a[1], Phase::Writing, 100);
+        at(&a[2], Phase::Writing, 400);
+        at(&b, Phase::Writing, 5000);
+        assert!(fair_victim(0, 2, Phase::Writing, 250, false));
+        assert!(!fair_victim(0, 2, Phase::Handling, 60_000, true));
+        let _c = t.admit(addr("10.0.0.3:1"), None).unwrap();
+        assert!(!shed(&a[0]) && !shed(&a[1]) && shed(&a[2]) && !shed(&b));
+        // a holds 2 now (a handler, a young write): nothing more for the fair rule.
+        assert_eq!(t.admit(addr("10.0.0.4:1"), None).err(), Some(Full::Table));
+    }
+
+    /// A connection shed while sending its request is told `503` before the close; one shed
+    /// while writing an answer is not (its answer is part-way).
+    #[test]
+    fn a_connection_shed_while_sending_its_request_is_told_so() {
+        use std::io::Read;
+        use std::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let note = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n".to_vec();
+        let t = Arc::new(ConnTable {
+            epoch: Instant::now()
+                .checked_sub(Duration::from_secs(60))
+                .expect("the clock has run for a minute"),
+            ..ConnTable::new(2, 4, Duration::from_secs(10)).with_shed_note(Some(note.clone()))
+        });
+        let mut clients = Vec::new();
+        let mut admitted = Vec::new();
+        for _ in 0..2 {
+            clients.push(TcpStream::connect(("127.0.0.1", port)).unwrap());
+            let (sock, peer) = listener.accept().unwrap();
+            admitted.push(
+                t.admit(Some(peer), Some(Arc::new(Connection::from(sock))))
+                    .unwrap(),
+            );
+        }
+        at(&admitted[0], Phase::Head, 400);
+        at(&admitted[1], Phase::Writing, 300);
+        let _n = t.admit(addr("10.0.0.2:1"), None).unwrap();
+        assert!(shed(&admitted[0]) && !shed(&admitted[1]));
+        let mut got = Vec::new();
+        clients[0].read_to_end(&mut got).unwrap();
+        assert_eq!(got, note);
+        // The writer (its peer's last connection now) goes once slow, in silence.
+        at(&admitted[1], Phase::Writing, 20_000);
+        let _m = t.admit(addr("10.0.0.3:1"), None).unwrap();
+        assert!(shed(&admitted[1]));
+        let mut got = Vec::new();
+        let _ = clients[1].read_to_end(&mut got);
+        assert!(got.is_empty());
     }
 
     /// A peer's own newcomers take no young head from a peer holding fewer; slow connections
@@ -506,12 +726,16 @@ mod test {
         at(&a, Phase::Head, 0);
         at(&b, Phase::Head, 0);
         let mut slots = t.lock();
-        let shed_any = shed_one(&mut slots, |s, phase| {
-            // The connection hands its request over between the ranking and the swap.
-            let _ = s.set(Phase::Handling);
-            (phase == Phase::Head).then_some((0, 0))
-        });
-        assert!(!shed_any);
+        let shed_any = shed_one(
+            &mut slots,
+            |s, phase| {
+                // The connection hands its request over between the ranking and the swap.
+                let _ = s.set(Phase::Handling);
+                (phase == Phase::Head).then_some((0, 0))
+            },
+            None,
+        );
+        assert!(shed_any.is_none());
         assert_eq!(slots.len(), 2);
         drop(slots);
         assert!(!shed(&a) && !shed(&b));
