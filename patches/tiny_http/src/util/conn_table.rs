@@ -12,9 +12,9 @@
 //! got a 503. So the table is also shared fairly between peers (as a fair queue shares a link,
 //! max-min): a newcomer whose peer holds fewer connections than another peer takes the place
 //! of one of that peer's connections part-way through its request or writing an answer, once
-//! it has been so for a quarter of a second (a request in flight for a round trip is not cut),
-//! and never a peer's last one. A connection shed while sending its request is told so with a
-//! `503`. See `ConnTable::admit`.
+//! it has been so for a quarter of a second (a request in flight for a round trip is not cut);
+//! a peer's last one only for a peer holding none that was not refused or shed lately. A
+//! connection shed while sending its request is told so with a `503`. See `ConnTable::admit`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Shutdown, SocketAddr};
@@ -303,10 +303,12 @@ impl ConnTable {
     /// A full table sheds, in this order: the longest-idle keep-alive connection; else, for a
     /// newcomer from a peer holding fewer by two than another, a connection of the peer
     /// holding the most that has been sending its request (a head or a body) or writing an
-    /// answer for `FAIR_MIN_AGE` (`fair_victim`); else the slowest connection (in a head, a
-    /// body or a write for over `slow_after`), from the peer holding the most first. A
-    /// connection in a handler is never shed; neither is a peer's last connection, nor one
-    /// younger than `FAIR_MIN_AGE`, unless it is slow.
+    /// answer for `FAIR_MIN_AGE` (a peer's last connection, sending its request, only for a
+    /// newcomer whose peer holds none and was not refused or shed in the last `RECENT`:
+    /// `fair_victim`); else the slowest connection (in a head, a body or a write for over
+    /// `slow_after`), from the peer holding the most first. A connection in a handler is
+    /// never shed, nor one younger than `FAIR_MIN_AGE` unless it is slow. A newcomer refused,
+    /// and the peer of a connection shed part-way, are remembered for `RECENT`.
     pub fn admit(
         self: &Arc<Self>,
         peer: Option<SocketAddr>,
