@@ -13,7 +13,7 @@
 //! max-min): a newcomer whose peer holds fewer connections than another peer takes the place
 //! of one of that peer's connections part-way through its request or writing an answer, once
 //! it has been so for a quarter of a second (a request in flight for a round trip is not cut);
-//! a peer's last one only for a peer holding none that was not refused or shed lately. A
+//! a peer's last one only for a peer holding none that had nothing shed lately. A
 //! connection shed while sending its request is told so with a `503`. See `ConnTable::admit`.
 
 use std::collections::HashMap;
@@ -65,12 +65,12 @@ const IDLE_GRACE: Duration = Duration::from_millis(100);
 /// heads spread over several addresses still give way long before they are slow.
 const FAIR_MIN_AGE: Duration = Duration::from_millis(250);
 
-/// A peer refused, or one of whose connections was shed part-way through a request, less than
-/// this ago does not take another peer's last connection (`fair_victim`): with more addresses
-/// than slots, each holding one half-sent head and reopening it at once, the attackers'
+/// A peer one of whose connections was shed part-way through a request less than this ago
+/// does not take another peer's last connection (`fair_victim`); a newcomer refused for that
+/// reason (a fresh peer would have found a place) extends it. With more addresses than slots,
+/// each holding one half-sent head and reopening it at once when shed, the attackers'
 /// newcomers would otherwise take every head as soon as it is `FAIR_MIN_AGE` old, and a
-/// legitimate newcomer would find none. Shorter than the `Retry-After: 1` of a refusal, so a
-/// client that waits as told is not held back.
+/// legitimate newcomer would find none.
 const RECENT: Duration = Duration::from_millis(500);
 
 /// At most this many peers are remembered as recently refused or shed (older entries are
@@ -227,7 +227,7 @@ pub struct ConnTable {
     slow_after: Duration,
     /// What a connection shed part-way through sending its request is told (`with_shed_note`).
     shed_note: Option<Vec<u8>>,
-    /// When each peer was last refused, or had a connection shed part-way (see `RECENT`).
+    /// When each peer last had a connection shed part-way, or was refused for it (`RECENT`).
     recent: Mutex<HashMap<PeerKey, u64>>,
 }
 
@@ -258,7 +258,7 @@ impl ConnTable {
         }
     }
 
-    /// Remembers that `peer` was refused or shed at `now` (milliseconds since the epoch).
+    /// Remembers that `peer` was shed, or refused for it, at `now` (ms since the epoch).
     fn note_recent(&self, peer: Option<PeerKey>, now: u64) {
         let Some(peer) = peer else { return };
         let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
@@ -272,7 +272,7 @@ impl ConnTable {
         recent.insert(peer, now);
     }
 
-    /// Whether `peer` was refused or shed less than `RECENT` ago.
+    /// Whether `peer` was shed, or refused for it, less than `RECENT` ago.
     fn is_recent(&self, peer: Option<PeerKey>, now: u64) -> bool {
         let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         peer.and_then(|p| recent.get(&p))
@@ -304,11 +304,11 @@ impl ConnTable {
     /// newcomer from a peer holding fewer by two than another, a connection of the peer
     /// holding the most that has been sending its request (a head or a body) or writing an
     /// answer for `FAIR_MIN_AGE` (a peer's last connection, sending its request, only for a
-    /// newcomer whose peer holds none and was not refused or shed in the last `RECENT`:
+    /// newcomer whose peer holds none and had nothing shed in the last `RECENT`:
     /// `fair_victim`); else the slowest connection (in a head, a body or a write for over
     /// `slow_after`), from the peer holding the most first. A connection in a handler is
-    /// never shed, nor one younger than `FAIR_MIN_AGE` unless it is slow. A newcomer refused,
-    /// and the peer of a connection shed part-way, are remembered for `RECENT`.
+    /// never shed, nor one younger than `FAIR_MIN_AGE` unless it is slow. The peer of a
+    /// connection shed part-way is remembered for `RECENT`.
     pub fn admit(
         self: &Arc<Self>,
         peer: Option<SocketAddr>,
@@ -329,7 +329,6 @@ impl ConnTable {
             let own_idle =
                 |s: &Slot, phase| (s.peer == key && idle(s, phase)).then(|| (0, s.age(now)));
             if shed_one(&mut slots, own_idle, None).is_none() {
-                self.note_recent(key, now);
                 return Err(Full::Peer);
             }
         } else if slots.len() >= self.max {
@@ -352,7 +351,18 @@ impl ConnTable {
                 {
                     Some(victim) => self.note_recent(victim, now),
                     None => {
-                        self.note_recent(key, now);
+                        // Refused for having been shed lately, while a fresh peer would have
+                        // found a place: the penalty goes on (attackers reopening at once stay
+                        // out). A refusal for want of any old enough connection is nobody's
+                        // fault and is not remembered, so an impatient client is not locked
+                        // out by its own retries.
+                        if !fresh
+                            && slots
+                                .iter()
+                                .any(|s| fair_victim(mine, held(s), s.phase(), s.age(now), true))
+                        {
+                            self.note_recent(key, now);
+                        }
                         return Err(Full::Table);
                     }
                 }
@@ -376,8 +386,8 @@ impl ConnTable {
 
 /// Whether a newcomer from a peer holding `mine` connections may take the place of a
 /// connection that has been in `phase` for `age_ms` of a peer holding `theirs`, when the table
-/// is full and nothing is idle; `fresh` if the newcomer's peer was neither refused nor shed
-/// part-way through a request in the last `RECENT`.
+/// is full and nothing is idle; `fresh` unless the newcomer's peer had a connection shed
+/// part-way through a request in the last `RECENT` (`ConnTable::note_recent`).
 ///
 /// Connections part-way through sending their request (a head or a body) give way, and so do
 /// ones writing an answer (a client that pipelines requests and never reads holds its
@@ -388,8 +398,8 @@ impl ConnTable {
 /// victim's did (`mine + 1 < theirs`: the spread between the two narrows, so two peers cannot
 /// take a slot back and forth). A peer's last connection (`theirs == 1`), sending a request,
 /// is taken only by a fresh peer holding none: with more addresses than slots, each holding
-/// one half-sent head, every peer still gets its turn, but the attackers, refused or shed
-/// over and over, do not take the heads a legitimate newcomer needs.
+/// one half-sent head, every peer still gets its turn, but the attackers, shed over and over,
+/// do not take the heads a legitimate newcomer needs.
 fn fair_victim(mine: usize, theirs: usize, phase: Phase, age_ms: u64, fresh: bool) -> bool {
     let sending = matches!(phase, Phase::Head | Phase::Body);
     (sending || phase == Phase::Writing)
@@ -581,9 +591,9 @@ mod test {
     }
 
     /// 200 addresses each holding one half-sent head and reopening it at once: a peer's last
-    /// connection goes only to a newcomer whose peer holds none and was neither refused nor
-    /// shed in the last `RECENT` (the attackers are, over and over), once `FAIR_MIN_AGE` old
-    /// (a request one round trip in flight is not cut); otherwise once slow.
+    /// connection goes only to a newcomer whose peer holds none and had no connection shed in
+    /// the last `RECENT` (the attackers do, over and over), once `FAIR_MIN_AGE` old (a request
+    /// one round trip in flight is not cut); otherwise once slow.
     #[test]
     fn a_peers_last_connection_goes_only_to_a_fresh_peer_or_when_slow() {
         assert!(!fair_victim(0, 1, Phase::Head, 60_000, false));
@@ -599,18 +609,26 @@ mod test {
         for (i, h) in heads.iter().enumerate() {
             at(h, Phase::Head, 100 + i as u64);
         }
-        // Every head is young: refused, and the refused peer is remembered.
-        assert_eq!(t.admit(addr("10.0.0.9:1"), None).err(), Some(Full::Table));
-        at(&heads[0], Phase::Head, 2000);
+        // Every head is young: refused, and not held against the newcomer (an impatient
+        // client is not locked out by its own retries): once a head is old, it takes it.
         assert_eq!(t.admit(addr("10.0.0.9:1"), None).err(), Some(Full::Table));
         assert!(!heads.iter().any(shed));
-        // A fresh peer takes the old head.
-        let _n = t.admit(addr("10.0.0.8:1"), None).unwrap();
+        at(&heads[0], Phase::Head, 2000);
+        let n = t.admit(addr("10.0.0.9:1"), None).unwrap();
         assert!(shed(&heads[0]) && !shed(&heads[1]));
+        at(&n, Phase::Head, 0);
+        // The shed peer, reopening at once, takes no head back, however old; its refusal
+        // extends its penalty. A fresh peer takes the head.
+        at(&heads[1], Phase::Head, 2000);
+        assert_eq!(t.admit(addr("10.0.0.1:2"), None).err(), Some(Full::Table));
+        assert!(!shed(&heads[1]));
+        let m = t.admit(addr("10.0.0.8:1"), None).unwrap();
+        assert!(shed(&heads[1]));
+        at(&m, Phase::Head, 0);
         // Past slow_after, a head goes to anyone.
-        at(&heads[1], Phase::Head, 20_000);
-        let _m = t.admit(addr("10.0.0.9:1"), None).unwrap();
-        assert!(shed(&heads[1]) && !shed(&heads[2]));
+        at(&heads[2], Phase::Head, 20_000);
+        let _o = t.admit(addr("10.0.0.1:2"), None).unwrap();
+        assert!(shed(&heads[2]) && !shed(&n) && !shed(&m));
     }
 
     /// The fair-share rule takes no connection younger than `FAIR_MIN_AGE` in its phase: a
