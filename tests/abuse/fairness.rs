@@ -424,16 +424,11 @@ fn half_heads_spread_over_many_peers_leave_other_peers_served() {
         "the attackers filled the table ({} refused)",
         refused.load(Ordering::Relaxed)
     );
-    let statuses: Vec<Option<u16>> = (0..SCRAPES)
-        .map(|_| get_as_told(addr, "/metrics", None))
-        .collect();
-    stop.store(true, Ordering::Relaxed);
-    for a in attackers {
-        a.join().expect("an attacker thread");
-    }
+    let (served, statuses) = while_attacked(attackers, &stop, SCRAPES, || {
+        get_as_told(addr, "/metrics", None)
+    });
     // Every one: the scraper's address holds one connection at most (its last, closing), each
     // attacker's about eight, and a connection in a handler or writing its answer is not shed.
-    let served = statuses.iter().filter(|s| **s == Some(200)).count();
     assert_eq!(
         served, SCRAPES,
         "scrapes from 127.0.0.1 served while {PEERS} peers hold {PER_PEER} half-heads each: \
@@ -478,6 +473,23 @@ fn half_heads_from_many(
             })
         })
         .collect()
+}
+
+/// Makes `n` requests with `request` while the `attackers` threads go on, then stops and joins
+/// them: how many were served (200), and every status.
+fn while_attacked(
+    attackers: Vec<std::thread::JoinHandle<()>>,
+    stop: &AtomicBool,
+    n: usize,
+    request: impl Fn() -> Option<u16>,
+) -> (usize, Vec<Option<u16>>) {
+    let statuses: Vec<Option<u16>> = (0..n).map(|_| request()).collect();
+    stop.store(true, Ordering::Relaxed);
+    for a in attackers {
+        a.join().expect("an attacker thread");
+    }
+    let served = statuses.iter().filter(|s| **s == Some(200)).count();
+    (served, statuses)
 }
 
 /// `GET path` from 127.0.0.1, its head sent in two writes `gap` apart if given (a client a
@@ -531,14 +543,9 @@ fn a_head_in_two_writes_is_served_under_half_heads_from_more_addresses_than_slot
         refused.load(Ordering::Relaxed),
         shed.load(Ordering::Relaxed)
     );
-    let statuses: Vec<Option<u16>> = (0..REQUESTS)
-        .map(|_| get_as_told(addr, "/health", Some(Duration::from_millis(200))))
-        .collect();
-    stop.store(true, Ordering::Relaxed);
-    for a in attackers {
-        a.join().expect("an attacker thread");
-    }
-    let served = statuses.iter().filter(|s| **s == Some(200)).count();
+    let (served, statuses) = while_attacked(attackers, &stop, REQUESTS, || {
+        get_as_told(addr, "/health", Some(Duration::from_millis(200)))
+    });
     assert_eq!(
         served, REQUESTS,
         "heads in two writes from 127.0.0.1 served while {PEERS} peers hold a half-head each: \
@@ -607,14 +614,9 @@ fn pipelining_non_readers_on_five_peers_leave_scrapes_served() {
         "the attackers filled the table ({} ended)",
         ended.load(Ordering::Relaxed)
     );
-    let statuses: Vec<Option<u16>> = (0..SCRAPES)
-        .map(|_| get_as_told(addr, "/metrics", None))
-        .collect();
-    stop.store(true, Ordering::Relaxed);
-    for a in attackers {
-        a.join().expect("an attacker thread");
-    }
-    let served = statuses.iter().filter(|s| **s == Some(200)).count();
+    let (served, statuses) = while_attacked(attackers, &stop, SCRAPES, || {
+        get_as_told(addr, "/metrics", None)
+    });
     assert_eq!(
         served, SCRAPES,
         "scrapes from 127.0.0.1 served while {PEERS} peers hold {PER_PEER} never-read \
