@@ -428,7 +428,8 @@ fn half_heads_spread_over_many_peers_leave_other_peers_served() {
         get_as_told(addr, "/metrics", None)
     });
     // Every one: the scraper's address holds one connection at most (its last, closing), each
-    // attacker's about eight, and a connection in a handler or writing its answer is not shed.
+    // attacker's about eight; a connection in a handler is never shed, and the fair-share rule
+    // takes from the address holding the most, never the scraper's.
     assert_eq!(
         served, SCRAPES,
         "scrapes from 127.0.0.1 served while {PEERS} peers hold {PER_PEER} half-heads each: \
