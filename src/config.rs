@@ -342,14 +342,17 @@ fn between<T: PartialOrd + std::fmt::Display>(lo: T, hi: T) -> impl Fn(&T) -> Re
 /// Reads the command line (without the program name). Errors are one line for the user:
 /// control characters a value brought in (`--web.telemetry-path=$'/a\nb'`) are escaped.
 pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
-    read(args).map_err(|msg| {
-        msg.chars()
-            .map(|c| match c.is_control() {
-                true => c.escape_default().to_string(),
-                false => c.to_string(),
-            })
-            .collect()
-    })
+    read(args).map_err(|msg| one_line(&msg))
+}
+
+/// `msg` with its control characters escaped: one line, whatever a value brought in.
+fn one_line(msg: &str) -> String {
+    msg.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
 }
 
 fn read(args: Vec<OsString>) -> Result<Command, String> {
@@ -757,11 +760,12 @@ impl FamilyChoices {
                 format!("{c} ({})", flags.join(" "))
             })
             .collect();
-        Some(format!(
+        // The values are the user's: a newline in one must not make a second log line.
+        Some(one_line(&format!(
             "node_exporter collectors not provided by psmonitor, their flags ignored: {} \
              (see docs/metrics.md)",
             groups.join(", ")
-        ))
+        )))
     }
 }
 
@@ -1741,6 +1745,23 @@ mod tests {
             assert!(w.contains(said), "{said}: {w}");
         }
         assert!(!w.contains("wifi") && !w.contains("interrupts"), "{w}");
+        // A value's control characters are escaped: the warning stays one log line.
+        let line = [
+            "--port",
+            "0",
+            "--collector.systemd.unit-include",
+            "x\nFAKE ERROR",
+        ];
+        let Ok(super::Command::Serve(nl)) = super::parse(line.iter().map(Into::into).collect())
+        else {
+            panic!("{line:?} refused");
+        };
+        assert!(
+            nl.warnings[0].contains("unit-include=x\\nFAKE ERROR")
+                && !nl.warnings[0].contains('\n'),
+            "{:?}",
+            nl.warnings
+        );
         assert_eq!(c.notes.len(), 2, "{:?}", c.notes);
         assert!(
             c.notes[0].starts_with("--no-collector.wifi: "),
